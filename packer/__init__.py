@@ -1,0 +1,2 @@
+"""sentinel-packer: Microsoft Sentinel content as code."""
+__version__ = "0.1.0"

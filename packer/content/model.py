@@ -1,0 +1,270 @@
+"""The content model: one frozen dataclass per content kind.
+
+Items are built from files by `packer.content.load` after validation; every item remembers
+its source file and the position of each of its fields (`item.source.line_of("query")`).
+Field names follow Python style; the YAML spelling is in `packer.content.load`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from packer.content.yamlsource import FieldPath, Position
+
+
+class ContentKind(StrEnum):
+    """Values are Sentinel's metadata `kind` names."""
+
+    ANALYTIC_RULE = "AnalyticsRule"
+    HUNTING_QUERY = "HuntingQuery"
+    WORKBOOK = "Workbook"
+    PARSER = "Parser"
+
+
+class RuleKind(StrEnum):
+    SCHEDULED = "Scheduled"
+    NRT = "NRT"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where an item came from: its file and the position of each field (by path)."""
+
+    path: Path
+    positions: Mapping[FieldPath, Position] = field(default_factory=lambda: MappingProxyType({}))
+
+    def position_of(self, *path: str | int) -> Position:
+        key: FieldPath = tuple(path)
+        while key:
+            if key in self.positions:
+                return self.positions[key]
+            key = key[:-1]
+        return Position(1, 1)
+
+    def line_of(self, *path: str | int) -> int:
+        return self.position_of(*path).line
+
+
+@dataclass(frozen=True)
+class DataConnectorRef:
+    connector_id: str
+    data_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    identifier: str
+    column_name: str
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    entity_type: str
+    field_mappings: tuple[FieldMapping, ...]
+
+
+@dataclass(frozen=True)
+class AlertDetailsOverride:
+    display_name_format: str | None = None
+    description_format: str | None = None
+    tactics_column_name: str | None = None
+    severity_column_name: str | None = None
+    dynamic_properties: tuple[tuple[str, str], ...] = ()  # (alertProperty, value)
+
+
+@dataclass(frozen=True)
+class GroupingConfiguration:
+    enabled: bool = False
+    reopen_closed_incident: bool = False
+    lookback_duration: str = "PT5H"  # ISO 8601, as the API wants it
+    matching_method: str = "AllEntities"
+    group_by_entities: tuple[str, ...] = ()
+    group_by_alert_details: tuple[str, ...] = ()
+    group_by_custom_details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentConfiguration:
+    create_incident: bool = True
+    grouping: GroupingConfiguration | None = None
+
+
+@dataclass(frozen=True)
+class FalsePositive:
+    """Triage guidance: a benign scenario and how to filter it. Documentation only."""
+
+    scenario: str
+    filter: str
+
+
+@dataclass(frozen=True)
+class AnalyticRule:
+    id: str
+    name: str
+    description: str
+    kind: RuleKind
+    severity: str
+    query: str
+    version: str
+    source: SourceInfo
+    required_data_connectors: tuple[DataConnectorRef, ...] = ()
+    query_frequency: str | None = None  # short form as written: 5m, 1h, 1d (Scheduled only)
+    query_period: str | None = None
+    trigger_operator: str | None = None  # gt | lt | eq | ne
+    trigger_threshold: int | None = None
+    tactics: tuple[str, ...] = ()  # canonical Sentinel spelling
+    relevant_techniques: tuple[str, ...] = ()
+    entity_mappings: tuple[EntityMapping, ...] = ()
+    custom_details: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    alert_details_override: AlertDetailsOverride | None = None
+    event_grouping_aggregation: str | None = None  # SingleAlert | AlertPerResult
+    incident_configuration: IncidentConfiguration | None = None
+    suppression_duration: str | None = None
+    suppression_enabled: bool = False
+    sentinel_entities_mappings: tuple[str, ...] = ()  # column names
+    status: str | None = None
+    enabled: bool = True
+    false_positives: tuple[FalsePositive, ...] = ()
+
+    content_kind = ContentKind.ANALYTIC_RULE
+
+    @property
+    def content_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class HuntingQuery:
+    id: str
+    name: str
+    description: str
+    query: str
+    source: SourceInfo
+    version: str = "1.0.0"
+    required_data_connectors: tuple[DataConnectorRef, ...] = ()
+    tactics: tuple[str, ...] = ()
+    relevant_techniques: tuple[str, ...] = ()
+    entity_mappings: tuple[EntityMapping, ...] = ()
+    false_positives: tuple[FalsePositive, ...] = ()
+
+    content_kind = ContentKind.HUNTING_QUERY
+
+    @property
+    def content_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Parser:
+    """A KQL function saved in the workspace (Microsoft's parser YAML format)."""
+
+    id: str
+    title: str
+    function_name: str
+    function_alias: str
+    query: str
+    version: str
+    source: SourceInfo
+    category: str = "Microsoft Sentinel Parser"
+    last_updated: str | None = None
+    function_parameters: str | None = None  # "name:type = default, ..."
+
+    content_kind = ContentKind.PARSER
+
+    @property
+    def name(self) -> str:
+        return self.function_alias
+
+    @property
+    def content_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """A workbook: its gallery JSON (serializedData) plus the metadata Content Hub shows."""
+
+    key: str  # workbookKey: stable, unique, used for content ids
+    title: str
+    description: str
+    version: str
+    serialized_data: str  # the workbook JSON, as text
+    source: SourceInfo  # the metadata file
+    template_path: Path  # the workbook JSON file
+    id: str | None = None  # optional fixed GUID for the workbook resource name
+    subtitle: str = ""
+    provider: str = ""
+    logo_file_name: str | None = None
+    data_types: tuple[str, ...] = ()
+    data_connectors: tuple[str, ...] = ()
+    preview_images: tuple[str, ...] = ()
+
+    content_kind = ContentKind.WORKBOOK
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+    @property
+    def content_id(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
+class Support:
+    tier: str
+    name: str | None = None
+    email: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The solution (Content Hub package) metadata, from `content/solution.yaml`."""
+
+    name: str
+    publisher_id: str
+    offer_id: str
+    version: str
+    description: str
+    author: Author
+    support: Support
+    source: SourceInfo
+    first_publish_date: str | None = None
+    last_publish_date: str | None = None
+    logo: str | None = None  # an HTML <img> tag, as in Microsoft's data files
+    providers: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    verticals: tuple[str, ...] = ()
+    dependent_solution_ids: tuple[str, ...] = ()
+
+    @property
+    def content_id(self) -> str:
+        return f"{self.publisher_id}.{self.offer_id}"
+
+
+ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
+
+
+@dataclass(frozen=True)
+class ContentSet:
+    """Everything under a content folder, in a stable order (by kind, then path)."""
+
+    solution: Solution | None
+    analytic_rules: tuple[AnalyticRule, ...] = ()
+    hunting_queries: tuple[HuntingQuery, ...] = ()
+    parsers: tuple[Parser, ...] = ()
+    workbooks: tuple[Workbook, ...] = ()
+
+    @property
+    def items(self) -> tuple[ContentItem, ...]:
+        return (*self.parsers, *self.analytic_rules, *self.hunting_queries, *self.workbooks)
