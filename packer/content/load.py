@@ -345,3 +345,29 @@ def iter_yaml_files(paths: Iterable[Path]) -> Iterable[Path]:
             yield from (p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in YAML_SUFFIXES)
         else:
             yield path
+
+
+def load_content_unchecked(root: Path) -> "ContentSet":
+    """Build a ContentSet from a content folder WITHOUT validating it.
+
+    For tests and internal tools only; user-facing commands go through validation first
+    (`packer.validate`), which reports problems instead of failing on the first one.
+    """
+    from packer.content.model import ContentSet
+    from packer.content.yamlsource import load_yaml
+
+    solution = None
+    items: dict[ContentKind, list] = {kind: [] for kind in FOLDERS.values()}
+    for content_file in discover(root):
+        doc = load_yaml(content_file.path)
+        if content_file.kind is None:
+            solution = solution_from(doc)
+        else:
+            items[content_file.kind].append(BUILDERS[content_file.kind](doc))
+    return ContentSet(
+        solution=solution,
+        analytic_rules=tuple(items[ContentKind.ANALYTIC_RULE]),
+        hunting_queries=tuple(items[ContentKind.HUNTING_QUERY]),
+        parsers=tuple(items[ContentKind.PARSER]),
+        workbooks=tuple(items[ContentKind.WORKBOOK]),
+    )
