@@ -276,3 +276,17 @@ def test_parser_covers_every_seed_tool(pack):
             # every literal of the seed's filter is in the parser
             for literal in re.findall(r"'[^']*'", line):
                 assert literal in parser.query, (tool, literal)
+
+
+def _projected_columns(project_clause: str) -> list[str]:
+    return [part.split("=")[0].strip() for part in re.split(r",(?![^(]*\))", project_clause)]
+
+
+def test_parser_branches_project_the_same_columns(pack):
+    # the union of process and network rows must have one shape for the workbook queries
+    clauses = re.findall(r"\| project (.*?);", pack.parsers[0].query, flags=re.DOTALL)
+    assert len(clauses) == 2
+    process, network = (_projected_columns(c) for c in clauses)
+    assert process == network
+    for column in ("TimeGenerated", "DeviceName", "RMMTool", "ActivityType", "RemoteIP", "RemoteUrl"):
+        assert column in process
