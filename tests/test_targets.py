@@ -1,0 +1,108 @@
+"""targets.yaml: schema problems with file:line, cross-references, selection and waves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from packer.errors import ConfigError
+from packer.targets import AuthKind, InventoryError, load_inventory, validate_inventory
+from tests.fleetkit import CUSTOMER_TENANT, MSSP_TENANT, fleet_inventory
+
+
+@pytest.fixture
+def inventory_file(tmp_path: Path) -> Path:
+    path = tmp_path / "targets.yaml"
+    path.write_text(fleet_inventory())
+    return path
+
+
+def test_fleet_inventory_loads_with_tenants_waves_and_targets(inventory_file: Path) -> None:
+    inventory = load_inventory(inventory_file)
+    assert [w.name for w in inventory.waves] == ["canary", "early", "broad"]
+    assert len(inventory.targets) == 20
+    ws01 = inventory.target("ws01")
+    assert ws01.tenant_id == CUSTOMER_TENANT
+    assert ws01.repository == "contoso/sentinel-content"
+    assert ws01.workspace_id.endswith("/resourceGroups/rg-sec-01/providers/Microsoft.OperationalInsights/workspaces/law-01")
+    fabrikam = inventory.tenant_of(ws01)
+    assert fabrikam.auth.kind is AuthKind.LIGHTHOUSE
+    assert fabrikam.token_tenant_id == MSSP_TENANT  # the managing tenant's token is used
+    assert inventory.tenant_of(inventory.target("ws00")).token_tenant_id == MSSP_TENANT
+
+
+def test_select_by_wave_glob_and_tag(inventory_file: Path) -> None:
+    inventory = load_inventory(inventory_file)
+    assert [t.name for t in inventory.select(wave="canary")] == ["ws00", "ws01"]
+    assert len(inventory.select(wave="early")) == 6
+    assert [t.name for t in inventory.select(glob="ws1?")] == [f"ws{i}" for i in range(10, 20)]
+    assert [t.name for t in inventory.select(tag="kaseya")] == ["ws03"]
+    with pytest.raises(ConfigError, match="no wave named 'nope'"):
+        inventory.select(wave="nope")
+    waves = inventory.by_wave(inventory.select(glob="ws0*"))
+    assert [(w.name, len(ts)) for w, ts in waves] == [("canary", 2), ("early", 6), ("broad", 2)]
+
+
+def test_wave_thresholds_count_and_percent(inventory_file: Path) -> None:
+    inventory = load_inventory(inventory_file)
+    canary, early, broad = inventory.waves
+    assert canary.exceeded(1, 2) and not canary.exceeded(0, 2)
+    assert not early.exceeded(1, 6) and early.exceeded(2, 6)
+    assert broad.allowed_failures(12) == 1 and broad.exceeded(2, 12) and not broad.exceeded(1, 12)
+
+
+def test_workspace_overlay_follows_its_tenant_overlay(inventory_file: Path) -> None:
+    inventory = load_inventory(inventory_file)
+    ws03 = inventory.overlay_for(inventory.target("ws03"))  # fabrikam + its own
+    assert [o.severity for o in ws03.overrides] == ["High"]
+    assert dict(ws03.parameters) == {"KnownHosts": ("jump01", "jump02")}
+    assert ws03.exclusions[0].values == ("kaseya-mgmt01",)
+    assert inventory.overlay_for(inventory.target("ws00")).is_empty
+
+
+def _problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    return [str(p) for p in validate_inventory(path)]
+
+
+def test_schema_problems_name_file_line_and_field(tmp_path: Path) -> None:
+    text = fleet_inventory().replace("    tenantId: " + CUSTOMER_TENANT, "    tenantId: not-a-guid")
+    text = text.replace("    maxFailures: 1\n", "    maxFailures: lots\n")
+    problems = _problems(tmp_path, text)
+    line_of_guid = text.splitlines().index("    tenantId: not-a-guid") + 1
+    assert any(f"targets.yaml:{line_of_guid}:" in p and "tenants[1].tenantId" in p for p in problems), problems
+    assert any("waves[1].maxFailures" in p for p in problems), problems
+    with pytest.raises(InventoryError) as info:
+        load_inventory(tmp_path / "targets.yaml")
+    assert len(info.value.problems) == len(problems) >= 2
+
+
+def test_unknown_tenant_wave_and_duplicates_are_reported(tmp_path: Path) -> None:
+    text = fleet_inventory(workspaces=3)
+    text = text.replace("    tenant: fabrikam\n", "    tenant: contoso\n", 1)
+    text = text.replace("    wave: early\n", "    wave: late\n", 1)
+    text = text.replace("  - name: ws02\n", "  - name: ws00\n")
+    problems = _problems(tmp_path, text)
+    assert any("workspaces[1].tenant" in p and "'contoso' is not defined" in p for p in problems), problems
+    assert any("workspaces[2].wave" in p and "'late'" in p for p in problems), problems
+    assert any("workspaces[2].name" in p and "used twice" in p for p in problems), problems
+
+
+def test_lighthouse_managing_tenant_must_resolve(tmp_path: Path) -> None:
+    text = fleet_inventory(workspaces=2).replace("managingTenant: mssp", "managingTenant: nobody")
+    problems = _problems(tmp_path, text)
+    assert any("tenants[1].auth.managingTenant" in p and "'nobody'" in p for p in problems), problems
+
+
+def test_overlay_fields_are_typed(tmp_path: Path) -> None:
+    text = fleet_inventory(workspaces=5).replace("          severity: High", "          severity: Critical")
+    text = text.replace("          queryPeriod: 4h", "          queryPeriod: soon")
+    problems = _problems(tmp_path, text)
+    assert any("overrides[0].severity" in p for p in problems), problems
+    assert any("overrides[0].queryPeriod" in p for p in problems), problems
+
+
+def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--targets"):
+        load_inventory(tmp_path / "targets.yaml")
