@@ -24,10 +24,11 @@ class ContentError(PackerError):
 
 
 class ValidationFailed(PackerError):
-    """Validation found errors; nothing may be written anywhere."""
+    """Validation found errors; nothing may be written anywhere. `report` holds every problem."""
 
-    def __init__(self, error_count: int):
+    def __init__(self, error_count: int, report: object | None = None):
         self.error_count = error_count
+        self.report = report  # packer.validate.ValidationReport (typed loosely: errors.py imports nothing)
         super().__init__(f"validation failed with {error_count} error(s); fix them before building or deploying")
 
 

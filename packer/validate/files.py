@@ -1,0 +1,163 @@
+"""Validate one content file: read, parse, pick its kind, normalise, schema, then semantic checks."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from packer.content.yamlsource import YamlDocument, load_yaml
+from packer.errors import ContentError
+from packer.validate import fields, rules
+from packer.validate.document import CiDocument, ci_document, field_name
+from packer.validate.problems import ERROR, WARNING, Problem
+from packer.validate.schemas import keys, schema_problems
+
+RULE = "analytic-rule"
+HUNTING = "hunting-query"
+PARSER = "parser"
+WORKBOOK = "workbook-metadata"
+SOLUTION = "solution"
+
+# folder name (lower case) -> kind, for files outside a content root (e.g. an Azure-Sentinel checkout)
+FOLDER_KINDS = {
+    "analytic-rules": RULE, "analytic rules": RULE, "analytic": RULE, "analytics": RULE, "detections": RULE,
+    "hunting-queries": HUNTING, "hunting queries": HUNTING, "hunting": HUNTING,
+    "parsers": PARSER, "workbooks": WORKBOOK,
+}
+RULE_ONLY_FIELDS = ("kind", "queryfrequency", "queryperiod", "triggeroperator", "triggerthreshold")
+
+
+@dataclass
+class FileResult:
+    path: Path
+    kind: str | None = None
+    source: YamlDocument | None = None
+    ci: CiDocument | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+    @property
+    def content_id(self) -> str | None:
+        value = self.ci.value.get("id") if self.ci else None
+        return value if isinstance(value, str) else None
+
+
+def folder_kind(path: Path) -> str | None:
+    for part in reversed(path.parts[:-1]):
+        if part.lower() in FOLDER_KINDS:
+            return FOLDER_KINDS[part.lower()]
+    return None
+
+
+def field_kind(value: dict) -> str:
+    lowered = {k.lower() for k in value}
+    if "functionquery" in lowered or "functionname" in lowered:
+        return PARSER
+    if "workbookkey" in lowered:
+        return WORKBOOK
+    if "publisherid" in lowered or "offerid" in lowered:
+        return SOLUTION
+    if lowered & set(RULE_ONLY_FIELDS):
+        return RULE
+    return HUNTING
+
+
+def check_file(path: Path, kind: str | None = None) -> FileResult:
+    """`kind` None: decided by folder name, else by fields."""
+    result = FileResult(path, kind)
+    try:
+        result.source = load_yaml(path)
+    except ContentError as exc:
+        result.problems.append(Problem(path, exc.line, exc.column, exc.field, ERROR, _read_code(exc.message), exc.message))
+        return result
+    value = result.source.value
+    if not isinstance(value, dict):
+        what = "a list" if isinstance(value, list) else "a single value"
+        result.problems.append(Problem(path, 1, 1, "", ERROR, "yaml.not-mapping",
+                                       f"the file holds {what}; a content file must be a mapping of fields (key: value)"))
+        return result
+    result.kind = kind or folder_kind(path) or field_kind(value)
+    result.ci = ci_document(result.source, keys(result.kind))
+    result.problems += _duplicate_keys(result.source)
+    result.problems += check_document(result.kind, result.ci)
+    return result
+
+
+def check_document(kind: str, doc: CiDocument) -> list[Problem]:
+    if kind in (RULE, HUNTING):
+        fields.canonicalise_enums(doc, list_from_text=kind == HUNTING)
+    problems = doc.problems + schema_problems(kind, doc)
+    if kind == RULE:
+        scheduled = doc.value.get("kind") == "Scheduled"
+        problems += rules.check_rule(doc) + fields.check_techniques(doc, tactics_must_match=scheduled)
+    elif kind == HUNTING:
+        problems += _check_hunting_version(doc) + fields.check_techniques(doc, tactics_must_match=False)
+    elif kind == WORKBOOK:
+        problems += _check_workbook_template(doc)
+    elif kind == SOLUTION:
+        problems += _check_dates(doc)
+    if kind in (RULE, HUNTING):
+        entity_severity = ERROR if kind == RULE else WARNING
+        problems += fields.check_entity_mappings(doc, entity_severity) + fields.check_connectors(doc)
+    if kind in (RULE, HUNTING, PARSER):
+        problems += fields.check_ascii(doc)
+    if kind != SOLUTION:
+        problems += fields.check_id_form(doc)
+    return problems
+
+
+def _read_code(message: str) -> str:
+    for needle, code in (("YAML syntax", "yaml.syntax"), ("YAML error", "yaml.syntax"), ("binary", "file.binary"),
+                         ("empty", "file.empty"), ("no YAML document", "file.empty"), ("bytes;", "file.too-large"),
+                         ("UTF-8", "file.encoding")):
+        if needle in message:
+            return code
+    return "file.unreadable"
+
+
+def _duplicate_keys(source: YamlDocument) -> list[Problem]:
+    return [
+        Problem(source.path, where.line, where.column, field_name(path), ERROR, "yaml.duplicate-key",
+                f"key '{path[-1]}' appears more than once; YAML readers disagree on which value wins: keep one")
+        for path, where in source.duplicate_keys
+    ]
+
+
+def _check_hunting_version(doc: CiDocument) -> list[Problem]:
+    version = doc.value.get("version")
+    if isinstance(version, str) and not rules.SEMVER.match(version):
+        return [doc.problem(("version",), WARNING, "version.format",
+                            f"'{version}' is not a semantic version X.Y.Z (e.g. 1.0.0)")]
+    return []
+
+
+def _check_workbook_template(doc: CiDocument) -> list[Problem]:
+    key = doc.value.get("templateRelativePath")
+    template = doc.path.parent / (key if isinstance(key, str) else doc.path.stem + ".json")
+    field_path = ("templateRelativePath",) if isinstance(key, str) else ()
+    try:
+        data = json.loads(template.read_text(encoding="utf-8-sig"))
+    except OSError:
+        return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is not valid JSON: {exc}")]
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return [doc.problem(field_path, ERROR, "workbook.template",
+                            f"{template.name} is not a workbook (expected a JSON object with an 'items' list)")]
+    return []
+
+
+def _check_dates(doc: CiDocument) -> list[Problem]:
+    problems = []
+    for name in ("firstPublishDate", "lastPublishDate"):
+        text = doc.value.get(name)
+        if isinstance(text, str) and len(text) == 10:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                problems.append(doc.problem((name,), ERROR, "date.invalid", f"'{text}' is not a real date (YYYY-MM-DD)"))
+    return problems

@@ -1,0 +1,107 @@
+"""Checks of analytic rules beyond the schema: schedule, threshold, legacy entity columns, overrides."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_duration
+from packer.validate.document import CiDocument
+from packer.validate.problems import ERROR, Problem
+
+SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold", "eventGroupingSettings")
+LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEntity", "URLCustomEntity",
+                         "ProcessCustomEntity", "FileHashCustomEntity")
+PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
+MAX_PLACEHOLDERS = 3
+MAX_THRESHOLD = 10000
+
+
+def check_rule(doc: CiDocument) -> list[Problem]:
+    kind = doc.value.get("kind")
+    problems = check_alert_details_override(doc)
+    if kind == "NRT":
+        problems += check_nrt_fields(doc)
+    elif kind == "Scheduled":
+        problems += check_schedule(doc) + check_threshold(doc) + check_legacy_columns(doc)
+    return problems
+
+
+def check_nrt_fields(doc: CiDocument) -> list[Problem]:
+    return [
+        doc.problem((name,), ERROR, "kind.forbidden-field",
+                    f"{name} is for Scheduled rules; an NRT rule runs about every minute on new data: remove it "
+                    "or change kind to Scheduled")
+        for name in SCHEDULED_ONLY
+        if name in doc.value
+    ]
+
+
+def check_schedule(doc: CiDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    values: dict[str, timedelta] = {}
+    for name in ("queryFrequency", "queryPeriod"):
+        text = doc.value.get(name)
+        if not isinstance(text, str):
+            continue  # missing or wrong type: the schema reports it
+        try:
+            values[name] = parse_duration(text)
+        except DurationError as exc:
+            problems.append(doc.problem((name,), ERROR, "duration.format", str(exc)))
+            continue
+        if not MIN_INTERVAL <= values[name] <= MAX_INTERVAL:
+            problems.append(doc.problem((name,), ERROR, "duration.range",
+                                        f"'{text}' is outside the allowed range 5m to 14d"))
+    frequency, period = values.get("queryFrequency"), values.get("queryPeriod")
+    if frequency is not None and period is not None:
+        if period < frequency:
+            problems.append(doc.problem(("queryPeriod",), ERROR, "duration.period-shorter",
+                                        "queryPeriod must be at least queryFrequency, or events between runs are never queried"))
+        if period >= timedelta(days=2) and frequency < timedelta(hours=1):
+            problems.append(doc.problem(("queryFrequency",), ERROR, "duration.long-period",
+                                        "with a queryPeriod of 2 days or more, queryFrequency must be at least 1h"))
+    return problems
+
+
+def check_threshold(doc: CiDocument) -> list[Problem]:
+    text = doc.value.get("triggerThreshold")
+    if isinstance(text, str) and re.fullmatch(r"\s*[0-9]+\s*", text) and int(text) > MAX_THRESHOLD:
+        return [doc.problem(("triggerThreshold",), ERROR, "threshold.range",
+                            f"{text.strip()} is out of range; triggerThreshold must be 0 to {MAX_THRESHOLD}")]
+    return []
+
+
+def check_legacy_columns(doc: CiDocument) -> list[Problem]:
+    """CI: a query naming a legacy *CustomEntity column must map that column in entityMappings."""
+    query = doc.value.get("query")
+    if not isinstance(query, str):
+        return []
+    mapped = {
+        field_mapping.get("columnName")
+        for mapping in (doc.value.get("entityMappings") or [] if isinstance(doc.value.get("entityMappings"), list) else [])
+        if isinstance(mapping, dict) and isinstance(mapping.get("fieldMappings"), list)
+        for field_mapping in mapping["fieldMappings"]
+        if isinstance(field_mapping, dict)
+    }
+    return [
+        doc.problem(("query",), ERROR, "entity.legacy-column",
+                    f"the query uses the legacy column {column}; map it in entityMappings (columnName: {column})")
+        for column in LEGACY_ENTITY_COLUMNS
+        if column in query and column not in mapped
+    ]
+
+
+def check_alert_details_override(doc: CiDocument) -> list[Problem]:
+    override = doc.value.get("alertDetailsOverride")
+    if not isinstance(override, dict):
+        return []
+    problems = []
+    for name in ("alertDisplayNameFormat", "alertDescriptionFormat"):
+        text = override.get(name)
+        if isinstance(text, str) and len(PLACEHOLDER.findall(text)) > MAX_PLACEHOLDERS:
+            problems.append(doc.problem(("alertDetailsOverride", name), ERROR, "alert-override.placeholders",
+                                        f"uses {len(PLACEHOLDER.findall(text))} {{{{column}}}} placeholders; "
+                                        f"at most {MAX_PLACEHOLDERS} are allowed"))
+    return problems
+
+
+SEMVER = re.compile(r"^(\d+\.)(\d+\.)(\d+)$")

@@ -1,0 +1,141 @@
+"""Validate files, folders or a whole content root; build the ContentSet of what passed."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+from packer.content.load import (
+    SOLUTION_FILE,
+    YAML_SUFFIXES,
+    analytic_rule_from,
+    discover,
+    hunting_query_from,
+    parser_from,
+    solution_from,
+    workbook_from,
+)
+from packer.content.model import ContentKind, ContentSet
+from packer.errors import ValidationFailed
+from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
+from packer.validate.problems import ERROR, Problem, ValidationReport
+
+_CONTENT_KIND_TO_SCHEMA = {
+    ContentKind.ANALYTIC_RULE: RULE,
+    ContentKind.HUNTING_QUERY: HUNTING,
+    ContentKind.PARSER: PARSER,
+    ContentKind.WORKBOOK: WORKBOOK,
+    None: SOLUTION,
+}
+_BUILDERS = {RULE: analytic_rule_from, HUNTING: hunting_query_from, PARSER: parser_from, WORKBOOK: workbook_from}
+_NOT_HEX = re.compile(r"[^0-9a-f]")
+
+
+def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
+    """Check every file under `paths` and report all problems at once; never raises for bad input.
+
+    A folder holding solution.yaml is a content root (kinds come from its layout); other files
+    and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
+    """
+    report = ValidationReport()
+    results: list[FileResult] = []
+    for path, kind in _targets([Path(p) for p in paths], report.problems):
+        results.append(check_file(path, kind))
+    report.files_checked = len(results)
+    report.problems += _duplicate_ids(results)
+    for result in results:
+        report.problems += result.problems
+    report.content = _build_content([r for r in results if not r.has_errors], report.problems)
+    if kql:
+        kql_problems, report.kql_status = _run_kql(report.content)
+        if kql_problems:
+            report.problems += kql_problems
+            failed = {p.path for p in kql_problems if p.is_error}
+            report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
+    report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
+    return report
+
+
+def load_content(root: Path, kql: bool = True) -> ContentSet:
+    """The validated ContentSet of a content root; raises ValidationFailed (with the report) on any error."""
+    report = validate_paths([root], kql=kql)
+    if report.errors:
+        raise ValidationFailed(len(report.errors), report)
+    return report.content
+
+
+def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None]]:
+    seen: set[Path] = set()
+    targets: list[tuple[Path, str | None]] = []
+
+    def add(path: Path, kind: str | None) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            targets.append((path, kind))
+
+    for path in paths:
+        if path.is_dir() and (path / SOLUTION_FILE).is_file():
+            for content_file in discover(path):
+                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
+        elif path.is_dir():
+            for file in sorted(path.rglob("*")):
+                if file.is_file() and file.suffix.lower() in YAML_SUFFIXES:
+                    add(file, SOLUTION if file.name == SOLUTION_FILE else None)
+        elif path.exists():
+            add(path, SOLUTION if path.name == SOLUTION_FILE else None)
+        else:
+            problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
+    return targets
+
+
+def _id_key(content_id: str) -> str:
+    """System.Guid equality: case, braces and dashes do not matter."""
+    return _NOT_HEX.sub("", content_id.lower())
+
+
+def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
+    first: dict[str, FileResult] = {}
+    problems = []
+    for result in results:
+        content_id = result.content_id
+        if not content_id or len(_id_key(content_id)) != 32:
+            continue
+        other = first.setdefault(_id_key(content_id), result)
+        if other is not result:
+            where = result.ci.position(("id",))
+            problems.append(Problem(result.path, where.line, where.column, "id", ERROR, "id.duplicate",
+                                    f"id {content_id} is already used by {other.path}; every item needs its own GUID"))
+    return problems
+
+
+def _build_content(results: list[FileResult], problems: list[Problem]) -> ContentSet:
+    solution = None
+    items: dict[str, list] = {kind: [] for kind in _BUILDERS}
+    for result in results:
+        if result.kind is None or result.source is None:
+            continue
+        try:
+            if result.kind == SOLUTION:
+                solution = solution_from(result.source)
+            else:
+                items[result.kind].append(_BUILDERS[result.kind](result.source))
+        except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
+            problems.append(Problem(result.path, 1, 1, "", ERROR, "model.build",
+                                    f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))
+    return ContentSet(
+        solution=solution,
+        analytic_rules=tuple(items[RULE]),
+        hunting_queries=tuple(items[HUNTING]),
+        parsers=tuple(items[PARSER]),
+        workbooks=tuple(items[WORKBOOK]),
+    )
+
+
+def _run_kql(content: ContentSet) -> tuple[list[Problem], str]:
+    """KQL analysis lives in packer.kql (optional: it needs Node.js and the Kusto.Language package)."""
+    try:
+        from packer.kql import check_content
+    except ImportError:
+        return [], "skipped: KQL analysis not installed"
+    return check_content(content.items)

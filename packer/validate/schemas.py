@@ -1,0 +1,110 @@
+"""The JSON Schemas in packer/schemas/, compiled once, and their errors as Problems."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from packer.validate.document import CiDocument, KeyTree, field_name, key_tree
+from packer.validate.problems import ERROR, Problem
+
+SCHEMA_FILES = {
+    "analytic-rule": "analytic-rule.schema.json",
+    "hunting-query": "hunting-query.schema.json",
+    "parser": "parser.schema.json",
+    "workbook-metadata": "workbook-metadata.schema.json",
+    "solution": "solution.schema.json",
+}
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    text = resources.files("packer").joinpath("schemas", SCHEMA_FILES[name]).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
+
+
+@lru_cache(maxsize=None)
+def keys(name: str) -> KeyTree:
+    return key_tree(schema(name))
+
+
+def schema_problems(name: str, doc: CiDocument) -> list[Problem]:
+    problems = []
+    for error in _specific(validator(name).iter_errors(doc.value)):
+        if error.validator is None:
+            continue  # a `false` sub-schema (field forbidden for a kind): the kind check reports it
+        path = tuple(error.absolute_path)
+        if error.validator == "required":
+            missing = _missing_field(error)
+            path = path + (missing,)
+            where = doc.position(path[:-1])
+            problems.append(Problem(doc.path, where.line, where.column, field_name(path), ERROR,
+                                    "schema.required", f"required field '{missing}' is missing"))
+            continue
+        problems.append(doc.problem(path, ERROR, f"schema.{error.validator}", _message(error)))
+    return problems
+
+
+def _specific(errors):
+    """For anyOf (a list or a text), report what is wrong inside the branch that fits the value's type."""
+    for error in errors:
+        inner = [e for e in error.context or () if e.validator != "type"] if error.validator == "anyOf" else []
+        if inner:
+            yield from _specific(inner)
+        else:
+            yield error
+
+
+def _missing_field(error: ValidationError) -> str:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return next((k for k in error.validator_value if k not in instance), str(error.validator_value))
+
+
+_TYPE_WORDS = {"string": "text", "array": "a list", "object": "a mapping (key: value)", "integer": "a whole number",
+               "number": "a number", "null": "empty", "boolean": "true or false"}
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(error: ValidationError) -> str:
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        if value is None:
+            return "has no value; " + " or ".join(_TYPE_WORDS.get(w, w) for w in wanted) + " is required"
+        return f"must be {' or '.join(_TYPE_WORDS.get(w, w) for w in wanted)}, not {_describe(value)}"
+    if kind == "enum":
+        return f"{_shown(value)} is not allowed; use one of: {', '.join(map(str, expected))}"
+    if kind == "const":
+        return f"must be {expected!r}"
+    if kind == "pattern":
+        return f"{_shown(value)} does not match the required format {expected}"
+    if kind in ("maxLength", "minLength"):
+        return f"is {len(value)} characters long; allowed {'at most' if kind == 'maxLength' else 'at least'} {expected}"
+    if kind in ("maxItems", "minItems"):
+        return f"has {len(value)} entries; allowed {'at most' if kind == 'maxItems' else 'at least'} {expected}"
+    if kind == "maxProperties":
+        return f"has {len(value)} entries; allowed at most {expected}"
+    if kind in ("minimum", "maximum"):
+        return f"{value} is out of range ({'at least' if kind == 'minimum' else 'at most'} {expected})"
+    if kind == "anyOf":
+        return f"must be a list or a single text value, not {_describe(value)}"
+    return error.message
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"the text {_shown(value)}" if isinstance(value, str) else _shown(value)
