@@ -290,3 +290,11 @@ def test_parser_branches_project_the_same_columns(pack):
     assert process == network
     for column in ("TimeGenerated", "DeviceName", "RMMTool", "ActivityType", "RemoteIP", "RemoteUrl"):
         assert column in process
+
+
+def test_validate_accepts_the_bundled_pack():
+    from packer.validate import validate_paths
+
+    report = validate_paths([CONTENT], kql=True)
+    assert report.errors == [], "\n".join(f"{p.path}:{p.line}:{p.column}: {p.field}: {p.message}" for p in report.errors)
+    assert len(report.content.items) == 12, f"every item must be built (KQL: {report.kql_status})"
