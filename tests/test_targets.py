@@ -63,7 +63,9 @@ def test_workspace_overlay_follows_its_tenant_overlay(inventory_file: Path) -> N
 def _problems(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "targets.yaml"
     path.write_text(text)
-    return [str(p) for p in validate_inventory(path)]
+    problems = validate_inventory(path)
+    assert all(p.is_error and p.code == "targets.invalid" for p in problems)
+    return [f"{p.path}:{p.line}:{p.column}: {p.field}: {p.message}" for p in problems]
 
 
 def test_schema_problems_name_file_line_and_field(tmp_path: Path) -> None:

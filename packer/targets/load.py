@@ -50,7 +50,7 @@ def is_inventory(doc: YamlDocument) -> bool:
     return isinstance(value, dict) and "workspaces" in value and "tenants" in value
 
 
-def validate_inventory(path: Path) -> list[ContentError]:
+def inventory_errors(path: Path) -> list[ContentError]:
     """Every problem in a targets file, each with file, line and field; empty when usable."""
     try:
         doc = load_yaml(Path(path))
@@ -60,6 +60,16 @@ def validate_inventory(path: Path) -> list[ContentError]:
     if not problems:
         problems = _Builder(doc).check()
     return problems
+
+
+def validate_inventory(path: Path) -> list["Problem"]:
+    """The same problems as validation `Problem`s (code `targets.invalid`), for `validate`."""
+    from packer.validate.problems import ERROR, Problem
+
+    return [
+        Problem(e.path, e.line, e.column, e.field, ERROR, "targets.invalid", e.message)
+        for e in inventory_errors(path)
+    ]
 
 
 def load_inventory(path: Path | str = DEFAULT_TARGETS_FILE) -> Inventory:
