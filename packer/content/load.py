@@ -152,7 +152,11 @@ def _tactics(value: Any) -> tuple[str, ...]:
 
 def _false_positives(value: Any) -> tuple[FalsePositive, ...]:
     return tuple(
-        FalsePositive(str(get(fp, "scenario", "")).strip(), str(get(fp, "filter", "")).strip())
+        FalsePositive(
+            scenario=str(get(fp, "scenario", "")).strip(),
+            filter=str(get(fp, "filter", "")).strip(),
+            description=str(get(fp, "description", "")).strip(),
+        )
         for fp in (value or [])
     )
 

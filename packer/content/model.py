@@ -97,7 +97,8 @@ class FalsePositive:
     """Triage guidance: a benign scenario and how to filter it. Documentation only."""
 
     scenario: str
-    filter: str
+    filter: str = ""
+    description: str = ""  # why the scenario looks like the attack
 
 
 @dataclass(frozen=True)
