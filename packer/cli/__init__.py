@@ -16,6 +16,8 @@ from packer import __version__
 from packer.errors import PackerError
 
 COMMAND_MODULES: list[str] = [
+    "packer.cli.validate_cmd",
+    "packer.cli.github_cmd",
 ]
 
 app = typer.Typer(

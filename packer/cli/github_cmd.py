@@ -1,0 +1,69 @@
+"""`sentinel-packer github ...`: what the composite action and the example workflows call."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from packer.errors import ConfigError
+
+github_app = typer.Typer(help="GitHub Actions integration: the action's runner, annotations and the sticky PR comment.",
+                         no_args_is_help=True)
+
+DEFAULT_MARKER = "sentinel-packer:plan"
+
+
+@github_app.command("run")
+def run(
+    command: str = typer.Argument(..., help="validate | build | plan | rollout"),
+    content: Path = typer.Option(Path("content"), "--content", help="Content folder."),
+    targets: Path = typer.Option(Path("targets.yaml"), "--targets", help="Inventory file (plan, rollout)."),
+    target: str = typer.Option("", "--target", help="Plan one target instead of the fleet."),
+    wave: str = typer.Option("", "--wave", help="Limit plan or rollout to one wave."),
+    select: str = typer.Option("", "--select", help="Limit rollout to the targets matching this glob (a matrix shard)."),
+    output_dir: Path = typer.Option(Path("sentinel-packer-out"), "--output-dir", help="Where SARIF, package, plan and report go."),
+) -> None:
+    """Run a command, then write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT (the composite action's body)."""
+    from packer.github.action import ActionInputs, run_action
+
+    inputs = ActionInputs(command=command, content=content, targets=targets, target=target,
+                          wave=wave, select=select, output_dir=output_dir)
+    raise typer.Exit(run_action(inputs).exit_code)
+
+
+@github_app.command("annotate")
+def annotate(sarif: Path = typer.Argument(..., help="A SARIF log from `validate --format sarif`.")) -> None:
+    """Print `::error file=...,line=...::` annotations for a SARIF log and summarise it."""
+    from packer.github.annotations import findings_markdown, read_sarif, workflow_command
+    from packer.github.outputs import write_step_summary
+
+    findings = read_sarif(sarif)
+    for finding in findings:
+        typer.echo(workflow_command(finding))
+    write_step_summary(findings_markdown(findings))
+
+
+@github_app.command("comment")
+def comment(
+    body_file: Path = typer.Option(..., "--body-file", help="Markdown to post (for example the fleet plan)."),
+    marker: str = typer.Option(DEFAULT_MARKER, "--marker", help="Hidden marker that identifies the sticky comment."),
+    repo: str = typer.Option("", "--repo", help="owner/name; default $GITHUB_REPOSITORY."),
+    pr: int = typer.Option(0, "--pr", help="Pull request number; default from the workflow event."),
+) -> None:
+    """Create or update ONE pull-request comment carrying `marker` (GITHUB_TOKEN from the environment)."""
+    from packer.github import context
+    from packer.github.comments import GitHubClient, upsert_sticky_comment
+
+    try:
+        markdown = body_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{body_file}: cannot read the comment body ({exc.strerror})") from exc
+    client = GitHubClient(context.api_url(), os.environ.get("GITHUB_TOKEN", ""))
+    result = upsert_sticky_comment(client, repo or context.repository(), pr or context.pull_request_number(),
+                                   marker, markdown)
+    typer.echo(f"sticky comment {result.action}: {result.url or result.comment_id}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(github_app, name="github")

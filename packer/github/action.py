@@ -1,0 +1,176 @@
+"""What the composite action does for each command: build the command line, run it, then
+publish the result to the job summary, the step outputs and (for validate) annotations.
+
+The wrapped commands run in-process through the same CLI a user types, so the action and a
+terminal behave identically.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packer.errors import ConfigError, PackerError
+from packer.github.annotations import findings_markdown, read_sarif, workflow_command
+from packer.github.outputs import set_outputs, write_step_summary
+
+COMMANDS = ("validate", "build", "plan", "rollout")
+PLAN_EXIT_CHANGES = 2  # `plan` exits like `terraform plan -detailed-exitcode`
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    """The composite action's inputs, as `sentinel-packer github run` receives them."""
+
+    command: str
+    content: Path = Path("content")
+    targets: Path = Path("targets.yaml")
+    target: str = ""
+    wave: str = ""
+    select: str = ""
+    output_dir: Path = Path("sentinel-packer-out")
+
+    def __post_init__(self) -> None:
+        if self.command not in COMMANDS:
+            raise ConfigError(f"unknown action command {self.command!r}: use one of {', '.join(COMMANDS)}")
+
+    @property
+    def sarif_path(self) -> Path:
+        return self.output_dir / "validate.sarif"
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.output_dir / "dist"
+
+    @property
+    def plan_json(self) -> Path:
+        return self.output_dir / "plan.json"
+
+    @property
+    def plan_markdown(self) -> Path:
+        return self.output_dir / "plan.md"
+
+    @property
+    def report_json(self) -> Path:
+        return self.output_dir / "rollout-report.json"
+
+    @property
+    def report_markdown(self) -> Path:
+        return self.output_dir / "rollout-report.md"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    exit_code: int  # what the step exits with (plan's "changes" is success here)
+    command_exit_code: int  # what the wrapped command returned
+    outputs: dict[str, str]
+    summary: str
+
+
+def _plan_scope(inputs: ActionInputs) -> list[str]:
+    if inputs.target:
+        return ["--target", inputs.target, "--targets", str(inputs.targets)]
+    scope = ["--targets", str(inputs.targets)]
+    return scope + (["--wave", inputs.wave] if inputs.wave else ["--all"])
+
+
+def command_lines(inputs: ActionInputs) -> list[list[str]]:
+    """The sentinel-packer invocations the action makes, in order."""
+    if inputs.command == "validate":
+        return [["validate", str(inputs.content), "--format", "sarif", "--output", str(inputs.sarif_path)]]
+    if inputs.command == "build":
+        return [["build", "--content", str(inputs.content), "--out", str(inputs.dist_dir)]]
+    if inputs.command == "plan":
+        scope = _plan_scope(inputs)
+        return [["plan", *scope, "--content", str(inputs.content), "--format", "json", "--out", str(inputs.plan_json)],
+                ["plan", *scope, "--content", str(inputs.content), "--format", "markdown", "--out", str(inputs.plan_markdown)]]
+    rollout = ["rollout", "--targets", str(inputs.targets), "--content", str(inputs.content),
+               "--report-json", str(inputs.report_json), "--report-md", str(inputs.report_markdown)]
+    if inputs.wave:
+        rollout += ["--wave", inputs.wave]
+    if inputs.select:
+        rollout += ["--select", inputs.select]
+    return [rollout]
+
+
+def invoke_cli(args: list[str]) -> int:
+    """Run one sentinel-packer command in this process; returns its exit code.
+
+    Standalone mode lets the CLI report usage errors itself; it always ends in SystemExit."""
+    from packer.cli import app
+
+    try:
+        app(args=args, prog_name="sentinel-packer", standalone_mode=True)
+    except PackerError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _publish_validate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    if not inputs.sarif_path.is_file():
+        return {"sarif-path": ""}, f"### sentinel-packer validate\n\nNo SARIF log was written (exit code {code}).\n"
+    findings = read_sarif(inputs.sarif_path)
+    for finding in findings:
+        print(workflow_command(finding), flush=True)
+    errors = sum(1 for f in findings if f.level == "error")
+    return ({"sarif-path": str(inputs.sarif_path), "error-count": str(errors)}, findings_markdown(findings))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _publish_build(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    packages = sorted(p for p in inputs.dist_dir.rglob("*.zip")) if inputs.dist_dir.is_dir() else []
+    lines = ["### sentinel-packer build", ""]
+    if code != 0 or not packages:
+        lines.append(f"The build failed (exit code {code}); no package was produced.")
+    else:
+        lines += ["| Package | Size | SHA-256 |", "| --- | ---: | --- |"]
+        lines += [f"| `{p.name}` | {p.stat().st_size:,} B | `{_sha256(p)}` |" for p in packages]
+    outputs = {"package-dir": str(inputs.dist_dir), "package-path": str(packages[0]) if packages else ""}
+    return outputs, "\n".join(lines) + "\n"
+
+
+def _publish_plan(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    outputs = {"has-changes": "true" if code == PLAN_EXIT_CHANGES else "false",
+               "plan-path": str(inputs.plan_json) if inputs.plan_json.is_file() else "",
+               "plan-markdown-path": str(inputs.plan_markdown) if inputs.plan_markdown.is_file() else ""}
+    summary = _read(inputs.plan_markdown) or f"### sentinel-packer plan\n\nThe plan failed (exit code {code}).\n"
+    return outputs, summary
+
+
+def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    outputs = {"report-path": str(inputs.report_markdown) if inputs.report_markdown.is_file() else "",
+               "report-json-path": str(inputs.report_json) if inputs.report_json.is_file() else ""}
+    summary = _read(inputs.report_markdown) or f"### sentinel-packer rollout\n\nNo report was written (exit code {code}).\n"
+    return outputs, summary
+
+
+_PUBLISHERS = {"validate": _publish_validate, "build": _publish_build,
+               "plan": _publish_plan, "rollout": _publish_rollout}
+
+
+def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -> ActionResult:
+    """Run the command, then write the summary and outputs; never hides the command's failure."""
+    inputs.output_dir.mkdir(parents=True, exist_ok=True)
+    code = 0
+    for args in command_lines(inputs):
+        code = invoke_cli(args)
+        if code not in (0, PLAN_EXIT_CHANGES):
+            break
+    outputs, summary = _PUBLISHERS[inputs.command](inputs, code)
+    outputs["exit-code"] = str(code)
+    write_step_summary(summary, environ)
+    set_outputs(outputs, environ)
+    step_code = 0 if (inputs.command == "plan" and code == PLAN_EXIT_CHANGES) else code
+    return ActionResult(step_code, code, outputs, summary)

@@ -1,0 +1,134 @@
+"""One sticky pull-request comment, found by a hidden marker and updated in place.
+
+Talks to the GitHub REST API (list issue comments with pagination, create, update) with the
+workflow's GITHUB_TOKEN. The token is sent only in the Authorization header: it never appears
+in a message, an exception or a log line.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from packer import __version__
+from packer.errors import PackerError
+
+# GitHub rejects an issue comment body over 65,536 characters.
+COMMENT_LIMIT_CHARS = 65_536
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHubApiError(PackerError):
+    """The GitHub API refused a request; carries its status and message, never the token."""
+
+
+@dataclass(frozen=True)
+class CommentResult:
+    action: str  # "created" | "updated" | "unchanged"
+    comment_id: int
+    url: str
+
+
+def marker_line(marker: str) -> str:
+    """The hidden first line that identifies our comment (invisible in rendered Markdown)."""
+    if "--" in marker or ">" in marker:
+        raise ValueError(f"marker {marker!r} must not contain '--' or '>' (it lives in an HTML comment)")
+    return f"<!-- {marker} -->"
+
+
+def sticky_body(marker: str, markdown: str) -> str:
+    """The full comment body: the marker line, then `markdown`, cut to GitHub's size limit."""
+    head = marker_line(marker) + "\n"
+    notice = "\n\n_Plan truncated to fit a comment: the full plan is in the job summary and the run's artifacts._\n"
+    if len(head) + len(markdown) <= COMMENT_LIMIT_CHARS:
+        return head + markdown
+    keep = markdown[: COMMENT_LIMIT_CHARS - len(head) - len(notice)]
+    keep = keep[: keep.rfind("\n") + 1] or keep
+    return head + keep + notice
+
+
+class GitHubClient:
+    """The few REST calls the sticky comment needs, over urllib (no extra dependency)."""
+
+    def __init__(self, api_url: str, token: str, timeout: float = 30.0):
+        if not token:
+            raise GitHubApiError("no GitHub token: set GITHUB_TOKEN (for example `env: GITHUB_TOKEN: ${{ github.token }}`)")
+        self._api = api_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    def _request(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Bearer {self._token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": f"sentinel-packer/{__version__}",
+            **({"Content-Type": "application/json"} if data is not None else {}),
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                payload = response.read()
+                headers = {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as exc:
+            raise GitHubApiError(_describe_http_error(method, url, exc)) from None
+        except urllib.error.URLError as exc:
+            raise GitHubApiError(f"{method} {url}: cannot reach the GitHub API ({exc.reason})") from None
+        return (json.loads(payload) if payload else None), headers
+
+    def list_issue_comments(self, repository: str, number: int) -> list[dict]:
+        """Every comment on an issue or pull request, following the `Link: rel="next"` pages."""
+        url: str | None = f"{self._api}/repos/{repository}/issues/{number}/comments?per_page=100"
+        comments: list[dict] = []
+        while url:
+            page, headers = self._request("GET", url)
+            comments.extend(page or [])
+            match = _NEXT_LINK.search(headers.get("link", ""))
+            url = match.group(1) if match else None
+        return comments
+
+    def create_comment(self, repository: str, number: int, body: str) -> dict:
+        created, _ = self._request("POST", f"{self._api}/repos/{repository}/issues/{number}/comments", {"body": body})
+        return created
+
+    def update_comment(self, repository: str, comment_id: int, body: str) -> dict:
+        updated, _ = self._request("PATCH", f"{self._api}/repos/{repository}/issues/comments/{comment_id}", {"body": body})
+        return updated
+
+
+def _describe_http_error(method: str, url: str, exc: urllib.error.HTTPError) -> str:
+    try:
+        detail = json.loads(exc.read() or b"{}").get("message", "")
+    except ValueError:
+        detail = ""
+    hint = ""
+    if exc.code in (401, 403):
+        hint = (" (the token lacks `pull-requests: write`, or this is a pull request from a fork,"
+                " whose token is read-only)")
+    elif exc.code == 404:
+        hint = " (check the repository name and pull request number)"
+    return f"{method} {url}: GitHub answered {exc.code} {detail or exc.reason}{hint}"
+
+
+def find_marked_comment(comments: list[dict], marker: str) -> dict | None:
+    """The oldest comment whose body starts with our marker (a quote of it starts with '>')."""
+    line = marker_line(marker)
+    for comment in comments:
+        if (comment.get("body") or "").lstrip().startswith(line):
+            return comment
+    return None
+
+
+def upsert_sticky_comment(client: GitHubClient, repository: str, number: int, marker: str, markdown: str) -> CommentResult:
+    """Create the marked comment, or update it in place; never adds a second one."""
+    body = sticky_body(marker, markdown)
+    existing = find_marked_comment(client.list_issue_comments(repository, number), marker)
+    if existing is None:
+        created = client.create_comment(repository, number, body)
+        return CommentResult("created", int(created["id"]), created.get("html_url", ""))
+    if existing.get("body") == body:
+        return CommentResult("unchanged", int(existing["id"]), existing.get("html_url", ""))
+    updated = client.update_comment(repository, int(existing["id"]), body)
+    return CommentResult("updated", int(updated["id"]), updated.get("html_url", ""))
