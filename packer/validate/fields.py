@@ -47,11 +47,11 @@ def _lists_from_text(doc: CiDocument) -> None:
         if isinstance(d.get(name), str):
             d[name] = [part.strip() for part in d[name].split(",") if part.strip()]
             doc.problems.append(doc.problem((name,), WARNING, "list-as-text",
-                                            f"{name} is written as text; write a YAML list (- value)"))
+                                            "is written as text; write a YAML list (- value), one entry per line"))
         elif isinstance(d.get(name), list) and any(v is None or v == "" for v in d[name]):
             d[name] = [v for v in d[name] if v is not None and v != ""]
             doc.problems.append(doc.problem((name,), WARNING, "list-empty-entry",
-                                            f"{name} has an empty entry; remove it"))
+                                            "has an empty entry; remove it"))
 
 
 def _fix_enum(doc: CiDocument, path: tuple, names: dict[str, str]) -> None:

@@ -29,7 +29,7 @@ def check_rule(doc: CiDocument) -> list[Problem]:
 def check_nrt_fields(doc: CiDocument) -> list[Problem]:
     return [
         doc.problem((name,), ERROR, "kind.forbidden-field",
-                    f"{name} is for Scheduled rules; an NRT rule runs about every minute on new data: remove it "
+                    "is for Scheduled rules only (an NRT rule runs about every minute on new data): remove it "
                     "or change kind to Scheduled")
         for name in SCHEDULED_ONLY
         if name in doc.value

@@ -46,6 +46,7 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     for result in results:
         report.problems += result.problems
     report.content = _build_content([r for r in results if not r.has_errors], report.problems)
+    report.kql_status = "skipped: disabled (--no-kql)"
     if kql:
         kql_problems, report.kql_status = _run_kql(report.content)
         if kql_problems:

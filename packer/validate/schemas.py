@@ -67,6 +67,20 @@ def _missing_field(error: ValidationError) -> str:
     return next((k for k in error.validator_value if k not in instance), str(error.validator_value))
 
 
+FORMAT_HINTS = {
+    "version": "a semantic version X.Y.Z (e.g. 1.0.0; write `1.0` as 1.0.0)",
+    "Version": "a semantic version X.Y.Z (e.g. 1.0.0)",
+    "id": "a GUID (8-4-4-4-12 hex digits, e.g. 2f1b8d9e-6c7a-4b3e-9a51-0c2d4e6f8a10)",
+    "relevantTechniques": "an ATT&CK technique id (T1234 or T1234.001, capital T)",
+    "triggerThreshold": "a whole number from 0 to 10000",
+    "columnName": "a column name (letters, digits, _; starting with a letter or _)",
+    "customDetails": "a valid custom detail (key: letters then letters/digits/_, at most 20; value: a column name)",
+    "alertDisplayNameFormat": "non-blank text",
+    "alertDescriptionFormat": "non-blank text",
+    "firstPublishDate": "a date YYYY-MM-DD",
+    "lastPublishDate": "a date YYYY-MM-DD",
+}
+
 _TYPE_WORDS = {"string": "text", "array": "a list", "object": "a mapping (key: value)", "integer": "a whole number",
                "number": "a number", "null": "empty", "boolean": "true or false"}
 
@@ -88,7 +102,8 @@ def _message(error: ValidationError) -> str:
     if kind == "const":
         return f"must be {expected!r}"
     if kind == "pattern":
-        return f"{_shown(value)} does not match the required format {expected}"
+        hint = FORMAT_HINTS.get(next((p for p in reversed(error.absolute_path) if isinstance(p, str)), ""))
+        return f"{_shown(value)} is not {hint}" if hint else f"{_shown(value)} does not match the format {expected}"
     if kind in ("maxLength", "minLength"):
         return f"is {len(value)} characters long; allowed {'at most' if kind == 'maxLength' else 'at least'} {expected}"
     if kind in ("maxItems", "minItems"):

@@ -1,0 +1,39 @@
+"""`sentinel-packer validate [PATHS...]`: check content and report every problem at once."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from packer.errors import ConfigError
+
+
+def validate(
+    paths: Optional[List[Path]] = typer.Argument(None, help="Content root, folders or files (default: content/)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | json | sarif"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout."),
+    no_kql: bool = typer.Option(False, "--no-kql", help="Skip KQL analysis (faster; needs no Node.js)."),
+) -> None:
+    """Validate content the way Azure-Sentinel's CI does. Exit 1 on any error; warnings do not fail."""
+    from packer.validate import validate_paths
+    from packer.validate.report import FORMATS, render, summary
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")
+    report = validate_paths(paths or [Path("content")], kql=not no_kql)
+    text = render(report, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+        typer.echo(summary(report), err=True)
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
