@@ -1,0 +1,1 @@
+"""The Content Hub solution package: mainTemplate, createUiDefinition, zip, standalone ARM templates."""

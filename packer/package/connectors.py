@@ -1,0 +1,118 @@
+"""GenericUI / StaticUI data connectors, packaged as the V3 tool does (solution-format.md 4.8).
+
+Each connector gives a content template (connector + metadata), a top-level metadata resource
+and the top-level `dataConnectors` resource. Codeless (CCP) connectors are not supported: the
+reader reports them as skipped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector
+from packer.package.template import (
+    CONNECTOR_METADATA_API,
+    DATA_CONNECTOR_API,
+    METADATA_TYPE,
+    WORKSPACE_LOCATION,
+    TemplateBuilder,
+    product_id,
+    template_spec_name,
+)
+
+DATA_CONNECTORS_TYPE = "Microsoft.OperationalInsights/workspaces/providers/dataConnectors"
+STATIC_UI_KEYS = ("title", "publisher", "descriptionMarkdown", "graphQueries", "connectivityCriterias", "dataTypes")
+TOP_LEVEL_KEYS = ("title", "publisher", "descriptionMarkdown", "graphQueries", "dataTypes", "connectivityCriterias")
+TOP_LEVEL_GENERIC_KEYS = ("sampleQueries", "availability", "permissions", "instructionSteps")
+
+
+def _ui_config_in_template(connector: DataConnector, ui_id: str) -> dict:
+    """The file's keys in file order, `id` first; StaticUI keeps only its few keys."""
+    config: dict[str, Any] = {"id": ui_id}
+    for key, value in connector.definition.items():
+        if key == "id" or key == "metadata":
+            continue
+        if connector.kind == STATIC_UI and key not in STATIC_UI_KEYS:
+            continue
+        config[key] = _generic_availability(value) if key == "availability" else value
+    if connector.kind == GENERIC_UI and "metadata" in connector.definition:
+        config["metadata"] = connector.definition["metadata"]
+    return config
+
+
+def _generic_availability(value: Any) -> Any:
+    """GenericUI connectors are never packaged as preview (observed in Microsoft's packages)."""
+    if isinstance(value, dict) and "isPreview" in value:
+        return {**value, "isPreview": False}
+    return value
+
+
+def _ui_config_top_level(connector: DataConnector, ui_id: str) -> dict:
+    keys = TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ())
+    config = {}
+    for key in keys:
+        if key in connector.definition:
+            value = connector.definition[key]
+            config[key] = _generic_availability(value) if key == "availability" else value
+    config["id"] = ui_id
+    return config
+
+
+def add_data_connector(b: TemplateBuilder, connector: DataConnector) -> None:
+    n = b.next_number("DataConnector")
+    var = lambda name: f"[variables('{name}{n}')]"  # noqa: E731
+    b.variables[f"uiConfigId{n}"] = connector.id
+    b.variables[f"_uiConfigId{n}"] = f"[variables('uiConfigId{n}')]"
+    b.variables[f"dataConnectorContentId{n}"] = connector.id
+    b.variables[f"_dataConnectorContentId{n}"] = f"[variables('dataConnectorContentId{n}')]"
+    b.variables[f"dataConnectorId{n}"] = (
+        "[extensionResourceId(resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace')), "
+        f"'Microsoft.SecurityInsights/dataConnectors', variables('_dataConnectorContentId{n}'))]"
+    )
+    b.variables[f"_dataConnectorId{n}"] = f"[variables('dataConnectorId{n}')]"
+    b.variables[f"dataConnectorTemplateSpecName{n}"] = template_spec_name("dc", f"variables('_dataConnectorContentId{n}')")
+    b.variables[f"dataConnectorVersion{n}"] = connector.version
+    b.variables[f"_dataConnectorcontentProductId{n}"] = product_id(
+        "dc", "DataConnector", f"variables('_dataConnectorContentId{n}')", f"variables('dataConnectorVersion{n}')"
+    )
+    name = f"[concat(parameters('workspace'),'/Microsoft.SecurityInsights/',variables('_dataConnectorContentId{n}'))]"
+    parent = (
+        "[extensionResourceId(resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace')), "
+        f"'Microsoft.SecurityInsights/dataConnectors', variables('_dataConnectorContentId{n}'))]"
+    )
+    metadata_name = (
+        "[concat(parameters('workspace'),'/Microsoft.SecurityInsights/',"
+        f"concat('DataConnector-', last(split(variables('_dataConnectorId{n}'),'/'))))]"
+    )
+    properties = b.metadata_properties(parent, var("_dataConnectorContentId"), "DataConnector", var("dataConnectorVersion"))
+
+    def connector_resource(config: dict) -> dict:
+        return {"name": name, "apiVersion": DATA_CONNECTOR_API, "type": DATA_CONNECTORS_TYPE,
+                "location": WORKSPACE_LOCATION, "kind": connector.kind, "properties": {"connectorUiConfig": config}}
+
+    inner_metadata = {"type": METADATA_TYPE, "apiVersion": CONNECTOR_METADATA_API, "name": metadata_name,
+                      "properties": properties}
+    b.resources.append(b.content_template(
+        name=var("dataConnectorTemplateSpecName"),
+        description=f"{b.solution.name} data connector",
+        version=var("dataConnectorVersion"),
+        resources=[connector_resource(_ui_config_in_template(connector, var("_uiConfigId"))), inner_metadata],
+        content_id=var("_dataConnectorContentId"),
+        kind="DataConnector",
+        display_name=connector.title,
+        product=var("_dataConnectorcontentProductId"),
+    ))
+    b.resources.append({"type": METADATA_TYPE, "apiVersion": CONNECTOR_METADATA_API, "name": metadata_name,
+                        "dependsOn": [var("_dataConnectorId")], "location": WORKSPACE_LOCATION,
+                        "properties": properties})
+    b.resources.append(connector_resource(_ui_config_top_level(connector, var("_uiConfigId"))))
+    b.add_criterion("DataConnector", var("_dataConnectorContentId"), var("dataConnectorVersion"))
+
+
+def log_kind(connector: DataConnector) -> str:
+    """The words the createUi text uses for the connector's data."""
+    names = {name.lower() for name in connector.data_type_names}
+    if "syslog" in names:
+        return "Syslog"
+    if "commonsecuritylog" in names:
+        return "CommonSecurityLog"
+    return "custom log"

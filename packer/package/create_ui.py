@@ -1,0 +1,175 @@
+"""createUiDefinition.json: the install wizard Content Hub shows (solution-format.md 5)."""
+from __future__ import annotations
+
+from packer.content.model import AnalyticRule, HuntingQuery, Workbook
+from packer.package.connectors import log_kind
+from packer.package.inputs import DataConnector, PackageInput
+from packer.package.solution import description_with_logo
+from packer.package.template import TemplateBuilder
+from packer.render.properties import hunting_description, rule_description
+
+TEXT_BLOCK = "Microsoft.Common.TextBlock"
+SECTION = "Microsoft.Common.Section"
+DEFAULT_BLADE_TEXT = {
+    "analytics": "This solution installs the following analytic rule templates. After installing the solution, "
+    "create and enable analytic rules in Manage solution view.",
+    "huntingqueries": "This solution installs the following hunting queries. After installing the solution, run "
+    "these hunting queries to hunt for threats in Manage solution view. ",
+    "workbooks": "This solution installs workbook(s) to help you gain insights into the telemetry collected in "
+    "Microsoft Sentinel. After installing the solution, start using the workbook in Manage solution view.",
+}
+BLADE_KEYS = {
+    "analytics": "AnalyticalRuleBladeDescription",
+    "huntingqueries": "HuntingQueryBladeDescription",
+    "workbooks": "WorkbookBladeDescription",
+}
+LINKS = {
+    "analytics": "https://docs.microsoft.com/azure/sentinel/tutorial-detect-threats-custom?WT.mc_id=Portal-Microsoft_Azure_CreateUIDef",
+    "huntingqueries": "https://docs.microsoft.com/azure/sentinel/hunting",
+    "workbooks": "https://docs.microsoft.com/azure/sentinel/tutorial-monitor-your-data",
+}
+CONNECT_DATA_URI = "https://docs.microsoft.com/azure/sentinel/connect-data-sources"
+WORKSPACES_FILTER = (
+    "[map(filter(basics('getLAWorkspace').value, (filter) => contains(toLower(filter.id), "
+    "toLower(resourceGroup().name))), (item) => parse(concat('{\"label\":\"', item.name, '\",\"value\":\"', "
+    "item.name, '\"}')))]"
+)
+WORKSPACE_LOCATION_OUTPUT = (
+    "[first(map(filter(basics('getLAWorkspace').value, (filter) => and(contains(toLower(filter.id), "
+    "toLower(resourceGroup().name)),equals(filter.name,basics('workspace')))), (item) => item.location))]"
+)
+
+
+def _text(name: str, text: str) -> dict:
+    return {"name": name, "type": TEXT_BLOCK, "options": {"text": text}}
+
+
+def _link(name: str, label: str, uri: str) -> dict:
+    return {"name": name, "type": TEXT_BLOCK, "options": {"link": {"label": label, "uri": uri}}}
+
+
+def _section(name: str, label: str, text: str | None) -> dict:
+    elements = [_text(f"{name}-text", text)] if text else []
+    return {"name": name, "type": SECTION, "label": label, "elements": elements}
+
+
+def _blade(package: PackageInput, step: str) -> list[dict]:
+    text = package.blade_descriptions.get(BLADE_KEYS[step]) or DEFAULT_BLADE_TEXT[step]
+    return [_text(f"{step}-text", text), _link(f"{step}-link", "Learn more", LINKS[step])]
+
+
+def hunting_text(query: HuntingQuery) -> str:
+    parts = [hunting_description(query.description)] if query.description else []
+    if query.required_data_connectors:
+        connectors = " ".join(c.connector_id for c in query.required_data_connectors)
+        data_types = " ".join(t for c in query.required_data_connectors for t in c.data_types)
+        parts.append(f"This hunting query depends on {connectors} data connector ({data_types} Parser or Table)")
+    return " ".join(parts)
+
+
+def _connectors_step(package: PackageInput, connectors: list[DataConnector]) -> dict:
+    name = package.solution.name
+    elements = [
+        _text(
+            f"dataconnectors{i}-text",
+            f"This Solution installs the data connector for {name}. You can get {name} {log_kind(c)} data in your "
+            "Microsoft Sentinel workspace. After installing the solution, configure and enable this data connector "
+            "by following guidance in Manage solution view.",
+        )
+        for i, c in enumerate(connectors, start=1)
+    ]
+    elements.append(_link(f"dataconnectors-link{len(connectors)}", "Learn more about connecting data sources", CONNECT_DATA_URI))
+    return {"name": "dataconnectors", "label": "Data Connectors", "bladeTitle": "Data Connectors", "elements": elements}
+
+
+def _workbooks_step(package: PackageInput, workbooks: list[Workbook]) -> dict:
+    elements = _blade(package, "workbooks") + [
+        _section(f"workbook{i}", w.title, w.description) for i, w in enumerate(workbooks, start=1)
+    ]
+    return {"name": "workbooks", "label": "Workbooks",
+            "subLabel": {"preValidation": "Configure the workbooks", "postValidation": "Done"},
+            "bladeTitle": "Workbooks", "elements": elements}
+
+
+def _analytics_step(package: PackageInput, rules: list[AnalyticRule]) -> dict:
+    elements = _blade(package, "analytics") + [
+        _section(f"analytic{i}", r.name, rule_description(r.description)) for i, r in enumerate(rules, start=1)
+    ]
+    return {"name": "analytics", "label": "Analytics",
+            "subLabel": {"preValidation": "Configure the analytics", "postValidation": "Done"},
+            "bladeTitle": "Analytics", "elements": elements}
+
+
+def _hunting_step(package: PackageInput, queries: list[HuntingQuery]) -> dict:
+    elements = _blade(package, "huntingqueries") + [
+        _section(f"huntingquery{i}", q.name, hunting_text(q)) for i, q in enumerate(queries, start=1)
+    ]
+    return {"name": "huntingqueries", "label": "Hunting Queries", "bladeTitle": "Hunting Queries", "elements": elements}
+
+
+def steps(package: PackageInput) -> list[dict]:
+    """Steps in the packager's fixed order; `[{}]` when nothing produces a step (parsers only)."""
+    out = []
+    if connectors := package.of_type(DataConnector):
+        out.append(_connectors_step(package, connectors))
+    if workbooks := package.of_type(Workbook):
+        out.append(_workbooks_step(package, workbooks))
+    if rules := package.of_type(AnalyticRule):
+        out.append(_analytics_step(package, rules))
+    if queries := package.of_type(HuntingQuery):
+        out.append(_hunting_step(package, queries))
+    return out or [{}]
+
+
+def create_ui_definition(b: TemplateBuilder, package: PackageInput) -> dict:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/0.1.2-preview/CreateUIDefinition.MultiVm.json#",
+        "handler": "Microsoft.Azure.CreateUIDef",
+        "version": "0.1.2-preview",
+        "parameters": {
+            "config": {
+                "isWizard": False,
+                "basics": {
+                    "description": description_with_logo(b, package),
+                    "subscription": {"resourceProviders": [
+                        "Microsoft.OperationsManagement/solutions",
+                        "Microsoft.OperationalInsights/workspaces/providers/alertRules",
+                        "Microsoft.Insights/workbooks",
+                        "Microsoft.Logic/workflows",
+                    ]},
+                    "location": {
+                        "metadata": {"hidden": "Hiding location, we get it from the log analytics workspace"},
+                        "visible": False,
+                    },
+                    "resourceGroup": {"allowExisting": True},
+                },
+            },
+            "basics": [
+                {
+                    "name": "getLAWorkspace",
+                    "type": "Microsoft.Solutions.ArmApiControl",
+                    "toolTip": "This filters by workspaces that exist in the Resource Group selected",
+                    "condition": "[greater(length(resourceGroup().name),0)]",
+                    "request": {
+                        "method": "GET",
+                        "path": "[concat(subscription().id,'/providers/Microsoft.OperationalInsights/workspaces?api-version=2020-08-01')]",
+                    },
+                },
+                {
+                    "name": "workspace",
+                    "type": "Microsoft.Common.DropDown",
+                    "label": "Workspace",
+                    "placeholder": "Select a workspace",
+                    "toolTip": "This dropdown will list only workspace that exists in the Resource Group selected",
+                    "constraints": {"allowedValues": WORKSPACES_FILTER, "required": True},
+                    "visible": True,
+                },
+            ],
+            "steps": steps(package),
+            "outputs": {
+                "workspace-location": WORKSPACE_LOCATION_OUTPUT,
+                "location": "[location()]",
+                "workspace": "[basics('workspace')]",
+            },
+        },
+    }

@@ -1,0 +1,67 @@
+"""What a package is built from: the solution, its items in processing order, and extras.
+
+Both input formats end here: our content folder (`from_content_set`) and Microsoft's
+`Data/Solution_X.json` folder (`packer.package.ms_input`). Item numbering (analyticRuleObject1,
+workbook2-name, ...) follows the order of `entries`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from packer.content.model import AnalyticRule, ContentSet, HuntingQuery, Parser, Solution, Workbook
+from packer.errors import PackerError
+
+STATIC_UI = "StaticUI"
+GENERIC_UI = "GenericUI"
+
+
+@dataclass(frozen=True)
+class DataConnector:
+    """A GenericUI/StaticUI data connector definition (Microsoft's connector JSON, key order kept)."""
+
+    id: str
+    kind: str  # GenericUI | StaticUI
+    definition: Mapping[str, Any]  # the connector JSON as read
+    path: Path
+
+    @property
+    def title(self) -> str:
+        return str(self.definition.get("title", self.id))
+
+    @property
+    def version(self) -> str:
+        metadata = self.definition.get("metadata") or {}
+        return str(metadata.get("version") or "1.0.0")
+
+    @property
+    def data_type_names(self) -> list[str]:
+        return [str(t.get("name", "")) for t in self.definition.get("dataTypes") or [] if isinstance(t, dict)]
+
+
+Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector
+
+
+@dataclass(frozen=True)
+class PackageInput:
+    solution: Solution
+    entries: tuple[Entry, ...]
+    blade_descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    skipped: tuple[str, ...] = ()  # "<kind> <path>: <reason>", reported by the build
+    parser_descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    release_notes_url: str | None = None  # linked from the Content Hub description when set
+
+    def of_type(self, cls: type) -> list:
+        return [e for e in self.entries if isinstance(e, cls)]
+
+
+def from_content_set(content: ContentSet) -> PackageInput:
+    """Our content folder: parsers, analytic rules, hunting queries, workbooks (ContentSet order)."""
+    if content.solution is None:
+        raise PackerError(
+            "the content folder has no solution.yaml; a package needs the solution's name, "
+            "publisherId, offerId and version (see README 'Content layout')"
+        )
+    return PackageInput(solution=content.solution, entries=tuple(content.items))

@@ -1,0 +1,209 @@
+"""Read an Azure-Sentinel solution folder (Microsoft's packager input) into a PackageInput.
+
+Input: `Solutions/<Name>/Data/Solution_X.json` (solution-format.md 2.2), the
+`SolutionMetadata.json` it names, and the content files it lists. Paths are resolved as the
+packager does (prefixes stripped, case-insensitive). What this builder cannot package yet
+(codeless connectors, playbooks, watchlists, non-YAML parsers...) is reported in `skipped`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packer.content.load import analytic_rule_from, get, hunting_query_from, parser_from
+from packer.content.model import Author, Solution, SourceInfo, Support, Workbook
+from packer.content.yamlsource import load_yaml, read_text
+from packer.errors import PackerError
+from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector, Entry, PackageInput
+from packer.package.solution import release_notes_url
+
+CONTENT_KEYS = ("Analytic Rules", "Hunting Queries", "Workbooks", "Parsers", "Data Connectors")
+UNSUPPORTED_KEYS = ("Playbooks", "Watchlists", "SavedSearches", "SummaryRules")
+BLADE_KEYS = ("WorkbookBladeDescription", "AnalyticalRuleBladeDescription", "HuntingQueryBladeDescription",
+              "PlaybooksBladeDescription")
+REFUSED_SOURCE_KINDS = ("community", "standalone")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(read_text(path))
+    except ValueError as exc:
+        raise PackerError(f"{path}: not valid JSON: {exc}") from None
+
+
+def find_case_insensitive(base: Path, relative: str) -> Path | None:
+    """`relative` under `base`, matching each path part case-insensitively (Windows semantics)."""
+    current = base
+    for part in [p for p in relative.replace("\\", "/").split("/") if p and p != "."]:
+        exact = current / part
+        if exact.exists():
+            current = exact
+            continue
+        if not current.is_dir():
+            return None
+        match = next((c for c in sorted(current.iterdir()) if c.name.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = match
+    return current
+
+
+def strip_prefixes(entry: str, name: str, base_path: str) -> str:
+    """Drop a leading `<BasePath>/`, `Solutions/` and `<Name>/` (the packager's path rule)."""
+    path = entry.replace("\\", "/").lstrip("/")
+    for prefix in (base_path.replace("\\", "/").rstrip("/"), "Solutions", name):
+        if prefix and path.lower().startswith(prefix.lower() + "/"):
+            path = path[len(prefix) + 1:]
+    return path
+
+
+def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
+    author_name, _, email = str(get(data, "Author") or "").partition(" - ")
+    support = get(metadata, "support") or {}
+    categories = get(metadata, "categories") or {}
+    return Solution(
+        name=str(get(data, "Name")),
+        publisher_id=str(get(metadata, "publisherId")),
+        offer_id=str(get(metadata, "offerId")),
+        version=str(get(data, "Version") or "3.0.0"),
+        description=str(get(data, "Description") or ""),
+        author=Author(author_name.strip(), email.strip() or None),
+        support=Support(tier=str(get(support, "tier") or ""), name=get(support, "name"),
+                        email=get(support, "email"), link=get(support, "link")),
+        source=SourceInfo(data_file),
+        first_publish_date=get(metadata, "firstPublishDate") or None,
+        last_publish_date=get(metadata, "lastPublishDate") or None,
+        logo=get(data, "Logo"),
+        providers=tuple(get(metadata, "providers") or ()),
+        domains=tuple(get(categories, "domains") or ()),
+        verticals=tuple(get(categories, "verticals") or ()),
+        dependent_solution_ids=tuple(get(data, "dependentDomainSolutionIds") or ()),
+    )
+
+
+def load_workbooks_metadata(path: Path | None) -> list[dict]:
+    """Entries of a WorkbooksMetadata.json (an array, or one entry as an object)."""
+    if path is None:
+        return []
+    value = _read_json(path)
+    return value if isinstance(value, list) else [value]
+
+
+class _Reader:
+    def __init__(self, data_file: Path, workbooks_metadata: list[dict]):
+        self.data_file = data_file
+        self.folder = data_file.parent.parent
+        self.data = _read_json(data_file)
+        if not isinstance(self.data, dict):
+            raise PackerError(f"{data_file}: a solution data file holds a JSON object")
+        self.name = str(get(self.data, "Name") or "")
+        self.base_path = str(get(self.data, "BasePath") or "")
+        self.workbooks_metadata = workbooks_metadata
+        static = [str(i) for i in get(self.data, "StaticDataConnectorIds") or []]
+        all_static = bool(get(self.data, "Is1PConnector")) and not static
+        self.static_ids = {i.lower() for i in static}
+        self.all_static = all_static
+        self.entries: list[Entry] = []
+        self.skipped: list[str] = []
+        self.parser_descriptions: dict[str, str] = {}
+
+    def resolve(self, key: str, entry: str) -> Path | None:
+        path = find_case_insensitive(self.folder, strip_prefixes(entry, self.name, self.base_path))
+        if path is None or not path.is_file():
+            raise PackerError(
+                f"{self.data_file}: '{key}' lists '{entry}', which is not a file under {self.folder} "
+                "(paths are relative to the solution folder)"
+            )
+        return path
+
+    def read(self) -> None:
+        for key, value in self.data.items():
+            if not isinstance(value, list):
+                continue
+            canonical = next((k for k in CONTENT_KEYS + UNSUPPORTED_KEYS if k.lower() == key.lower()), None)
+            if canonical in UNSUPPORTED_KEYS:
+                self.skipped += [f"{canonical} {entry}: not supported by this builder yet" for entry in value]
+            elif canonical is not None:
+                for entry in value:
+                    self.add(canonical, str(entry))
+
+    def add(self, key: str, entry: str) -> None:
+        path = self.resolve(key, entry)
+        if key == "Data Connectors":
+            self.add_connector(path, entry)
+        elif key == "Workbooks":
+            self.entries.append(self.workbook(path))
+        elif path.suffix.lower() not in (".yaml", ".yml"):
+            self.skipped.append(f"{key} {entry}: only YAML {key.lower()} are supported by this builder yet")
+        elif key == "Parsers":
+            doc = load_yaml(path)
+            self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
+            self.entries.append(parser_from(doc))
+        else:
+            doc = load_yaml(path)
+            source_kind = str(get(get(get(doc.value, "metadata") or {}, "source") or {}, "kind") or "")
+            if source_kind.lower() in REFUSED_SOURCE_KINDS:
+                raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
+            builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
+            self.entries.append(builder(doc))
+
+    def add_connector(self, path: Path, entry: str) -> None:
+        definition = _read_json(path)
+        if not isinstance(definition, dict) or "type" in definition or "resources" in definition or "id" not in definition:
+            self.skipped.append(f"Data Connectors {entry}: codeless (CCP) connectors are not supported yet")
+            return
+        connector_id = str(definition["id"])
+        static = self.all_static or connector_id.lower() in self.static_ids
+        self.entries.append(DataConnector(connector_id, STATIC_UI if static else GENERIC_UI,
+                                          MappingProxyType(definition), path))
+
+    def workbook(self, path: Path) -> Workbook:
+        entry = next(
+            (e for e in self.workbooks_metadata
+             if Path(str(get(e, "templateRelativePath") or "")).stem.lower() == path.stem.lower()),
+            None,
+        )
+        if entry is None:
+            raise PackerError(
+                f"{path}: no WorkbooksMetadata entry has templateRelativePath '{path.name}'; "
+                "pass the repository's Workbooks/WorkbooksMetadata.json with --workbooks-metadata"
+            )
+        source_kind = str(get(get(entry, "source") or {}, "kind") or "")
+        if source_kind.lower() in REFUSED_SOURCE_KINDS:
+            raise PackerError(f"{path}: its WorkbooksMetadata entry says source.kind '{source_kind}'; cannot package")
+        return Workbook(
+            key=str(get(entry, "workbookKey")),
+            title=str(get(entry, "title")),
+            description=str(get(entry, "description") or ""),
+            version=str(get(entry, "version") or "1.0.0"),
+            serialized_data=read_text(path),
+            source=SourceInfo(path),
+            template_path=path,
+            subtitle=str(get(entry, "subtitle") or ""),
+            provider=str(get(entry, "provider") or ""),
+            logo_file_name=get(entry, "logoFileName"),
+            data_types=tuple(get(entry, "dataTypesDependencies") or ()),
+            data_connectors=tuple(get(entry, "dataConnectorsDependencies") or ()),
+        )
+
+
+def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None) -> PackageInput:
+    """A PackageInput from Microsoft's solution input (data file + SolutionMetadata + listed files)."""
+    reader = _Reader(Path(data_file), load_workbooks_metadata(workbooks_metadata))
+    metadata_name = str(get(reader.data, "Metadata") or "SolutionMetadata.json")
+    metadata_path = find_case_insensitive(reader.folder, metadata_name)
+    if metadata_path is None or not metadata_path.is_file():
+        raise PackerError(f"{data_file}: its Metadata file '{metadata_name}' is not in {reader.folder}")
+    solution = solution_from_data(reader.data, _read_json(metadata_path), reader.data_file)
+    reader.read()
+    blades = {k: str(get(reader.data, k)) for k in BLADE_KEYS if get(reader.data, k)}
+    return PackageInput(
+        solution=solution,
+        entries=tuple(reader.entries),
+        blade_descriptions=MappingProxyType(blades),
+        skipped=tuple(reader.skipped),
+        parser_descriptions=MappingProxyType(reader.parser_descriptions),
+        release_notes_url=release_notes_url(solution.name),
+    )

@@ -1,0 +1,1 @@
+"""Rendering content items as resource bodies (API and ARM)."""
