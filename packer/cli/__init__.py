@@ -18,6 +18,7 @@ from packer.errors import PackerError
 COMMAND_MODULES: list[str] = [
     "packer.cli.validate_cmd",
     "packer.cli.github_cmd",
+    "packer.cli.rollout_cmd",
 ]
 
 app = typer.Typer(

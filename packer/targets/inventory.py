@@ -116,14 +116,14 @@ class Inventory:
         raise ConfigError(f"{self.path}: no wave named '{name}' (waves: {', '.join(w.name for w in self.waves)})")
 
     def select(self, wave: str | None = None, glob: str | None = None, tag: str | None = None) -> list[Target]:
-        """Workspaces in inventory order, filtered by wave, a name glob and/or a tag."""
+        """Workspaces in inventory order, filtered by wave, name globs (comma-separated) and/or a tag."""
         if wave is not None:
             self.wave(wave)  # an unknown wave is a typo, not an empty selection
         chosen = [
             t
             for t in self.targets
             if (wave is None or t.wave == wave)
-            and (glob is None or fnmatchcase(t.name.lower(), glob.lower()))
+            and (glob is None or _matches_any(t.name, glob))
             and (tag is None or tag in t.tags)
         ]
         if not chosen:
@@ -134,3 +134,7 @@ class Inventory:
         """Waves in order with their (selected) workspaces; empty waves left out."""
         chosen = self.targets if targets is None else targets
         return [(w, [t for t in chosen if t.wave == w.name]) for w in self.waves if any(t.wave == w.name for t in chosen)]
+
+
+def _matches_any(name: str, globs: str) -> bool:
+    return any(fnmatchcase(name.lower(), g.strip().lower()) for g in globs.split(",") if g.strip())

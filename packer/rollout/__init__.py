@@ -1,0 +1,1 @@
+"""Fleet rollout: waves, per-subscription budgets, fleet plans and reports, job matrices."""
