@@ -1,0 +1,96 @@
+"""`build`: write the solution package and the standalone templates, checked and deterministic.
+
+Output under `out`:
+  Package/mainTemplate.json, Package/createUiDefinition.json, Package/testParameters.json,
+  Package/<version>.zip (the two package files at the zip root),
+  arm/<kind>/<item>.json (one standalone ARM template per item).
+Every template is checked (packer.package.checks) before anything is written.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from packer.errors import PackerError
+from packer.package.archive import package_zip
+from packer.package.checks import check_create_ui_text, check_template_text
+from packer.package.inputs import PackageInput, from_content_set
+from packer.package.main_template import render_package
+from packer.package.standalone import standalone_templates
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    version: str
+    files: tuple[Path, ...]  # every file written, relative to `out`
+    warnings: tuple[str, ...]  # content not packaged (skipped), by name
+
+
+def to_json(value: object) -> str:
+    """The one serialisation of every output: 2-space indent, UTF-8 kept, final newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_files(package: PackageInput, version: str | None = None) -> dict[str, bytes]:
+    """Every output file (relative path -> bytes), checked; nothing written."""
+    version = version or package.solution.version
+    main, ui = render_package(package, version)
+    main_text, ui_text = to_json(main), to_json(ui)
+    check_template_text("Package/mainTemplate.json", main_text)
+    check_create_ui_text("Package/createUiDefinition.json", ui_text, main)
+    files = {
+        "Package/mainTemplate.json": main_text.encode("utf-8"),
+        "Package/createUiDefinition.json": ui_text.encode("utf-8"),
+        "Package/testParameters.json": to_json(main["parameters"]).encode("utf-8"),
+    }
+    files[f"Package/{version}.zip"] = package_zip({
+        "mainTemplate.json": files["Package/mainTemplate.json"],
+        "createUiDefinition.json": files["Package/createUiDefinition.json"],
+    })
+    for path, template in standalone_templates(package.entries).items():
+        text = to_json(template)
+        check_template_text(path, text)
+        files[path] = text.encode("utf-8")
+    return files
+
+
+def write_files(out: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
+    """Write the files; stale standalone templates of items no longer present are removed."""
+    written = []
+    for relative in sorted(files):
+        target = out / relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files[relative])
+        except OSError as exc:
+            raise PackerError(f"cannot write {target}: {exc.strerror or exc}") from None
+        written.append(Path(relative))
+    arm = out / "arm"
+    if arm.is_dir():
+        for stale in sorted(arm.rglob("*.json")):
+            if stale.relative_to(out).as_posix() not in files:
+                stale.unlink()
+    return tuple(written)
+
+
+def build_package(package: PackageInput, out: Path, version: str | None = None) -> BuildResult:
+    version = version or package.solution.version
+    files = render_files(package, version)
+    return BuildResult(Path(out), version, write_files(Path(out), files), package.skipped)
+
+
+def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True) -> BuildResult:
+    """Validate a content folder (packer.validate) and build its package."""
+    from packer.validate import load_content
+
+    return build_package(from_content_set(load_content(Path(root), kql=kql)), out, version)
+
+
+def build_solution_input(data_file: Path, out: Path, workbooks_metadata: Path | None = None,
+                         version: str | None = None) -> BuildResult:
+    """Build from Microsoft's input format (Data/Solution_X.json)."""
+    from packer.package.ms_input import read_solution_input
+
+    return build_package(read_solution_input(Path(data_file), workbooks_metadata), out, version)

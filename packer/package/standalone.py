@@ -1,0 +1,109 @@
+"""One standalone ARM template per item, for `az deployment group create` or a Deploy button.
+
+Each template takes only the `workspace` name and deploys the item itself (not a Content Hub
+template): analytic rule -> alertRules, hunting query / parser -> workspace savedSearches,
+workbook -> Microsoft.Insights/workbooks. Properties come from packer.render.properties.
+"""
+from __future__ import annotations
+
+import uuid
+
+from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
+from packer.package.template import DEPLOYMENT_SCHEMA
+from packer.remote import api_versions
+from packer.render.properties import (
+    analytic_rule_properties,
+    hunting_query_properties,
+    parser_properties,
+    workbook_properties,
+)
+
+TEMPLATE_ONLY_RULE_FIELDS = ("requiredDataConnectors", "status")  # AlertRuleTemplate fields, not alertRules
+WORKSPACE_PARAMETER = {
+    "workspace": {
+        "type": "string",
+        "metadata": {"description": "Name of the Log Analytics workspace where Microsoft Sentinel is enabled"},
+    }
+}
+FOLDERS = {AnalyticRule: "analytic-rules", HuntingQuery: "hunting-queries", Parser: "parsers", Workbook: "workbooks"}
+WORKBOOK_NAMESPACE = uuid.UUID("6f1f5f4e-3c1a-4f55-9a59-8f2b2f0c7e11")  # fixed: stable workbook names
+
+
+def _template(resource: dict) -> dict:
+    return {
+        "$schema": DEPLOYMENT_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "parameters": WORKSPACE_PARAMETER,
+        "resources": [resource],
+    }
+
+
+def _in_workspace(name: str, provider: str = "") -> str:
+    middle = f"'/{provider}/'" if provider else "'/'"
+    return f"[concat(parameters('workspace'),{middle},'{name.replace(chr(39), chr(39) * 2)}')]"
+
+
+def rule_template(rule: AnalyticRule) -> dict:
+    props = analytic_rule_properties(rule, enabled=rule.enabled)
+    for key in TEMPLATE_ONLY_RULE_FIELDS:
+        props.pop(key, None)
+    return _template({
+        "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
+        "apiVersion": api_versions.SECURITY_INSIGHTS,
+        "name": _in_workspace(rule.id, "Microsoft.SecurityInsights"),
+        "kind": rule.kind.value,
+        "properties": props,
+    })
+
+
+def hunting_template(query: HuntingQuery) -> dict:
+    return _template({
+        "type": "Microsoft.OperationalInsights/workspaces/savedSearches",
+        "apiVersion": api_versions.OPERATIONAL_INSIGHTS,
+        "name": _in_workspace(query.id),
+        "properties": hunting_query_properties(query),
+    })
+
+
+def parser_template(parser: Parser) -> dict:
+    return _template({
+        "type": "Microsoft.OperationalInsights/workspaces/savedSearches",
+        "apiVersion": api_versions.OPERATIONAL_INSIGHTS,
+        "name": _in_workspace(parser.function_name),
+        "properties": parser_properties(parser),
+    })
+
+
+def workbook_name(workbook: Workbook) -> str:
+    """Workbook resource names are GUIDs: the metadata `id`, else one derived from the key."""
+    return workbook.id or str(uuid.uuid5(WORKBOOK_NAMESPACE, workbook.key))
+
+
+def workbook_template(workbook: Workbook) -> dict:
+    source = "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace'))]"
+    return _template({
+        "type": "Microsoft.Insights/workbooks",
+        "apiVersion": api_versions.WORKBOOKS,
+        "name": workbook_name(workbook),
+        "location": "[resourceGroup().location]",
+        "kind": "shared",
+        "properties": workbook_properties(workbook, source),
+    })
+
+
+RENDERERS = {AnalyticRule: rule_template, HuntingQuery: hunting_template, Parser: parser_template,
+             Workbook: workbook_template}
+
+
+def standalone_templates(entries) -> dict[str, dict]:
+    """`arm/<kind folder>/<file stem>.json` -> template, for every rule, query, parser and workbook."""
+    out: dict[str, dict] = {}
+    for entry in entries:
+        renderer = RENDERERS.get(type(entry))
+        if renderer is None:
+            continue
+        path = f"arm/{FOLDERS[type(entry)]}/{entry.source.path.stem}.json"
+        if path in out:
+            path = f"arm/{FOLDERS[type(entry)]}/{entry.source.path.stem}-{entry.content_id}.json"
+        out[path] = renderer(entry)
+    return out
