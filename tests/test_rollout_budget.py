@@ -1,0 +1,62 @@
+"""Per-subscription budgets: a full bucket bursts, then requests are paced at the refill rate."""
+from __future__ import annotations
+
+from packer.rollout.budget import ArmLimits, BucketSpec, FleetBudgets, SubscriptionBudget
+
+
+class FakeClock:
+    """Time stands still unless a test moves it; sleeps are recorded, not slept."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def _budget(size: float, rate: float) -> tuple[SubscriptionBudget, list[float], FakeClock]:
+    clock = FakeClock()
+    limits = ArmLimits(writes=BucketSpec(size, rate))
+    return SubscriptionBudget("sub", limits, clock=clock, sleep=clock.sleep), clock.slept, clock
+
+
+def test_burst_then_paced_at_the_refill_rate() -> None:
+    budget, slept, _ = _budget(size=3, rate=10)
+    for _ in range(6):
+        budget.acquire("write")
+    # three from the full bucket, then each one a further 1/10 s later (reserved in order)
+    assert [round(s, 6) for s in slept] == [0.1, 0.2, 0.3]
+    assert budget.granted["write"] == 6
+
+
+def test_tokens_come_back_with_time() -> None:
+    budget, slept, clock = _budget(size=2, rate=10)
+    budget.acquire("write")
+    budget.acquire("write")
+    clock.now = 0.5  # 5 tokens' worth of refill, capped at the bucket size of 2
+    budget.acquire("write")
+    budget.acquire("write")
+    assert slept == []
+    budget.acquire("write")
+    assert [round(s, 6) for s in slept] == [0.1]
+
+
+def test_reads_writes_and_deletes_have_separate_buckets() -> None:
+    budget, slept, _ = _budget(size=1, rate=1)
+    budget.acquire("write")
+    budget.acquire("delete")
+    budget.acquire("read")
+    assert slept == []
+
+
+def test_scaled_limits_and_one_budget_per_subscription() -> None:
+    limits = ArmLimits().scaled(5)
+    assert (limits.writes.size, limits.writes.refill_per_second, limits.reads.refill_per_second) == (1000, 50, 125)
+    budgets = FleetBudgets(limits)
+    assert budgets.for_subscription("ABC") is budgets.for_subscription("abc")
+    assert budgets.for_subscription("abc") is not budgets.for_subscription("def")
+    assert FleetBudgets(None).for_subscription("abc") is None
