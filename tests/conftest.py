@@ -21,3 +21,43 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared() -> Path:
     return shared_path()
+
+
+# --- emulator (packer/emulator; docs/emulator.md) ---------------------------------------------
+@pytest.fixture
+def emulator_factory():
+    """`emulator_factory(config_dict=None, **kwargs)` -> a started Emulator, stopped after the test."""
+    from packer.emulator import Emulator, EmulatorConfig
+
+    started = []
+
+    def make(config_dict: dict | None = None, **kwargs):
+        emu = Emulator(EmulatorConfig.from_dict(config_dict or {}), **kwargs).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(emulator_factory):
+    """A started emulator with the default topology (one tenant, subscription and onboarded workspace)."""
+    return emulator_factory()
+
+
+@pytest.fixture
+def sentinel_client(emulator):
+    """azure.mgmt.securityinsight.SecurityInsights talking to `emulator`."""
+    from packer.emulator.clients import sentinel_client
+
+    return sentinel_client(emulator)
+
+
+@pytest.fixture
+def loganalytics_client(emulator):
+    """azure.mgmt.loganalytics.LogAnalyticsManagementClient talking to `emulator`."""
+    from packer.emulator.clients import loganalytics_client
+
+    return loganalytics_client(emulator)

@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.validate_cmd",
     "packer.cli.github_cmd",
     "packer.cli.rollout_cmd",
+    "packer.cli.emulator_cmd",
 ]
 
 app = typer.Typer(

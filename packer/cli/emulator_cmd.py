@@ -1,0 +1,22 @@
+"""`sentinel-packer emulator`: the Azure management API emulator in the foreground."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("emulator")
+    def emulator(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
+        port: int = typer.Option(0, help="Port; 0 picks a free one."),
+        state: Optional[Path] = typer.Option(None, help="Load state from FILE at start, save it on shutdown."),
+        config: Optional[Path] = typer.Option(None, help="Emulator config (YAML or JSON): tenants, workspaces..."),
+        specs: Optional[Path] = typer.Option(None, help="Directory of REST API specs to validate bodies against."),
+    ) -> None:
+        """Serve an HTTPS emulator of the Sentinel / Log Analytics / workbooks management APIs."""
+        from packer.emulator.run import build, serve
+
+        serve(build(host, port, state, config, specs), lambda line: typer.echo(line, err=False))

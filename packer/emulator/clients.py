@@ -1,0 +1,41 @@
+"""Real Azure SDK clients pointed at an emulator (tests and examples use these)."""
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.rest import HttpRequest, HttpResponse
+
+from packer.remote import api_versions
+
+
+def sentinel_client(emu, tenant_id: str | None = None, subscription_id: str | None = None, **kwargs: Any):
+    """azure.mgmt.securityinsight.SecurityInsights against the emulator."""
+    from azure.mgmt.securityinsight import SecurityInsights
+
+    return SecurityInsights(emu.credential(tenant_id), subscription_id or emu.subscription_id,
+                            base_url=emu.base_url, connection_verify=emu.ca_path, **kwargs)
+
+
+def loganalytics_client(emu, tenant_id: str | None = None, subscription_id: str | None = None, **kwargs: Any):
+    """azure.mgmt.loganalytics.LogAnalyticsManagementClient against the emulator."""
+    from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+
+    return LogAnalyticsManagementClient(emu.credential(tenant_id), subscription_id or emu.subscription_id,
+                                        base_url=emu.base_url, connection_verify=emu.ca_path, **kwargs)
+
+
+def send(client, method: str, path: str, body: dict | None = None, api_version: str | None = None,
+         headers: dict | None = None, **params: str) -> HttpResponse:
+    """A raw request through an SDK client's pipeline (auth, retries, logging) at a chosen api-version."""
+    version = api_version or default_api_version(path)
+    request = HttpRequest(method, path, json=body, params={"api-version": version, **params}, headers=headers)
+    return client._send_request(request)
+
+
+def default_api_version(path: str) -> str:
+    lowered = path.lower()
+    if "/microsoft.securityinsights/" in lowered:
+        return api_versions.SECURITY_INSIGHTS
+    if "/microsoft.insights/workbooks" in lowered:
+        return api_versions.WORKBOOKS
+    return api_versions.OPERATIONAL_INSIGHTS

@@ -1,0 +1,171 @@
+"""The emulator's configuration: tenants, subscriptions, workspaces, throttling, faults.
+
+Read from YAML or JSON (`EmulatorConfig.load`) or a dict (`EmulatorConfig.from_dict`). An empty
+config gives one tenant, one subscription and one Sentinel-onboarded workspace, so
+`sentinel-packer emulator` works with no file at all.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from packer.errors import ConfigError
+
+DEFAULT_TENANT = "00000000-0000-4000-8000-0000000000a1"
+DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-0000000000b1"
+DEFAULT_RESOURCE_GROUP = "rg-sentinel"
+DEFAULT_WORKSPACE = "ws-sentinel"
+
+# The standard tables a fresh Sentinel workspace with the common connectors has. Columns are
+# the handful a test needs; configs can give full column lists.
+STANDARD_TABLES: dict[str, list[tuple[str, str]]] = {
+    "DeviceProcessEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("FileName", "string"),
+                            ("ProcessCommandLine", "string"), ("InitiatingProcessFileName", "string"),
+                            ("AccountName", "string")],
+    "DeviceNetworkEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("RemoteUrl", "string"),
+                            ("RemoteIP", "string"), ("RemotePort", "int"), ("InitiatingProcessFileName", "string")],
+    "DeviceFileEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("FileName", "string"),
+                         ("FolderPath", "string"), ("SHA256", "string")],
+    "DeviceRegistryEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("RegistryKey", "string")],
+    "SecurityEvent": [("TimeGenerated", "datetime"), ("Computer", "string"), ("EventID", "int"),
+                      ("Account", "string"), ("Activity", "string")],
+    "Syslog": [("TimeGenerated", "datetime"), ("Computer", "string"), ("Facility", "string"),
+               ("SyslogMessage", "string")],
+    "CommonSecurityLog": [("TimeGenerated", "datetime"), ("DeviceVendor", "string"), ("DeviceProduct", "string"),
+                          ("SourceIP", "string"), ("DestinationIP", "string"), ("Activity", "string")],
+    "SigninLogs": [("TimeGenerated", "datetime"), ("UserPrincipalName", "string"), ("IPAddress", "string"),
+                   ("ResultType", "string"), ("AppDisplayName", "string")],
+    "AuditLogs": [("TimeGenerated", "datetime"), ("OperationName", "string"), ("InitiatedBy", "dynamic"),
+                  ("TargetResources", "dynamic")],
+    "AzureActivity": [("TimeGenerated", "datetime"), ("OperationNameValue", "string"), ("Caller", "string")],
+    "OfficeActivity": [("TimeGenerated", "datetime"), ("Operation", "string"), ("UserId", "string")],
+    "SecurityAlert": [("TimeGenerated", "datetime"), ("AlertName", "string"), ("ProviderName", "string")],
+    "SecurityIncident": [("TimeGenerated", "datetime"), ("Title", "string"), ("Status", "string")],
+    "Heartbeat": [("TimeGenerated", "datetime"), ("Computer", "string")],
+}
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    subscription: str
+    resource_group: str
+    name: str
+    location: str = "westeurope"
+    sentinel_onboarded: bool = True
+    tables: tuple[TableConfig, ...] = ()
+
+    @property
+    def resource_id(self) -> str:
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.OperationalInsights/workspaces/{self.name}")
+
+    @property
+    def customer_id(self) -> str:
+        """The workspace GUID (stable for a given resource id, as in Azure it never changes)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.resource_id.lower()))
+
+    def table(self, name: str) -> TableConfig | None:
+        wanted = name.lower()
+        return next((t for t in self.tables if t.name.lower() == wanted), None)
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    id: str
+    tenant: str
+    delegated_to: tuple[str, ...] = ()
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    size: float
+    refill_per_second: float
+
+
+@dataclass(frozen=True)
+class ThrottlingConfig:
+    """ARM's token buckets (Request limits and throttling docs): per subscription and per principal."""
+
+    enabled: bool = True
+    scale: float = 1.0
+    reads: Bucket = Bucket(250, 25)
+    writes: Bucket = Bucket(200, 10)
+    deletes: Bucket = Bucket(200, 10)
+    per_principal: bool = True
+
+    def bucket(self, operation: str) -> Bucket:
+        base: Bucket = getattr(self, operation)
+        return Bucket(base.size * self.scale, base.refill_per_second * self.scale)
+
+
+@dataclass(frozen=True)
+class ScriptedFault:
+    method: str
+    path: str  # a regex searched in the request path
+    status: int = 500
+    times: int = 1
+    retry_after: int | None = None
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    seed: int = 1
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500, 503)
+    drop_rate: float = 0.0
+    scripted: tuple[ScriptedFault, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    tenants: dict[str, str] = field(default_factory=dict)  # tenant id -> display name
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    workspaces: tuple[WorkspaceConfig, ...] = ()
+    throttling: ThrottlingConfig = ThrottlingConfig()
+    faults: FaultConfig = FaultConfig()
+    page_size: int = 50
+    state_file: str | None = None
+    token_lifetime_s: int = 3600
+
+    @classmethod
+    def load(cls, path: str | Path) -> "EmulatorConfig":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the emulator config: {exc}") from exc
+        return cls.from_dict(data or {}, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "emulator config") -> "EmulatorConfig":
+        from packer.emulator.configparse import parse_config
+
+        return parse_config(data, source)
+
+    def subscription(self, subscription_id: str) -> SubscriptionConfig | None:
+        wanted = subscription_id.lower()
+        return next((s for s in self.subscriptions if s.id.lower() == wanted), None)
+
+    def workspace(self, subscription_id: str, resource_group: str, name: str) -> WorkspaceConfig | None:
+        key = (subscription_id.lower(), resource_group.lower(), name.lower())
+        return next((w for w in self.workspaces
+                     if (w.subscription.lower(), w.resource_group.lower(), w.name.lower()) == key), None)
+
+    def resource_group_exists(self, subscription_id: str, resource_group: str) -> bool:
+        key = (subscription_id.lower(), resource_group.lower())
+        return any((w.subscription.lower(), w.resource_group.lower()) == key for w in self.workspaces)

@@ -1,0 +1,172 @@
+"""The operations behind each route: GET one, list (paged or not), PUT, DELETE, and read-only views."""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from packer.emulator import armerrors, resources, views
+from packer.emulator.armerrors import ArmError
+from packer.emulator.routes import Kind
+
+if TYPE_CHECKING:
+    from packer.emulator.service import Call, Response, Service
+
+# PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
+# (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
+_CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates", "workbooks", "onboardingstates"}
+
+
+class Handlers:
+    def __init__(self, service: "Service", validator=None):
+        self.service = service
+        self.store = service.store
+        self.validator = validator
+
+    def dispatch(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        route, method = call.route, call.request.method
+        if route.kind is None:
+            if method != "GET":
+                raise armerrors.method_not_allowed(method, call.request.target)
+            return Response(200, views.subscription_or_group(self.service.config, route))
+        kind = route.kind
+        self._check_parent(call)
+        if kind.name == "workspaces":
+            return self._read_only(call, views.workspace, views.workspaces)
+        if kind.name == "tables":
+            return self._read_only(call, views.table, views.tables)
+        if kind.name == "onboardingStates":
+            return self._onboarding(call)
+        if method == "GET":
+            return self._get(call) if route.name else self._list(call)
+        if route.name and method == "PUT":
+            return self._put(call)
+        if route.name and method == "DELETE":
+            return self._delete(call)
+        raise armerrors.method_not_allowed(method, call.request.target)
+
+    # --- checks on the parent resource -------------------------------------------------------
+    def _check_parent(self, call: "Call") -> None:
+        route, config = call.route, self.service.config
+        if route.resource_group is None:
+            return
+        if not config.resource_group_exists(route.subscription, route.resource_group):
+            raise armerrors.resource_group_not_found(route.resource_group)
+        if route.workspace is None:
+            return
+        if config.workspace(route.subscription, route.resource_group, route.workspace) is None:
+            raise armerrors.resource_not_found("Microsoft.OperationalInsights/workspaces", route.workspace,
+                                               route.resource_group)
+        if route.kind.scope == "sentinel" and not self.service.onboarded.get(route.workspace_id.lower()):
+            raise armerrors.not_onboarded(route.workspace)
+
+    # --- generic resources -------------------------------------------------------------------
+    def _get(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        body = self.store.read(call.route.resource_id)
+        if body is None:
+            raise resources.not_found(call.route)
+        return Response(200, resources.present(call.route.kind, body, call.api_version))
+
+    def _list(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        kind = call.route.kind
+        items = list(self.store.iter_under(call.route.collection_id))
+        items = resources.filter_list(kind, items, call.query)
+        items = [resources.present(kind, b, call.api_version, listing=True, query=call.query) for b in items]
+        if not kind.paged:
+            return Response(200, {"value": items})
+        return Response(200, self._page(call, items))
+
+    def _page(self, call: "Call", items: list[dict]) -> dict:
+        size = self.service.config.page_size
+        try:
+            start = max(0, int(call.query.get("$skipToken", "0") or 0))
+        except ValueError:
+            raise armerrors.bad_request("The $skipToken is invalid.", code="InvalidSkipToken") from None
+        page: dict = {"value": items[start:start + size]}
+        if start + size < len(items):
+            path = call.request.target.partition("?")[0]
+            extra = "".join(f"&{k}={v}" for k, v in sorted(call.query.items())
+                            if k not in ("api-version", "$skipToken"))
+            page["nextLink"] = (f"{call.request.base_url}{path}?api-version={call.api_version}{extra}"
+                                f"&$skipToken={start + size}")
+        return page
+
+    def _put(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        body = parse_body(call.request.body)
+        kind, resource_id = call.route.kind, call.route.resource_id
+        resources.check_shape(kind, body, call, self.validator)
+        with self.store.lock:
+            existing = self.store.read(resource_id)
+            resources.check_preconditions(call, body, existing)
+            stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
+                                     resources.WorkspaceFacts.of(self.service, call.route))
+            self.store.write(resource_id, stored)
+        status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
+        return Response(status, resources.present(kind, stored, call.api_version))
+
+    def _delete(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        with self.store.lock:
+            existing = self.store.read(call.route.resource_id)
+            if existing is not None:
+                resources.check_preconditions(call, None, existing)
+                self.store.delete(call.route.resource_id)
+        return Response(200 if existing is not None else 204)
+
+    # --- read-only and special resources ------------------------------------------------------
+    def _read_only(self, call: "Call", one, many) -> "Response":
+        from packer.emulator.service import Response
+
+        if call.request.method != "GET":
+            raise armerrors.method_not_allowed(call.request.method, call.request.target)
+        config = self.service.config
+        if call.route.name:
+            return Response(200, one(config, call.route))
+        return Response(200, {"value": many(config, call.route)})
+
+    def _onboarding(self, call: "Call") -> "Response":
+        from packer.emulator.service import Response
+
+        route, method = call.route, call.request.method
+        key = route.workspace_id.lower()
+        onboarded = self.service.onboarded.get(key, False)
+        if route.name and route.name != "default":
+            raise ArmError(404, "NotFound", f"Onboarding state '{route.name}' was not found.")
+        if method == "GET":
+            state = views.onboarding_state(route)
+            if route.name is None:
+                return Response(200, {"value": [state] if onboarded else []})
+            if not onboarded:
+                raise ArmError(404, "NotFound", "Sentinel onboarding state 'default' was not found.")
+            return Response(200, state)
+        if method == "PUT" and route.name:
+            self.service.onboarded[key] = True
+            return Response(200 if onboarded else 201, views.onboarding_state(route))
+        if method == "DELETE" and route.name:
+            self.service.onboarded[key] = False
+            return Response(200 if onboarded else 204)
+        raise armerrors.method_not_allowed(method, call.request.target)
+
+
+def parse_body(raw: bytes) -> dict:
+    try:
+        body = json.loads(raw.decode("utf-8-sig") or "null")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArmError(400, "InvalidRequestContent",
+                       f"The request content was invalid and could not be deserialized: '{exc}'.") from None
+    if not isinstance(body, dict):
+        raise ArmError(400, "InvalidRequestContent",
+                       "The request content was invalid and could not be deserialized: a JSON object is required.")
+    return body
+
+
+def kind_label(kind: Kind) -> str:
+    return kind.type_name.rsplit("/", 1)[-1]

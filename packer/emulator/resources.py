@@ -1,0 +1,101 @@
+"""Per-kind behaviour of writable resources: shape checks, preconditions, server defaults, presentation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packer.emulator import armerrors, defaults
+from packer.emulator.armerrors import ArmError
+from packer.emulator.routes import Kind, Route
+from packer.emulator.stamping import stamp_common, utc_now
+
+if TYPE_CHECKING:
+    from packer.emulator.service import Call, Service
+
+
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What a rule query may reference in a workspace: its tables and its saved functions."""
+
+    tables: frozenset[str]
+    functions: frozenset[str]
+
+    @classmethod
+    def of(cls, service: "Service", route: Route) -> "WorkspaceFacts | None":
+        if not route.workspace:
+            return None
+        ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
+        if ws is None:
+            return None
+        functions = set()
+        for saved in service.store.iter_under(f"{ws.resource_id}/savedSearches"):
+            alias = (saved.get("properties") or {}).get("functionAlias")
+            if alias:
+                functions.add(alias)
+        return cls(frozenset(t.name for t in ws.tables), frozenset(functions))
+
+
+def not_found(route: Route) -> ArmError:
+    kind = route.kind
+    if kind.scope == "group":
+        return armerrors.resource_not_found(kind.type_name, route.name, route.resource_group)
+    label = kind.type_name.rsplit("/", 1)[-1]
+    return ArmError(404, "NotFound", f"Resource '{route.name}' of type '{label}' was not found.")
+
+
+def _normalise_etag(value: str) -> str:
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+def check_preconditions(call: "Call", body: dict | None, existing: dict | None) -> None:
+    """If-Match / If-None-Match (412, ARM's HTTP convention) and a stale `etag` in a PUT body (409)."""
+    headers = call.request.headers
+    if_match = headers.get("if-match")
+    current = _normalise_etag(existing.get("etag", "")) if existing else None
+    if if_match:
+        if existing is None or (if_match.strip() != "*" and _normalise_etag(if_match) != current):
+            raise ArmError(412, "PreconditionFailed",
+                           "The condition specified using HTTP conditional header(s) is not met.")
+    if headers.get("if-none-match", "").strip() == "*" and existing is not None:
+        raise ArmError(412, "PreconditionFailed",
+                       "The condition specified using HTTP conditional header(s) is not met.")
+    sent = (body or {}).get("etag")
+    if sent and existing is not None and _normalise_etag(str(sent)) != current:
+        raise ArmError(409, "Conflict",
+                       f"Newer version of resource '{call.route.name}' exists. Data was not saved.")
+
+
+def check_shape(kind: Kind, body: dict, call: "Call", validator) -> None:
+    if validator is not None:
+        validator.check(kind, body, call.api_version)
+
+
+def build(kind: Kind, route: Route, body: dict, existing: dict | None, principal: str,
+          facts: WorkspaceFacts | None) -> dict:
+    """The stored body for a PUT: the request checked, server defaults added, server fields stamped."""
+    now = utc_now()
+    body = defaults.apply(kind, route, body, existing, principal, now, facts)
+    return stamp_common(kind, route.resource_id, route.name, body, existing, principal, now)
+
+
+def present(kind: Kind, body: dict, api_version: str, listing: bool = False, query: dict | None = None) -> dict:
+    if kind.name == "workbooks" and listing and str((query or {}).get("canFetchContent", "")).lower() != "true":
+        properties = {k: v for k, v in body.get("properties", {}).items() if k != "serializedData"}
+        return {**body, "properties": properties}
+    return body
+
+
+def filter_list(kind: Kind, items: list[dict], query: dict[str, str]) -> list[dict]:
+    if kind.name != "workbooks":
+        return items
+    category = query.get("category")
+    if not category:
+        raise armerrors.bad_request("The 'category' query parameter is required to list workbooks.",
+                                    code="BadRequest", target="category")
+    source_id = query.get("sourceId", "").lower()
+    return [b for b in items
+            if str(b.get("properties", {}).get("category", "")).lower() == category.lower()
+            and (not source_id or str(b.get("properties", {}).get("sourceId", "")).lower() == source_id)]

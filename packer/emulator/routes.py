@@ -1,0 +1,145 @@
+"""URL shapes the emulator serves, and the resource kinds behind them.
+
+ARM paths are case-insensitive in their fixed segments; names keep the caller's case.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from packer.remote import api_versions
+
+# Versions accepted besides the pinned one (first): real GA versions, including the SDKs' defaults
+# (azure-mgmt-securityinsight 1.0.0 sends 2021-10-01; 2.0.0b2 sends 2022-12-01-preview).
+_SI_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2021-10-01", "2022-11-01", "2022-12-01-preview", "2023-02-01",
+                "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01", "2025-06-01")
+_CONTENT_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2023-04-01-preview", "2023-11-01", "2024-03-01",
+                     "2025-03-01", "2025-06-01")
+_LA_VERSIONS = (api_versions.OPERATIONAL_INSIGHTS, "2020-08-01", "2020-10-01", "2021-06-01", "2022-10-01",
+                "2023-09-01", "2025-02-01")
+_WB_VERSIONS = (api_versions.WORKBOOKS, "2021-08-01", "2023-06-01")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str                 # the collection segment, e.g. alertRules
+    type_name: str            # `type` in responses
+    api_versions: tuple[str, ...]
+    scope: str                # "sentinel" (under a workspace, needs onboarding), "workspace", "group"
+    writable: bool = True
+    paged: bool = True        # list answers carry nextLink pages; else one {"value": [...]}
+
+
+KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
+    Kind("alertRules", "Microsoft.SecurityInsights/alertRules", _SI_VERSIONS, "sentinel"),
+    Kind("metadata", "Microsoft.SecurityInsights/metadata", _SI_VERSIONS, "sentinel"),
+    Kind("contentPackages", "Microsoft.SecurityInsights/contentPackages", _CONTENT_VERSIONS, "sentinel"),
+    Kind("contentTemplates", "Microsoft.SecurityInsights/contentTemplates", _CONTENT_VERSIONS, "sentinel"),
+    Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", _SI_VERSIONS, "onboarding",
+         paged=False),
+    Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches", _LA_VERSIONS, "workspace",
+         paged=False),
+    Kind("tables", "Microsoft.OperationalInsights/workspaces/tables", _LA_VERSIONS, "workspace", writable=False,
+         paged=False),
+    Kind("workbooks", "microsoft.insights/workbooks", _WB_VERSIONS, "group"),
+    Kind("workspaces", "Microsoft.OperationalInsights/workspaces", _LA_VERSIONS, "self", writable=False,
+         paged=False),
+)}
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: Kind | None         # None for subscription / resource group reads
+    subscription: str
+    resource_group: str | None = None
+    workspace: str | None = None
+    name: str | None = None   # None: the collection
+    target: str = ""          # "subscription" / "resourceGroup" for the non-kind reads
+
+    @property
+    def workspace_id(self) -> str:
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.OperationalInsights/workspaces/{self.workspace}")
+
+    @property
+    def collection_id(self) -> str:
+        kind = self.kind.name
+        if self.kind.scope in ("sentinel", "onboarding"):
+            return f"{self.workspace_id}/providers/Microsoft.SecurityInsights/{kind}"
+        if self.kind.scope == "workspace":
+            return f"{self.workspace_id}/{kind}"
+        if kind == "workbooks":
+            return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.Insights/workbooks"
+        return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.OperationalInsights/workspaces"
+
+    @property
+    def resource_id(self) -> str:
+        return f"{self.collection_id}/{self.name}"
+
+
+class UnknownRoute(Exception):
+    def __init__(self, namespace: str = "", resource_type: str = ""):
+        self.namespace = namespace
+        self.resource_type = resource_type
+
+
+_SEG = r"([^/]+)"
+_WS = rf"/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.operationalinsights/workspaces/{_SEG}"
+_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/{_SEG}(?:/{_SEG})?/?$", re.I), "sentinel"),
+    (re.compile(rf"^{_WS}/{_SEG}(?:/{_SEG})?/?$", re.I), "workspace-child"),
+    (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
+    (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.insights/workbooks(?:/{_SEG})?/?$",
+                re.I), "workbooks"),
+    (re.compile(rf"^/subscriptions/{_SEG}(?:/resourcegroups/{_SEG})?/providers/microsoft\.operationalinsights/workspaces/?$",
+                re.I), "workspace-list"),
+    (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/?$", re.I), "resource-group"),
+    (re.compile(rf"^/subscriptions/{_SEG}/?$", re.I), "subscription"),
+]
+
+
+def _names(match: re.Match) -> list[str | None]:
+    return [unquote(g) if g is not None else None for g in match.groups()]
+
+
+def resolve(path: str) -> Route:
+    """The route for a request path (no query). Raises UnknownRoute for anything else."""
+    for pattern, shape in _PATTERNS:
+        match = pattern.match(path)
+        if not match:
+            continue
+        parts = _names(match)
+        if shape == "sentinel":
+            sub, rg, ws, collection, name = parts
+            kind = KINDS.get(collection.lower())
+            if kind is None or kind.scope not in ("sentinel", "onboarding"):
+                raise UnknownRoute("Microsoft.SecurityInsights", collection)
+            return Route(kind, sub, rg, ws, name)
+        if shape == "workspace-child":
+            sub, rg, ws, collection, name = parts
+            kind = KINDS.get(collection.lower())
+            if kind is None or kind.scope != "workspace":
+                raise UnknownRoute("Microsoft.OperationalInsights", f"workspaces/{collection}")
+            return Route(kind, sub, rg, ws, name)
+        if shape == "workspace":
+            sub, rg, ws = parts
+            return Route(KINDS["workspaces"], sub, rg, ws, ws)
+        if shape == "workbooks":
+            sub, rg, name = parts
+            return Route(KINDS["workbooks"], sub, rg, None, name)
+        if shape == "workspace-list":
+            sub, rg = parts
+            return Route(KINDS["workspaces"], sub, rg, None, None)
+        if shape == "resource-group":
+            return Route(None, parts[0], parts[1], target="resourceGroup")
+        return Route(None, parts[0], target="subscription")
+    raise UnknownRoute()
+
+
+def describe_id(resource_id: str) -> Route | None:
+    try:
+        route = resolve(resource_id)
+    except UnknownRoute:
+        return None
+    return route if route.kind is not None and route.name else None

@@ -1,0 +1,82 @@
+"""ARM's token-bucket throttling: a bucket per (subscription, operation) and per (principal, operation).
+
+A request takes one token from each bucket that applies; when any is empty the answer is 429 with
+Retry-After (whole seconds until a token is back). Remaining counts go out on every response.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from packer.emulator.config import ThrottlingConfig
+
+OPERATIONS = ("reads", "writes", "deletes")
+
+
+def operation_of(method: str) -> str:
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return "reads"
+    return "deletes" if method == "DELETE" else "writes"
+
+
+class TokenBucket:
+    def __init__(self, size: float, refill_per_second: float):
+        self.size = size
+        self.refill = refill_per_second
+        self.tokens = size
+        self.stamp = time.monotonic()
+
+    def _top_up(self, now: float) -> None:
+        self.tokens = min(self.size, self.tokens + (now - self.stamp) * self.refill)
+        self.stamp = now
+
+    def available(self, now: float) -> bool:
+        self._top_up(now)
+        return self.tokens >= 1
+
+    def seconds_until_token(self) -> int:
+        return max(1, math.ceil((1 - self.tokens) / self.refill))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    remaining: int
+    retry_after: int = 0
+    scope: str = ""
+
+
+class Throttler:
+    def __init__(self, config: ThrottlingConfig):
+        self.config = config
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def _bucket(self, key: str, operation: str) -> TokenBucket:
+        bucket = self._buckets.get((key, operation))
+        if bucket is None:
+            spec = self.config.bucket(operation)
+            bucket = self._buckets[(key, operation)] = TokenBucket(spec.size, spec.refill_per_second)
+        return bucket
+
+    def take(self, subscription: str, principal: str, operation: str) -> Verdict:
+        if not self.config.enabled:
+            return Verdict(True, int(self.config.bucket(operation).size) - 1)
+        scopes = [(f"subscription '{subscription}'", "sub:" + subscription.lower())]
+        if self.config.per_principal and principal:
+            scopes.append((f"subscription '{subscription}' actor '{principal}'", f"oid:{subscription.lower()}:{principal}"))
+        with self._lock:
+            now = time.monotonic()
+            buckets = [(label, self._bucket(key, operation)) for label, key in scopes]
+            for label, bucket in buckets:
+                if not bucket.available(now):
+                    return Verdict(False, 0, bucket.seconds_until_token(), label)
+            for _, bucket in buckets:
+                bucket.tokens -= 1
+            return Verdict(True, int(buckets[0][1].tokens))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
