@@ -1,0 +1,70 @@
+"""`sentinel-packer build`: the Content Hub package and standalone ARM templates."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from packer.errors import ConfigError
+
+
+def build(
+    content: Path = typer.Option(Path("content"), "--content", help="Content folder (with solution.yaml)."),
+    out: Path = typer.Option(Path("dist"), "--out", help="Output folder (Package/ and arm/ are written here)."),
+    solution_input: Optional[Path] = typer.Option(
+        None, "--solution-input", help="Build from Microsoft's format instead: path to Data/Solution_X.json."),
+    workbooks_metadata: Optional[Path] = typer.Option(
+        None, "--workbooks-metadata", help="WorkbooksMetadata.json for --solution-input workbooks."),
+    check_versions: Optional[str] = typer.Option(
+        None, "--check-versions", metavar="REF",
+        help="Fail if content changed since git REF without a higher version."),
+    solution_version: Optional[str] = typer.Option(
+        None, "--solution-version", help="Package version (default: the solution's own version)."),
+    no_kql: bool = typer.Option(False, "--no-kql", help="Skip KQL analysis during validation."),
+) -> None:
+    """Build the solution package (mainTemplate, createUiDefinition, zip) and one ARM template per item."""
+    from packer.package.build import build_package
+    from packer.package.inputs import from_content_set
+
+    if solution_input is not None:
+        if check_versions:
+            raise ConfigError("--check-versions works on a content folder, not with --solution-input")
+        from packer.package.ms_input import read_solution_input
+
+        package = read_solution_input(solution_input, workbooks_metadata)
+    else:
+        if workbooks_metadata is not None:
+            raise ConfigError("--workbooks-metadata is only used with --solution-input")
+        from packer.validate import load_content
+
+        content_set = _validated(load_content, content, not no_kql)
+        if check_versions:
+            from packer.package.versions import check_versions as check
+
+            check(content, check_versions, content_set)
+        package = from_content_set(content_set)
+    result = build_package(package, out, solution_version)
+    for warning in result.warnings:
+        typer.echo(f"warning: skipped {warning}", err=True)
+    typer.echo(f"built {package.solution.name} {result.version}: {len(result.files)} files in {result.out}")
+    for path in result.files:
+        typer.echo(f"  {path.as_posix()}")
+
+
+def _validated(load_content, content: Path, kql: bool):
+    """Validate first; on failure print every problem (as `validate` does), then fail."""
+    from packer.errors import ValidationFailed
+
+    try:
+        return load_content(content, kql=kql)
+    except ValidationFailed as exc:
+        if exc.report is not None:
+            from packer.validate.report import render
+
+            typer.echo(render(exc.report, "text"), err=True, nl=False)
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build")(build)
