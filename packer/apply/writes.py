@@ -1,0 +1,94 @@
+"""One write of a plan, made safely: conditional on the etag read, reconciled when unsure.
+
+azure-core retries 429/5xx and connections that never reached the server (packer.remote).
+What it cannot do is decide what happened to a write whose connection dropped after it was
+sent, or whether a 409/412 is someone else's change or our own earlier attempt that landed.
+That is done here: re-read the resource and
+- if it now holds exactly our body -> done (the write landed);
+- if it is untouched (same etag as the plan read, or still absent) -> send again (tenacity,
+  a few times with back-off);
+- otherwise -> `Conflict`: someone else changed it; never overwritten blindly.
+"""
+from __future__ import annotations
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from packer.plan.model import Write
+from packer.remote.client import WorkspaceClient
+from packer.remote.errors import Conflict, ConnectionFailed
+from packer.remote.normalise import content_hash
+
+RESEND_ATTEMPTS = 4
+
+
+def execute(client: WorkspaceClient, write: Write) -> None:
+    if write.method == "PUT":
+        put_reconciled(client, write)
+    elif write.method == "DELETE":
+        delete_reconciled(client, write)
+    else:
+        raise ValueError(f"unknown write method {write.method}")
+
+
+def _retrying() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception_type(ConnectionFailed),
+        stop=stop_after_attempt(RESEND_ATTEMPTS),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        reraise=True,
+    )
+
+
+def put_reconciled(client: WorkspaceClient, write: Write) -> None:
+    body = dict(write.body or {})
+    expected = content_hash(body)
+    for attempt in _retrying():
+        with attempt:
+            try:
+                client.put(write.resource_id, body, write.etag)
+                return
+            except ConnectionFailed:
+                live = client.get(write.resource_id)
+                if live is not None and content_hash(live) == expected:
+                    return
+                if _etag(live) == write.etag:
+                    raise  # untouched: our write never landed; tenacity sends it again
+                raise _changed(write, "while the connection dropped") from None
+            except Conflict as conflict:
+                live = client.get(write.resource_id)
+                if live is not None and content_hash(live) == expected:
+                    return  # an earlier attempt of ours landed
+                raise Conflict(conflict.status, conflict.code,
+                               f"{conflict.message} (re-read: the resource was changed by someone else since "
+                               "the plan; re-run plan)", write.resource_id, "PUT") from None
+
+
+def delete_reconciled(client: WorkspaceClient, write: Write) -> None:
+    for attempt in _retrying():
+        with attempt:
+            try:
+                client.delete(write.resource_id, write.etag)
+                return
+            except ConnectionFailed:
+                live = client.get(write.resource_id)
+                if live is None:
+                    return
+                if _etag(live) == write.etag:
+                    raise
+                raise _changed(write, "while the connection dropped") from None
+            except Conflict as conflict:
+                if client.get(write.resource_id) is None:
+                    return
+                raise Conflict(conflict.status, conflict.code,
+                               f"{conflict.message} (re-read: changed by someone else since the plan; re-run plan)",
+                               write.resource_id, "DELETE") from None
+
+
+def _etag(live: dict | None) -> str | None:
+    return None if live is None else live.get("etag")
+
+
+def _changed(write: Write, when: str) -> Conflict:
+    return Conflict(None, "ConcurrentChange",
+                    f"the resource was changed by someone else {when}; nothing was overwritten: re-run plan",
+                    write.resource_id, write.method)

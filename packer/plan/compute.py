@@ -1,0 +1,230 @@
+"""compute_plan: desired bodies vs what the workspace holds -> a Plan.
+
+Reads with list calls only (see packer.plan.live), classifies every content item, and every
+resource this tool and this repository own that the content no longer has (prune).
+Classification of an item whose resource exists:
+- not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
+  already equals ours and carries no metadata at all (an apply interrupted between the
+  resource and its metadata): then only the metadata is written;
+- live body == desired body -> unchanged (or a metadata-only update when the version/path
+  recorded differ);
+- live hash != the hash we recorded -> drifted (edited outside this tool);
+- else -> update, with a field-level diff.
+An item whose resource does not exist is foreign when another resource, not ours, already has
+its display name (or function alias), else create. Rules whose tables are missing from the
+workspace are blocked instead of created/updated.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from packer.content.model import ContentItem, ContentSet
+from packer.plan.diff import field_changes
+from packer.plan.live import (
+    LiveState,
+    body_value,
+    display_name,
+    fingerprint,
+    owned_by,
+    owner_description,
+    read_live_state,
+    recorded_hash,
+)
+from packer.plan.model import Action, Plan, PlanItem, Write
+from packer.plan.tables import default_tables_needed, missing_tables
+from packer.remote.client import WorkspaceClient
+from packer.remote.normalise import content_hash, normalise
+from packer.render.api_bodies import (
+    OWNER_PREFIX,
+    DesiredResource,
+    ResourceType,
+    desired_resources,
+    item_key,
+    with_location,
+)
+from packer.targets.model import Target
+
+TablesNeeded = Callable[[ContentItem], "set[str]"]
+
+
+def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, commit: str | None = None, *,
+                 root: Path | None = None, probe_tables: bool = True,
+                 tables_needed: TablesNeeded | None = None) -> Plan:
+    desired = desired_resources(content, target, commit, root)
+    state = read_live_state(client, probe_tables=probe_tables and bool(content.analytic_rules))
+    needed = tables_needed or _default_tables_needed(content)
+    blocked = _blocked_reasons(content, state, needed)
+    planner = _Planner(target, state, client)
+    items = [planner.classify(d, blocked.get(d.key)) for d in desired]
+    items += planner.prunes({d.resource_id.lower() for d in desired})
+    watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
+    notes = (state.table_note,) if state.table_note else ()
+    return Plan(
+        target=target, commit=commit, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fingerprint=fingerprint(state.etags(), watched), watched=tuple(watched), items=tuple(items), notes=notes,
+    )
+
+
+def _default_tables_needed(content: ContentSet) -> TablesNeeded:
+    functions = frozenset(p.function_alias for p in content.parsers) | frozenset(p.function_name for p in content.parsers)
+    return lambda item: default_tables_needed(getattr(item, "query", "") or "", functions)
+
+
+def _blocked_reasons(content: ContentSet, state: LiveState, needed: TablesNeeded) -> dict[str, str]:
+    """Item key -> why its rule would be rejected here (only when the workspace's tables are known)."""
+    if state.tables is None:
+        return {}
+    reasons = {}
+    for rule in content.analytic_rules:
+        missing = missing_tables(needed(rule), state.tables)
+        if missing:
+            reasons[item_key(rule)] = f"table(s) missing in this workspace: {', '.join(missing)}"
+    return reasons
+
+
+def _watched_ids(item: PlanItem) -> list[str]:
+    return [item.resource_id, *(w.resource_id for w in item.writes)]
+
+
+class _Planner:
+    def __init__(self, target: Target, state: LiveState, client: WorkspaceClient):
+        self.target = target
+        self.state = state
+        self.client = client
+        self.extra_watched: set[str] = set()
+        self._location: str | None = None
+
+    def classify(self, d: DesiredResource, blocked_reason: str | None) -> PlanItem:
+        live = self.state.resource(d.resource_id)
+        meta = self.state.metadata_of(d.resource_id, d.metadata_id)
+        if live is None:
+            clash = self._name_clash(d)
+            if clash is not None:
+                self.extra_watched.add(clash["id"])
+                owner = owner_description(self.state.metadata_of(clash["id"]))
+                return self._item(d, Action.FOREIGN, f"{clash['id'].rsplit('/', 1)[-1]} already has this name ({owner}); "
+                                  "rename one of them, or delete the other to let this tool create it")
+            if blocked_reason:
+                return self._item(d, Action.BLOCKED, blocked_reason)
+            return self._item(d, Action.CREATE, changes=field_changes(None, d.body),
+                              writes=(self._put(d, None), self._put_metadata(d, meta)))
+        live_hash = content_hash(live)
+        ours = owned_by(meta, self.target.repository)
+        if not ours and not (meta is None and live_hash == d.content_hash):
+            return self._item(d, Action.FOREIGN, f"exists and is not ours: {owner_description(meta)}", live_hash=live_hash)
+        if live_hash == d.content_hash:
+            if ours and _same_metadata(meta, d.metadata_body):
+                return self._item(d, Action.UNCHANGED, live_hash=live_hash)
+            reason = "metadata only: " + ("records ownership (metadata missing)" if meta is None else "version or source changed")
+            return self._item(d, Action.UPDATE, reason, live_hash=live_hash, writes=(self._put_metadata(d, meta),),
+                              changes=_metadata_changes(meta, d.metadata_body))
+        changes = field_changes(live, d.body)
+        if blocked_reason:
+            return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
+        writes = (self._put(d, live), self._put_metadata(d, meta))
+        recorded = recorded_hash(meta)
+        if recorded and recorded != live_hash:
+            return self._item(d, Action.DRIFTED, "changed outside sentinel-packer since the last apply",
+                              changes=changes, writes=writes, live_hash=live_hash)
+        return self._item(d, Action.UPDATE, changes=changes, writes=writes, live_hash=live_hash)
+
+    def prunes(self, desired_ids: set[str]) -> list[PlanItem]:
+        items = []
+        for metadata_id, meta in sorted(self.state.metadata.items()):
+            props = meta.get("properties") or {}
+            parent = str(props.get("parentId") or "")
+            if not owned_by(meta, self.target.repository) or parent.lower() in desired_ids:
+                continue
+            live = self.state.resource(parent)
+            writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
+            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            source_id = str((props.get("source") or {}).get("sourceId", ""))
+            path = source_id[len(OWNER_PREFIX) + len(self.target.repository) + 1:].rsplit("@", 1)[0]
+            items.append(PlanItem(
+                key=f"{props.get('kind', '')}/{props.get('contentId', '')}", kind=str(props.get("kind", "")),
+                name=display_name(live) or str(props.get("contentId", "")), action=Action.PRUNE,
+                resource_type=_resource_type(parent), resource_id=parent or meta["id"], source_path=path,
+                reason="no longer in the content" + ("" if live else " (resource already gone: metadata only)"),
+                writes=tuple(writes), live_hash=content_hash(live) if live else None,
+            ))
+        return items
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _item(self, d: DesiredResource, action: Action, reason: str = "", *, changes=(), writes=(),
+              live_hash: str | None = None) -> PlanItem:
+        return PlanItem(
+            key=d.key, kind=d.kind.value, name=d.display_name, action=action, resource_type=d.resource_type,
+            resource_id=d.resource_id, source_path=d.source_path, reason=reason, changes=tuple(changes),
+            writes=tuple(writes), calls=d.calls, content_hash=d.content_hash, live_hash=live_hash,
+        )
+
+    def _put(self, d: DesiredResource, live: dict | None) -> Write:
+        body = dict(d.body)
+        if d.resource_type == ResourceType.WORKBOOK:
+            body = with_location(body, (live or {}).get("location") or self._workspace_location())
+        return Write("PUT", d.resource_id, body, (live or {}).get("etag"))
+
+    def _put_metadata(self, d: DesiredResource, meta: dict | None) -> Write:
+        metadata_id = (meta or {}).get("id") or d.metadata_id
+        return Write("PUT", metadata_id, dict(d.metadata_body), (meta or {}).get("etag"))
+
+    def _workspace_location(self) -> str | None:
+        if self._location is None:
+            self._location = str(self.client.get_workspace().get("location") or "")
+        return self._location or None
+
+    def _name_clash(self, d: DesiredResource) -> dict | None:
+        """Another resource, not ours, with this item's display name (or function alias)."""
+        wanted = _identity(d.body)
+        if not wanted[1]:
+            return None
+        for rid, body in self.state.resources.items():
+            if rid == d.resource_id.lower() or _identity(body) != wanted:
+                continue
+            if not owned_by(self.state.metadata_of(rid), self.target.repository):
+                return body
+        return None
+
+
+def _identity(body: dict) -> tuple[str, str]:
+    """(resource family, name users see): what must not be duplicated in a workspace."""
+    props = body.get("properties") or {}
+    if props.get("functionAlias"):
+        return "function", str(props["functionAlias"]).lower()
+    if "category" in props and "query" in props:  # savedSearch
+        return f"search:{str(props.get('category')).lower()}", str(props.get("displayName", "")).lower()
+    if "serializedData" in props or body.get("kind") == "shared":
+        return "workbook", str(props.get("displayName", "")).lower()
+    return "rule", str(props.get("displayName", "")).lower()
+
+
+def _same_metadata(live: dict | None, desired: dict) -> bool:
+    return _comparable_metadata(live) == _comparable_metadata(desired)
+
+
+def _comparable_metadata(body: dict | None) -> dict:
+    """Metadata as compared: the commit in sourceId is not a difference (it records the last change)."""
+    norm = normalise(body or {})
+    source = body_value(norm, "properties", "source")
+    if isinstance(source, dict) and isinstance(source.get("sourceId"), str):
+        norm["properties"]["source"] = {**source, "sourceId": source["sourceId"].rsplit("@", 1)[0]}
+    norm.get("properties", {}).pop("parentId", None)  # ids are case-insensitive; matched already
+    return norm
+
+
+def _metadata_changes(live: dict | None, desired: dict):
+    return tuple(c for c in field_changes(live, desired) if c.path != "properties.parentId")
+
+
+def _resource_type(resource_id: str) -> str:
+    lowered = resource_id.lower()
+    if "/alertrules/" in lowered:
+        return ResourceType.ALERT_RULE
+    if "/savedsearches/" in lowered:
+        return ResourceType.SAVED_SEARCH
+    if "/workbooks/" in lowered:
+        return ResourceType.WORKBOOK
+    return ResourceType.METADATA

@@ -1,0 +1,117 @@
+"""What a workspace holds, read with list calls only, and who owns each resource.
+
+One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
+workspace, and metadata (four list calls, paged), plus optionally the table list. Ownership is
+read from metadata (see packer.render.api_bodies for the marker).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from packer.remote.client import WorkspaceClient
+from packer.remote.errors import RemoteError
+from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND
+
+
+@dataclass(frozen=True)
+class LiveState:
+    resources: Mapping[str, dict]  # lower-cased resource id -> body (rules, savedSearches, workbooks)
+    metadata: Mapping[str, dict]  # lower-cased metadata id -> body
+    tables: frozenset[str] | None = None  # lower-cased table names; None: not probed
+    table_note: str = ""
+    _by_parent: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for body in self.metadata.values():
+            parent = str(((body.get("properties") or {}).get("parentId")) or "").lower()
+            if parent:
+                self._by_parent.setdefault(parent, body)
+
+    def resource(self, resource_id: str) -> dict | None:
+        return self.resources.get(resource_id.lower())
+
+    def metadata_of(self, resource_id: str, metadata_id: str | None = None) -> dict | None:
+        """The metadata describing a resource: by parentId, else by the expected metadata id."""
+        found = self._by_parent.get(resource_id.lower())
+        if found is None and metadata_id:
+            found = self.metadata.get(metadata_id.lower())
+        return found
+
+    def etags(self) -> dict[str, str]:
+        out = {rid: str(body.get("etag") or "") for rid, body in self.resources.items()}
+        out.update({mid: str(body.get("etag") or "") for mid, body in self.metadata.items()})
+        return out
+
+
+def read_live_state(client: WorkspaceClient, probe_tables: bool = False) -> LiveState:
+    resources: dict[str, dict] = {}
+    for body in (*client.list_alert_rules(), *client.list_saved_searches(), *client.list_workbooks()):
+        if body.get("id"):
+            resources[body["id"].lower()] = body
+    metadata = {body["id"].lower(): body for body in client.list_metadata() if body.get("id")}
+    tables, note = (None, "")
+    if probe_tables:
+        tables, note = _probe_tables(client)
+    return LiveState(resources, metadata, tables, note)
+
+
+def _probe_tables(client: WorkspaceClient) -> tuple[frozenset[str] | None, str]:
+    try:
+        names = frozenset(str(t.get("name", "")).lower() for t in client.list_tables() if t.get("name"))
+    except RemoteError as exc:
+        return None, f"table probe skipped: {exc.code}: {exc.message}"
+    if not names:
+        return None, "table probe skipped: the workspace lists no tables"
+    return names, ""
+
+
+# --- ownership ------------------------------------------------------------------------------
+
+
+def source_of(metadata: dict | None) -> dict:
+    return ((metadata or {}).get("properties") or {}).get("source") or {}
+
+
+def owned_by(metadata: dict | None, repository: str) -> bool:
+    """Deployed by this tool from this repository (all three marks must match)."""
+    source = source_of(metadata)
+    return (
+        source.get("kind") == SOURCE_KIND
+        and source.get("name") == repository
+        and str(source.get("sourceId", "")).startswith(f"{OWNER_PREFIX}{repository}:")
+    )
+
+
+def owner_description(metadata: dict | None) -> str:
+    source = source_of(metadata)
+    if not source:
+        return "no sentinel-packer metadata (created in the portal or by another tool)"
+    source_id = str(source.get("sourceId", ""))
+    if source_id.startswith(OWNER_PREFIX):
+        return f"deployed by sentinel-packer from repository {source.get('name')!r}"
+    return f"source {source.get('kind')} {source.get('name')!r}".strip()
+
+
+def recorded_hash(metadata: dict | None) -> str | None:
+    value = ((metadata or {}).get("properties") or {}).get("customVersion")
+    return value if isinstance(value, str) and value.startswith("sha256:") else None
+
+
+def fingerprint(etags: Mapping[str, str], watched: Iterable[str]) -> str:
+    """sha256 over each watched id and its etag ('-' when absent), order-independent."""
+    lines = sorted(f"{rid.lower()} {etags.get(rid.lower()) or '-'}" for rid in set(w.lower() for w in watched))
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def display_name(body: dict | None) -> str:
+    props = (body or {}).get("properties") or {}
+    return str(props.get("displayName") or props.get("functionAlias") or (body or {}).get("name") or "")
+
+
+def body_value(body: dict | None, *path: str) -> Any:
+    value: Any = body or {}
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

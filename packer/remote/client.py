@@ -1,0 +1,236 @@
+"""WorkspaceClient: the one place that talks HTTP to a Sentinel workspace.
+
+Requests go through the real SDK clients' pipelines (authentication, ARM policies, retries,
+logging) with exact JSON bodies at the api-versions in `api_versions`:
+azure-mgmt-securityinsight's client carries Microsoft.SecurityInsights and Microsoft.Insights
+(workbooks) requests, azure-mgmt-loganalytics' client carries Microsoft.OperationalInsights
+(savedSearches, tables, the workspace).
+
+Retries, deliberately split:
+- azure-core retries 408/429/5xx (honouring Retry-After) and connections that never reached
+  the server, for every method (`retry_total` etc.).
+- A write whose connection dropped AFTER it was sent has an unknown outcome: azure-core would
+  replay it blindly (and a replayed conditional PUT fails 412 if the first one landed), so
+  writes are sent with azure-core's read retries off and surface as `ConnectionFailed`; the
+  apply layer re-reads and decides (packer.apply.writes, with tenacity).
+Concurrency: at most `max_concurrency` requests in flight per client (one client = one
+workspace). `rate_limiter` (see packer.remote.limits) is acquired before every attempt.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+from azure.core.rest import HttpRequest, HttpResponse
+from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+from azure.mgmt.securityinsight import SecurityInsights
+
+from packer.remote import api_versions
+from packer.remote.api_versions import ARM_ENDPOINT
+from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
+from packer.remote.limits import LimiterLike, RateLimitPolicy
+from packer.targets.model import Target
+
+DEFAULT_CONCURRENCY = 4
+SENTINEL_PROVIDER = "providers/Microsoft.SecurityInsights"
+WORKBOOK_CATEGORY = "sentinel"
+
+
+class WorkspaceClient:
+    """Reads and writes one workspace's Sentinel content. Thread-safe."""
+
+    def __init__(
+        self,
+        target: Target,
+        credential: Any,
+        base_url: str = ARM_ENDPOINT,
+        connection_verify: str | bool | None = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limiter: LimiterLike | None = None,
+        retry_total: int = 6,
+        retry_backoff_factor: float = 0.5,
+        retry_backoff_max: int = 30,
+        connection_timeout: int = 30,
+        read_timeout: int = 120,
+        **pipeline_kwargs: Any,
+    ):
+        self.target = target
+        self.base_url = base_url.rstrip("/")
+        self.max_concurrency = max(1, max_concurrency)
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        kwargs: dict[str, Any] = dict(
+            retry_total=retry_total,
+            retry_backoff_factor=retry_backoff_factor,
+            retry_backoff_max=retry_backoff_max,
+            connection_timeout=connection_timeout,
+            read_timeout=read_timeout,
+            **pipeline_kwargs,
+        )
+        if connection_verify is not None:
+            kwargs["connection_verify"] = connection_verify
+        if rate_limiter is not None:
+            kwargs["per_retry_policies"] = [RateLimitPolicy(rate_limiter)]
+        self._insights = SecurityInsights(credential, target.subscription_id, base_url=self.base_url, **kwargs)
+        self._loganalytics = LogAnalyticsManagementClient(
+            credential, target.subscription_id, base_url=self.base_url, **kwargs
+        )
+
+    # --- URLs ---------------------------------------------------------------------------------
+
+    @property
+    def workspace_id(self) -> str:
+        return self.target.workspace_id
+
+    def sentinel_collection(self, name: str) -> str:
+        return f"{self.workspace_id}/{SENTINEL_PROVIDER}/{name}"
+
+    @property
+    def saved_searches_collection(self) -> str:
+        return f"{self.workspace_id}/savedSearches"
+
+    @property
+    def workbooks_collection(self) -> str:
+        return f"{self.target.resource_group_id}/providers/Microsoft.Insights/workbooks"
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def list_alert_rules(self) -> list[dict]:
+        return self.list_collection(self.sentinel_collection("alertRules"))
+
+    def list_metadata(self) -> list[dict]:
+        return self.list_collection(self.sentinel_collection("metadata"))
+
+    def list_saved_searches(self) -> list[dict]:
+        return self.list_collection(self.saved_searches_collection)
+
+    def list_workbooks(self) -> list[dict]:
+        """Sentinel workbooks linked to this workspace (the resource group may hold others)."""
+        params = {"category": WORKBOOK_CATEGORY, "sourceId": self.workspace_id, "canFetchContent": "true"}
+        return self.list_collection(self.workbooks_collection, params)
+
+    def list_tables(self) -> list[dict]:
+        return self.list_collection(f"{self.workspace_id}/tables")
+
+    def get_workspace(self) -> dict:
+        found = self.get(self.workspace_id)
+        if found is None:
+            raise NotFound(404, "ResourceNotFound", f"workspace {self.target.workspace} not found", self.workspace_id, "GET")
+        return found
+
+    def list_collection(self, collection_id: str, params: dict[str, str] | None = None) -> list[dict]:
+        """Every item of a collection, following `nextLink` pages."""
+        return list(self.iter_collection(collection_id, params))
+
+    def iter_collection(self, collection_id: str, params: dict[str, str] | None = None) -> Iterator[dict]:
+        query = {"api-version": api_version_for(collection_id), **(params or {})}
+        url: str | None = collection_id
+        while url:
+            page = self._call("GET", url, params=query, resource_id=collection_id)
+            yield from page.get("value") or []
+            url = page.get("nextLink")
+            query = None  # nextLink carries its own query string
+
+    def get(self, resource_id: str) -> dict | None:
+        """One resource, or None when it does not exist."""
+        try:
+            return self._call("GET", resource_id, params={"api-version": api_version_for(resource_id)})
+        except NotFound:
+            return None
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def put(self, resource_id: str, body: dict, etag: str | None = None) -> dict:
+        """Create or replace. With `etag`, the write only succeeds if the resource still has it
+        (sent in the body as ARM resources define it, and as If-Match); else `Conflict`."""
+        body = dict(body)
+        body.pop("etag", None)
+        headers = {}
+        if etag:
+            body["etag"] = etag
+            headers["If-Match"] = etag
+        return self._call(
+            "PUT", resource_id, params={"api-version": api_version_for(resource_id)}, json_body=body,
+            headers=headers, retry_read=0,
+        )
+
+    def delete(self, resource_id: str, etag: str | None = None) -> bool:
+        """Delete; False when it was already gone (a delete is done either way)."""
+        headers = {"If-Match": etag} if etag else {}
+        try:
+            self._call("DELETE", resource_id, params={"api-version": api_version_for(resource_id)},
+                       headers=headers, retry_read=0)
+        except NotFound:
+            return False
+        return True
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _call(self, method: str, url: str, *, params: dict | None = None, json_body: dict | None = None,
+              headers: dict | None = None, resource_id: str = "", **options: Any) -> dict:
+        resource_id = resource_id or url
+        request = HttpRequest(method, _quoted(url), params=params, json=json_body, headers=headers or None)
+        response = self._send(request, resource_id, **options)
+        if response.status_code >= 400:
+            raise error_from_response(response.status_code, response.content, resource_id, method)
+        if not response.content:
+            return {}
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            return {}
+
+    def _send(self, request: HttpRequest, resource_id: str, **options: Any) -> HttpResponse:
+        sdk = self._loganalytics if "/microsoft.operationalinsights/" in _provider_part(request.url) else self._insights
+        send = sdk.send_request if sdk is self._loganalytics else sdk._send_request
+        with self._slots:
+            try:
+                return send(request, **options)
+            except ServiceRequestError as exc:
+                raise ConnectionFailed(_reason(exc), resource_id, request.method, sent=False) from None
+            except ServiceResponseError as exc:
+                raise ConnectionFailed(_reason(exc), resource_id, request.method, sent=True) from None
+            except ClientAuthenticationError as exc:
+                raise AuthorizationFailed(None, "CredentialUnavailable", _reason(exc), resource_id, request.method) from None
+
+    def close(self) -> None:
+        self._insights.close()
+        self._loganalytics.close()
+
+    def __enter__(self) -> "WorkspaceClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def api_version_for(resource_id: str) -> str:
+    lowered = resource_id.lower()
+    if "/providers/microsoft.securityinsights/" in lowered:
+        return api_versions.SECURITY_INSIGHTS
+    if "/providers/microsoft.insights/workbooks" in lowered:
+        return api_versions.WORKBOOKS
+    return api_versions.OPERATIONAL_INSIGHTS
+
+
+def _provider_part(url: str) -> str:
+    """The part of a (possibly absolute) URL from the last `/providers/` on, lower-cased."""
+    lowered = url.lower().split("?")[0]
+    index = lowered.rfind("/providers/")
+    return lowered[index:] + "/" if index >= 0 else lowered
+
+
+def _quoted(url: str) -> str:
+    """Resource names may hold characters that must be escaped; absolute nextLinks are kept."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return quote(url, safe="/:@-._~!$&'()*+,;=")
+
+
+def _reason(exc: Exception) -> str:
+    """The error's message, first line only (never request headers)."""
+    text = str(getattr(exc, "message", "") or exc)
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,225 @@
+"""Content items -> the exact management-API bodies for one workspace (what `apply` PUTs).
+
+The `properties` come from `packer.render.properties` (the packager's own mapping, one place);
+this module adds what the live API needs and drops what only a template carries:
+- alertRules (Scheduled, NRT): `kind`; `alertRuleTemplateName` = the rule id and
+  `templateVersion` = its version (the contentId/version of the AlertRuleTemplate the built
+  package installs), so the portal links the rule to its template; the rule's own `enabled`;
+  template-only fields (status, requiredDataConnectors) and fields the pinned api-version does
+  not define (subTechniques, sentinelEntitiesMappings) are dropped, or the live rule would
+  never compare equal.
+- savedSearches: hunting queries (category "Hunting Queries", tags description/tactics/
+  techniques) and parsers (functionAlias, functionParameters); the template's inner `eTag: "*"`
+  is dropped (concurrency uses the resource etag).
+- workbooks (resource-group level): kind shared, category sentinel, sourceId = the workspace
+  id; `location` is added at write time (the workspace's, or the existing workbook's).
+
+Deterministic names: rule = content id; hunting query = its id; parser = its function name
+(as Content Hub names it); workbook = its `id` GUID if given, else uuid5 of workspace id + key
+(workbooks live in the resource group, which several workspaces may share).
+
+Ownership metadata (`Microsoft.SecurityInsights/metadata/<Kind>-<name>`). The REST spec
+(Metadata.json, 2024-09-01) has no free-form property, so ownership uses spec fields only:
+- `source` = {kind: SourceRepository, name: <repository>, sourceId:
+  "sentinel-packer:<repository>:<path>@<commit>"}: this tool, this repository, the file and
+  the commit of the last change applied. An item is ours only if kind, name AND the
+  `sentinel-packer:` prefix all match (Sentinel's own Repositories feature also writes
+  SourceRepository, with a source-control id as sourceId).
+- `customVersion` = the content hash of the body applied ("sha256:<hex>", see
+  packer.remote.normalise): a live body hashing differently was edited outside this tool.
+- contentId, version, kind, parentId as Content Hub writes them; author/support from
+  solution.yaml when present.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from packer.content.model import (
+    AnalyticRule,
+    ContentItem,
+    ContentKind,
+    ContentSet,
+    HuntingQuery,
+    Parser,
+    RuleKind,
+    Solution,
+    Workbook,
+)
+from packer.remote.normalise import content_hash
+from packer.render.properties import (
+    analytic_rule_properties,
+    hunting_query_properties,
+    parser_properties,
+    workbook_properties,
+)
+from packer.targets.model import Target
+
+OWNER_PREFIX = "sentinel-packer:"
+SOURCE_KIND = "SourceRepository"
+WORKBOOK_NAMESPACE = uuid.UUID("6f1c1b5e-63b5-4b36-9a43-7f2f5c2a9e10")
+
+# ScheduledAlertRuleProperties at the pinned api-version (AlertRules.json 2024-09-01).
+RULE_PROPERTIES = (
+    "alertRuleTemplateName", "templateVersion", "description", "displayName", "enabled", "query",
+    "queryFrequency", "queryPeriod", "severity", "suppressionDuration", "suppressionEnabled",
+    "triggerOperator", "triggerThreshold", "tactics", "techniques", "eventGroupingSettings",
+    "customDetails", "entityMappings", "alertDetailsOverride", "incidentConfiguration",
+)
+NRT_EXCLUDED = frozenset({"queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold"})
+
+
+class ResourceType:
+    ALERT_RULE = "alertRules"
+    SAVED_SEARCH = "savedSearches"
+    WORKBOOK = "workbooks"
+    METADATA = "metadata"
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """One content item rendered for one workspace: the resource and its ownership metadata."""
+
+    key: str  # "<ContentKind>/<contentId>": unique within a content set
+    kind: ContentKind
+    resource_type: str  # ResourceType.*
+    resource_id: str
+    display_name: str
+    source_path: str  # posix, relative to the repository root when known
+    body: Mapping[str, Any]  # the API body, without etag
+    content_hash: str
+    metadata_id: str
+    metadata_body: Mapping[str, Any]
+    calls: tuple[str, ...] = ()  # parser function aliases the query calls (deploy those first)
+    tables_query: str | None = field(default=None, compare=False)  # KQL to probe tables for (rules)
+
+    @property
+    def name(self) -> str:
+        return self.resource_id.rsplit("/", 1)[-1]
+
+
+def desired_resources(content: ContentSet, target: Target, commit: str | None = None,
+                      root: Path | None = None) -> list[DesiredResource]:
+    """Every item of a content set, in ContentSet order (parsers first)."""
+    aliases = tuple(p.function_alias for p in content.parsers)
+    return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.items]
+
+
+def desired_resource(item: ContentItem, target: Target, commit: str | None = None, root: Path | None = None,
+                     solution: Solution | None = None, parser_aliases: tuple[str, ...] = ()) -> DesiredResource:
+    resource_type, resource_id, body, display_name = _render(item, target)
+    digest = content_hash(body)
+    path = _relative(item.source.path, root)
+    metadata_id = metadata_id_for(target, item.content_kind, resource_id)
+    metadata = metadata_body(item, target, resource_id, digest, path, commit, solution)
+    query = getattr(item, "query", None)
+    calls = tuple(a for a in parser_aliases if query and a != getattr(item, "function_alias", None)
+                  and re.search(rf"(?<![\w.]){re.escape(a)}(?!\w)", query))
+    return DesiredResource(
+        key=item_key(item), kind=item.content_kind, resource_type=resource_type, resource_id=resource_id,
+        display_name=display_name, source_path=path, body=body, content_hash=digest, metadata_id=metadata_id,
+        metadata_body=metadata, calls=calls,
+        tables_query=query if isinstance(item, AnalyticRule) else None,
+    )
+
+
+def item_key(item: ContentItem) -> str:
+    return f"{item.content_kind.value}/{content_id_of(item)}"
+
+
+def content_id_of(item: ContentItem) -> str:
+    """The contentId the built package uses for this item."""
+    if isinstance(item, Parser):
+        return f"{item.function_name}-Parser"
+    return item.content_id
+
+
+# --- per kind -------------------------------------------------------------------------------
+
+
+def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
+    if isinstance(item, AnalyticRule):
+        rid = f"{target.workspace_id}/providers/Microsoft.SecurityInsights/alertRules/{item.id}"
+        return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
+    if isinstance(item, HuntingQuery):
+        rid = f"{target.workspace_id}/savedSearches/{item.id}"
+        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
+    if isinstance(item, Parser):
+        rid = f"{target.workspace_id}/savedSearches/{item.function_name}"
+        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
+    if isinstance(item, Workbook):
+        rid = f"{target.resource_group_id}/providers/Microsoft.Insights/workbooks/{workbook_name(item, target)}"
+        return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
+    raise TypeError(f"no API body for {type(item).__name__}")
+
+
+def alert_rule_body(rule: AnalyticRule) -> dict:
+    props = analytic_rule_properties(rule, enabled=rule.enabled)
+    props["alertRuleTemplateName"] = rule.id
+    props["templateVersion"] = rule.version
+    allowed = [k for k in RULE_PROPERTIES if not (rule.kind is RuleKind.NRT and k in NRT_EXCLUDED)]
+    return {"kind": rule.kind.value, "properties": {k: props[k] for k in allowed if k in props}}
+
+
+def _saved_search(props: dict) -> dict:
+    return {k: v for k, v in props.items() if k != "eTag"}
+
+
+def workbook_name(workbook: Workbook, target: Target) -> str:
+    if workbook.id:
+        return str(workbook.id).lower()
+    return str(uuid.uuid5(WORKBOOK_NAMESPACE, f"{target.workspace_id.lower()}|{workbook.key}"))
+
+
+def workbook_body(workbook: Workbook, target: Target) -> dict:
+    return {"kind": "shared", "properties": workbook_properties(workbook, target.workspace_id)}
+
+
+def with_location(body: Mapping[str, Any], location: str | None) -> dict:
+    """A workbook body ready to PUT (ARM tracked resources need `location`)."""
+    out = dict(body)
+    if location:
+        out = {"location": location, **out}
+    return out
+
+
+# --- ownership metadata ---------------------------------------------------------------------
+
+
+def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
+    name = f"{kind.value}-{resource_id.rsplit('/', 1)[-1]}"
+    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/{name}"
+
+
+def owner_source_id(repository: str, path: str, commit: str | None) -> str:
+    return f"{OWNER_PREFIX}{repository}:{path}@{commit or 'uncommitted'}"
+
+
+def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: str, path: str,
+                  commit: str | None, solution: Solution | None = None) -> dict:
+    props: dict[str, Any] = {
+        "parentId": resource_id,
+        "kind": item.content_kind.value,
+        "contentId": content_id_of(item),
+        "version": item.version,
+        "source": {"kind": SOURCE_KIND, "name": target.repository,
+                   "sourceId": owner_source_id(target.repository, path, commit)},
+        "customVersion": digest,
+    }
+    if solution is not None:
+        props["author"] = {k: v for k, v in (("name", solution.author.name), ("email", solution.author.email)) if v}
+        support = solution.support
+        props["support"] = {k: v for k, v in (("tier", support.tier), ("name", support.name),
+                                              ("email", support.email), ("link", support.link)) if v}
+    return {"properties": props}
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    base = (root or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
