@@ -1,0 +1,64 @@
+"""Canonical JSON comparison for the build conformance tests (key order ignored).
+
+Paths look like `main.resources[<resource name>].properties.query`: lists of objects that
+all carry a unique `name` (resources, steps, elements) or `contentId` (criteria) are matched
+by that key, other lists by position.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+MATCH_KEYS = ("name", "contentId")
+
+
+def _key_of(items: list) -> str | None:
+    for key in MATCH_KEYS:
+        if items and all(isinstance(i, dict) and isinstance(i.get(key), str) for i in items):
+            values = [i[key] for i in items]
+            if len(set(values)) == len(values):
+                return key
+    return None
+
+
+def differences(ours: Any, theirs: Any, path: str) -> Iterator[str]:
+    """Every path where the two JSON values differ, with what differs."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in sorted(set(ours) | set(theirs)):
+            child = f"{path}.{key}"
+            if key not in ours:
+                yield f"{child} (missing in ours)"
+            elif key not in theirs:
+                yield f"{child} (extra in ours)"
+            else:
+                yield from differences(ours[key], theirs[key], child)
+    elif isinstance(ours, list) and isinstance(theirs, list):
+        key = _key_of(ours) if _key_of(ours) == _key_of(theirs) else None
+        if key:
+            mine = {i[key]: i for i in ours}
+            other = {i[key]: i for i in theirs}
+            for name in [n for n in other] + [n for n in mine if n not in other]:
+                child = f"{path}[{name}]"
+                if name not in mine:
+                    yield f"{child} (missing in ours)"
+                elif name not in other:
+                    yield f"{child} (extra in ours)"
+                else:
+                    yield from differences(mine[name], other[name], child)
+        else:
+            for index in range(max(len(ours), len(theirs))):
+                child = f"{path}[{index}]"
+                if index >= len(ours):
+                    yield f"{child} (missing in ours)"
+                elif index >= len(theirs):
+                    yield f"{child} (extra in ours)"
+                else:
+                    yield from differences(ours[index], theirs[index], child)
+    elif ours != theirs or type(ours) is not type(theirs):
+        yield f"{path} (value differs)"
+
+
+def pattern_matches(pattern: str, path: str) -> bool:
+    """`*` matches any text (brackets and dots are literal)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, path) is not None

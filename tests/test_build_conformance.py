@@ -1,0 +1,70 @@
+"""Golden conformance: rebuild each corpus solution from Microsoft's input and compare with
+Microsoft's package. Every difference must be listed (with its reason) in docs/conformance.md."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT, shared_path
+from jsondiff_build import differences, pattern_matches
+from packer.package.main_template import render_package
+from packer.package.ms_input import read_solution_input
+
+CONFORMANCE_DOC = PROJECT_ROOT / "docs" / "conformance.md"
+SOLUTIONS = ("Cloud Service Threat Protection Essentials", "Microsoft Copilot", "OpenVPN", "Windows Firewall")
+
+
+def allowed_differences() -> list[dict]:
+    text = CONFORMANCE_DOC.read_text(encoding="utf-8")
+    block = re.search(r"```json conformance-allowed\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/conformance.md has no ```json conformance-allowed block"
+    entries = json.loads(block.group(1))
+    for entry in entries:
+        assert set(entry) == {"solution", "path", "reason"} and entry["reason"].strip(), entry
+    return entries
+
+
+def build_corpus_solution(folder: Path) -> tuple[dict, dict]:
+    data_file = next((folder / "Data").glob("*.json"))
+    derived = folder / "_derived"
+    workbooks_metadata = next(derived.glob("WorkbooksMetadata*.json"), None) if derived.is_dir() else None
+    theirs = json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+    # The package version comes from Microsoft's catalog, not the inputs: the user gives it.
+    version = next(r for r in theirs["resources"] if r["type"].endswith("/contentPackages"))["properties"]["version"]
+    return render_package(read_solution_input(data_file, workbooks_metadata), version)
+
+
+def corpus_differences(folder: Path) -> list[str]:
+    main, ui = build_corpus_solution(folder)
+    theirs_main = json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+    theirs_ui = json.loads((folder / "Package" / "createUiDefinition.json").read_text(encoding="utf-8"))
+    return list(differences(main, theirs_main, "main")) + list(differences(ui, theirs_ui, "ui"))
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS)
+def test_package_matches_microsoft_except_listed_differences(solution: str) -> None:
+    folder = shared_path("corpus", "solutions", solution)
+    entries = [e for e in allowed_differences() if e["solution"] == solution]
+    found = corpus_differences(folder)
+    unlisted = [d for d in found if not any(pattern_matches(e["path"], d) for e in entries)]
+    assert not unlisted, "differences not listed in docs/conformance.md:\n" + "\n".join(unlisted)
+    stale = [e["path"] for e in entries if not any(pattern_matches(e["path"], d) for d in found)]
+    assert not stale, "docs/conformance.md lists differences that no longer occur:\n" + "\n".join(stale)
+
+
+def test_resource_skeleton_matches_for_every_solution() -> None:
+    """Beyond the listed differences: the same resource types in the same order, per solution."""
+    for solution in ("Cloud Service Threat Protection Essentials", "Windows Firewall"):
+        folder = shared_path("corpus", "solutions", solution)
+        main, _ = build_corpus_solution(folder)
+        theirs = json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+        assert [(r["type"], r["name"]) for r in main["resources"]] == [(r["type"], r["name"]) for r in theirs["resources"]]
+        assert main["variables"].keys() == theirs["variables"].keys()
+        assert main["parameters"] == theirs["parameters"]
+
+
+def test_every_allowed_difference_names_a_corpus_solution() -> None:
+    assert {e["solution"] for e in allowed_differences()} <= set(SOLUTIONS)
