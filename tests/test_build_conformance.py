@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_ROOT, shared_path
-from jsondiff_build import differences, pattern_matches
+from test_build_jsondiff import differences, pattern_matches
 from packer.package.main_template import render_package
 from packer.package.ms_input import read_solution_input
 

@@ -1,4 +1,4 @@
-"""Canonical JSON comparison for the build conformance tests (key order ignored).
+"""Canonical JSON comparison for the build conformance tests (key order ignored), and its tests.
 
 Paths look like `main.resources[<resource name>].properties.query`: lists of objects that
 all carry a unique `name` (resources, steps, elements) or `contentId` (criteria) are matched
@@ -62,3 +62,33 @@ def pattern_matches(pattern: str, path: str) -> bool:
     """`*` matches any text (brackets and dots are literal)."""
     regex = ".*".join(re.escape(part) for part in pattern.split("*"))
     return re.fullmatch(regex, path) is not None
+
+
+# --- tests of the comparison itself ---------------------------------------------------------
+
+
+def test_key_order_is_ignored_and_named_lists_match_by_name() -> None:
+    ours = {"resources": [{"name": "b", "x": 1}, {"name": "a", "y": [1, 2]}]}
+    theirs = {"resources": [{"name": "a", "y": [1, 2]}, {"x": 1, "name": "b"}]}
+    assert list(differences(ours, theirs, "main")) == []
+
+
+def test_differences_name_the_path_and_what_differs() -> None:
+    ours = {"resources": [{"name": "a", "v": 1}, {"name": "new"}], "extra": True}
+    theirs = {"resources": [{"name": "a", "v": 2}, {"name": "gone"}]}
+    assert sorted(differences(ours, theirs, "main")) == [
+        "main.extra (extra in ours)",
+        "main.resources[a].v (value differs)",
+        "main.resources[gone] (missing in ours)",
+        "main.resources[new] (extra in ours)",
+    ]
+
+
+def test_a_number_never_equals_a_string_or_bool() -> None:
+    assert list(differences({"v": 1}, {"v": True}, "m")) == ["m.v (value differs)"]
+
+
+def test_patterns_treat_brackets_literally() -> None:
+    path = "main.resources[[variables('x1')]].properties.query (value differs)"
+    assert pattern_matches("main.resources[*x1*].properties.query (value differs)", path)
+    assert not pattern_matches("main.resources[*x2*]*", path)
