@@ -1,0 +1,117 @@
+"""`build` of the bundled content pack: package files, zip layout, determinism, standalone ARM, CLI."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import CONTENT, shared_path
+from packer.cli import app
+from packer.content.load import load_content_unchecked
+from packer.package.build import build_content, build_package, render_files
+from packer.package.checks import check_template_text
+from packer.package.inputs import from_content_set
+
+
+@pytest.fixture(scope="module")
+def pack_files() -> dict[str, bytes]:
+    return render_files(from_content_set(load_content_unchecked(CONTENT)))
+
+
+def test_bundled_pack_validates_builds_and_passes_the_static_checks(tmp_path: Path) -> None:
+    result = build_content(CONTENT, tmp_path, kql=False)
+    content = load_content_unchecked(CONTENT)
+    main = check_template_text("main", (tmp_path / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+    kinds = [r["properties"]["contentKind"] for r in main["resources"] if r["type"].endswith("/contentTemplates")]
+    assert kinds.count("AnalyticsRule") == len(content.analytic_rules) > 0
+    assert kinds.count("HuntingQuery") == len(content.hunting_queries) > 0
+    assert kinds.count("Parser") == len(content.parsers) > 0
+    assert kinds.count("Workbook") == len(content.workbooks) > 0
+    assert result.warnings == ()
+    for path in result.files:
+        if path.suffix == ".json" and path.name != "testParameters.json" and path.parts[0] == "arm":
+            check_template_text(str(path), (tmp_path / path).read_text(encoding="utf-8"))
+
+
+def test_package_lists_every_item_as_a_dependency_of_the_solution(pack_files: dict[str, bytes]) -> None:
+    main = json.loads(pack_files["Package/mainTemplate.json"])
+    solution = main["resources"][-1]
+    assert solution["type"].endswith("/contentPackages")
+    templates = [r for r in main["resources"] if r["type"].endswith("/contentTemplates")]
+    criteria = solution["properties"]["dependencies"]["criteria"]
+    assert [c["contentId"] for c in criteria] == [t["properties"]["contentId"] for t in templates]
+    assert solution["properties"]["version"] == main["variables"]["_solutionVersion"]
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    package = from_content_set(load_content_unchecked(CONTENT))
+    first = build_package(package, tmp_path / "a")
+    second = build_package(from_content_set(load_content_unchecked(CONTENT)), tmp_path / "b")
+    assert first.files == second.files
+    for relative in first.files:
+        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
+
+
+def test_zip_holds_both_package_files_at_its_root_with_fixed_timestamps(pack_files: dict[str, bytes], tmp_path: Path) -> None:
+    version = json.loads(pack_files["Package/mainTemplate.json"])["variables"]["_solutionVersion"]
+    archive_path = tmp_path / "p.zip"
+    archive_path.write_bytes(pack_files[f"Package/{version}.zip"])
+    with zipfile.ZipFile(archive_path) as archive:
+        infos = archive.infolist()
+        assert [i.filename for i in infos] == ["createUiDefinition.json", "mainTemplate.json"]
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+        for info in infos:
+            assert archive.read(info) == pack_files[f"Package/{info.filename}"]
+
+
+def test_outputs_are_utf8_json_with_two_space_indent_and_final_newline(pack_files: dict[str, bytes]) -> None:
+    text = pack_files["Package/mainTemplate.json"].decode("utf-8")
+    assert text.endswith("}\n") and text.startswith('{\n  "$schema"')
+    assert "\\u00e4" not in text  # non-ASCII written as is, like the packager (query has 'Krämer')
+
+
+def test_one_standalone_template_per_item_with_a_workspace_parameter(pack_files: dict[str, bytes]) -> None:
+    content = load_content_unchecked(CONTENT)
+    arm = {p: json.loads(b) for p, b in pack_files.items() if p.startswith("arm/")}
+    assert len(arm) == len(content.items)
+    for rule in content.analytic_rules:
+        template = arm[f"arm/analytic-rules/{rule.source.path.stem}.json"]
+        assert list(template["parameters"]) == ["workspace"]
+        resource = template["resources"][0]
+        assert resource["type"] == "Microsoft.OperationalInsights/workspaces/providers/alertRules"
+        assert rule.id in resource["name"]
+        assert resource["properties"]["query"] == rule.query
+        assert resource["properties"]["enabled"] == rule.enabled
+
+
+def test_stale_standalone_templates_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / "arm" / "analytic-rules" / "deleted_rule.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    build_package(from_content_set(load_content_unchecked(CONTENT)), tmp_path)
+    assert not stale.exists()
+
+
+def test_cli_builds_the_pack(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["build", "--content", str(CONTENT), "--out", str(tmp_path), "--no-kql"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "Package" / "mainTemplate.json").is_file()
+    assert "Package/createUiDefinition.json" in result.output
+
+
+def test_cli_reports_skipped_content_by_name(tmp_path: Path) -> None:
+    data_file = next(shared_path("corpus", "solutions", "Microsoft Copilot", "Data").glob("*.json"))
+    result = CliRunner().invoke(app, ["build", "--solution-input", str(data_file), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "warning: skipped Data Connectors" in result.output
+    assert "MicrosoftCopilot_ConnectorDefinition.json" in result.output
+
+
+def test_cli_solution_version_overrides_the_package_version(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["build", "--content", str(CONTENT), "--out", str(tmp_path), "--no-kql",
+                                      "--solution-version", "3.4.5"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "Package" / "3.4.5.zip").is_file()
