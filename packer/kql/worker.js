@@ -27,9 +27,8 @@ const K = Kusto.Language;
 const S = Kusto.Language.Symbols;
 
 const UNKNOWN_TABLE = 'KS204';
-const CACHE_LIMIT = 64;
 
-let state = null; // {db, members, globals, tables:Set<TableSymbol>, augmented:Map}
+let state = null; // {dbRef, members, globals, tables:Set<TableSymbol>, assumed:Map<name, TableSymbol>}
 
 function column(name, type) {
   const symbol = S.ScalarTypes.GetSymbol(type) || S.ScalarTypes.Dynamic;
@@ -64,29 +63,39 @@ function configure(msg) {
   dbRef.db = new S.DatabaseSymbol.ctor(msg.database || 'sentinel', members);
   state = {
     dbRef,
+    dbName: msg.database || 'sentinel',
     members,
     globals: K.GlobalState.Default.WithDatabase(dbRef.db),
     tables: new Set(tables),
-    augmented: new Map(),
+    assumed: new Map(),
   };
   // the first analysis initialises Kusto's built-in function tables: pay it now, not on query 1
   K.KustoCode.ParseAndAnalyze('print 1', state.globals).GetDiagnostics();
   return { version: loaded.version, tables: tables.length, functions: functions.length };
 }
 
-// Globals where the given unknown table names exist as open tables (cached per name set).
-function globalsWith(names) {
-  const key = names.slice().sort().join('\u0000');
-  let entry = state.augmented.get(key);
-  if (!entry) {
-    const extra = names.map((n) => table(n, [], true));
-    const dbRef = { db: null };
-    dbRef.db = new S.DatabaseSymbol.ctor(state.dbRef.db.Name, state.members.concat(extra));
-    entry = { globals: K.GlobalState.Default.WithDatabase(dbRef.db), extra: new Set(extra) };
-    if (state.augmented.size >= CACHE_LIMIT) state.augmented.delete(state.augmented.keys().next().value);
-    state.augmented.set(key, entry);
+// Tables the schema does not know are declared open once first seen and kept for later
+// queries, so a query re-binds only when it names a table never seen before.
+function assume(names) {
+  for (const name of names) {
+    if (!state.assumed.has(name)) state.assumed.set(name, table(name, [], true));
   }
-  return entry;
+  state.dbRef.db = new S.DatabaseSymbol.ctor(state.dbName, state.members.concat(Array.from(state.assumed.values())));
+  state.globals = K.GlobalState.Default.WithDatabase(state.dbRef.db);
+}
+
+// First reference of each assumed (unknown) table in the bound query.
+function assumedReferences(code) {
+  const found = new Map();
+  if (state.assumed.size === 0) return found;
+  const assumed = new Set(state.assumed.values());
+  K.Syntax.SyntaxElement.WalkElements(code.Syntax, (el) => {
+    const sym = el.ReferencedSymbol;
+    if (sym && assumed.has(sym) && !found.has(sym.Name)) {
+      found.set(sym.Name, { start: el.TextStart, length: el.Width });
+    }
+  }, null, null);
+  return found;
 }
 
 function diagnosticsOf(code) {
@@ -100,31 +109,27 @@ function diagnosticsOf(code) {
   return out;
 }
 
-// Analyse once; when tables are unknown, declare them open and analyse again so the rest of
-// the query (syntax, functions, types) is still checked without a flood of column errors.
+// Analyse; when a table is unknown, declare it open and analyse again so the rest of the
+// query (syntax, functions, types) is still checked without a flood of column errors.
 function bind(text) {
   let code = K.KustoCode.ParseAndAnalyze(text, state.globals);
   let diagnostics = diagnosticsOf(code);
-  const unknown = new Map();
+  const fresh = new Set();
   for (const d of diagnostics) {
-    if (d.code === UNKNOWN_TABLE && d.length > 0) {
-      const name = text.substr(d.start, d.length);
-      if (!unknown.has(name)) unknown.set(name, d);
-    }
+    if (d.code === UNKNOWN_TABLE && d.length > 0) fresh.add(text.substr(d.start, d.length));
   }
-  let extra = new Set();
-  if (unknown.size > 0) {
-    const entry = globalsWith(Array.from(unknown.keys()));
-    code = K.KustoCode.ParseAndAnalyze(text, entry.globals);
-    extra = entry.extra;
-    diagnostics = diagnosticsOf(code).filter((d) => d.code !== UNKNOWN_TABLE);
-    for (const [name, first] of unknown) {
-      diagnostics.push({ code: UNKNOWN_TABLE, severity: 'Warning', start: first.start, length: first.length,
-        message: `The name '${name}' is not a table in the schema, a declared function or a variable; its columns were not checked.` });
-    }
+  if (fresh.size > 0) {
+    assume(fresh);
+    code = K.KustoCode.ParseAndAnalyze(text, state.globals);
+    diagnostics = diagnosticsOf(code);
+  }
+  const unknown = assumedReferences(code);
+  for (const [name, where] of unknown) {
+    diagnostics.push({ code: UNKNOWN_TABLE, severity: 'Warning', start: where.start, length: where.length,
+      message: `The name '${name}' is not a table in the schema, a declared function or a variable; its columns were not checked.` });
   }
   diagnostics.sort((a, b) => a.start - b.start);
-  return { code, diagnostics, unknownTables: Array.from(unknown.keys()), extra };
+  return { code, diagnostics, unknownTables: Array.from(unknown.keys()) };
 }
 
 function analyse(msg) {
@@ -140,7 +145,8 @@ function references(msg) {
   const globals = result.code.Globals;
   const tables = new Set();
   const columns = new Map();
-  const isDbTable = (sym) => state.tables.has(sym) || result.extra.has(sym);
+  const assumed = new Set(state.assumed.values());
+  const isDbTable = (sym) => state.tables.has(sym) || assumed.has(sym);
   const seen = new Set();
   const visit = (root, depth) => {
     K.Syntax.SyntaxElement.WalkElements(root, (el) => {

@@ -1,0 +1,76 @@
+"""Offline KQL analysis with Microsoft's Kusto.Language (npm `@kusto/language-service-next`).
+
+Entry points:
+- `check_content(items, schema_dirs=None) -> (problems, status)`: analyse the queries of
+  analytic rules, hunting queries, parsers and workbook KqlItems; problems point at
+  file:line:column inside the query text. Called by `packer.validate`.
+- `tables_used(query, parsers=(), schema_dirs=()) -> set[str]`: the workspace tables a query
+  reads, through calls into the given parsers (and `workspace('x').T`) too. Tables missing from
+  the schema folders are included (they are still tables the query needs).
+- `columns_used(query, parsers=(), schema_dirs=()) -> dict[table, set[column]]`: the columns of
+  known tables the query references by name. Use both to mark an item `blocked` in a
+  workspace whose `workspaces/{ws}/tables` lacks a table or column.
+- `KqlAnalyser` for many queries in one warm worker; `KqlUnavailable` when Node.js 20+ or the
+  npm package is missing (its message says to run `npm ci` in the project root).
+
+Table schemas: packer/kql/schemas/*.json (Microsoft's table reference), plus folders given in
+`schema_dirs` or $SENTINEL_PACKER_KQL_SCHEMAS, in our shape or Microsoft's CustomTables shape.
+"""
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+from typing import Iterable
+
+from packer.content.model import Parser
+from packer.kql.analyser import INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable, QueryReferences
+from packer.kql.check import check_content, queries_of
+from packer.kql.functions import FunctionSpec, parser_function
+from packer.kql.schema import TableSchema, load_tables
+
+__all__ = [
+    "INSTALL_HINT", "FunctionSpec", "KqlAnalyser", "KqlDiagnostic", "KqlUnavailable", "QueryReferences",
+    "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
+]
+
+_shared: dict[tuple, KqlAnalyser] = {}
+
+
+def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:
+    """One warm worker per (parsers, schema folders), reused for the life of the process."""
+    functions = tuple(p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers)
+    dirs = tuple(str(Path(d).resolve()) for d in schema_dirs)
+    key = (functions, dirs)
+    analyser = _shared.get(key)
+    if analyser is None:
+        analyser = KqlAnalyser(schema_dirs=[Path(d) for d in dirs], functions=functions)
+        analyser.start()
+        _shared[key] = analyser
+    return analyser
+
+
+@atexit.register
+def _close_shared() -> None:
+    while _shared:
+        _shared.popitem()[1].close()
+
+
+def references(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> QueryReferences:
+    """Tables (known and unknown) and known-table columns the query reads. Raises KqlUnavailable."""
+    return _analyser(parsers, schema_dirs).references(query)
+
+
+def tables_used(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> set[str]:
+    """Names of the workspace tables `query` reads, following calls into `parsers`.
+
+    Tables the schema folders do not know are included too. Raises KqlUnavailable when
+    Node.js or the npm package is missing.
+    """
+    refs = references(query, parsers, schema_dirs)
+    return set(refs.tables | refs.unknown_tables)
+
+
+def columns_used(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> dict[str, set[str]]:
+    """Columns of known tables that `query` references by name, by table. Raises KqlUnavailable."""
+    refs = references(query, parsers, schema_dirs)
+    return {table: set(columns) for table, columns in refs.columns.items()}

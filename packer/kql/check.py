@@ -1,0 +1,128 @@
+"""Analyse the queries of content items and report problems at their place in the YAML/JSON."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
+from packer.kql.analyser import INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable
+from packer.kql.functions import parser_function
+from packer.content.yamlsource import Position
+from packer.kql.positions import ScalarSource, json_string, yaml_scalar
+from packer.validate.problems import ERROR, WARNING, Problem
+
+SCHEMA_DIRS_ENV = "SENTINEL_PACKER_KQL_SCHEMAS"
+UNKNOWN_TABLE = "KS204"
+# Workbook parameters ({TimeRange}, {Workspace:id}) are substituted before the query runs.
+_WORKBOOK_PARAMETER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z]+)?\}")
+_LOG_ANALYTICS_QUERY = 0  # workbook KqlItem queryType for Log Analytics
+
+
+@dataclass(frozen=True)
+class QueryText:
+    """One query of an item and where its text stands."""
+
+    path: Path
+    field: str  # the field name as reported
+    query: str
+    locate: Callable[[], ScalarSource | None]
+    fallback: Position = Position(1, 1)  # the field itself, when the text cannot be located
+
+
+def queries_of(item) -> Iterator[QueryText]:
+    """The KQL queries an item holds: rules and hunting queries, parsers, workbook KqlItems."""
+    if isinstance(item, (AnalyticRule, HuntingQuery)):
+        yield _yaml_query(item, "query")
+    elif isinstance(item, Parser):
+        yield _yaml_query(item, "FunctionQuery")
+    elif isinstance(item, Workbook):
+        yield from _workbook_queries(item)
+
+
+def _yaml_query(item, key: str) -> QueryText:
+    path, query = item.source.path, item.query
+    return QueryText(path, key, query, lambda: yaml_scalar(path, (key,), query), item.source.position_of(key))
+
+
+def _workbook_queries(workbook: Workbook) -> Iterator[QueryText]:
+    try:
+        data = json.loads(workbook.serialized_data)
+    except ValueError:
+        return
+    seen: dict[str, int] = {}
+    for query in _kql_items(data):
+        occurrence = seen.get(query, 0)
+        seen[query] = occurrence + 1
+        if _WORKBOOK_PARAMETER.search(query):
+            continue  # not KQL until the workbook fills its parameters in
+        path = workbook.template_path
+        yield QueryText(path, "query", query, lambda q=query, n=occurrence: json_string(path, q, n))
+
+
+def _kql_items(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        content = node.get("content")
+        if node.get("type") == 3 and isinstance(content, dict) and isinstance(content.get("query"), str):
+            if content.get("queryType", _LOG_ANALYTICS_QUERY) == _LOG_ANALYTICS_QUERY:
+                yield content["query"]
+        for child in node.values():
+            yield from _kql_items(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _kql_items(child)
+
+
+def user_schema_dirs() -> list[Path]:
+    """Extra table schema folders from $SENTINEL_PACKER_KQL_SCHEMAS (os.pathsep-separated)."""
+    value = os.environ.get(SCHEMA_DIRS_ENV, "")
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) -> tuple[list[Problem], str]:
+    """Analyse every query of `items` with Kusto.Language; return (problems, status).
+
+    Parsers among the items are declared as functions first, so queries calling them bind.
+    Errors (first per query, the rest counted) fail validation; unknown tables and Kusto
+    warnings are warnings. Without Node.js or the npm package: no problems and a status
+    "skipped: <how to install>", which validate prints.
+    """
+    items = list(items)
+    dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs()
+    functions = [parser_function(i) for i in items if isinstance(i, Parser) and i.function_alias]
+    queries = [q for item in items for q in queries_of(item)]
+    try:
+        with KqlAnalyser(schema_dirs=dirs, functions=functions) as analyser:
+            problems = [p for q in queries for p in problems_of(q, analyser.analyse(q.query))]
+    except KqlUnavailable as exc:
+        return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
+    errors = sum(1 for p in problems if p.is_error)
+    return problems, f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
+
+
+def problems_of(query: QueryText, diagnostics: list[KqlDiagnostic]) -> list[Problem]:
+    """Problems for one query: its first error with a count of the rest, and its warnings."""
+    errors = [d for d in diagnostics if d.is_error]
+    warnings = [d for d in diagnostics if d.severity == "Warning"]
+    if not errors and not warnings:
+        return []
+    source = query.locate()
+    problems = []
+    if errors:
+        more = f" (+{len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        problems.append(_problem(query, source, errors[0], ERROR, f"{errors[0].code}: {errors[0].message}{more}"))
+    for warning in warnings:
+        if warning.code == UNKNOWN_TABLE:
+            text = f"{warning.code}: {warning.message} Add its schema to a table schema folder to check it."
+        else:
+            text = f"{warning.code}: {warning.message}"
+        problems.append(_problem(query, source, warning, WARNING, text))
+    return problems
+
+
+def _problem(query: QueryText, source: ScalarSource | None, diagnostic: KqlDiagnostic, severity, message: str) -> Problem:
+    where = source.position(diagnostic.start) if source is not None else query.fallback
+    return Problem(query.path, where.line, where.column, query.field, severity, f"kql.{diagnostic.code}", message)

@@ -1,0 +1,138 @@
+"""Map a character offset inside a query back to line:column in the file it was written in.
+
+A query's text is a YAML scalar (`|`, `|-`, `|+`, `>`, quoted or plain) or a JSON string; its
+characters are not where they stand in the file (indentation, folding, escapes). Every
+non-blank character of the value is matched, in order, against the scalar's source text, which
+is exact for block scalars and plain text and good to a character for escapes.
+File text is read like the loader reads it (BOM dropped, CRLF as LF), so lines match editors.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from packer.content.yamlsource import Position, read_text
+
+_SEARCH_LIMIT = 12  # source characters an escape sequence may take for one value character
+
+
+@dataclass
+class ScalarSource:
+    """Where a query value stands in a file: its source span and the file's text."""
+
+    text: str  # the whole file, as the loader reads it
+    start: int  # index in `text` where the value's characters begin
+    end: int
+    value: str
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        starts += [m.end() for m in re.finditer("\n", self.text)]
+        return starts
+
+    def position_of_index(self, index: int) -> Position:
+        lo, hi = 0, len(self._line_starts) - 1
+        while lo < hi:  # last line start <= index
+            mid = (lo + hi + 1) // 2
+            if self._line_starts[mid] <= index:
+                lo = mid
+            else:
+                hi = mid - 1
+        return Position(lo + 1, index - self._line_starts[lo] + 1)
+
+    def position(self, offset: int) -> Position:
+        """Line and column (1-based) of the value's character at `offset`."""
+        return self.position_of_index(self._source_index(offset))
+
+    def _source_index(self, offset: int) -> int:
+        src = self.start
+        last_match = None
+        for i, char in enumerate(self.value):
+            if i >= offset:
+                break
+            if char.isspace():
+                continue
+            found = self._find(char, src)
+            if found is not None:
+                last_match = found
+                src = found + 1
+        if offset >= len(self.value):  # past the end: just after the last character
+            return last_match + 1 if last_match is not None else self.start
+        char = self.value[offset]
+        if not char.isspace():
+            found = self._find(char, src)
+            if found is not None:
+                return found
+        while src < self.end and self.text[src].isspace() and self.text[src] != "\n":
+            src += 1
+        return src
+
+    def _find(self, char: str, src: int) -> int | None:
+        stop = min(self.end, src + _SEARCH_LIMIT)
+        # skip blank runs (indentation, folded line breaks) without spending the escape budget
+        while src < self.end and self.text[src].isspace() and char != self.text[src]:
+            src += 1
+            stop = min(self.end, max(stop, src + _SEARCH_LIMIT))
+        found = self.text.find(char, src, stop)
+        return found if found >= 0 else None
+
+
+def yaml_scalar(path: Path, field: tuple[str | int, ...], value: str) -> ScalarSource | None:
+    """The source of the YAML scalar at `field` (keys matched case-insensitively)."""
+    try:
+        text = read_text(path)
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception:  # the file was validated already; a failure here only loses the position
+        return None
+    for part in field:
+        node = _child(node, part)
+        if node is None:
+            return None
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    start, end = node.start_mark.index, node.end_mark.index
+    if node.style in ("|", ">"):
+        newline = text.find("\n", start)
+        start = end if newline < 0 else newline + 1
+    elif node.style in ('"', "'"):
+        start += 1
+    return ScalarSource(text, start, end, value)
+
+
+def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        return node.value[part] if 0 <= part < len(node.value) else None
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            if isinstance(key, yaml.ScalarNode) and str(key.value).lower() == str(part).lower():
+                return child
+    return None
+
+
+_JSON_QUERY_KEY = re.compile(r'"query"\s*:\s*"', re.IGNORECASE)
+
+
+def json_string(path: Path, value: str, occurrence: int = 0) -> ScalarSource | None:
+    """The source of the `occurrence`-th JSON string `"query": "<value>"` in a JSON file."""
+    try:
+        text = read_text(path)
+    except Exception:
+        return None
+    seen = 0
+    for match in _JSON_QUERY_KEY.finditer(text):
+        start = match.end()
+        try:
+            decoded, end = json.decoder.scanstring(text, start)
+        except ValueError:
+            continue
+        if decoded == value:
+            if seen == occurrence:
+                return ScalarSource(text, start, end - 1, value)
+            seen += 1
+    return None
