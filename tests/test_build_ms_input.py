@@ -1,0 +1,79 @@
+"""Reading Microsoft's solution input (Data/Solution_X.json) into a PackageInput."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_path
+from packer.content.model import AnalyticRule, HuntingQuery, Workbook
+from packer.errors import PackerError
+from packer.package.inputs import STATIC_UI, DataConnector
+from packer.package.ms_input import find_case_insensitive, read_solution_input, strip_prefixes
+
+
+def test_prefixes_are_stripped_as_the_packager_does() -> None:
+    assert strip_prefixes("Microsoft Copilot/Analytic Rules/X.yaml", "Microsoft Copilot", "") == "Analytic Rules/X.yaml"
+    assert strip_prefixes("Solutions/OpenVPN/Parsers/P.yaml", "OpenVPN", "") == "Parsers/P.yaml"
+    assert strip_prefixes("C:\\Git\\Solutions\\A\\Workbooks\\W.json", "A", "C:\\Git\\Solutions\\A") == "Workbooks/W.json"
+
+
+def test_paths_are_found_case_insensitively(tmp_path: Path) -> None:
+    (tmp_path / "Data Connectors").mkdir()
+    (tmp_path / "Data Connectors" / "Conn.JSON").write_text("{}")
+    assert find_case_insensitive(tmp_path, "data connectors/conn.json") == tmp_path / "Data Connectors" / "Conn.JSON"
+    assert find_case_insensitive(tmp_path, "Data Connectors/missing.json") is None
+
+
+def test_copilot_keeps_file_order_and_reports_the_codeless_connector() -> None:
+    data_file = shared_path("corpus", "solutions", "Microsoft Copilot", "Data", "Solution_MicrosoftCopilot.json")
+    package = read_solution_input(data_file)
+    kinds = [type(e) for e in package.entries]
+    assert kinds == [AnalyticRule] * 4 + [HuntingQuery] * 2
+    assert [e.source.path.stem for e in package.entries[:2]] == ["CopilotFileUploadsDisabled", "CopilotJailbreakAttempt"]
+    assert len(package.skipped) == 1 and "MicrosoftCopilot_ConnectorDefinition.json" in package.skipped[0]
+    assert package.solution.author.email is None
+    assert package.solution.content_id == "azuresentinel.azure-sentinel-solution-microsoftcopilot"
+
+
+def test_windows_firewall_connectors_are_static_and_the_workbook_needs_its_metadata() -> None:
+    folder = shared_path("corpus", "solutions", "Windows Firewall")
+    data_file = folder / "Data" / "Solution_Windows Firewall.json"
+    with pytest.raises(PackerError, match="--workbooks-metadata"):
+        read_solution_input(data_file)
+    metadata = next((folder / "_derived").glob("*.json"))
+    package = read_solution_input(data_file, metadata)
+    connectors = package.of_type(DataConnector)
+    assert [c.id for c in connectors] == ["WindowsFirewall", "WindowsFirewallAma"]
+    assert {c.kind for c in connectors} == {STATIC_UI}
+    [workbook] = package.of_type(Workbook)
+    assert (workbook.key, workbook.version, workbook.title) == ("WindowsFirewall", "1.0.0", "Windows Firewall")
+
+
+def test_unsupported_kinds_are_reported_by_name(tmp_path: Path) -> None:
+    source = shared_path("corpus", "solutions", "Cloud Service Threat Protection Essentials")
+    folder = tmp_path / "Solution"
+    shutil.copytree(source, folder)
+    data_file = next((folder / "Data").glob("*.json"))
+    data = json.loads(data_file.read_text(encoding="utf-8"))
+    del data["Metadata"]
+    data["Playbooks"] = ["Playbooks/Block/azuredeploy.json"]
+    data["Watchlists"] = ["Watchlists/W.json"]
+    data["Metadata"] = "SolutionMetadata.json"
+    data_file.write_text(json.dumps(data), encoding="utf-8")
+    package = read_solution_input(data_file)
+    assert any("Playbooks/Block/azuredeploy.json" in s for s in package.skipped)
+    assert any("Watchlists/W.json" in s for s in package.skipped)
+    assert len(package.of_type(HuntingQuery)) == 2
+
+
+def test_a_listed_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "Data").mkdir()
+    (tmp_path / "SolutionMetadata.json").write_text(json.dumps({"publisherId": "p", "offerId": "o", "support": {}}))
+    data_file = tmp_path / "Data" / "Solution_X.json"
+    data_file.write_text(json.dumps({"Name": "X", "Analytic Rules": ["Analytic Rules/none.yaml"],
+                                     "Metadata": "SolutionMetadata.json", "Version": "3.0.0"}))
+    with pytest.raises(PackerError, match="none.yaml"):
+        read_solution_input(data_file)
