@@ -18,6 +18,7 @@ from packer.errors import PackerError
 COMMAND_MODULES: list[str] = [
     "packer.cli.validate_cmd",
     "packer.cli.build_cmd",
+    "packer.cli.plan_cmd",
     "packer.cli.github_cmd",
     "packer.cli.rollout_cmd",
     "packer.cli.emulator_cmd",

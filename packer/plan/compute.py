@@ -68,8 +68,7 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
 
 
 def _default_tables_needed(content: ContentSet) -> TablesNeeded:
-    functions = frozenset(p.function_alias for p in content.parsers) | frozenset(p.function_name for p in content.parsers)
-    return lambda item: default_tables_needed(getattr(item, "query", "") or "", functions)
+    return lambda item: default_tables_needed(getattr(item, "query", "") or "", content.parsers)
 
 
 def _blocked_reasons(content: ContentSet, state: LiveState, needed: TablesNeeded) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Which tables a rule's query reads, for the per-workspace table probe (blocked items).
 
-`default_tables_needed` uses `packer.kql.tables_used(query)` when the KQL analyser provides it
-(Kusto.Language's binder knows tables from functions and columns), else a small tokenizer:
+`default_tables_needed` uses `packer.kql.tables_used(query, parsers)` (Kusto.Language's binder,
+which also follows calls into the content's parsers) when Node.js and the npm package are
+installed, else a small tokenizer:
 identifiers in source positions (a statement's first word, `union`, `join`, `lookup`
 operands), minus let-bound names, the content's parser functions and KQL's own sources
 (datatable, print, range...). The tokenizer errs towards fewer tables: it never blocks a rule
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import re
 from typing import Callable
+
+from packer.content.model import Parser
 
 TablesNeeded = Callable[[str], "set[str]"]
 
@@ -28,22 +31,32 @@ _NOT_TABLES = frozenset({
 })
 
 
-def default_tables_needed(query: str, functions: frozenset[str] = frozenset()) -> set[str]:
-    tables_used = _kql_tables_used()
-    if tables_used is not None:
+def default_tables_needed(query: str, parsers: tuple[Parser, ...] = ()) -> set[str]:
+    functions = frozenset(p.function_alias for p in parsers) | frozenset(p.function_name for p in parsers)
+    if _kql_available():
+        from packer.kql import tables_used
+
         try:
-            return set(tables_used(query)) - set(functions)
+            return set(tables_used(query, parsers=parsers)) - set(functions)
         except Exception:  # the analyser is optional here: fall back, never fail a plan
-            pass
+            _KQL_STATE["available"] = False
     return tokenized_tables(query, functions)
 
 
-def _kql_tables_used():
-    try:
-        from packer.kql import tables_used  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return tables_used
+_KQL_STATE: dict[str, bool] = {}
+
+
+def _kql_available() -> bool:
+    if "available" not in _KQL_STATE:
+        try:
+            from packer.kql import tables_used  # noqa: F401
+            from packer.kql.analyser import find_node
+
+            find_node()
+            _KQL_STATE["available"] = True
+        except Exception:
+            _KQL_STATE["available"] = False
+    return _KQL_STATE["available"]
 
 
 def tokenized_tables(query: str, functions: frozenset[str] = frozenset()) -> set[str]:

@@ -1,0 +1,289 @@
+"""`sentinel-packer plan` and `apply`: one workspace, like `terraform plan` / `apply`.
+
+The target comes from the inventory (`--target NAME [--targets targets.yaml]`, with that
+workspace's overlays and tenant credential) or from the command line (`--subscription
+--resource-group --workspace --tenant --repository`). Content is validated first: nothing is
+read from or written to a workspace for a content set with errors.
+
+Credentials: DefaultAzureCredential (or the inventory's per-tenant auth), always checked to be
+a token of the target's tenant. Against the emulator: `--base-url URL --ca-cert PATH
+--emulator-tenant TENANT` (or $SENTINEL_PACKER_BASE_URL, $SENTINEL_PACKER_CA_CERT,
+$SENTINEL_PACKER_EMULATOR_TENANT; TENANT `target` means the target's own tenant).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from packer.errors import ConfigError
+
+PLAN_FORMATS = ("table", "json", "markdown")
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    target: str | None
+    targets: Path
+    subscription: str | None
+    resource_group: str | None
+    workspace: str | None
+    tenant: str | None
+    repository: str | None
+    base_url: str | None
+    ca_cert: str | None
+    emulator_tenant: str | None
+    concurrency: int
+
+
+def _target_options(
+    target: Optional[str] = typer.Option(None, "--target", help="Workspace name in the inventory (targets.yaml)."),
+    targets: Path = typer.Option(Path("targets.yaml"), "--targets", help="The inventory file."),
+    subscription: Optional[str] = typer.Option(None, "--subscription", help="Subscription id (without --target)."),
+    resource_group: Optional[str] = typer.Option(None, "--resource-group", help="Resource group (without --target)."),
+    workspace: Optional[str] = typer.Option(None, "--workspace", help="Log Analytics workspace name (without --target)."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Tenant id of the workspace (without --target)."),
+    repository: Optional[str] = typer.Option(
+        None, "--repository", envvar="GITHUB_REPOSITORY",
+        help="This content repository's identity (owner/name): marks what this tool owns."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_URL",
+                                           help="Management endpoint (default Azure; the emulator's URL in tests)."),
+    ca_cert: Optional[str] = typer.Option(None, "--ca-cert", envvar="SENTINEL_PACKER_CA_CERT",
+                                          help="CA bundle to trust (the emulator's certificate)."),
+    emulator_tenant: Optional[str] = typer.Option(
+        None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
+        help="Use the emulator's test tokens for this tenant ('target': the target's tenant)."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight to the workspace."),
+) -> TargetOptions:
+    return TargetOptions(target, targets, subscription, resource_group, workspace, tenant, repository, base_url,
+                         ca_cert, emulator_tenant, concurrency)
+
+
+# --- resolution -----------------------------------------------------------------------------
+
+
+@dataclass
+class Resolved:
+    target: Any  # packer.targets.Target
+    credential: Any
+    inventory: Any = None
+
+
+def resolve_target(options: TargetOptions, plan_target: Any = None) -> Resolved:
+    """The target and a tenant-checked credential for it (from --target, the flags, or a plan)."""
+    from packer.auth import TenantBoundCredential
+    from packer.targets import Target
+
+    if options.target:
+        return _from_inventory(options)
+    if plan_target is not None:
+        target = plan_target
+    else:
+        missing = [flag for flag, value in (("--subscription", options.subscription),
+                                            ("--resource-group", options.resource_group),
+                                            ("--workspace", options.workspace), ("--tenant", options.tenant),
+                                            ("--repository", options.repository)) if not value]
+        if missing:
+            raise ConfigError(f"give --target NAME (from {options.targets}) or all of: {', '.join(missing)}")
+        target = Target(options.workspace, options.tenant, options.subscription, options.resource_group,
+                        options.workspace, options.repository)
+    credential = TenantBoundCredential(_credential_for(options, target.tenant_id), target.tenant_id, target.name)
+    return Resolved(target, credential)
+
+
+def _from_inventory(options: TargetOptions) -> Resolved:
+    from packer.auth import CredentialProvider, azure_credential
+    from packer.targets import load_inventory
+
+    if not options.targets.is_file():
+        raise ConfigError(f"--target {options.target}: the inventory {options.targets} does not exist")
+    inventory = load_inventory(options.targets)
+    target = inventory.target(options.target)
+    if options.emulator_tenant:
+        factory = lambda tenant: _credential_for(options, tenant.tenant_id)  # noqa: E731
+    else:
+        factory = azure_credential
+    return Resolved(target, CredentialProvider(inventory, factory).for_target(target), inventory)
+
+
+def _credential_for(options: TargetOptions, tenant_id: str) -> Any:
+    if options.emulator_tenant:
+        from packer.emulator.credential import EmulatorCredential
+
+        return EmulatorCredential(tenant_id if options.emulator_tenant == "target" else options.emulator_tenant)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(additionally_allowed_tenants=["*"])
+
+
+def open_client(options: TargetOptions, resolved: Resolved):
+    from packer.remote.api_versions import ARM_ENDPOINT
+    from packer.remote.client import WorkspaceClient
+
+    return WorkspaceClient(resolved.target, resolved.credential, options.base_url or ARM_ENDPOINT,
+                           options.ca_cert, max_concurrency=options.concurrency)
+
+
+def load_validated(content_root: Path, resolved: Resolved):
+    """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
+    from packer.validate import load_content
+
+    if not content_root.is_dir():
+        raise ConfigError(f"--content {content_root} is not a folder")
+    content = load_content(content_root)
+    if resolved.inventory is not None:
+        content = resolved.inventory.content_for(content, resolved.target)
+    return content
+
+
+def current_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return os.environ.get("GITHUB_SHA")
+    return out.stdout.strip() if out.returncode == 0 else os.environ.get("GITHUB_SHA")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def plan(
+    options: TargetOptions = typer.Option(None, hidden=True),
+    content: Path = typer.Option(Path("content"), "--content", help="The content folder."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | markdown"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Save the plan (JSON) for `apply --plan`."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List unchanged items too (table)."),
+) -> None:
+    """Show what apply would change in one workspace. Exit 0: no changes, 2: changes, 1: error."""
+    from packer.plan.compute import compute_plan
+    from packer.plan.render import render_markdown, render_table
+
+    if fmt not in PLAN_FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    resolved = resolve_target(options)
+    content_set = load_validated(content, resolved)
+    with open_client(options, resolved) as client:
+        result = compute_plan(content_set, resolved.target, client, commit or current_commit(), root=Path.cwd())
+    if out is not None:
+        _write(out, result.to_json())
+    if fmt == "json":
+        typer.echo(result.to_json())
+    elif fmt == "markdown":
+        typer.echo(render_markdown(result), nl=False)
+    else:
+        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+    raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_NO_CHANGES)
+
+
+def apply(
+    options: TargetOptions = typer.Option(None, hidden=True),
+    content: Path = typer.Option(Path("content"), "--content", help="The content folder (without --plan)."),
+    plan_file: Optional[Path] = typer.Option(None, "--plan", help="Apply this saved plan exactly."),
+    prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
+    on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+) -> None:
+    """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
+    from packer.apply import ON_DRIFT, apply_plan
+    from packer.plan.compute import compute_plan
+    from packer.plan.model import Plan
+    from packer.plan.render import render_table
+
+    if on_drift not in ON_DRIFT:
+        raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    console = Console(highlight=False)
+    saved = None
+    if plan_file is not None:
+        try:
+            saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
+    resolved = resolve_target(options, saved.target if saved else None)
+    content_set = None if saved else load_validated(content, resolved)
+    with open_client(options, resolved) as client:
+        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit(),
+                                         root=Path.cwd())
+        render_table(to_apply, console)
+        report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
+            to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=saved is not None))
+    _print_report(console, report)
+    if report_file is not None:
+        _write(report_file, report.to_json())
+    raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
+
+
+def _apply_with_progress(console: Console, plan, run):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("", total=len(plan.items))
+        return run(lambda result: bar.update(task, advance=1, description=f"{result.outcome.value} {result.name}"))
+
+
+OUTCOME_STYLES = {"created": "green", "updated": "yellow", "deleted": "red", "unchanged": "dim",
+                  "skipped": "cyan", "failed": "bold red"}
+
+
+def _print_report(console: Console, report) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="apply results", title_justify="left")
+    for column in ("outcome", "kind", "name", "message"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        if result.outcome.value == "unchanged":
+            continue
+        style = OUTCOME_STYLES[result.outcome.value]
+        table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
+    if table.row_count:
+        console.print(table)
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    for failure in report.failures:
+        console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(_with_target_options(plan))
+    app.command("apply")(_with_target_options(apply))
+
+
+def _with_target_options(command):
+    """Give a command the shared target options (typer has no option groups)."""
+    import functools
+    import inspect
+
+    import typing
+
+    def params(function) -> list[inspect.Parameter]:
+        hints = typing.get_type_hints(function)  # annotations are strings here (__future__)
+        return [p.replace(annotation=hints.get(p.name, p.annotation))
+                for p in inspect.signature(function).parameters.values() if p.name != "options"]
+
+    target_params = params(_target_options)
+    own = params(command)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        options = _target_options(**{p.name: kwargs.pop(p.name) for p in target_params})
+        return command(options=options, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(own + target_params)
+    return wrapper
