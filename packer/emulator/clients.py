@@ -29,7 +29,9 @@ def send(client, method: str, path: str, body: dict | None = None, api_version: 
     """A raw request through an SDK client's pipeline (auth, retries, logging) at a chosen api-version."""
     version = api_version or default_api_version(path)
     request = HttpRequest(method, path, json=body, params={"api-version": version, **params}, headers=headers)
-    return client._send_request(request)
+    # Newer generated clients call it send_request; azure-mgmt-securityinsight 1.0.0 has _send_request.
+    sender = getattr(client, "send_request", None) or client._send_request
+    return sender(request)
 
 
 def default_api_version(path: str) -> str:

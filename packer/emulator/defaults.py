@@ -1,11 +1,13 @@
 """What the real services add to or check in a PUT body beyond its JSON shape.
 
-Each default names its source in docs/emulator.md ("Server-side defaults"). Bodies are never
-mutated: every function returns a new dict.
+Each default names its source here and in docs/emulator.md ("Server-side defaults"). Bodies are
+never mutated: every function returns a new dict.
 """
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 
 RULE_KINDS = ("Scheduled", "NRT")
 
-# Filled when a Scheduled/NRT rule omits them (what a GET returns for a rule created without them).
+# Documentation/observation, not spec: a rule created without these reads back with them
+# (what the portal writes and exports show for "create incidents, no grouping").
 DEFAULT_INCIDENT_CONFIGURATION = {
     "createIncident": True,
     "groupingConfiguration": {
@@ -28,11 +31,48 @@ DEFAULT_INCIDENT_CONFIGURATION = {
 }
 DEFAULT_EVENT_GROUPING = {"aggregationKind": "SingleAlert"}
 
+# Enum members the services bind case-insensitively (Json.NET) and return in canonical case.
+_RULE_ENUMS = {
+    "severity": ("High", "Medium", "Low", "Informational"),
+    "triggerOperator": ("GreaterThan", "LessThan", "Equal", "NotEqual"),
+}
+_TACTICS = ("Reconnaissance", "ResourceDevelopment", "InitialAccess", "Execution", "Persistence",
+            "PrivilegeEscalation", "DefenseEvasion", "CredentialAccess", "Discovery", "LateralMovement",
+            "Collection", "Exfiltration", "CommandAndControl", "Impact", "PreAttack", "ImpairProcessControl",
+            "InhibitResponseFunction")
 
-def apply(kind: Kind, route: Route, body: dict, existing: dict | None, principal: str, now: str,
-          facts: "WorkspaceFacts | None") -> dict:
+
+@dataclass(frozen=True)
+class Context:
+    existing: dict | None
+    principal: str
+    now: str
+    facts: "WorkspaceFacts | None"
+    query: dict[str, str]
+
+
+def apply(kind: Kind, route: Route, body: dict, ctx: Context) -> dict:
     handler = _BY_KIND.get(kind.name)
-    return handler(route, body, existing, principal, now, facts) if handler else dict(body)
+    return handler(route, body, ctx) if handler else dict(body)
+
+
+def _canonical(value, members: tuple[str, ...]):
+    if isinstance(value, str):
+        return next((m for m in members if m.lower() == value.lower()), value)
+    return value
+
+
+def canonical_enums(kind: Kind, body: dict) -> dict:
+    props = body.get("properties")
+    if kind.name != "alertRules" or not isinstance(props, dict):
+        return body
+    props = dict(props)
+    for name, members in _RULE_ENUMS.items():
+        if name in props:
+            props[name] = _canonical(props[name], members)
+    if isinstance(props.get("tactics"), list):
+        props["tactics"] = [_canonical(t, _TACTICS) for t in props["tactics"]]
+    return {**body, "properties": props}
 
 
 def _properties(body: dict) -> dict:
@@ -42,67 +82,73 @@ def _properties(body: dict) -> dict:
     return dict(props)
 
 
-def _alert_rule(route, body, existing, principal, now, facts) -> dict:
+def _alert_rule(route: Route, body: dict, ctx: Context) -> dict:
     kind = body.get("kind")
     if kind not in RULE_KINDS:
         raise armerrors.bad_request(
-            f"The alert rule kind '{kind}' is not supported here; supported kinds: {', '.join(RULE_KINDS)}.",
+            f"The alert rule kind '{kind}' is not supported by the emulator; supported kinds: {', '.join(RULE_KINDS)}.",
             target="kind")
     props = _properties(body)
     query = props.get("query")
-    if facts is not None and isinstance(query, str):
-        missing = missing_tables(query, facts.tables, facts.functions)
+    if ctx.facts is not None and isinstance(query, str):
+        missing = missing_tables(query, ctx.facts.tables, ctx.facts.functions)
         if missing:
             raise armerrors.bad_request(
                 "Failed to run the analytics rule query. One of the tables does not exist. "
-                f"(table(s) not found in workspace '{route.workspace}': {', '.join(missing)})",
+                f"(not found in workspace '{route.workspace}': {', '.join(missing)})",
                 target="properties.query")
-    props.setdefault("suppressionDuration", "PT5H")
-    props.setdefault("suppressionEnabled", False)
+    props.setdefault("alertRuleTemplateName", None)  # spec example CreateScheduledAlertRule.json (2024-09-01)
     if props.get("incidentConfiguration") is None:
         props["incidentConfiguration"] = DEFAULT_INCIDENT_CONFIGURATION
     if kind == "Scheduled" and props.get("eventGroupingSettings") is None:
         props["eventGroupingSettings"] = DEFAULT_EVENT_GROUPING
-    props["lastModifiedUtc"] = now
+    props["lastModifiedUtc"] = ctx.now  # readOnly lastModifiedUtc (AlertRules.json)
     return {"kind": kind, **{k: v for k, v in body.items() if k not in ("kind", "properties")},
             "properties": props}
 
 
-def _saved_search(route, body, existing, principal, now, facts) -> dict:
+def _saved_search(route: Route, body: dict, ctx: Context) -> dict:
     props = _properties(body)
-    props.setdefault("version", 2)
+    if props.get("version") is None:
+        props["version"] = 2  # "The current version is 2 and is the default." (SavedSearches.json)
     return {**body, "properties": props}
 
 
-def _workbook(route, body, existing, principal, now, facts) -> dict:
+def _workbook_version(serialized) -> str:
+    """properties.version "should match the workbook in serializedData" (workbooks_API.json 2022-04-01)."""
+    try:
+        data = json.loads(serialized) if isinstance(serialized, str) else None
+    except ValueError:
+        raise armerrors.bad_request("properties.serializedData must be a string containing valid JSON.",
+                                    target="properties.serializedData") from None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, str) else "Notebook/1.0"
+
+
+def _workbook(route: Route, body: dict, ctx: Context) -> dict:
     props = _properties(body)
-    if "sourceId" in props and isinstance(props["sourceId"], str):
-        props["sourceId"] = props["sourceId"].lower()
-    props["timeModified"] = now
-    props["userId"] = principal
+    source_id = props.get("sourceId") or ctx.query.get("sourceId")
+    if isinstance(source_id, str):
+        props["sourceId"] = source_id.lower()
+    props["version"] = props.get("version") or _workbook_version(props.get("serializedData"))
+    props["userId"] = ctx.principal
+    props["timeModified"] = ctx.now
+    props.setdefault("storageUri", None)
     props["revision"] = uuid.uuid4().hex
-    props.setdefault("version", "1.0")
     result = {**body, "properties": props}
     result.setdefault("kind", "shared")
-    result.setdefault("tags", {})
     return result
 
 
-def _metadata(route, body, existing, principal, now, facts) -> dict:
-    props = _properties(body)
-    return {**body, "properties": props}
-
-
-def _content_item(route, body, existing, principal, now, facts) -> dict:
-    props = _properties(body)
-    return {**body, "properties": props}
+def _keep(route: Route, body: dict, ctx: Context) -> dict:
+    return {**body, "properties": _properties(body)}
 
 
 _BY_KIND = {
     "alertRules": _alert_rule,
     "savedSearches": _saved_search,
     "workbooks": _workbook,
-    "metadata": _metadata,
-    "contentPackages": _content_item,
-    "contentTemplates": _content_item,
+    "metadata": _keep,
+    "contentPackages": _keep,
+    "contentTemplates": _keep,
 }

@@ -101,12 +101,12 @@ class Handlers:
 
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
-        resources.check_shape(kind, body, call, self.validator)
+        body = resources.check_shape(kind, body, call, self.validator)
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
-                                     resources.WorkspaceFacts.of(self.service, call.route))
+                                     resources.WorkspaceFacts.of(self.service, call.route), call.query)
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, resources.present(kind, stored, call.api_version))
@@ -119,6 +119,8 @@ class Handlers:
             if existing is not None:
                 resources.check_preconditions(call, None, existing)
                 self.store.delete(call.route.resource_id)
+        if existing is None and call.route.kind.name == "savedSearches":
+            return Response(200)  # SavedSearches_Delete lists only 200 (SavedSearches.json 2025-07-01)
         return Response(200 if existing is not None else 204)
 
     # --- read-only and special resources ------------------------------------------------------

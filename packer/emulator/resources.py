@@ -63,21 +63,24 @@ def check_preconditions(call: "Call", body: dict | None, existing: dict | None) 
         raise ArmError(412, "PreconditionFailed",
                        "The condition specified using HTTP conditional header(s) is not met.")
     sent = (body or {}).get("etag")
-    if sent and existing is not None and _normalise_etag(str(sent)) != current:
+    if sent and str(sent).strip() != "*" and existing is not None and _normalise_etag(str(sent)) != current:
         raise ArmError(409, "Conflict",
                        f"Newer version of resource '{call.route.name}' exists. Data was not saved.")
 
 
-def check_shape(kind: Kind, body: dict, call: "Call", validator) -> None:
+def check_shape(kind: Kind, body: dict, call: "Call", validator) -> dict:
+    """The body with enum spellings made canonical (the services bind enums case-insensitively), validated."""
+    body = defaults.canonical_enums(kind, body)
     if validator is not None:
         validator.check(kind, body, call.api_version)
+    return body
 
 
 def build(kind: Kind, route: Route, body: dict, existing: dict | None, principal: str,
-          facts: WorkspaceFacts | None) -> dict:
+          facts: WorkspaceFacts | None, query: dict[str, str] | None = None) -> dict:
     """The stored body for a PUT: the request checked, server defaults added, server fields stamped."""
     now = utc_now()
-    body = defaults.apply(kind, route, body, existing, principal, now, facts)
+    body = defaults.apply(kind, route, body, defaults.Context(existing, principal, now, facts, query or {}))
     return stamp_common(kind, route.resource_id, route.name, body, existing, principal, now)
 
 

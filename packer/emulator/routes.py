@@ -42,7 +42,7 @@ KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
          paged=False),
     Kind("tables", "Microsoft.OperationalInsights/workspaces/tables", _LA_VERSIONS, "workspace", writable=False,
          paged=False),
-    Kind("workbooks", "microsoft.insights/workbooks", _WB_VERSIONS, "group"),
+    Kind("workbooks", "Microsoft.Insights/workbooks", _WB_VERSIONS, "group"),
     Kind("workspaces", "Microsoft.OperationalInsights/workspaces", _LA_VERSIONS, "self", writable=False,
          paged=False),
 )}
@@ -69,8 +69,8 @@ class Route:
             return f"{self.workspace_id}/providers/Microsoft.SecurityInsights/{kind}"
         if self.kind.scope == "workspace":
             return f"{self.workspace_id}/{kind}"
-        if kind == "workbooks":
-            return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.Insights/workbooks"
+        if kind == "workbooks":  # the Workbooks RP answers with a lower-cased id (WorkbookAdd example, 2022-04-01)
+            return f"/subscriptions/{self.subscription}/resourcegroups/{self.resource_group}/providers/microsoft.insights/workbooks"
         return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.OperationalInsights/workspaces"
 
     @property

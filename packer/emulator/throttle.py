@@ -22,15 +22,16 @@ def operation_of(method: str) -> str:
 
 
 class TokenBucket:
-    def __init__(self, size: float, refill_per_second: float):
+    def __init__(self, size: float, refill_per_second: float, now: float):
         self.size = size
         self.refill = refill_per_second
         self.tokens = size
-        self.stamp = time.monotonic()
+        self.stamp = now
 
     def _top_up(self, now: float) -> None:
-        self.tokens = min(self.size, self.tokens + (now - self.stamp) * self.refill)
-        self.stamp = now
+        if now > self.stamp:
+            self.tokens = min(self.size, self.tokens + (now - self.stamp) * self.refill)
+            self.stamp = now
 
     def available(self, now: float) -> bool:
         self._top_up(now)
@@ -54,11 +55,11 @@ class Throttler:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
 
-    def _bucket(self, key: str, operation: str) -> TokenBucket:
+    def _bucket(self, key: str, operation: str, now: float) -> TokenBucket:
         bucket = self._buckets.get((key, operation))
         if bucket is None:
             spec = self.config.bucket(operation)
-            bucket = self._buckets[(key, operation)] = TokenBucket(spec.size, spec.refill_per_second)
+            bucket = self._buckets[(key, operation)] = TokenBucket(spec.size, spec.refill_per_second, now)
         return bucket
 
     def take(self, subscription: str, principal: str, operation: str) -> Verdict:
@@ -69,7 +70,7 @@ class Throttler:
             scopes.append((f"subscription '{subscription}' actor '{principal}'", f"oid:{subscription.lower()}:{principal}"))
         with self._lock:
             now = time.monotonic()
-            buckets = [(label, self._bucket(key, operation)) for label, key in scopes]
+            buckets = [(label, self._bucket(key, operation, now)) for label, key in scopes]
             for label, bucket in buckets:
                 if not bucket.available(now):
                     return Verdict(False, 0, bucket.seconds_until_token(), label)
