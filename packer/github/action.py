@@ -117,7 +117,7 @@ def _read(path: Path) -> str:
 
 def _publish_validate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
     if not inputs.sarif_path.is_file():
-        return {"sarif-path": ""}, f"### sentinel-packer validate\n\nNo SARIF log was written (exit code {code}).\n"
+        return {"sarif-path": "", "error-count": ""}, f"### sentinel-packer validate\n\nNo SARIF log was written (exit code {code}).\n"
     findings = read_sarif(inputs.sarif_path)
     for finding in findings:
         print(workflow_command(finding), flush=True)
