@@ -6,13 +6,17 @@ a reason; the list must match exactly, so a new rejection (or a fixed one) fails
 from __future__ import annotations
 
 import csv
+import datetime
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from conftest import PROJECT_ROOT, shared_path
+from packer.content.yamlsource import load_yaml
 from packer.validate import validate_paths
+from packer.validate.schemas import schema
 
 REJECTIONS = PROJECT_ROOT / "tests" / "data" / "corpus_rejections.tsv"
 KQL_ONLY = "rmm_DWService_createproc.yaml"  # valid YAML and shape; its defect is a KQL syntax error
@@ -83,3 +87,26 @@ def test_kql_only_defect_is_rejected_when_kql_runs():
     if report.kql_status.startswith("skipped"):
         pytest.skip(f"KQL analysis did not run: {report.kql_status}")
     assert report.errors and all(p.path.name == KQL_ONLY for p in report.errors)
+
+
+def _as_an_editor_reads_it(value):
+    """The YAML language server reads YAML 1.2 core types: dates stay text."""
+    if isinstance(value, dict):
+        return {k: _as_an_editor_reads_it(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_an_editor_reads_it(v) for v in value]
+    return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else value
+
+
+@pytest.mark.parametrize("folder", ["analytic", "hunting"])
+def test_files_without_problems_also_pass_the_schema_in_an_editor(folder):
+    """`# yaml-language-server: $schema=` must not flag a file that validate accepts without warnings."""
+    root = shared_path("corpus", "rules", folder)
+    report = validate_paths([root], kql=False)
+    flagged = {p.path for p in report.problems}
+    kind = "analytic-rule" if folder == "analytic" else "hunting-query"
+    clean = [path for path in sorted(root.glob("*.yaml")) if path not in flagged]
+    assert len(clean) > 50
+    for path in clean:
+        errors = list(Draft202012Validator(schema(kind)).iter_errors(_as_an_editor_reads_it(load_yaml(path).value)))
+        assert errors == [], f"{path.name}: {[e.message for e in errors]}"

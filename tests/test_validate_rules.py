@@ -124,6 +124,16 @@ def test_id_must_be_a_guid(tmp_path):
     assert ("schema.pattern", "id") in codes(report.errors)
 
 
+def test_schemas_are_valid_draft_2020_12():
+    from jsonschema import Draft202012Validator
+
+    from packer.validate.schemas import SCHEMA_FILES, schema
+
+    for name in SCHEMA_FILES:
+        Draft202012Validator.check_schema(schema(name))
+        assert schema(name)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
 def test_id_in_braces_is_accepted_with_a_warning(tmp_path):
     report = check(tmp_path, rule(id="{" + RULE_ID + "}"))
     assert report.errors == []
@@ -453,8 +463,9 @@ def test_hunting_tactic_with_spaces_is_a_warning_but_unknown_names_are_errors(tm
 
 
 def test_hunting_query_requires_id_and_query(tmp_path):
-    text = "\n".join(line for line in BASE_HUNTING.splitlines() if not line.startswith("id:"))
-    assert ("schema.required", "id") in codes(check(tmp_path, text, "hunting-queries", "h.yaml").errors)
+    text = "\n".join(line for line in BASE_HUNTING.splitlines() if not line.startswith(("id:", "query:", "  Device")))
+    report = check(tmp_path, text, "hunting-queries", "h.yaml")
+    assert codes(report.errors) == {("schema.required", "id"), ("schema.required", "query")}
 
 
 def test_loose_file_kind_comes_from_its_fields(tmp_path):
@@ -504,6 +515,22 @@ def test_unreadable_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", refuse)
     report = validate_paths([path], kql=False)
     assert error_codes(report) == {"file.unreadable"} and "Permission denied" in report.errors[0].message
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]
+    assert error_codes(check(tmp_path, "\n".join(lines) + "\n")) == {"yaml.too-many-values"}
+
+
+@pytest.mark.parametrize("text", ["id: 1\n---\nid: 2\n", "id:\t1\n\tname: x\n", "a: " + "[" * 2000 + "]" * 2000 + "\n"])
+def test_other_unreadable_yaml_is_a_syntax_error(tmp_path, text):
+    assert error_codes(check(tmp_path, text)) == {"yaml.syntax"}
+
+
+def test_unknown_yaml_tags_are_read_as_text(tmp_path):
+    report = check(tmp_path, BASE_RULE.replace("name: RMM", "name: !custom RMM"))
+    assert report.errors == [] and report.content.analytic_rules[0].name.startswith("RMM tool")
 
 
 def test_missing_path(tmp_path):

@@ -16,6 +16,7 @@ import yaml
 from packer.errors import ContentError
 
 MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 200_000
 
 FieldPath = tuple[str | int, ...]
 
@@ -36,6 +37,7 @@ class YamlDocument:
     positions: dict[FieldPath, Position] = field(default_factory=dict)
     scalar_text: dict[FieldPath, str] = field(default_factory=dict)
     duplicate_keys: list[tuple[FieldPath, Position]] = field(default_factory=list)
+    nodes_built: int = 0  # guards against alias bombs (anchors expanded exponentially)
 
     def position(self, path: FieldPath) -> Position:
         """Where `path` stands; falls back to its nearest located parent."""
@@ -89,7 +91,10 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     if root is None:
         raise ContentError(path, 1, 1, "", "file holds no YAML document")
     doc = YamlDocument(path=path, text=text, value=None)
-    doc.value = _build(root, (), doc)
+    try:
+        doc.value = _build(root, (), doc)
+    except RecursionError:
+        raise ContentError(path, 1, 1, "", "YAML is nested too deeply to be a content file") from None
     return doc
 
 
@@ -97,6 +102,10 @@ _constructor = yaml.SafeLoader(stream="")
 
 
 def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
+    doc.nodes_built += 1
+    if doc.nodes_built > MAX_NODES:
+        raise ContentError(doc.path, node.start_mark.line + 1, node.start_mark.column + 1, "",
+                           f"more than {MAX_NODES:,} YAML values (aliases expanding?); content files are far smaller")
     doc.positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
         doc.scalar_text[path] = node.value

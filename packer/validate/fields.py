@@ -8,6 +8,8 @@ from packer.validate.reference import connector_ids, entity_types, tactics_by_te
 from packer.vocabulary import AGGREGATION_KINDS, SEVERITIES, canonical_tactic
 
 CANONICAL_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# System.Guid.Parse also takes braces or 32 bare hex digits
+ANY_GUID = re.compile(r"^\s*(\{)?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}(\})?\s*$")
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
@@ -72,7 +74,7 @@ def _case_warning(doc: CiDocument, path: tuple, written: str, canonical: str) ->
 
 def check_id_form(doc: CiDocument) -> list[Problem]:
     value = doc.value.get("id")
-    if isinstance(value, str) and value.strip() and not CANONICAL_GUID.match(value.strip()):
+    if isinstance(value, str) and ANY_GUID.match(value) and not CANONICAL_GUID.match(value.strip()):
         return [doc.problem(("id",), WARNING, "id.format",
                             f"'{value}' is a GUID CI accepts, but write it as 8-4-4-4-12 hex digits without braces")]
     return []

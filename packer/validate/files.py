@@ -113,7 +113,8 @@ def check_document(kind: str, doc: CiDocument) -> list[Problem]:
 def _read_code(message: str) -> str:
     for needle, code in (("YAML syntax", "yaml.syntax"), ("YAML error", "yaml.syntax"), ("binary", "file.binary"),
                          ("empty", "file.empty"), ("no YAML document", "file.empty"), ("bytes;", "file.too-large"),
-                         ("UTF-8", "file.encoding")):
+                         ("UTF-8", "file.encoding"), ("aliases expanding", "yaml.too-many-values"),
+                         ("nested too deeply", "yaml.too-deep")):
         if needle in message:
             return code
     return "file.unreadable"

@@ -11,7 +11,6 @@ from packer.validate.problems import Problem, ValidationReport
 
 FORMATS = ("text", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/sentinel-packer/sentinel-packer"
 
 # Short help per problem code (SARIF rule descriptions); codes not listed describe themselves.
 RULE_HELP = {
@@ -24,6 +23,8 @@ RULE_HELP = {
     "yaml.syntax": "The file is not valid YAML.",
     "yaml.not-mapping": "The file must hold a mapping of fields, not a list or a single value.",
     "yaml.duplicate-key": "A key appears twice in one mapping.",
+    "yaml.too-many-values": "The YAML expands to far more values than a content file has (alias bomb?).",
+    "yaml.too-deep": "The YAML is nested too deeply.",
     "key-case": "A key is spelled in another case than the schema's; CI accepts it.",
     "enum-case": "A vocabulary value is spelled in another case; CI accepts it.",
     "list-as-text": "A list is written as comma-separated text.",
@@ -126,8 +127,7 @@ def render_sarif(report: ValidationReport, base: Path) -> str:
         for p in report.problems
     ]
     run = {
-        "tool": {"driver": {"name": "sentinel-packer", "version": __version__, "informationUri": INFORMATION_URI,
-                            "rules": rules}},
+        "tool": {"driver": {"name": "sentinel-packer", "version": __version__, "rules": rules}},
         "originalUriBaseIds": {"SRCROOT": {"uri": base.resolve().as_uri() + "/"}},
         "results": results,
         "properties": {"filesChecked": report.files_checked, "kqlStatus": report.kql_status},

@@ -1,6 +1,7 @@
 """The JSON Schemas in packer/schemas/, compiled once, and their errors as Problems."""
 from __future__ import annotations
 
+import ast
 import json
 from functools import lru_cache
 from importlib import resources
@@ -74,8 +75,12 @@ def _specific(errors):
 
 
 def _missing_field(error: ValidationError) -> str:
-    instance = error.instance if isinstance(error.instance, dict) else {}
-    return next((k for k in error.validator_value if k not in instance), str(error.validator_value))
+    """jsonschema reports one error per missing field; its name is only in the message ('x' is a ...)."""
+    quoted = error.message.split(" is a required property")[0]
+    try:
+        return str(ast.literal_eval(quoted))
+    except (ValueError, SyntaxError):
+        return quoted
 
 
 FORMAT_HINTS = {
