@@ -77,3 +77,14 @@ def test_a_listed_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
                                      "Metadata": "SolutionMetadata.json", "Version": "3.0.0"}))
     with pytest.raises(PackerError, match="none.yaml"):
         read_solution_input(data_file)
+
+
+def test_parser_parameters_are_joined_as_the_packager_does() -> None:
+    from packer.package.ms_input import function_parameters
+
+    params = [{"Name": "starttime", "Type": "datetime", "Default": "datetime(null)"},
+              {"Name": "srcipaddr", "Type": "string", "Default": "*"},
+              {"Name": "T", "Type": "table:(TimeGenerated:datetime)"},
+              {"Name": "disabled", "Type": "bool", "Default": False}]
+    assert function_parameters(params) == "starttime:datetime=datetime(null),srcipaddr:string='*',T:table,disabled:bool=False"
+    assert function_parameters(None) == ""

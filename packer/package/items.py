@@ -5,7 +5,6 @@ from __future__ import annotations
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.package.template import (
     ALERT_RULE_TEMPLATE_API,
-    EMPTY_ARRAY,
     METADATA_API,
     METADATA_TYPE,
     SAVED_SEARCH_API,
@@ -46,7 +45,6 @@ def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule) -> None:
     empty = None
     if not rule.required_data_connectors:
         empty = b.need_variable("TemplateEmptyArray", "[json('[]')]")
-        assert empty == EMPTY_ARRAY
     rule_resource = {
         "type": "Microsoft.SecurityInsights/AlertRuleTemplates",
         "name": ref("_analyticRulecontentId"),

@@ -8,6 +8,7 @@ packager does (prefixes stripped, case-insensitive). What this builder cannot pa
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -83,6 +84,21 @@ def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
     )
 
 
+def function_parameters(params: Any) -> str:
+    """`FunctionParams` as the packager joins them: `name:type=default,...` (strings quoted)."""
+    if not isinstance(params, list):
+        return str(params or "")
+    parts = []
+    for param in params:
+        type_ = str(get(param, "Type") or "")
+        part = f"{get(param, 'Name')}:{'table' if type_.lower().startswith('table') else type_}"
+        default = get(param, "Default")
+        if default is not None:
+            part += f"='{default}'" if type_.lower() == "string" else f"={default}"
+        parts.append(part)
+    return ",".join(parts)
+
+
 def load_workbooks_metadata(path: Path | None) -> list[dict]:
     """Entries of a WorkbooksMetadata.json (an array, or one entry as an object)."""
     if path is None:
@@ -140,7 +156,8 @@ class _Reader:
         elif key == "Parsers":
             doc = load_yaml(path)
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
-            self.entries.append(parser_from(doc))
+            parser = parser_from(doc)
+            self.entries.append(replace(parser, function_parameters=function_parameters(get(doc.value, "FunctionParams"))))
         else:
             doc = load_yaml(path)
             source_kind = str(get(get(get(doc.value, "metadata") or {}, "source") or {}, "kind") or "")
