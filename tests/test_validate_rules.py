@@ -370,6 +370,12 @@ def test_version_is_checked_as_written_text(tmp_path):
     assert "1.0.0" in next(p.message for p in report.errors if p.field == "version")
 
 
+def test_missing_rule_version_is_a_warning(tmp_path):
+    report = check(tmp_path, rule(version=None))
+    assert report.errors == [] and ("version.missing", "") in codes(report.warnings)
+    assert report.content.analytic_rules[0].version == "1.0.0"
+
+
 def test_hunting_query_version_1_0_is_only_a_warning(tmp_path):
     report = check(tmp_path, BASE_HUNTING + "version: 1.0\n", "hunting-queries", "h.yaml")
     assert report.errors == [] and ("version.format", "version") in codes(report.warnings)

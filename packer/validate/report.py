@@ -47,6 +47,7 @@ RULE_HELP = {
     "connector.unknown": "The connector id is not in Azure-Sentinel's valid list.",
     "non-ascii": "The file contains non-ASCII characters.",
     "version.format": "The version is not X.Y.Z.",
+    "version.missing": "The rule has no version.",
     "workbook.template": "The workbook JSON beside the metadata is missing or invalid.",
     "date.invalid": "The date is not a real calendar date.",
     "model.build": "The file passed the checks but could not be loaded.",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_duration
 from packer.validate.document import CiDocument
-from packer.validate.problems import ERROR, Problem
+from packer.validate.problems import ERROR, WARNING, Problem
 
 SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold", "eventGroupingSettings")
 LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEntity", "URLCustomEntity",
@@ -19,6 +19,10 @@ MAX_THRESHOLD = 10000
 def check_rule(doc: CiDocument) -> list[Problem]:
     kind = doc.value.get("kind")
     problems = check_alert_details_override(doc)
+    if "version" not in doc.value:
+        problems.append(doc.problem((), WARNING, "version.missing",
+                                    "no version: add `version: 1.0.0` and bump it on every change "
+                                    "(Content Hub offers an update only when it increases)"))
     if kind == "NRT":
         problems += check_nrt_fields(doc)
     elif kind == "Scheduled":
