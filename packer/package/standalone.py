@@ -2,7 +2,8 @@
 
 Each template takes only the `workspace` name and deploys the item itself (not a Content Hub
 template): analytic rule -> alertRules, hunting query / parser -> workspace savedSearches,
-workbook -> Microsoft.Insights/workbooks. Properties come from packer.render.properties.
+workbook -> Microsoft.Insights/workbooks, with the resource names `apply` uses (rule id, query
+id, parser function name, workbook `id`). Properties come from packer.render.properties.
 """
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ import uuid
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.package.template import DEPLOYMENT_SCHEMA
 from packer.remote import api_versions
+from packer.render.api_bodies import alert_rule_body
 from packer.render.properties import (
-    analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
     workbook_properties,
 )
 
-TEMPLATE_ONLY_RULE_FIELDS = ("requiredDataConnectors", "status")  # AlertRuleTemplate fields, not alertRules
 WORKSPACE_PARAMETER = {
     "workspace": {
         "type": "string",
@@ -44,15 +44,14 @@ def _in_workspace(name: str, provider: str = "") -> str:
 
 
 def rule_template(rule: AnalyticRule) -> dict:
-    props = analytic_rule_properties(rule, enabled=rule.enabled)
-    for key in TEMPLATE_ONLY_RULE_FIELDS:
-        props.pop(key, None)
+    """The same alertRules body `apply` sends (packer.render.api_bodies), so both agree."""
+    body = alert_rule_body(rule)
     return _template({
         "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
         "apiVersion": api_versions.SECURITY_INSIGHTS,
         "name": _in_workspace(rule.id, "Microsoft.SecurityInsights"),
-        "kind": rule.kind.value,
-        "properties": props,
+        "kind": body["kind"],
+        "properties": body["properties"],
     })
 
 
@@ -75,8 +74,8 @@ def parser_template(parser: Parser) -> dict:
 
 
 def workbook_name(workbook: Workbook) -> str:
-    """Workbook resource names are GUIDs: the metadata `id`, else one derived from the key."""
-    return workbook.id or str(uuid.uuid5(WORKBOOK_NAMESPACE, workbook.key))
+    """Workbook resource names are GUIDs: the metadata `id` (as `apply` uses it), else one from the key."""
+    return str(workbook.id).lower() if workbook.id else str(uuid.uuid5(WORKBOOK_NAMESPACE, workbook.key))
 
 
 def workbook_template(workbook: Workbook) -> dict:
