@@ -68,3 +68,14 @@ def test_resource_skeleton_matches_for_every_solution() -> None:
 
 def test_every_allowed_difference_names_a_corpus_solution() -> None:
     assert {e["solution"] for e in allowed_differences()} <= set(SOLUTIONS)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS)
+def test_corpus_rebuild_passes_the_static_checks(solution: str, tmp_path: Path) -> None:
+    from packer.package.build import build_solution_input
+
+    folder = shared_path("corpus", "solutions", solution)
+    derived = folder / "_derived"
+    metadata = next(derived.glob("WorkbooksMetadata*.json"), None) if derived.is_dir() else None
+    result = build_solution_input(next((folder / "Data").glob("*.json")), tmp_path, metadata)
+    assert Path(f"Package/{result.version}.zip") in result.files
