@@ -79,3 +79,21 @@ def test_corpus_rebuild_passes_the_static_checks(solution: str, tmp_path: Path) 
     metadata = next(derived.glob("WorkbooksMetadata*.json"), None) if derived.is_dir() else None
     result = build_solution_input(next((folder / "Data").glob("*.json")), tmp_path, metadata)
     assert Path(f"Package/{result.version}.zip") in result.files
+
+
+def _description_html(main: dict) -> str:
+    return next(r for r in main["resources"] if r["type"].endswith("/contentPackages"))["properties"]["descriptionHtml"]
+
+
+def test_description_html_differs_only_where_conformance_md_says() -> None:
+    """The whole-string allowances above are narrowed here to the reason they give."""
+    folder = shared_path("corpus", "solutions", "Windows Firewall")
+    ours = _description_html(build_corpus_solution(folder)[0])
+    theirs = _description_html(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
+    theirs = re.sub(r'<ol type="a">\n<li>(.*?)</li>\n</ol>', r"<p>a. \1</p>", theirs, flags=re.DOTALL)
+    assert ours == theirs
+
+    folder = shared_path("corpus", "solutions", "Microsoft Copilot")
+    ours = _description_html(build_corpus_solution(folder)[0])
+    theirs = _description_html(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
+    assert ours == theirs.replace("<strong>Data Connectors:</strong> 1, ", "")
