@@ -464,6 +464,7 @@ def test_hunting_tactic_with_spaces_is_a_warning_but_unknown_names_are_errors(tm
     spaced = BASE_HUNTING.replace("  - CommandAndControl", "  - Command and control")
     report = check(tmp_path, spaced, "hunting-queries", "h.yaml")
     assert report.errors == [] and ("enum-case", "tactics[0]") in codes(report.warnings)
+    assert report.content.hunting_queries[0].tactics == ("CommandAndControl",)
     wrong = BASE_HUNTING.replace("  - CommandAndControl", "  - Vulnerability")
     assert ("schema.enum", "tactics[0]") in codes(check(tmp_path, wrong, "hunting-queries", "h.yaml").errors)
 

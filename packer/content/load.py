@@ -147,7 +147,11 @@ def _entity_mappings(value: Any) -> tuple[EntityMapping, ...]:
 
 
 def _tactics(value: Any) -> tuple[str, ...]:
-    return tuple(canonical_tactic(str(t)) or str(t) for t in as_list(value))
+    """Canonical names; spaces dropped as the packager drops them ("Initial access" -> InitialAccess).
+
+    Analytic rules never get here with spaces: validation rejects them (CI cannot bind them).
+    """
+    return tuple(canonical_tactic(str(t).replace(" ", "")) or str(t) for t in as_list(value) if t is not None)
 
 
 def _false_positives(value: Any) -> tuple[FalsePositive, ...]:
@@ -225,7 +229,7 @@ def analytic_rule_from(doc: YamlDocument) -> AnalyticRule:
         trigger_operator=str(get(d, "triggerOperator")) if scheduled and get(d, "triggerOperator") else None,
         trigger_threshold=int(str(threshold).strip()) if scheduled and threshold is not None else None,
         tactics=_tactics(get(d, "tactics")),
-        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques"))),
+        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques")) if t not in (None, "")),
         entity_mappings=_entity_mappings(get(d, "entityMappings")),
         custom_details=MappingProxyType({str(k): str(v) for k, v in (get(d, "customDetails") or {}).items()}),
         alert_details_override=_alert_details_override(get(d, "alertDetailsOverride")),
@@ -253,7 +257,7 @@ def hunting_query_from(doc: YamlDocument) -> HuntingQuery:
         version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "1.0.0",
         required_data_connectors=_connectors(get(d, "requiredDataConnectors")),
         tactics=_tactics(get(d, "tactics")),
-        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques"))),
+        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques")) if t not in (None, "")),
         entity_mappings=_entity_mappings(get(d, "entityMappings")),
         false_positives=_false_positives(get(d, "falsePositives")),
     )

@@ -37,7 +37,8 @@ def canonicalise_enums(doc: CiDocument, list_from_text: bool) -> None:
                 doc.problems.append(_case_warning(doc, ("tactics", i), tactic, d["tactics"][i]))
     if isinstance(d.get("eventGroupingSettings"), dict):
         _fix_enum(doc, ("eventGroupingSettings", "aggregationKind"), _by_lower(AGGREGATION_KINDS))
-    for i, mapping in enumerate(d.get("entityMappings") or [] if isinstance(d.get("entityMappings"), list) else []):
+    mappings = d.get("entityMappings")
+    for i, mapping in enumerate(mappings if isinstance(mappings, list) else []):
         if isinstance(mapping, dict):
             _fix_enum(doc, ("entityMappings", i, "entityType"), _by_lower(entity_types()))
 

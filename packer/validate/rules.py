@@ -79,9 +79,10 @@ def check_legacy_columns(doc: CiDocument) -> list[Problem]:
     query = doc.value.get("query")
     if not isinstance(query, str):
         return []
+    mappings = doc.value.get("entityMappings")
     mapped = {
         field_mapping.get("columnName")
-        for mapping in (doc.value.get("entityMappings") or [] if isinstance(doc.value.get("entityMappings"), list) else [])
+        for mapping in (mappings if isinstance(mappings, list) else [])
         if isinstance(mapping, dict) and isinstance(mapping.get("fieldMappings"), list)
         for field_mapping in mapping["fieldMappings"]
         if isinstance(field_mapping, dict)
