@@ -97,3 +97,16 @@ def test_description_html_differs_only_where_conformance_md_says() -> None:
     ours = _description_html(build_corpus_solution(folder)[0])
     theirs = _description_html(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
     assert ours == theirs.replace("<strong>Data Connectors:</strong> 1, ", "")
+
+
+def test_workbook_serialized_data_differs_only_in_the_build_platform_newline() -> None:
+    folder = shared_path("corpus", "solutions", "Windows Firewall")
+
+    def serialized(main: dict) -> str:
+        template = next(r for r in main["resources"] if "workbookTemplateSpecName1" in r["name"])
+        return template["properties"]["mainTemplate"]["resources"][0]["properties"]["serializedData"]
+
+    ours = serialized(build_corpus_solution(folder)[0])
+    theirs = serialized(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
+    assert theirs.endswith("\r\n") and ours.endswith("\n")
+    assert ours[:-1] == theirs[:-2]
