@@ -6,7 +6,9 @@ terminal behave identically.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,29 +78,58 @@ def _plan_scope(inputs: ActionInputs) -> list[str]:
     return scope + (["--wave", inputs.wave] if inputs.wave else ["--all"])
 
 
-def command_lines(inputs: ActionInputs) -> list[list[str]]:
+@dataclass(frozen=True)
+class Invocation:
+    """One sentinel-packer command line; `stdout_to` also keeps its standard output in a file."""
+
+    args: list[str]
+    stdout_to: Path | None = None
+
+
+def command_lines(inputs: ActionInputs) -> list[Invocation]:
     """The sentinel-packer invocations the action makes, in order."""
+    content = ["--content", str(inputs.content)]
     if inputs.command == "validate":
-        return [["validate", str(inputs.content), "--format", "sarif", "--output", str(inputs.sarif_path)]]
+        return [Invocation(["validate", str(inputs.content), "--format", "sarif", "--output", str(inputs.sarif_path)])]
     if inputs.command == "build":
-        return [["build", "--content", str(inputs.content), "--out", str(inputs.dist_dir)]]
+        return [Invocation(["build", *content, "--out", str(inputs.dist_dir)])]
     if inputs.command == "plan":
-        scope = _plan_scope(inputs)
-        return [["plan", *scope, "--content", str(inputs.content), "--format", "json", "--out", str(inputs.plan_json)],
-                ["plan", *scope, "--content", str(inputs.content), "--format", "markdown", "--out", str(inputs.plan_markdown)]]
-    rollout = ["rollout", "--targets", str(inputs.targets), "--content", str(inputs.content),
+        # One pass over the workspaces: --out saves the JSON plan, stdout is the Markdown one.
+        return [Invocation(["plan", *_plan_scope(inputs), *content, "--format", "markdown",
+                            "--out", str(inputs.plan_json)], stdout_to=inputs.plan_markdown)]
+    rollout = ["rollout", "--targets", str(inputs.targets), *content,
                "--report-json", str(inputs.report_json), "--report-md", str(inputs.report_markdown)]
     if inputs.wave:
         rollout += ["--wave", inputs.wave]
     if inputs.select:
         rollout += ["--select", inputs.select]
-    return [rollout]
+    return [Invocation(rollout)]
 
 
-def invoke_cli(args: list[str]) -> int:
+class _Tee(io.TextIOBase):
+    """Writes to the job log and to a file at once."""
+
+    def __init__(self, *streams):
+        self._streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
+
+
+def invoke_cli(args: list[str], stdout_to: Path | None = None) -> int:
     """Run one sentinel-packer command in this process; returns its exit code.
 
     Standalone mode lets the CLI report usage errors itself; it always ends in SystemExit."""
+    if stdout_to is not None:
+        stdout_to.parent.mkdir(parents=True, exist_ok=True)
+        with stdout_to.open("w", encoding="utf-8") as kept, contextlib.redirect_stdout(_Tee(sys.stdout, kept)):
+            return invoke_cli(args)
     from packer.cli import app
 
     try:
@@ -142,11 +173,13 @@ def _publish_build(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str
 
 
 def _publish_plan(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    planned = code in (0, PLAN_EXIT_CHANGES)  # a failed plan is never posted as if it were one
     outputs = {"has-changes": "true" if code == PLAN_EXIT_CHANGES else "false",
-               "plan-path": str(inputs.plan_json) if inputs.plan_json.is_file() else "",
-               "plan-markdown-path": str(inputs.plan_markdown) if inputs.plan_markdown.is_file() else ""}
-    summary = _read(inputs.plan_markdown) or f"### sentinel-packer plan\n\nThe plan failed (exit code {code}).\n"
-    return outputs, summary
+               "plan-path": str(inputs.plan_json) if planned and inputs.plan_json.is_file() else "",
+               "plan-markdown-path": str(inputs.plan_markdown) if planned and inputs.plan_markdown.is_file() else ""}
+    if planned and outputs["plan-markdown-path"]:
+        return outputs, _read(inputs.plan_markdown)
+    return outputs, f"### sentinel-packer plan\n\nThe plan failed (exit code {code}); see the step's log.\n"
 
 
 def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
@@ -164,8 +197,8 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -
     """Run the command, then write the summary and outputs; never hides the command's failure."""
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
     code = 0
-    for args in command_lines(inputs):
-        code = invoke_cli(args)
+    for invocation in command_lines(inputs):
+        code = invoke_cli(invocation.args, invocation.stdout_to)
         if code not in (0, PLAN_EXIT_CHANGES):
             break
     outputs, summary = _PUBLISHERS[inputs.command](inputs, code)
