@@ -171,10 +171,15 @@ def test_nrt_rule_does_not_require_connectors(tmp_path):
     assert check(tmp_path, nrt(requiredDataConnectors=None)).errors == []
 
 
-@pytest.mark.parametrize("field,value", [("queryFrequency", "1h"), ("triggerThreshold", 0),
-                                         ("eventGroupingSettings", {"aggregationKind": "SingleAlert"})])
+@pytest.mark.parametrize("field,value", [("queryFrequency", "1h"), ("queryPeriod", "1h"), ("triggerOperator", "gt"),
+                                         ("triggerThreshold", 0)])
 def test_nrt_rule_forbids_scheduled_fields(tmp_path, field, value):
     assert ("kind.forbidden-field", field) in codes(check(tmp_path, nrt(**{field: value})).errors)
+
+
+def test_nrt_event_grouping_is_only_a_warning(tmp_path):
+    report = check(tmp_path, nrt(eventGroupingSettings={"aggregationKind": "AlertPerResult"}))
+    assert report.errors == [] and ("kind.ignored-field", "eventGroupingSettings") in codes(report.warnings)
 
 
 # --- severity, trigger -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ RULE_HELP = {
     "id.duplicate": "Two content items share an id.",
     "id.format": "The id is a GUID in an unusual form.",
     "kind.forbidden-field": "A Scheduled-only field appears on an NRT rule.",
+    "kind.ignored-field": "A field the package build ignores for this kind of rule.",
     "duration.format": "queryFrequency/queryPeriod is not a duration CI can read.",
     "duration.range": "queryFrequency/queryPeriod is outside 5m..14d.",
     "duration.period-shorter": "queryPeriod is shorter than queryFrequency.",

@@ -8,7 +8,7 @@ from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_du
 from packer.validate.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
 
-SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold", "eventGroupingSettings")
+SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold")
 LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEntity", "URLCustomEntity",
                          "ProcessCustomEntity", "FileHashCustomEntity")
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
@@ -31,13 +31,17 @@ def check_rule(doc: CiDocument) -> list[Problem]:
 
 
 def check_nrt_fields(doc: CiDocument) -> list[Problem]:
-    return [
+    problems = [
         doc.problem((name,), ERROR, "kind.forbidden-field",
                     "is for Scheduled rules only (an NRT rule runs about every minute on new data): remove it "
                     "or change kind to Scheduled")
         for name in SCHEDULED_ONLY
         if name in doc.value
     ]
+    if "eventGroupingSettings" in doc.value:  # the NRT API has it, but the package template (like Microsoft's) drops it
+        problems.append(doc.problem(("eventGroupingSettings",), WARNING, "kind.ignored-field",
+                                    "is ignored for NRT rules by the package build, as Microsoft's packager does"))
+    return problems
 
 
 def check_schedule(doc: CiDocument) -> list[Problem]:
