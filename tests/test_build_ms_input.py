@@ -88,3 +88,12 @@ def test_parser_parameters_are_joined_as_the_packager_does() -> None:
               {"Name": "disabled", "Type": "bool", "Default": False}]
     assert function_parameters(params) == "starttime:datetime=datetime(null),srcipaddr:string='*',T:table,disabled:bool=False"
     assert function_parameters(None) == ""
+
+
+def test_a_clip_block_at_end_of_file_ends_with_a_newline_as_in_microsofts_packages() -> None:
+    from packer.package.ms_input import clip_block_newline
+
+    assert clip_block_newline("id: x\nquery: |\n  T\n  | take 1", "query", "T\n| take 1") == "T\n| take 1\n"
+    assert clip_block_newline("query: |-\n  T", "query", "T") == "T"  # strip chomping keeps none
+    assert clip_block_newline("query: T", "query", "T") == "T"  # plain scalars are left alone
+    assert clip_block_newline("query: |\n  T\n", "query", "T\n") == "T\n"

@@ -8,6 +8,7 @@ packager does (prefixes stripped, case-insensitive). What this builder cannot pa
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -84,6 +85,14 @@ def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
     )
 
 
+def clip_block_newline(text: str, key: str, value: str) -> str:
+    """A `key: |` block that ends the file without a newline still ends with one in Microsoft's
+    packages (YamlDotNet); PyYAML, following the YAML spec, gives none. Do as the packager does."""
+    if value.endswith("\n") or not re.search(rf"^{re.escape(key)}:[ \t]*\|[ \t]*(#.*)?$", text, re.MULTILINE):
+        return value
+    return value + "\n"
+
+
 def function_parameters(params: Any) -> str:
     """`FunctionParams` as the packager joins them: `name:type=default,...` (strings quoted)."""
     if not isinstance(params, list):
@@ -157,14 +166,19 @@ class _Reader:
             doc = load_yaml(path)
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
             parser = parser_from(doc)
-            self.entries.append(replace(parser, function_parameters=function_parameters(get(doc.value, "FunctionParams"))))
+            self.entries.append(replace(
+                parser,
+                query=clip_block_newline(doc.text, "FunctionQuery", parser.query),
+                function_parameters=function_parameters(get(doc.value, "FunctionParams")),
+            ))
         else:
             doc = load_yaml(path)
             source_kind = str(get(get(get(doc.value, "metadata") or {}, "source") or {}, "kind") or "")
             if source_kind.lower() in REFUSED_SOURCE_KINDS:
                 raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
             builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
-            self.entries.append(builder(doc))
+            item = builder(doc)
+            self.entries.append(replace(item, query=clip_block_newline(doc.text, "query", item.query)))
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)
