@@ -66,6 +66,7 @@ class Emulator:
             return
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread:
             self._thread.join(timeout=5)
         self._server = self._thread = None

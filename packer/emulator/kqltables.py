@@ -129,8 +129,10 @@ class _Scanner:
             j = i + 3
             if self.text(j) == "(":
                 end = _matching(self.t, j)
-                if self.text(end + 1) == "{":  # a function: (params) { body }
-                    return self.source(end + 2)
+                if self.text(end + 1) == "{":  # a function: (params) { statements }
+                    self.let_names.update(self.text(k) for k in range(j + 1, end)
+                                          if self.kind(k) == "ident" and self.text(k + 1) == ":")
+                    return self.statement_start(end + 2)
             return self.source(j)
         if self.text(i).lower() in ("set", "declare", "alias", "pattern", "restrict"):
             return i + 1

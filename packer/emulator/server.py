@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 import uuid
 from http import HTTPStatus
@@ -26,21 +27,34 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.service = service
         self.tls = tls
         self.base_url = ""
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def finish_request(self, request, client_address) -> None:
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._open_lock:
+            self._open.add(request)
         try:
             tls_socket = self.tls.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            super().finish_request(tls_socket, client_address)
-        finally:
             try:
+                super().finish_request(tls_socket, client_address)
+            finally:
                 tls_socket.close()
-            except OSError:
-                pass
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections (their threads would otherwise wait for the client)."""
+        with self._open_lock:
+            for sock in list(self._open):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that went away mid-request is not the emulator's problem
@@ -48,6 +62,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 120  # idle keep-alive connections are closed, as ARM's front ends do
     server: EmulatorHTTPServer
 
     def _serve(self) -> None:
@@ -65,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        payload = response.payload()
+        payload = response.payload() if self.command != "HEAD" else b""
         request_id = str(uuid.uuid4())
         lines = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}",
                  f"Date: {self.date_time_string()}",
