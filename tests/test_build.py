@@ -115,3 +115,25 @@ def test_cli_solution_version_overrides_the_package_version(tmp_path: Path) -> N
                                       "--solution-version", "3.4.5"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "Package" / "3.4.5.zip").is_file()
+
+
+def test_parser_only_solution_has_the_empty_step_and_no_workbook_parameters() -> None:
+    from dataclasses import replace
+
+    from packer.package.main_template import render_package
+
+    content = load_content_unchecked(CONTENT)
+    main, ui = render_package(from_content_set(replace(content, analytic_rules=(), hunting_queries=(), workbooks=())))
+    assert ui["parameters"]["steps"] == [{}]
+    assert list(main["parameters"]) == ["location", "workspace-location", "workspace"]
+    assert "**Parsers:** 1\n\n" in ui["parameters"]["config"]["basics"]["description"]
+    check_template_text("main", json.dumps(main))
+
+
+def test_content_without_solution_file_is_a_clear_error() -> None:
+    from dataclasses import replace
+
+    from packer.errors import PackerError
+
+    with pytest.raises(PackerError, match="solution.yaml"):
+        from_content_set(replace(load_content_unchecked(CONTENT), solution=None))
