@@ -191,3 +191,13 @@ def test_pre_commit_entry_is_a_real_command():
 
     result = CliRunner().invoke(app, ["validate", "--help"])
     assert result.exit_code == 0 and "--format" in result.output
+
+
+def test_action_installs_the_kql_analyser_pinned_like_the_project():
+    import json
+
+    pinned = json.loads((PROJECT_ROOT / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    install = next(s for s in action()["runs"]["steps"] if s.get("name") == "Install the KQL analyser")
+    name, _, version = install["env"]["KQL_PACKAGE"].rpartition("@")
+    assert pinned == {name: version}
+    assert "SENTINEL_PACKER_NODE_MODULES=" in install["run"]
