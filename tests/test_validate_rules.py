@@ -545,6 +545,15 @@ def test_unknown_yaml_tags_are_read_as_text(tmp_path):
     assert report.errors == [] and report.content.analytic_rules[0].name.startswith("RMM tool")
 
 
+def test_tool_folders_are_not_content(tmp_path):
+    check(tmp_path, BASE_HUNTING, "hunting-queries", "h.yaml")
+    for folder in (".github/workflows", "node_modules/x", ".venv/lib"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "ci.yml").write_text("on: push\njobs: {}\n")
+    report = validate_paths([tmp_path], kql=False)
+    assert report.files_checked == 1 and report.problems == []
+
+
 def test_missing_path(tmp_path):
     assert error_codes(validate_paths([tmp_path / "nope.yaml"], kql=False)) == {"file.missing"}
 

@@ -81,13 +81,18 @@ def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str
                 add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
         elif path.is_dir():
             for file in sorted(path.rglob("*")):
-                if file.is_file() and file.suffix.lower() in YAML_SUFFIXES:
+                if file.is_file() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
                     add(file, SOLUTION if file.name == SOLUTION_FILE else None)
         elif path.exists():
             add(path, SOLUTION if path.name == SOLUTION_FILE else None)
         else:
             problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
     return targets
+
+
+def _skipped(relative: Path) -> bool:
+    """Tool folders are not content: .github workflows, virtualenvs, node_modules."""
+    return any(part.startswith(".") or part == "node_modules" for part in relative.parts[:-1])
 
 
 def _id_key(content_id: str) -> str:
