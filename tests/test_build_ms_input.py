@@ -97,3 +97,26 @@ def test_a_clip_block_at_end_of_file_ends_with_a_newline_as_in_microsofts_packag
     assert clip_block_newline("query: |-\n  T", "query", "T") == "T"  # strip chomping keeps none
     assert clip_block_newline("query: T", "query", "T") == "T"  # plain scalars are left alone
     assert clip_block_newline("query: |\n  T\n", "query", "T\n") == "T\n"
+
+
+def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
+    from packer.package.main_template import render_package
+
+    data_file = shared_path("corpus", "solutions", "OpenVPN", "Data", "Solution_OpenVpn.json")
+    package = read_solution_input(data_file)
+    [connector] = package.of_type(DataConnector)
+    assert connector.kind == "GenericUI"
+    main, ui = render_package(package)
+    top = next(r for r in main["resources"] if r["type"].endswith("/dataConnectors"))
+    config = top["properties"]["connectorUiConfig"]
+    assert top["kind"] == "GenericUI" and list(config)[-1] == "id" and "metadata" not in config
+    assert list(config)[:6] == ["title", "publisher", "descriptionMarkdown", "graphQueries", "dataTypes", "connectivityCriterias"]
+    assert config["availability"]["isPreview"] is False
+    template = next(r for r in main["resources"] if r["name"] == "[variables('dataConnectorTemplateSpecName1')]")
+    inner = template["properties"]["mainTemplate"]["resources"][0]["properties"]["connectorUiConfig"]
+    assert list(inner)[0] == "id" and inner["id"] == "[variables('_uiConfigId1')]"
+    assert "additionalRequirementBanner" in inner  # GenericUI keeps every key of the file
+    assert main["variables"]["uiConfigId1"] == connector.id == "OpenVPN"
+    step = ui["parameters"]["steps"][0]
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-link1"]
+    assert "OpenVPN Syslog data" in step["elements"][0]["options"]["text"]

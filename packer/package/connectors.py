@@ -110,9 +110,9 @@ def add_data_connector(b: TemplateBuilder, connector: DataConnector) -> None:
 
 def log_kind(connector: DataConnector) -> str:
     """The words the createUi text uses for the connector's data."""
-    names = {name.lower() for name in connector.data_type_names}
-    if "syslog" in names:
-        return "Syslog"
+    names = " ".join(connector.data_type_names).lower()  # e.g. "Syslog(OpenVPN)"
     if "commonsecuritylog" in names:
         return "CommonSecurityLog"
+    if "syslog" in names:
+        return "Syslog"
     return "custom log"
