@@ -107,3 +107,28 @@ def test_digest_counts_levels_and_escapes_table_cells():
     assert "validate: failed" in text and "1 error(s), 1 warning(s), 0 note(s)" in text
     assert "a \\| b" in text and "`x.yaml:1`" in text
     assert "validate: passed" in findings_markdown([])
+
+
+def test_annotate_command_prints_annotations_and_writes_the_summary(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from packer.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    sarif = _sarif(tmp_path, [_result("content/a.yaml", "error", "id: not a GUID", line=1, col=5)],
+                   tmp_path.as_uri() + "/")
+    summary = tmp_path / "summary.md"
+    result = CliRunner().invoke(app, ["github", "annotate", str(sarif)], env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["::error file=content/a.yaml,line=1,col=5,title=schema.enum::id: not a GUID"]
+    assert "1 error(s)" in summary.read_text()
+
+
+def test_annotate_names_a_missing_sarif_log(tmp_path):
+    from typer.testing import CliRunner
+
+    from packer.cli import app
+
+    result = CliRunner().invoke(app, ["github", "annotate", str(tmp_path / "missing.sarif")])
+    assert result.exit_code != 0
+    assert "--format sarif" in str(result.exception)
