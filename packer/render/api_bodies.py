@@ -15,8 +15,8 @@ this module adds what the live API needs and drops what only a template carries:
   id; `location` is added at write time (the workspace's, or the existing workbook's).
 
 Deterministic names: rule = content id; hunting query = its id; parser = its function name
-(as Content Hub names it); workbook = its `id` GUID if given, else uuid5 of workspace id + key
-(workbooks live in the resource group, which several workspaces may share).
+(as Content Hub names it); workbook = uuid5 of workspace id + key, seeded by the workbook's `id`
+GUID when it has one (workbooks live in the resource group, which several workspaces share).
 
 Ownership metadata (`Microsoft.SecurityInsights/metadata/<Kind>-<name>`). The REST spec
 (Metadata.json, 2024-09-01) has no free-form property, so ownership uses spec fields only:
@@ -169,9 +169,13 @@ def _saved_search(props: dict) -> dict:
 
 
 def workbook_name(workbook: Workbook, target: Target) -> str:
-    if workbook.id:
-        return str(workbook.id).lower()
-    return str(uuid.uuid5(WORKBOOK_NAMESPACE, f"{target.workspace_id.lower()}|{workbook.key}"))
+    """A GUID per (workbook, workspace): workbooks live in the resource group, which several
+    workspaces may share, so the workbook's own `id` seeds the name instead of being it."""
+    try:
+        namespace = uuid.UUID(str(workbook.id)) if workbook.id else WORKBOOK_NAMESPACE
+    except ValueError:
+        namespace = WORKBOOK_NAMESPACE
+    return str(uuid.uuid5(namespace, f"{target.workspace_id.lower()}|{workbook.key}"))
 
 
 def workbook_body(workbook: Workbook, target: Target) -> dict:

@@ -1,0 +1,105 @@
+"""`sentinel-packer plan` / `apply` through the CLI against the emulator: exit codes, files, refusals."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from packer.cli import app
+from packer.errors import ValidationFailed
+from tests.conftest import CONTENT
+from tests.plankit import KASEYA_RULE, REPOSITORY, copy_content, edit
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return copy_content(CONTENT, tmp_path)
+
+
+@pytest.fixture
+def flags(emulator, repo):
+    ws = emulator.workspace
+    return ["--subscription", ws.subscription, "--resource-group", ws.resource_group, "--workspace", ws.name,
+            "--tenant", emulator.tenant_id, "--repository", REPOSITORY, "--base-url", emulator.base_url,
+            "--ca-cert", emulator.ca_path, "--emulator-tenant", "target", "--content", str(repo), "--commit", "abc"]
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_plan_exit_codes_saved_plan_and_clean_replan(flags, tmp_path):
+    plan_file, report_file = tmp_path / "plan.json", tmp_path / "report.json"
+
+    planned = run("plan", *flags, "--out", str(plan_file))
+    assert planned.exit_code == 2, planned.output
+    assert "Plan: 12 to create, 0 to update, 0 to prune; 0 unchanged" in planned.output
+    assert json.loads(plan_file.read_text())["counts"]["create"] == 12
+
+    applied = run("apply", *flags, "--plan", str(plan_file), "--report", str(report_file))
+    assert applied.exit_code == 0, applied.output
+    report = json.loads(report_file.read_text())
+    assert report["ok"] and report["counts"]["created"] == 12 and report["writes"] == 24
+
+    again = run("plan", *flags, "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["has_changes"] is False
+
+
+def test_markdown_plan_for_a_pull_request(flags, repo):
+    assert run("apply", *flags).exit_code == 0
+    edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"'stun\.kaseya\.com',", "'stun.kaseya.com', 'x.kaseya.net',")
+    result = run("plan", *flags, "--format", "markdown")
+    assert result.exit_code == 2
+    assert "**Plan: 0 to create, 1 to update, 0 to prune; 11 unchanged**" in result.output
+    assert "<details>" in result.output and "+        'stun.kaseya.com', 'x.kaseya.net'," in result.output
+
+
+def test_a_stale_saved_plan_is_refused(flags, emulator, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", *flags, "--out", str(plan_file)).exit_code == 2
+    assert run("apply", *flags).exit_code == 0  # someone applied in between
+    writes = emulator.counters.total()["writes"]
+
+    stale = run("apply", *flags, "--plan", str(plan_file))
+    assert stale.exit_code == 1
+    assert "changed since this plan was computed" in str(stale.exception)
+    assert emulator.counters.total()["writes"] == writes
+
+
+def test_apply_names_each_failure_with_the_apis_message(flags, emulator):
+    emulator.faults.script("PUT", rf"/alertRules/{KASEYA_RULE}", 400, times=10)
+    result = run("apply", *flags)
+    assert result.exit_code == 1
+    assert "RMM tool abuse - Kaseya - Network Connection" in result.output
+    assert "failed" in result.output and "Apply FAILED" in result.output
+
+
+def test_invalid_content_is_never_planned_or_applied(flags, emulator, repo):
+    edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"^severity: Medium$", "severity: Catastrophic")
+    result = run("apply", *flags)
+    assert result.exit_code == 1 and isinstance(result.exception, ValidationFailed)
+    assert emulator.counters.total()["writes"] == 0 and emulator.counters.total()["reads"] == 0
+
+
+def test_target_from_the_inventory(emulator, repo, tmp_path):
+    ws = emulator.workspace
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text(
+        f"repository: {REPOSITORY}\n"
+        "tenants:\n  - name: main\n" f"    tenantId: {emulator.tenant_id}\n"
+        "workspaces:\n  - name: prod\n    tenant: main\n"
+        f"    subscription: {ws.subscription}\n    resourceGroup: {ws.resource_group}\n    workspace: {ws.name}\n")
+    common = ["--target", "prod", "--targets", str(inventory), "--base-url", emulator.base_url,
+              "--ca-cert", emulator.ca_path, "--emulator-tenant", "target", "--content", str(repo)]
+    assert run("apply", *common).exit_code == 0
+    assert run("plan", *common).exit_code == 0
+
+
+def test_missing_target_options_are_explained():
+    result = run("plan", "--workspace", "ws")
+    assert result.exit_code == 1
+    assert "--subscription" in str(result.exception) and "--target" in str(result.exception)
