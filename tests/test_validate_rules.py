@@ -114,6 +114,8 @@ def test_valid_nrt_rule_has_no_problems(tmp_path):
 def test_unknown_extra_keys_are_accepted(tmp_path):
     text = BASE_RULE + "status: Available\ntags:\n  Schema: ASimDns\n  SchemaVersion: 0.1.1\nmetadata:\n  source:\n    kind: Community\n"
     assert check(tmp_path, text).problems == []
+    text = BASE_RULE + "tags: Schema ASimDns\nReferences: [https://example.com]\nsuppressionEnabled: false\n"
+    assert check(tmp_path, text).problems == []
 
 
 # --- id ---------------------------------------------------------------------------------------
@@ -472,6 +474,11 @@ def test_hunting_tactic_with_spaces_is_a_warning_but_unknown_names_are_errors(tm
     assert report.content.hunting_queries[0].tactics == ("CommandAndControl",)
     wrong = BASE_HUNTING.replace("  - CommandAndControl", "  - Vulnerability")
     assert ("schema.enum", "tactics[0]") in codes(check(tmp_path, wrong, "hunting-queries", "h.yaml").errors)
+
+
+def test_hunting_query_length_is_not_limited_like_a_rule(tmp_path):
+    long_query = BASE_HUNTING.replace("DeviceNetworkEvents | take 10", "DeviceNetworkEvents | where RemoteIP in (" + '"1.2.3.4",' * 2000 + '"x")')
+    assert check(tmp_path, long_query, "hunting-queries", "h.yaml").errors == []
 
 
 def test_hunting_query_requires_id_and_query(tmp_path):
