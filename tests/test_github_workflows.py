@@ -97,6 +97,9 @@ def test_waves_run_in_order():
         needs = jobs[later]["needs"]
         assert earlier in needs and "prepare" in needs
         assert "!failure()" in jobs[later]["if"], "a failed wave must stop the next one"
+    for job in jobs.values():  # outputs are read only once prepare succeeded (fromJSON('') fails)
+        condition = job["if"]
+        assert condition.index("needs.prepare.result == 'success'") < condition.index("fromJSON(")
 
 
 def test_pull_request_workflow_validates_builds_plans_and_keeps_one_comment():
