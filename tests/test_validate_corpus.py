@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
