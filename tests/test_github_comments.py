@@ -130,7 +130,7 @@ def github():
     base: list[str] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, base))
     base.append(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     fake.url = base[0]
     yield fake
@@ -253,3 +253,15 @@ def test_cli_outside_a_pull_request_says_what_to_do(github, tmp_path):
     assert result.exit_code != 0
     assert "pull request" in str(result.exception) + result.output
     assert github.requests == []
+
+
+def test_cli_names_the_commit_and_run_the_plan_is_for(github, tmp_path):
+    plan = tmp_path / "plan.md"
+    plan.write_text("## Fleet plan\n")
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": github.url,
+           "GITHUB_SHA": "0123456789abcdef0123", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "77"}
+    result = CliRunner().invoke(app, ["github", "comment", "--body-file", str(plan), "--pr", str(PR)], env=env)
+    assert result.exit_code == 0, result.output
+    body = github.marked(PR)[0]["body"]
+    assert "commit 0123456789ab" in body
+    assert f"(https://github.com/{REPO}/actions/runs/77)" in body

@@ -60,6 +60,9 @@ def comment(
     except OSError as exc:
         raise ConfigError(f"{body_file}: cannot read the comment body ({exc.strerror})") from exc
     client = GitHubClient(context.api_url(), os.environ.get("GITHUB_TOKEN", ""))
+    footer = context.run_footer()
+    if footer:
+        markdown = markdown.rstrip("\n") + "\n\n" + footer
     result = upsert_sticky_comment(client, repo or context.repository(), pr or context.pull_request_number(),
                                    marker, markdown)
     typer.echo(f"sticky comment {result.action}: {result.url or result.comment_id}")

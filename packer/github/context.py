@@ -43,3 +43,16 @@ def pull_request_number(environ: Mapping[str, str] | None = None) -> int:
     if isinstance(event.get("number"), int):
         return event["number"]
     raise ConfigError("this workflow event has no pull request: run the comment step only on `pull_request` events or pass --pr")
+
+
+def run_footer(environ: Mapping[str, str] | None = None) -> str:
+    """A line naming the commit and the run that produced a comment (empty outside Actions)."""
+    env = _env(environ)
+    sha = env.get("GITHUB_SHA", "")
+    if not sha:
+        return ""
+    footer = f"<sub>sentinel-packer · commit {sha[:12]}"
+    server, repo, run_id = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
+    if server and repo and run_id:
+        footer += f" · [workflow run]({server}/{repo}/actions/runs/{run_id})"
+    return footer + "</sub>\n"
