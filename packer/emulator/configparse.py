@@ -1,8 +1,13 @@
 """Turns a user-written emulator config (a dict from YAML/JSON) into EmulatorConfig, or a ConfigError."""
 from __future__ import annotations
 
+import json
 import uuid
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from packer.emulator.config import (
     DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, DEFAULT_WORKSPACE, STANDARD_TABLES,
@@ -11,16 +16,23 @@ from packer.emulator.config import (
 )
 from packer.errors import ConfigError
 
-_TOP_LEVEL = {"tenants", "subscriptions", "workspaces", "throttling", "faults", "page_size", "state_file",
-              "token_lifetime_s"}
+@lru_cache(maxsize=1)
+def _schema() -> Draft202012Validator:
+    return Draft202012Validator(json.loads((Path(__file__).parent / "config.schema.json").read_text()))
+
+
+def _check_schema(data: Any, source: str) -> None:
+    errors = sorted(_schema().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: {where}: {first.message} (see docs/emulator.md, 'Config')")
 
 
 def parse_config(data: dict[str, Any], source: str) -> EmulatorConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the emulator config must be a mapping")
-    unknown = set(data) - _TOP_LEVEL
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL)}")
+    _check_schema(data, source)
     tenants = _tenants(data.get("tenants"), source)
     subscriptions = _subscriptions(data.get("subscriptions"), tenants, source)
     workspaces = _workspaces(data.get("workspaces"), subscriptions, source)
