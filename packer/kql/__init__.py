@@ -18,12 +18,13 @@ Table schemas: packer/kql/schemas/*.json (Microsoft's table reference), plus fol
 """
 from __future__ import annotations
 
-import atexit
 from pathlib import Path
 from typing import Iterable
 
 from packer.content.model import Parser
-from packer.kql.analyser import INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable, QueryReferences
+from packer.kql.analyser import (
+    INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable, QueryReferences, shared_analyser,
+)
 from packer.kql.check import check_content, queries_of
 from packer.kql.functions import FunctionSpec, parser_function
 from packer.kql.schema import TableSchema, load_tables
@@ -33,26 +34,9 @@ __all__ = [
     "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
 ]
 
-_shared: dict[tuple, KqlAnalyser] = {}
-
-
 def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:
-    """One warm worker per (parsers, schema folders), reused for the life of the process."""
-    functions = tuple(p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers)
-    dirs = tuple(str(Path(d).resolve()) for d in schema_dirs)
-    key = (functions, dirs)
-    analyser = _shared.get(key)
-    if analyser is None:
-        analyser = KqlAnalyser(schema_dirs=[Path(d) for d in dirs], functions=functions)
-        analyser.start()
-        _shared[key] = analyser
-    return analyser
-
-
-@atexit.register
-def _close_shared() -> None:
-    while _shared:
-        _shared.popitem()[1].close()
+    functions = [p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers]
+    return shared_analyser(functions, schema_dirs)
 
 
 def references(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> QueryReferences:

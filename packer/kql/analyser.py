@@ -5,6 +5,7 @@ it costs about a second, each query a few milliseconds. See docs/kql.md in the s
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -46,10 +47,15 @@ class KqlDiagnostic:
     severity: str  # "Error" | "Warning" | "Suggestion"
     start: int
     length: int
+    syntax: bool = False  # a parse error (the rest of the query may be bound wrongly after it)
 
     @property
     def is_error(self) -> bool:
         return self.severity == "Error"
+
+    @classmethod
+    def from_worker(cls, d: dict) -> "KqlDiagnostic":
+        return cls(d["code"], d["message"], d["severity"], d["start"], d["length"], bool(d.get("syntax")))
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,7 @@ class KqlAnalyser:
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
         answer = self._request("analyse", query=query)
-        return [KqlDiagnostic(d["code"], d["message"], d["severity"], d["start"], d["length"])
-                for d in answer["diagnostics"]]
+        return [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
 
     def references(self, query: str) -> QueryReferences:
         answer = self._request("references", query=query)
@@ -175,8 +180,7 @@ class KqlAnalyser:
             answer = json.loads(reply)
             if answer.get("error"):
                 raise PackerError(f"KQL worker failed on an analyse request: {answer['error']}")
-            results.append([KqlDiagnostic(d["code"], d["message"], d["severity"], d["start"], d["length"])
-                            for d in answer["diagnostics"]])
+            results.append([KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]])
         writer.join()
         return results
 
@@ -216,3 +220,25 @@ class KqlAnalyser:
         process.kill()
         text = process.stderr.read()[-2000:].strip()
         return text.splitlines()[-1] if text else f"exit code {process.wait()}"
+
+
+_shared: dict[tuple, KqlAnalyser] = {}
+
+
+def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> KqlAnalyser:
+    """A started analyser for these functions and schema folders, kept warm for the process."""
+    functions = tuple(functions)
+    dirs = tuple(Path(d).resolve() for d in schema_dirs)
+    key = (functions, dirs, str(node_modules_dir()))
+    analyser = _shared.get(key)
+    if analyser is None or analyser._process is None or analyser._process.poll() is not None:
+        analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
+        analyser.start()
+        _shared[key] = analyser
+    return analyser
+
+
+@atexit.register
+def close_shared() -> None:
+    while _shared:
+        _shared.popitem()[1].close()

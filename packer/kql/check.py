@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
-from packer.kql.analyser import INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable
+from packer.kql.analyser import INSTALL_HINT, KqlDiagnostic, KqlUnavailable, shared_analyser
 from packer.kql.functions import parser_function
 from packer.content.yamlsource import Position
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
@@ -95,17 +95,24 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) ->
     functions = [parser_function(i) for i in items if isinstance(i, Parser) and i.function_alias]
     queries = [q for item in items for q in queries_of(item)]
     try:
-        with KqlAnalyser(schema_dirs=dirs, functions=functions) as analyser:
-            problems = [p for q in queries for p in problems_of(q, analyser.analyse(q.query))]
+        analyser = shared_analyser(functions, dirs)
+        results = analyser.analyse_many([q.query for q in queries])
+        problems = [p for q, diagnostics in zip(queries, results) for p in problems_of(q, diagnostics)]
     except KqlUnavailable as exc:
         return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
     errors = sum(1 for p in problems if p.is_error)
     return problems, f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
 
 
+def errors_first_to_report(diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnostic]:
+    """Errors in report order: syntax errors first (binding after a parse error often reports
+    follow-on errors), then the rest, each in text order."""
+    return sorted((d for d in diagnostics if d.is_error), key=lambda d: (not d.syntax, d.start))
+
+
 def problems_of(query: QueryText, diagnostics: list[KqlDiagnostic]) -> list[Problem]:
     """Problems for one query: its first error with a count of the rest, and its warnings."""
-    errors = [d for d in diagnostics if d.is_error]
+    errors = errors_first_to_report(diagnostics)
     warnings = [d for d in diagnostics if d.severity == "Warning"]
     if not errors and not warnings:
         return []

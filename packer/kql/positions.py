@@ -69,9 +69,7 @@ class ScalarSource:
             found = self._find(char, src)
             if found is not None:
                 return found
-        while src < self.end and self.text[src].isspace() and self.text[src] != "\n":
-            src += 1
-        return src
+        return min(src, max(self.end, self.start))  # blank: the first source character after the last match
 
     def _find(self, char: str, src: int) -> int | None:
         stop = min(self.end, src + _SEARCH_LIMIT)

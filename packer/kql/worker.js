@@ -99,11 +99,15 @@ function assumedReferences(code) {
 }
 
 function diagnosticsOf(code) {
+  const key = (d) => `${d.Code}:${d.Start}:${d.Length}:${d.Message}`;
+  const syntax = new Set();
+  const syntaxList = code.GetSyntaxDiagnostics();
+  for (let i = 0; i < syntaxList.Count; i++) syntax.add(key(syntaxList.getItem(i)));
   const list = code.GetDiagnostics();
   const out = [];
   for (let i = 0; i < list.Count; i++) {
     const d = list.getItem(i);
-    out.push({ code: d.Code, severity: d.Severity, message: d.Message,
+    out.push({ code: d.Code, severity: d.Severity, message: d.Message, syntax: syntax.has(key(d)),
       start: d.HasLocation ? d.Start : 0, length: d.HasLocation ? d.Length : 0 });
   }
   return out;

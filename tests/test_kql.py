@@ -1,0 +1,309 @@
+"""KQL analysis with Kusto.Language: real queries analyse clean, broken ones point at the mistake."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import CONTENT, PROJECT_ROOT, shared_path
+from packer.content.load import hunting_query_from, load_content_unchecked, parser_from
+from packer.content.model import SourceInfo, Workbook
+from packer.content.yamlsource import load_yaml
+from packer.kql import KqlAnalyser, KqlUnavailable, check_content, columns_used, tables_used
+from packer.kql.analyser import NODE_MODULES_ENV, find_node
+from packer.kql.check import errors_first_to_report, queries_of
+
+CORPUS_TSV = PROJECT_ROOT / "tests" / "data" / "kql_corpus.tsv"
+
+
+@pytest.fixture(scope="module")
+def node_available():
+    try:
+        find_node()
+    except KqlUnavailable as exc:
+        pytest.skip(f"KQL analysis needs Node.js and `npm ci`: {exc}")
+
+
+@pytest.fixture(scope="module")
+def analyser(node_available):
+    with KqlAnalyser() as kql:
+        yield kql
+
+
+def seed_queries() -> dict[str, str]:
+    """The query of each seed: the lines between 'KQL Query' and the YAML's `id:` line."""
+    queries = {}
+    for path in sorted(shared_path("seeds").glob("*.txt")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        start = lines.index("KQL Query") + 1
+        end = next(i for i in range(start, len(lines)) if lines[i].startswith("id:"))
+        queries[path.name] = "\n".join(lines[start:end])
+    return queries
+
+
+def hunting_file(tmp_path: Path, query: str, name: str = "hunt.yaml", newline: str = "\n") -> Path:
+    body = "".join(f"  {line}\n" for line in query.splitlines())
+    text = ("id: 0b9a7b5e-1f8d-4c55-9a51-2b43e3cf0f11\nname: Test hunting query\n"
+            "description: |\n  A test.\nrequiredDataConnectors: []\ntactics:\n  - Persistence\n"
+            f"query: |\n{body}")
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    return path
+
+
+def hunting_item(path: Path):
+    return hunting_query_from(load_yaml(path))
+
+
+def token_position(path: Path, token: str, occurrence: int = 0) -> tuple[int, int]:
+    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    index = -1
+    for _ in range(occurrence + 1):
+        index = text.index(token, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+# --- without Node or the package -------------------------------------------------------------
+
+def test_missing_package_skips_with_an_install_hint(tmp_path, monkeypatch):
+    monkeypatch.setenv(NODE_MODULES_ENV, str(tmp_path / "node_modules"))
+    item = hunting_item(hunting_file(tmp_path, "DeviceProcessEvents | summarise count()"))
+    problems, status = check_content([item])
+    assert problems == []
+    assert status.startswith("skipped: ")
+    assert "npm ci" in status and "Node.js 20" in status
+
+
+def test_missing_node_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(KqlUnavailable, match="npm ci"):
+        find_node()
+
+
+# --- real queries analyse clean ----------------------------------------------------------------
+
+def test_seed_queries_analyse_clean(analyser):
+    queries = seed_queries()
+    assert len(queries) == 5
+    for name, query in queries.items():
+        assert analyser.analyse(query) == [], name
+
+
+def test_content_pack_analyses_clean(node_available):
+    content = load_content_unchecked(CONTENT)
+    items = content.items
+    if not any(True for item in items for _ in queries_of(item)):
+        pytest.skip("the content pack has no queries yet")
+    problems, status = check_content(items)
+    assert [p for p in problems if p.is_error] == []
+    assert [p for p in problems if p.code == "kql.KS204"] == [], "every table the pack reads has a schema"
+    assert status.startswith("checked ")
+
+
+# --- broken variants point at the mistake ------------------------------------------------------
+
+SEED_SYNCRO = """let Time_start = now(-5d);
+let Time_end = now();
+//
+DeviceProcessEvents
+| where Timestamp between (Time_start..Time_end)
+| where ProcessVersionInfoCompanyName has 'Servably, Inc.'
+and ProcessVersionInfoProductName has 'Syncro'
+| summarize FirstSeen=min(Timestamp), LastSeen=max(Timestamp),
+Report=make_set(ReportId), Count=count() by DeviceId, DeviceName"""
+
+# name -> (replace, with, kusto code, severity, token the problem must point at, column offset after it)
+BROKEN = {
+    "misspelled operator": ("| summarize", "| summarise", "KS176", "error", "summarise", 0),
+    "missing operand": ("has 'Syncro'", "has ", "KS006", "error", "has \n", len("has")),
+    "unknown column": ("ProcessVersionInfoProductName", "ProcessVersionInfoProductNam", "KS142", "error",
+                       "ProcessVersionInfoProductNam ", 0),
+    "unknown table": ("DeviceProcessEvents", "DeviceProcessEvent", "KS204", "warning", "DeviceProcessEvent\n", 0),
+    "wrong argument count": ("make_set(ReportId)", "make_set()", "KS119", "error", "make_set()", 0),
+    "unterminated string": ("has 'Syncro'", "has 'Syncro", "KS001", "error", "'Syncro\n", len("'Syncro")),
+}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_variant_points_at_the_mistake(node_available, tmp_path, case, newline):
+    old, new, code, severity, token, shift = BROKEN[case]
+    assert old in SEED_SYNCRO
+    path = hunting_file(tmp_path, SEED_SYNCRO.replace(old, new, 1), newline=newline)
+    problems, _ = check_content([hunting_item(path)])
+    assert [p.severity for p in problems] == [severity], problems
+    problem = problems[0]
+    line, column = token_position(path, token)
+    assert (problem.line, problem.column) == (line, column + shift)
+    assert problem.code == f"kql.{code}" and problem.message.startswith(f"{code}: ")
+    assert problem.path == path and problem.field == "query"
+
+
+def test_first_error_is_reported_and_the_rest_counted(node_available, tmp_path):
+    query = SEED_SYNCRO.replace("| where Timestamp", "|\n| where Timestamp", 1)  # an empty pipe
+    path = hunting_file(tmp_path, query)
+    problems, _ = check_content([hunting_item(path)])
+    assert len(problems) == 1 and problems[0].is_error
+    assert problems[0].code == "kql.KS176"
+    assert "more errors)" in problems[0].message
+    line, column = token_position(path, "  |\n")  # the empty pipe, indented in the block scalar
+    assert (problems[0].line, problems[0].column) == (line, column + len("  |"))
+
+
+def test_bom_file_positions(node_available, tmp_path):
+    path = hunting_file(tmp_path, SEED_SYNCRO.replace("make_set(ReportId)", "make_set()"))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    problems, _ = check_content([hunting_item(path)])
+    assert (problems[0].line, problems[0].column) == token_position(path, "make_set()")
+
+
+# --- Sentinel functions, parsers and user schemas ----------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "_GetWatchlist('HighValueAssets') | project SearchKey, WatchlistItem, Hostname = tostring(WatchlistItem.Hostname)",
+    "_Im_NetworkSession(starttime=ago(1d), dstipaddr_has_any_prefix=dynamic(['10.'])) | where DstPortNumber == 445"
+    " | summarize count() by SrcIpAddr",
+    "imDns(domain_has_any=dynamic(['evil.com'])) | project DnsQuery, SrcIpAddr",
+    "_Im_WebSession(url_has_any=dynamic(['x'])) | project Url, HttpUserAgent",
+    "imAuthentication | where EventResult == 'Failure' | summarize count() by TargetUsername",
+    "imProcessCreate | where CommandLine has 'whoami' | project TargetProcessName, DvcHostname",
+    "imFileEvent | project TargetFilePath",
+    "imRegistry | project RegistryKey",
+    "imAuditEvent | project Operation",
+    "ASimDnsActivityLogs | project DnsQuery",
+    "workspace('other').SecurityEvent | where EventID == 4625 | project Account",
+    "union SigninLogs, AADNonInteractiveUserSignInLogs | where ResultType != '0' | project UserPrincipalName",
+    "SecurityAlert | where AlertSeverity == 'High' | join kind=inner (SecurityIncident) on $left.SystemAlertId == $right.IncidentName",
+])
+def test_sentinel_constructs_analyse_clean(analyser, query):
+    assert analyser.analyse(query) == []
+
+
+@pytest.mark.parametrize("query,code", [
+    ("_Im_NetworkSession(nosuchparam=1)", "KS196"),
+    ("workspace('other').SecurityEvent | project NoSuchColumn", "KS142"),
+    ("_GetWatchlist()", "KS119"),
+    ("SigninLogs | project NoSuchColumn", "KS142"),
+])
+def test_sentinel_constructs_are_checked(analyser, query, code):
+    assert code in [d.code for d in analyser.analyse(query) if d.is_error]
+
+
+def parser_file(tmp_path: Path) -> Path:
+    path = tmp_path / "MyParser.yaml"
+    path.write_text(
+        "id: 4b1b1c4e-8a43-4a5f-bb55-0c7c1d3e2f10\nFunction:\n  Title: My parser\n  Version: '1.0.0'\n"
+        "  LastUpdated: '2026-11-26'\nCategory: Microsoft Sentinel Parser\nFunctionName: MyParser\n"
+        "FunctionAlias: MyParser\nFunctionQuery: |\n  DeviceNetworkEvents\n  | project Timestamp, DeviceName, RemoteUrl\n",
+        encoding="utf-8")
+    return path
+
+
+def test_content_parsers_are_declared_as_functions(node_available, tmp_path):
+    parser = parser_from(load_yaml(parser_file(tmp_path)))
+    good = hunting_item(hunting_file(tmp_path, "MyParser | where RemoteUrl has 'x'", "good.yaml"))
+    bad = hunting_item(hunting_file(tmp_path, "MyParser | where RemoteIP has 'x'", "bad.yaml"))
+    problems, _ = check_content([parser, good, bad])
+    assert [(p.path.name, p.code) for p in problems] == [("bad.yaml", "kql.KS142")]
+    # without the parser the name is an unknown table: a warning, nothing checked
+    problems, _ = check_content([bad])
+    assert [(p.severity, p.code) for p in problems] == [("warning", "kql.KS204")]
+
+
+def test_parser_query_problems_point_into_function_query(node_available, tmp_path):
+    path = parser_file(tmp_path)
+    path.write_text(path.read_text().replace("RemoteUrl", "RemoteUrlz"), encoding="utf-8")
+    problems, _ = check_content([parser_from(load_yaml(path))])
+    assert [(p.code, p.field) for p in problems] == [("kql.KS142", "FunctionQuery")]
+    assert (problems[0].line, problems[0].column) == token_position(path, "RemoteUrlz")
+
+
+def test_user_schema_directories_in_both_shapes(node_available, tmp_path):
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "Contoso_CL.json").write_text(json.dumps(
+        {"name": "Contoso_CL", "columns": {"TimeGenerated": "datetime", "User_s": "string"}}))
+    (schemas / "Fabrikam_CL.json").write_text(json.dumps(
+        {"Name": "Fabrikam_CL", "Properties": [{"Name": "Host_s", "Type": "String"}, {"Name": "Count_d", "Type": "Double"}]}))
+    with KqlAnalyser(schema_dirs=[schemas]) as kql:
+        assert kql.analyse("Contoso_CL | project User_s, TimeGenerated | join (Fabrikam_CL | where Count_d > 1) on $left.User_s == $right.Host_s") == []
+        assert [d.code for d in kql.analyse("Fabrikam_CL | project Nope")] == ["KS142"]
+
+
+def test_workbook_kql_items_are_analysed(node_available, tmp_path):
+    data = {"version": "Notebook/1.0", "items": [
+        {"type": 1, "content": {"json": "## Title"}},
+        {"type": 3, "content": {"query": "SigninLogs\n| summarise count()", "queryType": 0}},
+        {"type": 3, "content": {"query": "SigninLogs | where {TimeRange} | count", "queryType": 0}},
+        {"type": 3, "content": {"query": "Resources | summarise count()", "queryType": 1}},
+    ]}
+    path = tmp_path / "wb.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    workbook = Workbook(key="wb", title="WB", description="", version="1.0.0", serialized_data=path.read_text(),
+                        source=SourceInfo(tmp_path / "wb.yaml"), template_path=path)
+    problems, _ = check_content([workbook])
+    assert [(p.code, p.path) for p in problems] == [("kql.KS176", path)]
+    assert (problems[0].line, problems[0].column) == token_position(path, "summarise")
+
+
+# --- per-workspace probes ----------------------------------------------------------------------
+
+def test_tables_and_columns_used(node_available, tmp_path):
+    parser = parser_from(load_yaml(parser_file(tmp_path)))
+    query = "MyParser | where RemoteUrl has 'x' | join (DeviceProcessEvents | project DeviceName, FileName) on DeviceName"
+    assert tables_used(query, parsers=[parser]) == {"DeviceNetworkEvents", "DeviceProcessEvents"}
+    columns = columns_used(query, parsers=[parser])
+    assert {"RemoteUrl", "DeviceName"} <= columns["DeviceNetworkEvents"]
+    assert columns["DeviceProcessEvents"] == {"DeviceName", "FileName"}
+    assert tables_used("union Contoso_CL, (workspace('x').SigninLogs)") == {"Contoso_CL", "SigninLogs"}
+
+
+def test_seed_tables_used(node_available):
+    used = {name: tables_used(query) for name, query in seed_queries().items()}
+    assert set().union(*used.values()) == {"DeviceProcessEvents", "DeviceNetworkEvents"}
+    assert all(len(tables) == 1 for tables in used.values())
+
+
+# --- conformance on real Microsoft content -----------------------------------------------------
+
+def corpus_queries() -> dict[str, str]:
+    root = shared_path("corpus", "rules")
+    queries = {}
+    for folder in ("analytic", "hunting"):
+        for path in sorted((root / folder).glob("*.yaml")):
+            doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+            if isinstance(doc, dict) and isinstance(doc.get("query"), str):
+                queries[f"{folder}/{path.name}"] = doc["query"]
+    return queries
+
+
+def expected_corpus_errors() -> dict[str, tuple[str, str, str]]:
+    rows = [line for line in CORPUS_TSV.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return {r[0]: (r[1], r[2], r[3]) for r in csv.reader(rows, delimiter="\t")}
+
+
+def test_corpus_queries_with_errors_are_the_listed_ones(node_available):
+    custom_tables = shared_path("corpus", "reference", "CustomTables")
+    queries = corpus_queries()
+    assert len(queries) == 283
+    expected = expected_corpus_errors()
+    with KqlAnalyser(schema_dirs=[custom_tables]) as kql:
+        results = dict(zip(queries, kql.analyse_many(list(queries.values()))))
+    found = {name: errors_first_to_report(diags) for name, diags in results.items()}
+    found = {name: errors[0].code for name, errors in found.items() if errors}
+    assert found == {name: code for name, (code, _, _) in expected.items()}
+    for name, (_, category, reason) in expected.items():
+        assert category in ("query", "schema") and len(reason) > 20, name
+
+
+def test_corpus_rmm_dwservice_error_is_on_the_sha1_line(node_available, tmp_path):
+    path = shared_path("corpus", "rules", "invalid", "rmm_DWService_createproc.yaml")
+    problems, _ = check_content([hunting_query_from(load_yaml(path))])
+    errors = [p for p in problems if p.is_error]
+    assert len(errors) == 1
+    line = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").splitlines()[errors[0].line - 1]
+    assert line.strip().startswith("| Sha1 in")
