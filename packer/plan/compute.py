@@ -55,9 +55,8 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client, probe_tables=probe_tables and bool(content.analytic_rules))
     needed = tables_needed or _default_tables_needed(content)
-    blocked = _blocked_reasons(content, state, needed)
-    planner = _Planner(target, state, client)
-    items = [planner.classify(d, blocked.get(d.key)) for d in desired]
+    planner = _Planner(target, state, client, _BlockedCheck(content, state, needed))
+    items = [planner.classify(d) for d in desired]
     items += planner.prunes({d.resource_id.lower() for d in desired})
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (state.table_note,) if state.table_note else ()
@@ -71,16 +70,21 @@ def _default_tables_needed(content: ContentSet) -> TablesNeeded:
     return lambda item: default_tables_needed(getattr(item, "query", "") or "", content.parsers)
 
 
-def _blocked_reasons(content: ContentSet, state: LiveState, needed: TablesNeeded) -> dict[str, str]:
-    """Item key -> why its rule would be rejected here (only when the workspace's tables are known)."""
-    if state.tables is None:
-        return {}
-    reasons = {}
-    for rule in content.analytic_rules:
-        missing = missing_tables(needed(rule), state.tables)
-        if missing:
-            reasons[item_key(rule)] = f"table(s) missing in this workspace: {', '.join(missing)}"
-    return reasons
+class _BlockedCheck:
+    """Why a rule would be rejected here: tables its query needs that the workspace lacks.
+    Asked only for rules about to be written (an unchanged rule costs no KQL analysis)."""
+
+    def __init__(self, content: ContentSet, state: LiveState, needed: TablesNeeded):
+        self._rules = {item_key(rule): rule for rule in content.analytic_rules}
+        self._tables = state.tables
+        self._needed = needed
+
+    def reason(self, key: str) -> str | None:
+        rule = self._rules.get(key)
+        if rule is None or self._tables is None:
+            return None
+        missing = missing_tables(self._needed(rule), self._tables)
+        return f"table(s) missing in this workspace: {', '.join(missing)}" if missing else None
 
 
 def _watched_ids(item: PlanItem) -> list[str]:
@@ -88,14 +92,16 @@ def _watched_ids(item: PlanItem) -> list[str]:
 
 
 class _Planner:
-    def __init__(self, target: Target, state: LiveState, client: WorkspaceClient):
+    def __init__(self, target: Target, state: LiveState, client: WorkspaceClient, blocked: _BlockedCheck):
         self.target = target
+        self.blocked = blocked
         self.state = state
         self.client = client
         self.extra_watched: set[str] = set()
         self._location: str | None = None
+        self._by_identity: dict[tuple[str, str], list[dict]] | None = None
 
-    def classify(self, d: DesiredResource, blocked_reason: str | None) -> PlanItem:
+    def classify(self, d: DesiredResource) -> PlanItem:
         live = self.state.resource(d.resource_id)
         meta = self.state.metadata_of(d.resource_id, d.metadata_id)
         if live is None:
@@ -105,6 +111,7 @@ class _Planner:
                 owner = owner_description(self.state.metadata_of(clash["id"]))
                 return self._item(d, Action.FOREIGN, f"{clash['id'].rsplit('/', 1)[-1]} already has this name ({owner}); "
                                   "rename one of them, or delete the other to let this tool create it")
+            blocked_reason = self.blocked.reason(d.key)
             if blocked_reason:
                 return self._item(d, Action.BLOCKED, blocked_reason)
             return self._item(d, Action.CREATE, changes=field_changes(None, d.body),
@@ -120,6 +127,7 @@ class _Planner:
             return self._item(d, Action.UPDATE, reason, live_hash=live_hash, writes=(self._put_metadata(d, meta),),
                               changes=_metadata_changes(meta, d.metadata_body))
         changes = field_changes(live, d.body)
+        blocked_reason = self.blocked.reason(d.key)
         if blocked_reason:
             return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
         writes = (self._put(d, live), self._put_metadata(d, meta))
@@ -177,13 +185,16 @@ class _Planner:
 
     def _name_clash(self, d: DesiredResource) -> dict | None:
         """Another resource, not ours, with this item's display name (or function alias)."""
+        if self._by_identity is None:
+            self._by_identity = {}
+            for body in self.state.resources.values():
+                self._by_identity.setdefault(_identity(body), []).append(body)
         wanted = _identity(d.body)
         if not wanted[1]:
             return None
-        for rid, body in self.state.resources.items():
-            if rid == d.resource_id.lower() or _identity(body) != wanted:
-                continue
-            if not owned_by(self.state.metadata_of(rid), self.target.repository):
+        for body in self._by_identity.get(wanted, ()):
+            rid = str(body.get("id", "")).lower()
+            if rid != d.resource_id.lower() and not owned_by(self.state.metadata_of(rid), self.target.repository):
                 return body
         return None
 
