@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors, resources, views
 from packer.emulator.armerrors import ArmError
-from packer.emulator.routes import Kind
+from packer.emulator.messages import Call, Response
 
 if TYPE_CHECKING:
-    from packer.emulator.service import Call, Response, Service
+    from packer.emulator.service import Service
 
 # PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
 # (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
@@ -22,9 +22,7 @@ class Handlers:
         self.store = service.store
         self.validator = validator
 
-    def dispatch(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def dispatch(self, call: Call) -> Response:
         route, method = call.route, call.request.method
         if route.kind is None:
             if method != "GET":
@@ -47,7 +45,7 @@ class Handlers:
         raise armerrors.method_not_allowed(method, call.request.target)
 
     # --- checks on the parent resource -------------------------------------------------------
-    def _check_parent(self, call: "Call") -> None:
+    def _check_parent(self, call: Call) -> None:
         route, config = call.route, self.service.config
         if route.resource_group is None:
             return
@@ -62,17 +60,13 @@ class Handlers:
             raise armerrors.not_onboarded(route.workspace)
 
     # --- generic resources -------------------------------------------------------------------
-    def _get(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def _get(self, call: Call) -> Response:
         body = self.store.read(call.route.resource_id)
         if body is None:
             raise resources.not_found(call.route)
         return Response(200, resources.present(call.route.kind, body, call.api_version))
 
-    def _list(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def _list(self, call: Call) -> Response:
         kind = call.route.kind
         items = list(self.store.iter_under(call.route.collection_id))
         items = resources.filter_list(kind, items, call.query)
@@ -81,7 +75,7 @@ class Handlers:
             return Response(200, {"value": items})
         return Response(200, self._page(call, items))
 
-    def _page(self, call: "Call", items: list[dict]) -> dict:
+    def _page(self, call: Call, items: list[dict]) -> dict:
         size = self.service.config.page_size
         try:
             start = max(0, int(call.query.get("$skipToken", "0") or 0))
@@ -96,9 +90,7 @@ class Handlers:
                                 f"&$skipToken={start + size}")
         return page
 
-    def _put(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def _put(self, call: Call) -> Response:
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
         body = resources.check_shape(kind, body, call, self.validator)
@@ -111,9 +103,7 @@ class Handlers:
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, resources.present(kind, stored, call.api_version))
 
-    def _delete(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def _delete(self, call: Call) -> Response:
         with self.store.lock:
             existing = self.store.read(call.route.resource_id)
             if existing is not None:
@@ -124,9 +114,7 @@ class Handlers:
         return Response(200 if existing is not None else 204)
 
     # --- read-only and special resources ------------------------------------------------------
-    def _read_only(self, call: "Call", one, many) -> "Response":
-        from packer.emulator.service import Response
-
+    def _read_only(self, call: Call, one, many) -> Response:
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
         config = self.service.config
@@ -134,9 +122,7 @@ class Handlers:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
 
-    def _onboarding(self, call: "Call") -> "Response":
-        from packer.emulator.service import Response
-
+    def _onboarding(self, call: Call) -> Response:
         route, method = call.route, call.request.method
         key = route.workspace_id.lower()
         onboarded = self.service.onboarded.get(key, False)
@@ -168,7 +154,3 @@ def parse_body(raw: bytes) -> dict:
         raise ArmError(400, "InvalidRequestContent",
                        "The request content was invalid and could not be deserialized: a JSON object is required.")
     return body
-
-
-def kind_label(kind: Kind) -> str:
-    return kind.type_name.rsplit("/", 1)[-1]

@@ -10,7 +10,8 @@ from packer.emulator.routes import Kind, Route
 from packer.emulator.stamping import stamp_common, utc_now
 
 if TYPE_CHECKING:
-    from packer.emulator.service import Call, Service
+    from packer.emulator.messages import Call
+    from packer.emulator.service import Service
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from packer.emulator.service import Request, Service
+from packer.emulator.messages import Request
+from packer.emulator.service import Service
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 

@@ -6,10 +6,7 @@ api-version -> resource provider checks (workspace, onboarding) -> the operation
 """
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from packer.emulator import armerrors
@@ -17,55 +14,17 @@ from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.credential import InvalidToken, read_claims
 from packer.emulator.faults import Faults
+from packer.emulator.handlers import Handlers
+from packer.emulator.messages import Call, Caller, Request, Response
 from packer.emulator.observe import Counters, RequestLog, RequestRecord
 from packer.emulator.routes import Route, UnknownRoute, resolve
 from packer.emulator.store import ResourceStore
 from packer.emulator.throttle import Throttler, operation_of
 
 
-@dataclass
-class Request:
-    method: str
-    target: str  # path + query, as on the request line
-    headers: dict[str, str]  # lower-cased names
-    body: bytes = b""
-    base_url: str = ""
-
-
-@dataclass
-class Response:
-    status: int
-    body: dict | list | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False  # close the connection without answering
-    delay_s: float = 0.0
-
-    def payload(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
-
-
-@dataclass(frozen=True)
-class Caller:
-    tenant: str
-    object_id: str
-
-
-@dataclass
-class Call:
-    """One request being served: what handlers need besides the store."""
-
-    request: Request
-    route: Route
-    caller: Caller
-    api_version: str
-    query: dict[str, str]
-
-
 class Service:
     def __init__(self, config: EmulatorConfig, store: ResourceStore, counters: Counters, log: RequestLog,
                  faults: Faults, throttler: Throttler, validator=None):
-        from packer.emulator.handlers import Handlers
-
         self.config = config
         self.store = store
         self.counters = counters
@@ -183,7 +142,3 @@ class Service:
     @staticmethod
     def _error(error: ArmError) -> Response:
         return Response(error.status, error.body(), dict(error.headers))
-
-
-def request_id() -> str:
-    return str(uuid.uuid4())

@@ -1,7 +1,7 @@
 """Read-only resources computed from the config: subscriptions, resource groups, workspaces, tables."""
 from __future__ import annotations
 
-from packer.emulator.armerrors import ArmError, resource_not_found, subscription_not_found
+from packer.emulator.armerrors import ArmError, resource_group_not_found, resource_not_found, subscription_not_found
 from packer.emulator.config import EmulatorConfig, TableConfig, WorkspaceConfig
 from packer.emulator.routes import Route
 
@@ -14,8 +14,6 @@ def subscription_or_group(config: EmulatorConfig, route: Route) -> dict:
         return {"id": f"/subscriptions/{sub.id}", "subscriptionId": sub.id, "tenantId": sub.tenant,
                 "displayName": sub.display_name or f"Subscription {sub.id[:8]}", "state": "Enabled",
                 "authorizationSource": "RoleBased"}
-    from packer.emulator.armerrors import resource_group_not_found
-
     workspaces = [w for w in config.workspaces if w.subscription == sub.id
                   and w.resource_group.lower() == route.resource_group.lower()]
     if not workspaces:
