@@ -9,6 +9,7 @@ import csv
 import datetime
 from collections import defaultdict
 
+import fastjsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -109,3 +110,29 @@ def test_files_without_problems_also_pass_the_schema_in_an_editor(folder):
     for path in clean:
         errors = list(Draft202012Validator(schema(kind)).iter_errors(_as_an_editor_reads_it(load_yaml(path).value)))
         assert errors == [], f"{path.name}: {[e.message for e in errors]}"
+
+
+def test_fast_schema_check_agrees_with_jsonschema_on_every_real_file():
+    """validate asks fastjsonschema first and jsonschema only for rejected files: they must agree."""
+    from packer.validate.document import ci_document
+    from packer.validate.files import field_kind, folder_kind
+    from packer.validate.schemas import fast_check, keys, validator
+
+    rules = shared_path("corpus", "rules")
+    checked = 0
+    for path in sorted(rules.rglob("*.yaml")):
+        try:
+            source = load_yaml(path)
+        except Exception:
+            continue  # the YAML syntax cases
+        kind = folder_kind(path) or field_kind(source.value)
+        for name in {kind, "analytic-rule", "hunting-query"}:
+            value = ci_document(source, keys(name)).value
+            try:
+                fast_check(name)(value)
+                fast_ok = True
+            except fastjsonschema.JsonSchemaValueException:
+                fast_ok = False
+            assert fast_ok == validator(name).is_valid(value), f"{path.name} as {name}"
+            checked += 1
+    assert checked > 500

