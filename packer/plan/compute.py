@@ -114,8 +114,7 @@ class _Planner:
             blocked_reason = self.blocked.reason(d.key)
             if blocked_reason:
                 return self._item(d, Action.BLOCKED, blocked_reason)
-            return self._item(d, Action.CREATE, changes=field_changes(None, d.body),
-                              writes=(self._put(d, None), self._put_metadata(d, meta)))
+            return self._item(d, Action.CREATE, f"from {d.source_path}", writes=(self._put(d, None), self._put_metadata(d, meta)))
         live_hash = content_hash(live)
         ours = owned_by(meta, self.target.repository)
         if not ours and not (meta is None and live_hash == d.content_hash):

@@ -26,6 +26,8 @@ def field_changes(live: dict | None, desired: dict) -> tuple[FieldChange, ...]:
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Objects flatten to dotted paths; lists and scalars are leaves."""
+    if isinstance(value, dict) and not value and not prefix:
+        return {}
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
         for key, member in value.items():
