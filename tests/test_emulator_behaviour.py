@@ -259,3 +259,40 @@ def test_state_survives_a_restart(tmp_path):
         assert fetched.json() == created
         assert emu.counters[emu.workspace.name]["writes"] == 1
         assert emu.counters[emu.workspace.name]["reads"] == 1
+
+
+# --- checks beyond the JSON shape ---------------------------------------------------------------
+@pytest.mark.parametrize("overrides, target", [
+    ({"queryFrequency": "PT1M"}, "properties.queryFrequency"),
+    ({"queryPeriod": "P15D"}, "properties.queryPeriod"),
+    ({"suppressionEnabled": True, "suppressionDuration": "P2D"}, "properties.suppressionDuration"),
+    ({"incidentConfiguration": {"createIncident": True, "groupingConfiguration": {
+        "enabled": True, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "Selected"}}},
+     "properties.incidentConfiguration.groupingConfiguration.matchingMethod"),
+    ({"incidentConfiguration": {"createIncident": True, "groupingConfiguration": {
+        "enabled": True, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "Selected",
+        "groupByEntities": ["Host"]}}},
+     "properties.incidentConfiguration.groupingConfiguration.groupByEntities"),
+])
+def test_rule_checks_beyond_the_schema(emulator, sentinel_client, overrides, target):
+    response = send(sentinel_client, "PUT", rule_path(emulator, "r1"), rule(**overrides))
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["target"] == target
+
+
+def test_suppression_range_is_not_checked_while_disabled(emulator, sentinel_client):
+    response = send(sentinel_client, "PUT", rule_path(emulator, "r1"), rule(suppressionDuration="PT1M"))
+    assert response.status_code == 201
+
+
+def test_second_workbook_with_the_same_display_name_is_a_conflict(emulator, sentinel_client):
+    ws = emulator.workspace
+    base = (f"/subscriptions/{emulator.subscription_id}/resourceGroups/{ws.resource_group}"
+            "/providers/Microsoft.Insights/workbooks/")
+    body = {"location": "westeurope", "kind": "shared", "properties": {
+        "displayName": "RMM", "category": "sentinel", "sourceId": ws.resource_id, "serializedData": "{}"}}
+    assert send(sentinel_client, "PUT", base + "0a0a0a0a-0000-4000-8000-000000000001", body).status_code == 201
+    assert send(sentinel_client, "PUT", base + "0a0a0a0a-0000-4000-8000-000000000001", body).status_code == 200
+    clash = send(sentinel_client, "PUT", base + "0a0a0a0a-0000-4000-8000-000000000002", body)
+    assert clash.status_code == 409
+    assert clash.json()["error"]["message"] == "A Workbook with the same name already exists within this subscription."

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from packer.emulator import armerrors
 from packer.emulator.kqltables import missing_tables
 from packer.emulator.routes import Kind, Route
+from packer.emulator.rulechecks import check_rule
 
 if TYPE_CHECKING:
     from packer.emulator.resources import WorkspaceFacts
@@ -89,6 +90,7 @@ def _alert_rule(route: Route, body: dict, ctx: Context) -> dict:
             f"The alert rule kind '{kind}' is not supported by the emulator; supported kinds: {', '.join(RULE_KINDS)}.",
             target="kind")
     props = _properties(body)
+    check_rule(kind, props)
     query = props.get("query")
     if ctx.facts is not None and isinstance(query, str):
         missing = missing_tables(query, ctx.facts.tables, ctx.facts.functions)

@@ -97,6 +97,7 @@ class Handlers:
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
+            resources.check_conflicts(kind, call.route, body, self.store, call.query)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
                                      resources.WorkspaceFacts.of(self.service, call.route), call.query)
             self.store.write(resource_id, stored)

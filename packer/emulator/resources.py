@@ -69,6 +69,27 @@ def check_preconditions(call: "Call", body: dict | None, existing: dict | None) 
                        f"Newer version of resource '{call.route.name}' exists. Data was not saved.")
 
 
+def check_conflicts(kind: Kind, route: Route, body: dict, store, query: dict[str, str]) -> None:
+    """Workbooks: another workbook in the resource group with the same displayName, category and
+    sourceId is a 409 (the Workbooks RP's answer, quoted in microsoft/ApplicationInsights-Home#476)."""
+    if kind.name != "workbooks":
+        return
+    props = body.get("properties") or {}
+    key = _workbook_key(props.get("displayName"), props.get("category"),
+                        props.get("sourceId") or query.get("sourceId"))
+    for other in store.iter_under(route.collection_id):
+        if other["name"].lower() != route.name.lower() and _workbook_key(
+                other["properties"].get("displayName"), other["properties"].get("category"),
+                other["properties"].get("sourceId")) == key:
+            raise ArmError(409, "Conflict", "A Workbook with the same name already exists within this subscription.",
+                           details=[{"code": "Conflict", "target": "properties.displayName",
+                                     "message": f"'{props.get('displayName')}' is used by workbook {other['name']}"}])
+
+
+def _workbook_key(display_name, category, source_id) -> tuple:
+    return tuple(str(v or "").lower() for v in (display_name, category, source_id))
+
+
 def check_shape(kind: Kind, body: dict, call: "Call", validator) -> dict:
     """The body with enum spellings made canonical (the services bind enums case-insensitively), validated."""
     body = defaults.canonical_enums(kind, body)
