@@ -296,3 +296,18 @@ def test_second_workbook_with_the_same_display_name_is_a_conflict(emulator, sent
     clash = send(sentinel_client, "PUT", base + "0a0a0a0a-0000-4000-8000-000000000002", body)
     assert clash.status_code == 409
     assert clash.json()["error"]["message"] == "A Workbook with the same name already exists within this subscription."
+
+
+def test_onboarding_can_install_the_builtin_fusion_rule(emulator_factory):
+    emu = emulator_factory({"workspaces": [{"resource_group": "rg", "name": "ws", "builtin_fusion_rule": True}]})
+    client = sentinel_client(emu)
+    rules = list(client.alert_rules.list("rg", "ws"))
+    assert [(r.name, r.kind) for r in rules] == [("BuiltInFusion", "Fusion")]
+    fusion_put = send(client, "PUT", rule_path(emu, "BuiltInFusion"),
+                      {"kind": "Fusion", "properties": {"alertRuleTemplateName": "x", "enabled": False}})
+    assert fusion_put.status_code == 400  # the emulator only writes Scheduled and NRT rules
+
+
+def test_non_json_body_is_415(emulator, sentinel_client):
+    response = send(sentinel_client, "PUT", rule_path(emulator, "r1"), None, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415 and response.json()["error"]["code"] == "UnsupportedMediaType"

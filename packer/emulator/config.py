@@ -64,6 +64,7 @@ class WorkspaceConfig:
     location: str = "westeurope"
     sentinel_onboarded: bool = True
     tables: tuple[TableConfig, ...] = ()
+    builtin_fusion_rule: bool = False  # onboarding installs "Advanced Multistage Attack Detection"
 
     @property
     def resource_id(self) -> str:

@@ -111,6 +111,7 @@ def _workspaces(raw: Any, subscriptions: tuple[SubscriptionConfig, ...], source:
             location=str(body.get("location", "westeurope")),
             sentinel_onboarded=bool(body.get("sentinel_onboarded", True)),
             tables=_tables(body.get("tables"), where),
+            builtin_fusion_rule=bool(body.get("builtin_fusion_rule", False)),
         ))
     return tuple(result)
 

@@ -46,6 +46,8 @@ class Emulator:
         self.ca_path = ""
         if self.state_file and self.state_file.exists():
             self.load_state(self.state_file)
+        else:
+            self._seed()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -136,6 +138,15 @@ class Emulator:
         self.counters.restore(state.get("counters") or {})
         for entry in state.get("requests") or []:
             self.requests.record(RequestRecord(*entry))
+
+    def _seed(self) -> None:
+        from packer.emulator.stamping import utc_now
+        from packer.emulator.views import builtin_fusion_rule
+
+        for ws in self.config.workspaces:
+            if ws.builtin_fusion_rule and ws.sentinel_onboarded:
+                body = builtin_fusion_rule(ws, utc_now())
+                self.store.write(body["id"], body)
 
     def _stamp(self, resource_id: str, body: dict, existing: dict | None) -> dict:
         from packer.emulator.resources import build

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from packer.emulator import armerrors, resources, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.messages import Call, Response
+from packer.emulator.stamping import utc_now
 
 if TYPE_CHECKING:
     from packer.emulator.service import Service
@@ -91,6 +92,10 @@ class Handlers:
         return page
 
     def _put(self, call: Call) -> Response:
+        content_type = call.request.headers.get("content-type", "application/json")
+        if "json" not in content_type.lower():
+            raise ArmError(415, "UnsupportedMediaType", f"The content media type '{content_type}' is not supported. "
+                                                        "Only 'application/json' is supported.")
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
         body = resources.check_shape(kind, body, call, self.validator)
@@ -138,6 +143,10 @@ class Handlers:
             return Response(200, state)
         if method == "PUT" and route.name:
             self.service.onboarded[key] = True
+            ws = self.service.config.workspace(route.subscription, route.resource_group, route.workspace)
+            if not onboarded and ws.builtin_fusion_rule:
+                fusion = views.builtin_fusion_rule(ws, utc_now())
+                self.store.write(fusion["id"], fusion)
             return Response(200 if onboarded else 201, views.onboarding_state(route))
         if method == "DELETE" and route.name:
             self.service.onboarded[key] = False

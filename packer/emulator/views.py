@@ -86,3 +86,22 @@ def onboarding_state(route: Route) -> dict:
     return {"id": f"{route.workspace_id}/providers/Microsoft.SecurityInsights/onboardingStates/default",
             "name": "default", "type": "Microsoft.SecurityInsights/onboardingStates",
             "properties": {"customerManagedKey": False}}
+
+
+def builtin_fusion_rule(ws: WorkspaceConfig, now: str) -> dict:
+    """The Fusion rule onboarding installs (name BuiltInFusion; body shape of GetFusionAlertRule.json)."""
+    return {
+        "id": f"{ws.resource_id}/providers/Microsoft.SecurityInsights/alertRules/BuiltInFusion",
+        "name": "BuiltInFusion", "type": "Microsoft.SecurityInsights/alertRules", "kind": "Fusion",
+        "etag": '"00000000-0000-0000-0000-000000000f05"',
+        "properties": {
+            "alertRuleTemplateName": "f71aba3d-28fb-450b-b192-4e76a83015c8",
+            "displayName": "Advanced Multistage Attack Detection", "enabled": True, "severity": "High",
+            "description": "Microsoft Sentinel uses Fusion, a correlation engine based on scalable machine learning "
+                           "algorithms, to automatically detect multistage attacks.",
+            "tactics": ["Collection", "CommandAndControl", "CredentialAccess", "DefenseEvasion", "Discovery",
+                        "Execution", "Exfiltration", "Impact", "InitialAccess", "LateralMovement", "Persistence",
+                        "PrivilegeEscalation"],
+            "lastModifiedUtc": now,
+        },
+    }
