@@ -158,30 +158,35 @@ class WorkspaceClient:
         )
 
     def delete(self, resource_id: str, etag: str | None = None) -> bool:
-        """Delete; False when it was already gone (a delete is done either way)."""
+        """Delete; False when it was already gone (ARM answers 204 or 404: done either way)."""
         headers = {"If-Match": etag} if etag else {}
         try:
-            self._call("DELETE", resource_id, params={"api-version": api_version_for(resource_id)},
-                       headers=headers, retry_read=0)
+            response = self._checked("DELETE", resource_id, params={"api-version": api_version_for(resource_id)},
+                                     headers=headers, retry_read=0)
         except NotFound:
             return False
-        return True
+        return response.status_code != 204
 
     # --- transport ----------------------------------------------------------------------------
 
-    def _call(self, method: str, url: str, *, params: dict | None = None, json_body: dict | None = None,
-              headers: dict | None = None, resource_id: str = "", **options: Any) -> dict:
-        resource_id = resource_id or url
-        request = HttpRequest(method, _quoted(url), params=params, json=json_body, headers=headers or None)
-        response = self._send(request, resource_id, **options)
-        if response.status_code >= 400:
-            raise error_from_response(response.status_code, response.content, resource_id, method)
+    def _call(self, method: str, url: str, **kwargs: Any) -> dict:
+        """The JSON answer of a request (an empty dict when there is none)."""
+        response = self._checked(method, url, **kwargs)
         if not response.content:
             return {}
         try:
             return json.loads(response.content)
         except ValueError:
             return {}
+
+    def _checked(self, method: str, url: str, *, params: dict | None = None, json_body: dict | None = None,
+                 headers: dict | None = None, resource_id: str = "", **options: Any) -> HttpResponse:
+        resource_id = resource_id or url
+        request = HttpRequest(method, _quoted(url), params=params, json=json_body, headers=headers or None)
+        response = self._send(request, resource_id, **options)
+        if response.status_code >= 400:
+            raise error_from_response(response.status_code, response.content, resource_id, method)
+        return response
 
     def _send(self, request: HttpRequest, resource_id: str, **options: Any) -> HttpResponse:
         sdk = self._loganalytics if "/microsoft.operationalinsights/" in _provider_part(request.url) else self._insights

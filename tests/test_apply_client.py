@@ -1,0 +1,82 @@
+"""WorkspaceClient against the emulator: paging, typed errors, etags, no secrets in messages."""
+from __future__ import annotations
+
+import pytest
+
+from packer.remote.client import WorkspaceClient
+from packer.remote.errors import AuthorizationFailed, BadRequest, Conflict, ServerError
+from packer.targets.model import Target
+
+OTHER_TENANT = "99999999-9999-4999-8999-999999999999"
+
+
+def _client(emu, tenant: str | None = None, **kwargs) -> WorkspaceClient:
+    ws = emu.workspace
+    target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "a/b")
+    kwargs.setdefault("retry_backoff_factor", 0.01)
+    return WorkspaceClient(target, emu.credential(tenant), emu.base_url, emu.ca_path, **kwargs)
+
+
+def _rule(name: str) -> dict:
+    return {"kind": "Scheduled", "properties": {
+        "displayName": name, "enabled": True, "query": "SecurityEvent | take 1", "queryFrequency": "PT1H",
+        "queryPeriod": "PT1H", "severity": "Low", "triggerOperator": "GreaterThan", "triggerThreshold": 0,
+        "suppressionDuration": "PT5H", "suppressionEnabled": False}}
+
+
+def test_lists_follow_next_link_pages(emulator_factory):
+    emu = emulator_factory({"page_size": 2})
+    with _client(emu) as client:
+        for n in range(5):
+            emu.store.put(client.sentinel_collection("alertRules") + f"/rule-{n}", _rule(f"rule {n}"))
+        rules = client.list_alert_rules()
+    assert sorted(r["properties"]["displayName"] for r in rules) == [f"rule {n}" for n in range(5)]
+    list_calls = [r for r in emu.requests if r.method == "GET" and r.path.lower().endswith("/alertrules")]
+    assert len(list_calls) == 3
+
+
+def test_put_get_delete_with_etags(emulator):
+    with _client(emulator) as client:
+        rule_id = client.sentinel_collection("alertRules") + "/r1"
+        created = client.put(rule_id, _rule("one"))
+        assert client.get(rule_id)["etag"] == created["etag"]
+        updated = client.put(rule_id, _rule("two"), etag=created["etag"])
+        with pytest.raises(Conflict) as stale:
+            client.put(rule_id, _rule("three"), etag=created["etag"])
+        assert stale.value.code and stale.value.status in (409, 412)
+        assert client.get(rule_id)["properties"]["displayName"] == "two"
+        assert client.delete(rule_id, etag=updated["etag"]) is True
+        assert client.get(rule_id) is None
+        assert client.delete(rule_id) is False
+
+
+def test_a_token_of_another_tenant_is_refused_without_leaking_it(emulator):
+    with _client(emulator, tenant=OTHER_TENANT) as client:
+        with pytest.raises(AuthorizationFailed) as refused:
+            client.list_alert_rules()
+    token = emulator.credential(OTHER_TENANT).get_token("x").token
+    assert refused.value.code and token.split(".")[1] not in str(refused.value)
+
+
+def test_api_errors_keep_the_apis_code_and_message(emulator):
+    with _client(emulator) as client:
+        rule = _rule("bad")
+        rule["properties"]["query"] = "NoSuchTable | take 1"
+        with pytest.raises(BadRequest, match="One of the tables does not exist"):
+            client.put(client.sentinel_collection("alertRules") + "/bad", rule)
+
+
+def test_server_errors_are_retried_by_azure_core_then_surface_typed(emulator):
+    with _client(emulator, retry_total=2) as client:
+        emulator.faults.script("GET", r"/alertRules$", 503, times=2)
+        assert client.list_alert_rules() == []  # two 503s, then success
+        emulator.faults.script("GET", r"/alertRules$", 500, times=5)
+        with pytest.raises(ServerError):
+            client.list_alert_rules()
+
+
+def test_tables_and_workspace_reads(emulator):
+    with _client(emulator) as client:
+        names = {t["name"] for t in client.list_tables()}
+        assert {"SecurityEvent", "DeviceProcessEvents"} <= names
+        assert client.get_workspace()["location"] == emulator.workspace.location
