@@ -14,7 +14,8 @@ Retries, deliberately split:
   writes are sent with azure-core's read retries off and surface as `ConnectionFailed`; the
   apply layer re-reads and decides (packer.apply.writes, with tenacity).
 Concurrency: at most `max_concurrency` requests in flight per client (one client = one
-workspace). `rate_limiter` (see packer.remote.limits) is acquired before every attempt.
+workspace). `rate_limiter` (see packer.remote.limits) is acquired before every attempt of the
+`rate_limited_operations` (writes and deletes by default; add READ to pace reads too).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from azure.mgmt.securityinsight import SecurityInsights
 from packer.remote import api_versions
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
-from packer.remote.limits import LimiterLike, RateLimitPolicy
+from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
 from packer.targets.model import Target
 
 DEFAULT_CONCURRENCY = 4
@@ -51,6 +52,7 @@ class WorkspaceClient:
         *,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         rate_limiter: LimiterLike | None = None,
+        rate_limited_operations: frozenset[str] = frozenset({WRITE, DELETE}),
         retry_total: int = 6,
         retry_backoff_factor: float = 0.5,
         retry_backoff_max: int = 30,
@@ -73,7 +75,7 @@ class WorkspaceClient:
         if connection_verify is not None:
             kwargs["connection_verify"] = connection_verify
         if rate_limiter is not None:
-            kwargs["per_retry_policies"] = [RateLimitPolicy(rate_limiter)]
+            kwargs["per_retry_policies"] = [RateLimitPolicy(rate_limiter, rate_limited_operations)]
         self._insights = SecurityInsights(credential, target.subscription_id, base_url=self.base_url, **kwargs)
         self._loganalytics = LogAnalyticsManagementClient(
             credential, target.subscription_id, base_url=self.base_url, **kwargs
