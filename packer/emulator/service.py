@@ -56,6 +56,9 @@ class Service:
                 response.delay_s = fault.latency_s
         except ArmError as error:
             response = self._error(error)
+        except Exception as exc:  # an emulator bug: answer like a failing service, and say so
+            response = self._error(ArmError(500, "InternalServerError",
+                                            f"The emulator failed on this request: {type(exc).__name__}: {exc}"))
         self._observe(request.method, path, response, api_version, tenant, scopes)
         return response
 
