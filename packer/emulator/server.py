@@ -34,6 +34,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address) -> None:
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request.settimeout(30)  # a client that never completes the TLS handshake does not hold a thread forever
         with self._open_lock:
             self._open.add(request)
         try:
