@@ -70,7 +70,13 @@ class QueryReferences:
 def node_modules_dir() -> Path:
     """Where the npm package is installed: $SENTINEL_PACKER_NODE_MODULES or <project>/node_modules."""
     override = os.environ.get(NODE_MODULES_ENV)
-    return Path(override) if override else PROJECT_ROOT / "node_modules"
+    if override:
+        return Path(override)
+    # a source checkout first; for an installed package, the folder `npm ci` ran in
+    for candidate in (PROJECT_ROOT / "node_modules", Path.cwd() / "node_modules"):
+        if (candidate / PACKAGE / "package.json").is_file():
+            return candidate
+    return PROJECT_ROOT / "node_modules"
 
 
 def find_node() -> str:
