@@ -136,3 +136,24 @@ def test_sdk_raises_http_error_with_arm_code(emulator, sentinel_client):
         sentinel_client.alert_rules.get(ws.resource_group, "nope", "r1")
     assert info.value.status_code == 404
     assert info.value.error.code == "ResourceNotFound"
+
+
+def test_sdk_models_round_trip_and_stale_etag_raises_resource_exists(emulator, sentinel_client):
+    from datetime import timedelta
+
+    from azure.core.exceptions import ResourceExistsError
+    from azure.mgmt.securityinsight.models import ScheduledAlertRule
+
+    ws = emulator.workspace
+    model = ScheduledAlertRule(display_name="x", enabled=True, query="SecurityEvent | take 1",
+                               query_frequency=timedelta(hours=1), query_period=timedelta(hours=2), severity="High",
+                               trigger_operator="GreaterThan", trigger_threshold=0,
+                               suppression_duration=timedelta(hours=5), suppression_enabled=False)
+    created = sentinel_client.alert_rules.create_or_update(ws.resource_group, ws.name, "r1", model)
+    assert created.etag and created.incident_configuration.create_incident is True
+    fetched = sentinel_client.alert_rules.get(ws.resource_group, ws.name, "r1")
+    fetched.severity = "Low"
+    assert sentinel_client.alert_rules.create_or_update(ws.resource_group, ws.name, "r1", fetched).severity == "Low"
+    fetched.severity = "Medium"  # still carries the etag read before the last write
+    with pytest.raises(ResourceExistsError):
+        sentinel_client.alert_rules.create_or_update(ws.resource_group, ws.name, "r1", fetched)
