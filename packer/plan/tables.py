@@ -11,6 +11,7 @@ for a name it is unsure of.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Callable
 
 from packer.content.model import Parser
@@ -37,13 +38,15 @@ def default_tables_needed(query: str, parsers: tuple[Parser, ...] = ()) -> set[s
         from packer.kql import tables_used
 
         try:
-            return set(tables_used(query, parsers=parsers)) - set(functions)
+            with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
+                return set(tables_used(query, parsers=parsers)) - set(functions)
         except Exception:  # the analyser is optional here: fall back, never fail a plan
             _KQL_STATE["available"] = False
     return tokenized_tables(query, functions)
 
 
 _KQL_STATE: dict[str, bool] = {}
+_KQL_LOCK = threading.Lock()
 
 
 def _kql_available() -> bool:
