@@ -94,7 +94,8 @@ def test_tables_come_from_config(emulator_factory):
     client = loganalytics_client(emu)
     tables = {t.name: t for t in client.tables.list_by_workspace("rg", "w")}
     assert set(tables) == {"SecurityEvent", "Custom_CL"}
-    assert [c.name for c in tables["Custom_CL"].schema.columns] == ["TimeGenerated", "Message"]
+    assert [(c.name, c.type) for c in tables["Custom_CL"].schema.columns] == [("TimeGenerated", "dateTime"),
+                                                                              ("Message", "string")]
     with pytest.raises(HttpResponseError) as info:
         client.tables.get("rg", "w", "DeviceProcessEvents")
     assert info.value.status_code == 404

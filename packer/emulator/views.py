@@ -55,9 +55,15 @@ def workspaces(config: EmulatorConfig, route: Route) -> list[dict]:
             and (route.resource_group is None or w.resource_group.lower() == route.resource_group.lower())]
 
 
+# Column types as the Tables API spells them (ColumnTypeEnum in Tables.json); configs may say datetime, bool...
+_COLUMN_TYPES = {"string": "string", "int": "int", "long": "long", "real": "real", "double": "real",
+                 "boolean": "boolean", "bool": "boolean", "datetime": "dateTime", "guid": "guid",
+                 "dynamic": "dynamic"}
+
+
 def _table_body(ws: WorkspaceConfig, table: TableConfig) -> dict:
     custom = table.name.endswith("_CL")
-    columns = [{"name": n, "type": t} for n, t in table.columns]
+    columns = [{"name": n, "type": _COLUMN_TYPES.get(t.lower(), t)} for n, t in table.columns]
     schema = {"name": table.name, "tableType": "CustomLog" if custom else "Microsoft",
               "columns": columns if custom else [],
               "standardColumns": [{"name": "TenantId", "type": "guid"}] if custom else columns}
