@@ -49,9 +49,9 @@ KASEYA_QUERY = """\
 
 SIGNIN_QUERY = """\
   let FailureThreshold = 5; // @param
-  DeviceLogonEvents
-  | where ActionType == 'LogonFailed'
-  | summarize Failures=count() by DeviceName, AccountName
+  SecurityEvent
+  | where EventID == 4625
+  | summarize Failures=count() by DeviceName=Computer, Account
   | where Failures > FailureThreshold"""
 
 NRT_QUERY = """\
@@ -95,7 +95,7 @@ def write_content(root: Path, extra_rules: int = 0) -> Path:
     (root / "solution.yaml").write_text(SOLUTION)
     specs = [
         ("kaseya_rmm.yaml", KASEYA_RULE_ID, "RMM Kaseya outbound", "DeviceNetworkEvents", KASEYA_QUERY, "Scheduled"),
-        ("failed_logons.yaml", SIGNIN_RULE_ID, "Repeated logon failures", "DeviceLogonEvents", SIGNIN_QUERY, "Scheduled"),
+        ("failed_logons.yaml", SIGNIN_RULE_ID, "Repeated logon failures", "SecurityEvent", SIGNIN_QUERY, "Scheduled"),
         ("psexec_nrt.yaml", NRT_RULE_ID, "PsExec started", "DeviceProcessEvents", NRT_QUERY, "NRT"),
     ]
     for i in range(extra_rules):
@@ -177,3 +177,23 @@ def fleet_inventory(workspaces: int = 20, subscriptions: int = 4) -> str:
                 "          queryPeriod: 4h",
             ]
     return "\n".join(lines) + "\n"
+
+
+def emulator_config(inventory, missing_tables: dict[str, list[str]] | None = None, **extra) -> dict:
+    """An emulator topology holding every workspace of `inventory`: each subscription belongs to
+    its workspace's tenant and is delegated to the managing tenant for Lighthouse tenants.
+    `missing_tables` maps a workspace name to standard tables it lacks."""
+    from packer.emulator.config import STANDARD_TABLES
+
+    missing_tables = missing_tables or {}
+    tenants = {t.tenant_id: {"name": t.display_name} for t in inventory.tenants}
+    subscriptions: dict[str, dict] = {}
+    workspaces = []
+    for entry in inventory.entries:
+        target = entry.target
+        delegated = [entry.tenant.token_tenant_id] if entry.tenant.token_tenant_id != entry.tenant.tenant_id else []
+        subscriptions[target.subscription_id] = {"tenant": entry.tenant.tenant_id, "delegated_to": delegated}
+        tables = [name for name in STANDARD_TABLES if name not in missing_tables.get(target.name, ())]
+        workspaces.append({"subscription": target.subscription_id, "resource_group": target.resource_group,
+                           "name": target.workspace, "tables": tables})
+    return {"tenants": tenants, "subscriptions": subscriptions, "workspaces": workspaces, **extra}

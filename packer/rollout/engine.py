@@ -1,0 +1,149 @@
+"""rollout: waves in order; inside a wave, workspaces in parallel under shared per-subscription
+budgets; stop before the next wave once a wave's failures cross its threshold.
+
+Resumable by construction: each workspace is planned against what it holds, so a re-run
+skips everything already applied (unchanged items cost no write). Overlays for every selected
+workspace are resolved before anything is sent, so a mistake in targets.yaml writes nothing.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from packer.auth import TenantMismatch
+from packer.content.model import ContentSet
+from packer.errors import PackerError
+from packer.plan.model import Action
+from packer.rollout.connection import FleetConnection
+from packer.rollout.fleet_plan import workspace_contents
+from packer.rollout.report import FleetReport, ItemFailure, WaveResult, WorkspaceResult, WorkspaceStatus
+from packer.targets import Inventory, Target, Wave
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    parallel: int = 8  # workspaces at once within a wave
+    prune: bool = False
+    on_drift: str = "fail"  # fail | overwrite | skip (as apply)
+    max_failures: int | None = None  # overrides every wave's threshold
+    commit: str | None = None
+
+
+class RolloutObserver(Protocol):
+    def wave_started(self, wave: Wave, targets: list[Target]) -> None: ...
+    def workspace_finished(self, wave: Wave, result: WorkspaceResult) -> None: ...
+    def wave_finished(self, wave: Wave, result: WaveResult) -> None: ...
+
+
+class SilentObserver:
+    def wave_started(self, wave: Wave, targets: list[Target]) -> None:
+        pass
+
+    def workspace_finished(self, wave: Wave, result: WorkspaceResult) -> None:
+        pass
+
+    def wave_finished(self, wave: Wave, result: WaveResult) -> None:
+        pass
+
+
+def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
+            options: RolloutOptions = RolloutOptions(), observer: RolloutObserver | None = None) -> FleetReport:
+    observer = observer or SilentObserver()
+    started = time.monotonic()
+    contents = workspace_contents(content, inventory, targets)
+    waves: list[WaveResult] = []
+    results: list[WorkspaceResult] = []
+    stopped_after: str | None = None
+    for wave, wave_targets in inventory.by_wave(targets):
+        if stopped_after is not None:
+            results += [_not_started(inventory, t) for t in wave_targets]
+            waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
+            continue
+        observer.wave_started(wave, wave_targets)
+        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer)
+        results += wave_results
+        failed = sum(1 for r in wave_results if r.is_failure)
+        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
+        wave_result = WaveResult(wave.name, len(wave_targets), failed, allowed, _limit(wave, options), failed > allowed)
+        waves.append(wave_result)
+        observer.wave_finished(wave, wave_result)
+        if wave_result.exceeded:
+            stopped_after = wave.name
+    budget = {b.subscription_id: {**b.granted, "waited_seconds": round(b.waited_seconds, 2)} for b in connection.budgets.budgets()}
+    return FleetReport(tuple(waves), tuple(results), stopped_after, round(time.monotonic() - started, 3), budget)
+
+
+def _limit(wave: Wave, options: RolloutOptions) -> str:
+    if options.max_failures is not None:
+        return f"{options.max_failures} failed workspace(s) (--max-failures)"
+    return wave.describe_limit()
+
+
+def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
+              options: RolloutOptions, observer: RolloutObserver) -> list[WorkspaceResult]:
+    by_name: dict[str, WorkspaceResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=f"wave-{wave.name}") as pool:
+        futures = {
+            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options): t for t in targets
+        }
+        for future in as_completed(futures):
+            result = future.result()
+            by_name[result.name] = result
+            observer.workspace_finished(wave, result)
+    return [by_name[t.name] for t in targets]
+
+
+def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
+                   options: RolloutOptions) -> WorkspaceResult:
+    """Plan and apply one workspace; never raises for a workspace-level problem (it is reported)."""
+    from packer.apply import apply_plan
+    from packer.plan.compute import compute_plan
+
+    tenant = inventory.tenant_of(target).name
+    base = WorkspaceResult(target.name, tenant, target.wave or "", WorkspaceStatus.SUCCEEDED)
+    started = time.monotonic()
+    try:
+        with connection.client_for(target) as client:
+            plan = compute_plan(content, target, client, options.commit)
+            report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
+    except TenantMismatch as exc:
+        return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))
+    except PackerError as exc:
+        return replace(base, status=WorkspaceStatus.FAILED, error=str(exc), seconds=_since(started))
+    return replace(_from_apply(base, plan, report), seconds=_since(started))
+
+
+def _from_apply(base: WorkspaceResult, plan, report) -> WorkspaceResult:
+    from packer.apply.report import Outcome
+
+    counts = report.counts
+    skipped_items = tuple(
+        ItemFailure(f"{r.kind} {r.name}", r.message or f"{r.action}: not applied")
+        for r in report.results if r.outcome is Outcome.SKIPPED
+    )
+    failures = tuple(ItemFailure(f"{r.kind} {r.name}", r.message or r.error_code) for r in report.failures)
+    prunes = {item.key for item in plan.items if item.action is Action.PRUNE}
+    deleted = sum(1 for r in report.results if r.outcome is Outcome.DELETED and r.key in prunes)
+    return replace(
+        base,
+        status=WorkspaceStatus.FAILED if failures else WorkspaceStatus.SUCCEEDED,
+        created=counts.get(Outcome.CREATED, 0),
+        updated=counts.get(Outcome.UPDATED, 0),
+        pruned=deleted or counts.get(Outcome.DELETED, 0),
+        unchanged=counts.get(Outcome.UNCHANGED, 0),
+        skipped=len(skipped_items),
+        failed=len(failures),
+        writes=report.writes,
+        failures=failures,
+        skipped_items=skipped_items,
+    )
+
+
+def _not_started(inventory: Inventory, target: Target) -> WorkspaceResult:
+    return WorkspaceResult(target.name, inventory.tenant_of(target).name, target.wave or "", WorkspaceStatus.NOT_STARTED)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)

@@ -1,0 +1,114 @@
+"""Fleet plans as a terminal table and as Markdown that fits one pull-request comment."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from packer.rollout.fleet_plan import FleetPlan
+
+COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
+GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
+COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
+SYMBOLS = {"create": "+", "update": "~", "prune": "-", "drifted": "!", "blocked": "x", "foreign": "?", "unchanged": "·"}
+STYLES = {"create": "green", "update": "yellow", "prune": "red", "drifted": "magenta", "blocked": "red", "foreign": "cyan"}
+
+
+def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table("wave", "workspace", "tenant", *COLUMNS, title="Fleet plan")
+    for w in plan.workspaces:
+        if w.error:
+            table.add_row(w.target.wave or "", w.target.name, w.tenant, f"[red]error: {w.error}[/]")
+            continue
+        cells = [_styled(c, w.counts.get(c, 0)) for c in COLUMNS]
+        table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
+    console.print(table)
+    matrix = plan.matrix()
+    if matrix and len(plan.workspaces) <= GRID_MAX_WORKSPACES:
+        names = plan.item_names()
+        grid = Table("item", *(w.target.name for w in plan.workspaces), title="Items x workspaces")
+        for key, row in matrix.items():
+            grid.add_row(names.get(key, key), *(_symbol(row.get(w.target.name)) for w in plan.workspaces))
+        console.print(grid)
+    console.print(plan.summary())
+
+
+def _styled(action: str, count: int) -> str:
+    if not count or action not in STYLES:
+        return str(count)
+    return f"[{STYLES[action]}]{count}[/]"
+
+
+def _symbol(action: str | None) -> str:
+    if action is None:
+        return " "
+    symbol = SYMBOLS.get(action, action)
+    return f"[{STYLES[action]}]{symbol}[/]" if action in STYLES else symbol
+
+
+def fleet_plan_markdown(plan: FleetPlan, limit: int = COMMENT_LIMIT) -> str:
+    """Summary first, then collapsed sections; sections that do not fit are cut with a note."""
+    head = [f"### sentinel-packer fleet plan{f' @ `{plan.commit[:12]}`' if plan.commit else ''}", "", f"**{plan.summary()}**", ""]
+    sections = [_workspace_table(plan), _matrix_section(plan), *_errors_section(plan)]
+    out = "\n".join(head)
+    for section in sections:
+        if len(out) + len(section) + 200 > limit:
+            out += ("\n_Some sections were left out to fit one comment; the full plan is in the JSON artifact "
+                    "(`plan --all --format json`)._\n")
+            break
+        out += section
+    return out
+
+
+def _workspace_table(plan: FleetPlan) -> str:
+    rows = ["| wave | workspace | tenant | " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---:|" * len(COLUMNS)]
+    changed = [w for w in plan.workspaces if w.has_changes or w.error]
+    for w in plan.workspaces:
+        counts = "error: " + _cell(w.error or "") + " |" * (len(COLUMNS) - 1) if w.error else " | ".join(
+            str(w.counts.get(c, 0) or "") for c in COLUMNS)
+        rows.append(f"| {w.target.wave or ''} | `{w.target.name}` | {w.tenant} | {counts} |")
+    summary = f"Workspaces ({len(changed)} of {len(plan.workspaces)} with changes or errors)"
+    return _details(summary, "\n".join(rows), open_=len(plan.workspaces) <= 20)
+
+
+def _matrix_section(plan: FleetPlan) -> str:
+    matrix = plan.matrix()
+    if not matrix:
+        return ""
+    names = plan.item_names()
+    if len(plan.workspaces) <= GRID_MAX_WORKSPACES:
+        header = "| item | " + " | ".join(f"`{w.target.name}`" for w in plan.workspaces) + " |"
+        rows = [header, "|---|" + ":-:|" * len(plan.workspaces)]
+        for key, row in matrix.items():
+            rows.append(f"| {_cell(names.get(key, key))} | "
+                        + " | ".join(SYMBOLS.get(row.get(w.target.name, ""), "") for w in plan.workspaces) + " |")
+        legend = "\n\n" + ", ".join(f"`{s}` {a}" for a, s in SYMBOLS.items())
+        return _details(f"Items x workspaces ({len(matrix)} item(s) change)", "\n".join(rows) + legend)
+    rows = ["| item | changes |", "|---|---|"]
+    for key, row in matrix.items():
+        by_action: dict[str, list[str]] = {}
+        for workspace, action in row.items():
+            by_action.setdefault(action, []).append(workspace)
+        parts = [f"{action} in {len(ws)}: {_names(ws)}" for action, ws in sorted(by_action.items()) if action != "unchanged"]
+        rows.append(f"| {_cell(names.get(key, key))} | {'; '.join(parts)} |")
+    return _details(f"Items x workspaces ({len(matrix)} item(s) change)", "\n".join(rows))
+
+
+def _errors_section(plan: FleetPlan) -> list[str]:
+    if not plan.errors:
+        return []
+    lines = [f"- `{w.target.name}`: {_cell(w.error or '')}" for w in plan.errors]
+    return [_details(f"{len(plan.errors)} workspace(s) could not be planned", "\n".join(lines), open_=True)]
+
+
+def _names(workspaces: list[str], shown: int = 6) -> str:
+    listed = ", ".join(f"`{w}`" for w in workspaces[:shown])
+    return listed + (f" and {len(workspaces) - shown} more" if len(workspaces) > shown else "")
+
+
+def _details(summary: str, body: str, open_: bool = False) -> str:
+    return f"\n<details{' open' if open_ else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:300]

@@ -1,0 +1,104 @@
+"""rollout against the emulator: 2 tenants (one through Lighthouse), 20 workspaces, 3 waves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from packer.auth import CredentialProvider
+from packer.content.load import load_content_unchecked
+from packer.remote.client import WorkspaceClient
+from packer.rollout.budget import FleetBudgets
+from packer.rollout.connection import FleetConnection
+from packer.rollout.engine import RolloutOptions, rollout
+from packer.rollout.fleet_plan import plan_fleet
+from packer.rollout.report import WorkspaceStatus
+from packer.targets import load_inventory
+from tests.fleetkit import (
+    CUSTOMER_TENANT,
+    KASEYA_RULE_ID,
+    NRT_RULE_ID,
+    SIGNIN_RULE_ID,
+    emulator_config,
+    fleet_inventory,
+    write_content,
+)
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, emulator_factory):
+    content = load_content_unchecked(write_content(tmp_path / "content"))
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=20, subscriptions=4))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    emulator = emulator_factory(emulator_config(inventory, missing_tables={"ws05": ["DeviceProcessEvents"]}))
+    return content, inventory, emulator
+
+
+def connect(emulator, inventory, factory=None) -> FleetConnection:
+    factory = factory or (lambda tenant: emulator.credential(tenant.tenant_id))
+    return FleetConnection(CredentialProvider(inventory, factory), emulator.base_url, emulator.ca_path,
+                           budgets=FleetBudgets(None))
+
+
+def rules_of(emulator, inventory, name: str) -> dict[str, dict]:
+    """Alert rules in a workspace, by rule id (read with the managing tenant's token)."""
+    target = inventory.target(name)
+    credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
+    with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
+        return {r["name"]: r for r in client.list_alert_rules()}
+
+
+def test_fleet_rollout_applies_overlays_then_converges(fleet) -> None:
+    content, inventory, emulator = fleet
+    targets = inventory.select()
+    report = rollout(content, inventory, targets, connect(emulator, inventory), RolloutOptions(parallel=6, commit="c1"))
+
+    assert report.ok, report.summary()
+    assert [w.name for w in report.waves] == ["canary", "early", "broad"]
+    by_name = {r.name: r for r in report.results}
+    assert by_name["ws00"].created == 4 and by_name["ws00"].failed == 0
+    assert by_name["ws04"].created == 3  # the NRT rule is disabled there
+    assert by_name["ws05"].skipped == 1 and "DeviceProcessEvents" in by_name["ws05"].skipped_items[0].message
+    assert emulator.counters.total()["writes"] == report.totals()["writes"] > 0
+
+    plain = rules_of(emulator, inventory, "ws00")
+    assert plain[SIGNIN_RULE_ID]["properties"]["severity"] == "Medium"
+    assert "let KnownHosts = dynamic([]); // @param" in plain[KASEYA_RULE_ID]["properties"]["query"]
+    assert "kaseya-mgmt01" not in plain[KASEYA_RULE_ID]["properties"]["query"]
+    lighthouse = rules_of(emulator, inventory, "ws01")  # fabrikam, through the MSSP's token
+    assert lighthouse[SIGNIN_RULE_ID]["properties"]["severity"] == "High"
+    kaseya = rules_of(emulator, inventory, "ws03")[KASEYA_RULE_ID]["properties"]["query"]
+    assert 'dynamic(["jump01", "jump02"])' in kaseya and 'not(DeviceName in~ ("kaseya-mgmt01"))' in kaseya
+    ws04 = rules_of(emulator, inventory, "ws04")
+    assert NRT_RULE_ID not in ws04
+    assert ws04[SIGNIN_RULE_ID]["properties"]["enabled"] is False
+    assert ws04[SIGNIN_RULE_ID]["properties"]["queryFrequency"] == "PT2H"
+    assert all(r["name"] != NRT_RULE_ID for r in rules_of(emulator, inventory, "ws05").values())
+
+    writes_before = emulator.counters.total()["writes"]
+    again = rollout(content, inventory, targets, connect(emulator, inventory), RolloutOptions(parallel=6, commit="c1"))
+    assert again.ok and again.totals()["writes"] == 0
+    assert emulator.counters.total()["writes"] == writes_before  # the second run made zero writes
+    assert all(r.created == r.updated == 0 for r in again.results)
+
+    fleet_plan = plan_fleet(content, inventory, targets, connect(emulator, inventory), commit="c1")
+    assert not fleet_plan.has_changes and not fleet_plan.errors
+    left = {(key, ws): a for key, row in fleet_plan.matrix().items() for ws, a in row.items() if a != "unchanged"}
+    assert left == {(f"AnalyticsRule/{NRT_RULE_ID}", "ws05"): "blocked"}  # reported, never written
+
+
+def test_wrong_tenant_token_is_refused_before_any_request(fleet) -> None:
+    content, inventory, emulator = fleet
+    canary = inventory.select(wave="canary")  # ws00 (mssp), ws01 (fabrikam via Lighthouse)
+
+    class CustomerToken:
+        """Always the customer's token, whatever tenant is asked for (a mis-set AZURE_TENANT_ID)."""
+
+        def get_token(self, *scopes, **kwargs):
+            return emulator.credential(CUSTOMER_TENANT).get_token(*scopes)
+
+    report = rollout(content, inventory, canary, connect(emulator, inventory, lambda tenant: CustomerToken()))
+    assert {r.status for r in report.results} == {WorkspaceStatus.REFUSED}
+    assert "issued by tenant " + CUSTOMER_TENANT in report.results[0].error
+    assert emulator.counters.total() == {"reads": 0, "writes": 0, "deletes": 0, "throttled": 0, "errors": 0}
+    assert report.stopped_after == "canary"
