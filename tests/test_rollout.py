@@ -102,3 +102,45 @@ def test_wrong_tenant_token_is_refused_before_any_request(fleet) -> None:
     assert "issued by tenant " + CUSTOMER_TENANT in report.results[0].error
     assert emulator.counters.total() == {"reads": 0, "writes": 0, "deletes": 0, "throttled": 0, "errors": 0}
     assert report.stopped_after == "canary"
+
+
+def test_wave_over_its_threshold_stops_the_rollout_and_a_rerun_finishes(fleet) -> None:
+    content, inventory, emulator = fleet
+    targets = inventory.select()
+    # two of the six 'early' workspaces (threshold: 1 failure) reject every write
+    emulator.faults.script("PUT", r"/workspaces/law-0[23]/", 400, times=1000)
+    report = rollout(content, inventory, targets, connect(emulator, inventory), RolloutOptions(parallel=4))
+
+    assert report.stopped_after == "early" and not report.ok
+    waves = {w.name: w for w in report.waves}
+    assert (waves["canary"].failed, waves["canary"].exceeded) == (0, False)
+    assert (waves["early"].failed, waves["early"].allowed_failures, waves["early"].exceeded) == (2, 1, True)
+    assert waves["broad"].started is False
+    by_name = {r.name: r for r in report.results}
+    assert {by_name["ws02"].status, by_name["ws03"].status} == {WorkspaceStatus.FAILED}
+    assert by_name["ws02"].failures and by_name["ws02"].failed == len(by_name["ws02"].failures)
+    assert all(by_name[f"ws{i:02d}"].status is WorkspaceStatus.NOT_STARTED for i in range(8, 20))
+    broad_ids = [inventory.target(f"ws{i:02d}").workspace_id for i in range(8, 20)]
+    assert all(emulator.counters[ws]["writes"] == 0 for ws in broad_ids)  # never touched
+    assert "Stopped after wave 'early'" in report.summary()
+    markdown = report.to_markdown()
+    assert "**stopped the rollout**" in markdown and "not started" in markdown and "ws02" in markdown
+
+    emulator.faults.clear()
+    canary_writes = emulator.counters[inventory.target("ws00").workspace_id]["writes"]
+    rerun = rollout(content, inventory, targets, connect(emulator, inventory), RolloutOptions(parallel=4))
+    assert rerun.ok, rerun.summary()
+    rerun_by_name = {r.name: r for r in rerun.results}
+    assert rerun_by_name["ws00"].writes == 0  # already applied: skipped via the plan
+    assert emulator.counters[inventory.target("ws00").workspace_id]["writes"] == canary_writes
+    assert rerun_by_name["ws02"].created == 4 and rerun_by_name["ws19"].created == 4
+
+
+def test_max_failures_overrides_the_wave_thresholds(fleet) -> None:
+    content, inventory, emulator = fleet
+    emulator.faults.script("PUT", r"/workspaces/law-00/", 400, times=1000)
+    canary_and_early = inventory.select(glob="ws0[0-7]")
+    report = rollout(content, inventory, canary_and_early, connect(emulator, inventory), RolloutOptions(max_failures=1))
+    assert report.stopped_after is None and [w.exceeded for w in report.waves] == [False, False]
+    assert report.waves[0].limit.endswith("(--max-failures)")
+    assert not report.ok  # a failure is still a failure
