@@ -178,7 +178,7 @@ def plan(
     resolved = resolve_target(options)
     content_set = load_validated(content, resolved)
     with open_client(options, resolved) as client:
-        result = compute_plan(content_set, resolved.target, client, commit or current_commit(), root=Path.cwd())
+        result = compute_plan(content_set, resolved.target, client, commit or current_commit())
     if out is not None:
         _write(out, result.to_json())
     if fmt == "json":
@@ -217,8 +217,7 @@ def apply(
     resolved = resolve_target(options, saved.target if saved else None)
     content_set = None if saved else load_validated(content, resolved)
     with open_client(options, resolved) as client:
-        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit(),
-                                         root=Path.cwd())
+        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit())
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=saved is not None))

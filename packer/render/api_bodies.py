@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -222,8 +223,22 @@ def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: s
 
 
 def _relative(path: Path, root: Path | None) -> str:
-    base = (root or Path.cwd()).resolve()
-    try:
-        return path.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The file's path in its repository: relative to `root`, else to the enclosing Git work
+    tree, else to the working directory; else its last two parts (never a machine's tmp path)."""
+    resolved = path.resolve()
+    for base in (root, _git_root(resolved.parent), Path.cwd()):
+        if base is None:
+            continue
+        try:
+            return resolved.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return Path(*resolved.parts[-2:]).as_posix()
+
+
+@lru_cache(maxsize=256)
+def _git_root(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
