@@ -157,3 +157,12 @@ def test_sdk_models_round_trip_and_stale_etag_raises_resource_exists(emulator, s
     fetched.severity = "Medium"  # still carries the etag read before the last write
     with pytest.raises(ResourceExistsError):
         sentinel_client.alert_rules.create_or_update(ws.resource_group, ws.name, "r1", fetched)
+
+
+def test_portal_side_edit_through_the_store_gets_a_new_etag_without_validation(emulator, sentinel_client):
+    created = send(sentinel_client, "PUT", rule_path(emulator, "r1"), scheduled_rule()).json()
+    edited = emulator.store.put(rule_path(emulator, "r1"), {
+        "kind": "Scheduled", "properties": {**created["properties"], "queryFrequency": "PT1M"}})
+    assert edited["etag"] != created["etag"]
+    assert edited["systemData"]["lastModifiedBy"] != created["systemData"]["lastModifiedBy"]
+    assert send(sentinel_client, "GET", rule_path(emulator, "r1")).json()["properties"]["queryFrequency"] == "PT1M"

@@ -99,10 +99,11 @@ def check_shape(kind: Kind, body: dict, call: "Call", validator) -> dict:
 
 
 def build(kind: Kind, route: Route, body: dict, existing: dict | None, principal: str,
-          facts: WorkspaceFacts | None, query: dict[str, str] | None = None) -> dict:
+          facts: WorkspaceFacts | None, query: dict[str, str] | None = None, validate: bool = True) -> dict:
     """The stored body for a PUT: the request checked, server defaults added, server fields stamped."""
     now = utc_now()
-    body = defaults.apply(kind, route, body, defaults.Context(existing, principal, now, facts, query or {}))
+    context = defaults.Context(existing, principal, now, facts, query or {}, validate)
+    body = defaults.apply(kind, route, body, context)
     return stamp_common(kind, route.resource_id, route.name, body, existing, principal, now)
 
 
