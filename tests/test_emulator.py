@@ -166,3 +166,20 @@ def test_portal_side_edit_through_the_store_gets_a_new_etag_without_validation(e
     assert edited["etag"] != created["etag"]
     assert edited["systemData"]["lastModifiedBy"] != created["systemData"]["lastModifiedBy"]
     assert send(sentinel_client, "GET", rule_path(emulator, "r1")).json()["properties"]["queryFrequency"] == "PT1M"
+
+
+def test_concurrent_writers_with_the_same_etag_only_one_wins(emulator, sentinel_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from packer.emulator.clients import sentinel_client as make_client
+
+    etag = send(sentinel_client, "PUT", rule_path(emulator, "r1"), scheduled_rule()).json()["etag"]
+    clients = [make_client(emulator, retry_total=0) for _ in range(6)]
+
+    def write(i: int) -> int:
+        body = {**scheduled_rule(displayName=f"writer {i}"), "etag": etag}
+        return send(clients[i], "PUT", rule_path(emulator, "r1"), body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(write, range(6)))
+    assert statuses == [200, 409, 409, 409, 409, 409]

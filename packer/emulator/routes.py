@@ -13,9 +13,9 @@ from packer.remote import api_versions
 # Versions accepted besides the pinned one (first): real GA versions, including the SDKs' defaults
 # (azure-mgmt-securityinsight 1.0.0 sends 2021-10-01; 2.0.0b2 sends 2022-12-01-preview).
 _SI_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2021-10-01", "2022-11-01", "2022-12-01-preview", "2023-02-01",
-                "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01", "2025-06-01")
+                "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01", "2025-06-01", "2025-09-01")
 _CONTENT_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2023-04-01-preview", "2023-11-01", "2024-03-01",
-                     "2025-03-01", "2025-06-01")
+                     "2025-03-01", "2025-06-01", "2025-09-01")
 _LA_VERSIONS = (api_versions.OPERATIONAL_INSIGHTS, "2020-08-01", "2020-10-01", "2021-06-01", "2022-10-01",
                 "2023-09-01", "2025-02-01")
 _WB_VERSIONS = (api_versions.WORKBOOKS, "2021-08-01", "2023-06-01")
