@@ -103,3 +103,31 @@ def test_missing_target_options_are_explained():
     result = run("plan", "--workspace", "ws")
     assert result.exit_code == 1
     assert "--subscription" in str(result.exception) and "--target" in str(result.exception)
+
+
+def test_fleet_plan_with_all_wave_and_select(emulator_factory, tmp_path):
+    from packer.targets import load_inventory
+    from tests.fleetkit import emulator_config, fleet_inventory, write_content
+
+    content = write_content(tmp_path / "content")
+    inventory_file = tmp_path / "targets.yaml"
+    inventory_file.write_text(fleet_inventory(workspaces=4, subscriptions=2))
+    emu = emulator_factory(emulator_config(load_inventory(inventory_file)))
+    common = ["--targets", str(inventory_file), "--content", str(content), "--base-url", emu.base_url,
+              "--ca-cert", emu.ca_path, "--emulator-tenant", "target", "--commit", "abc"]
+
+    fleet = run("plan", "--all", *common, "--format", "json", "--out", str(tmp_path / "fleet.json"))
+    assert fleet.exit_code == 2, fleet.output
+    data = json.loads((tmp_path / "fleet.json").read_text())
+    assert [w["name"] for w in data["workspaces"]] == ["ws00", "ws01", "ws02", "ws03"]
+    assert all(w["counts"]["create"] == 4 for w in data["workspaces"])
+
+    canary = run("plan", "--wave", "canary", *common, "--format", "markdown")
+    assert canary.exit_code == 2 and "ws00" in canary.output and "ws02" not in canary.output
+
+    assert run("apply", "--target", "ws01", *common).exit_code == 0
+    one = run("plan", "--select", "ws01", *common)
+    assert one.exit_code == 0, one.output
+
+    both = run("plan", "--all", "--target", "ws01", *common)
+    assert both.exit_code == 1 and "--target plans one workspace" in str(both.exception)

@@ -168,13 +168,19 @@ def plan(
     out: Optional[Path] = typer.Option(None, "--out", help="Save the plan (JSON) for `apply --plan`."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List unchanged items too (table)."),
+    all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
+    wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
+    select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
 ) -> None:
-    """Show what apply would change in one workspace. Exit 0: no changes, 2: changes, 1: error."""
+    """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
+    fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
     from packer.plan.compute import compute_plan
     from packer.plan.render import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    if all_workspaces or wave or select:
+        _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
     resolved = resolve_target(options)
     content_set = load_validated(content, resolved)
     with open_client(options, resolved) as client:
@@ -188,6 +194,44 @@ def plan(
     else:
         render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
     raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_NO_CHANGES)
+
+
+def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | None, commit: str | None,
+                wave: str | None, select: str | None) -> None:
+    """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
+    from packer.auth import CredentialProvider, azure_credential
+    from packer.remote.api_versions import ARM_ENDPOINT
+    from packer.rollout.connection import FleetConnection
+    from packer.rollout.fleet_plan import plan_fleet
+    from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
+    from packer.targets import load_inventory
+    from packer.validate import load_content
+
+    if options.target:
+        raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
+    if not options.targets.is_file():
+        raise ConfigError(f"the inventory {options.targets} does not exist (--targets)")
+    inventory = load_inventory(options.targets)
+    targets = inventory.select(wave=wave, glob=select)
+    if not content.is_dir():
+        raise ConfigError(f"--content {content} is not a folder")
+    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
+    factory = (lambda tenant: _credential_for(options, tenant.tenant_id)) if options.emulator_tenant else azure_credential
+    connection = FleetConnection(CredentialProvider(inventory, factory), options.base_url or ARM_ENDPOINT,
+                                 options.ca_cert, requests_per_workspace=options.concurrency)
+    fleet = plan_fleet(content_set, inventory, targets, connection, commit)
+    if out is not None:
+        _write(out, fleet.to_json())
+    if fmt == "json":
+        typer.echo(fleet.to_json())
+    elif fmt == "markdown":
+        typer.echo(fleet_plan_markdown(fleet), nl=False)
+    else:
+        print_fleet_plan(fleet, Console(highlight=False))
+        typer.echo(fleet.summary())
+    if fleet.errors:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_CHANGES if fleet.has_changes else EXIT_NO_CHANGES)
 
 
 def apply(
