@@ -307,3 +307,30 @@ def test_corpus_rmm_dwservice_error_is_on_the_sha1_line(node_available, tmp_path
     assert len(errors) == 1
     line = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").splitlines()[errors[0].line - 1]
     assert line.strip().startswith("| Sha1 in")
+
+
+def test_shared_worker_is_safe_across_threads(node_available):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["DeviceProcessEvents | take 1", "SigninLogs | take 1", "union Heartbeat, Syslog | take 1"] * 8
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(tables_used, queries))
+    expected = [{"DeviceProcessEvents"}, {"SigninLogs"}, {"Heartbeat", "Syslog"}] * 8
+    assert results == expected
+
+
+def test_parser_parameters_are_checked(node_available, tmp_path):
+    path = tmp_path / "P.yaml"
+    path.write_text("id: 4b1b1c4e-8a43-4a5f-bb55-0c7c1d3e2f10\nFunction:\n  Title: P\n  Version: '1.0.0'\n"
+                    "FunctionName: PName\nFunctionAlias: PAlias\nFunctionParams:\n  - Name: since\n    Type: timespan\n"
+                    "    Default: 1d\nFunctionQuery: |\n  SigninLogs | where TimeGenerated > ago(since)\n", encoding="utf-8")
+    parser = parser_from(load_yaml(path))
+    good = hunting_item(hunting_file(tmp_path, "PAlias(2d) | project UserPrincipalName", "good.yaml"))
+    bad = hunting_item(hunting_file(tmp_path, "PAlias(2d, 1d) | project UserPrincipalName", "bad.yaml"))
+    problems, _ = check_content([parser, good, bad])
+    assert [(p.path.name, p.code) for p in problems if p.is_error] == [("bad.yaml", "kql.KS119")]
+    # the parser's own query sees its parameter; a mistake in it points into FunctionQuery
+    path.write_text(path.read_text().replace("ago(since)", "ago(since) | project Nope"), encoding="utf-8")
+    problems, _ = check_content([parser_from(load_yaml(path))])
+    assert [(p.code, p.field) for p in problems] == [("kql.KS142", "FunctionQuery")]
+    assert (problems[0].line, problems[0].column) == token_position(path, "Nope")

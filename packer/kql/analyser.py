@@ -68,7 +68,8 @@ class QueryReferences:
 
 
 def node_modules_dir() -> Path:
-    """Where the npm package is installed: $SENTINEL_PACKER_NODE_MODULES or <project>/node_modules."""
+    """Where the npm package is installed: $SENTINEL_PACKER_NODE_MODULES, else <project>/node_modules
+    (a source checkout), else ./node_modules (where `npm ci` ran for an installed package)."""
     override = os.environ.get(NODE_MODULES_ENV)
     if override:
         return Path(override)
@@ -118,6 +119,7 @@ class KqlAnalyser:
         self.functions: tuple[FunctionSpec, ...] = (*sentinel_functions(), *functions)
         self._process: subprocess.Popen | None = None
         self._next_id = 0
+        self._lock = threading.RLock()  # one request/answer exchange at a time (plan may use threads)
 
     def __enter__(self) -> "KqlAnalyser":
         self.start()
@@ -127,8 +129,11 @@ class KqlAnalyser:
         self.close()
 
     def start(self) -> None:
-        if self._process is not None:
-            return
+        with self._lock:
+            if self._process is None:
+                self._start()
+
+    def _start(self) -> None:
         node = find_node()
         env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
         try:
@@ -157,8 +162,7 @@ class KqlAnalyser:
 
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
-        answer = self._request("analyse", query=query)
-        return [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
+        return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query))
 
     def references(self, query: str) -> QueryReferences:
         answer = self._request("references", query=query)
@@ -170,8 +174,12 @@ class KqlAnalyser:
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
+        with self._lock:
+            return self._analyse_many(queries)
+
+    def _analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         if self._process is None:
-            self.start()
+            self._start()
         first = self._next_id + 1
         self._next_id += len(queries)
         lines = [json.dumps({"id": first + i, "kind": "analyse", "query": q}, ensure_ascii=False) + "\n"
@@ -183,10 +191,7 @@ class KqlAnalyser:
             reply = self._process.stdout.readline()
             if not reply:
                 raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
-            answer = json.loads(reply)
-            if answer.get("error"):
-                raise PackerError(f"KQL worker failed on an analyse request: {answer['error']}")
-            results.append([KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]])
+            results.append(_diagnostics_of(json.loads(reply)))
         writer.join()
         return results
 
@@ -198,9 +203,18 @@ class KqlAnalyser:
         except (OSError, AttributeError):
             pass  # the reader reports the stopped worker
 
-    def _request(self, kind: str, **fields) -> dict:
+    def _request(self, kind: str, tolerate_error: bool = False, **fields) -> dict:
+        with self._lock:
+            answer = self._exchange(kind, fields)
+        if answer.get("error") and not tolerate_error:
+            if kind == "configure":
+                raise KqlUnavailable(f"the KQL worker could not load the schema: {answer['error']}")
+            raise PackerError(f"KQL worker failed on a {kind} request: {answer['error']}")
+        return answer
+
+    def _exchange(self, kind: str, fields: dict) -> dict:
         if self._process is None:
-            self.start()
+            self._start()
         self._next_id += 1
         line = json.dumps({"id": self._next_id, "kind": kind, **fields}, ensure_ascii=False)
         try:
@@ -212,10 +226,8 @@ class KqlAnalyser:
         if not reply:
             raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
         answer = json.loads(reply)
-        if answer.get("error"):
-            if kind == "configure":
-                raise KqlUnavailable(f"the KQL worker could not load the schema: {answer['error']}")
-            raise PackerError(f"KQL worker failed on a {kind} request: {answer['error']}")
+        if answer.get("id") != self._next_id:
+            raise PackerError(f"KQL worker answered request {answer.get('id')} instead of {self._next_id}")
         return answer
 
     def _stderr_tail(self) -> str:
@@ -226,6 +238,13 @@ class KqlAnalyser:
         process.kill()
         text = process.stderr.read()[-2000:].strip()
         return text.splitlines()[-1] if text else f"exit code {process.wait()}"
+
+
+def _diagnostics_of(answer: dict) -> list[KqlDiagnostic]:
+    if answer.get("error"):  # Kusto.Language itself failed on this query: say so, do not guess
+        return [KqlDiagnostic("KQL000", f"Kusto.Language could not analyse this query ({answer['error']})",
+                              "Warning", 0, 0)]
+    return [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
 
 
 _shared: dict[tuple, KqlAnalyser] = {}

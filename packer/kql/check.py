@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -31,6 +31,17 @@ class QueryText:
     query: str
     locate: Callable[[], ScalarSource | None]
     fallback: Position = Position(1, 1)  # the field itself, when the text cannot be located
+    prefix: str = ""  # analysed text is prefix + query + suffix (a parser's parameters)
+    suffix: str = ""
+
+    @property
+    def analysed_text(self) -> str:
+        return self.prefix + self.query + self.suffix
+
+    def local(self, diagnostic: KqlDiagnostic) -> KqlDiagnostic:
+        """The diagnostic with its offset inside `query` (not the analysed text)."""
+        start = min(max(diagnostic.start - len(self.prefix), 0), len(self.query))
+        return replace(diagnostic, start=start)
 
 
 def queries_of(item) -> Iterator[QueryText]:
@@ -38,7 +49,11 @@ def queries_of(item) -> Iterator[QueryText]:
     if isinstance(item, (AnalyticRule, HuntingQuery)):
         yield _yaml_query(item, "query")
     elif isinstance(item, Parser):
-        yield _yaml_query(item, "FunctionQuery")
+        query = _yaml_query(item, "FunctionQuery")
+        params = parser_function(item).parameters
+        if params != "()":  # the body sees its parameters as variables inside a function
+            query = replace(query, prefix=f"let __parser_body = {params} {{\n", suffix="\n};\nprint 1")
+        yield query
     elif isinstance(item, Workbook):
         yield from _workbook_queries(item)
 
@@ -94,9 +109,11 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) ->
     dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs()
     functions = [parser_function(i) for i in items if isinstance(i, Parser) and i.function_alias]
     queries = [q for item in items for q in queries_of(item)]
+    if not queries:
+        return [], "checked 0 queries"
     try:
         analyser = shared_analyser(functions, dirs)
-        results = analyser.analyse_many([q.query for q in queries])
+        results = analyser.analyse_many([q.analysed_text for q in queries])
         problems = [p for q, diagnostics in zip(queries, results) for p in problems_of(q, diagnostics)]
     except KqlUnavailable as exc:
         return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
@@ -112,6 +129,7 @@ def errors_first_to_report(diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnost
 
 def problems_of(query: QueryText, diagnostics: list[KqlDiagnostic]) -> list[Problem]:
     """Problems for one query: its first error with a count of the rest, and its warnings."""
+    diagnostics = [query.local(d) for d in diagnostics]
     errors = errors_first_to_report(diagnostics)
     warnings = [d for d in diagnostics if d.severity == "Warning"]
     if not errors and not warnings:
