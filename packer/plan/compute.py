@@ -146,13 +146,15 @@ class _Planner:
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
             writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            edited = bool(live) and recorded_hash(meta) not in (None, content_hash(live))
             source_id = str((props.get("source") or {}).get("sourceId", ""))
             path = source_id[len(OWNER_PREFIX) + len(self.target.repository) + 1:].rsplit("@", 1)[0]
             items.append(PlanItem(
                 key=f"{props.get('kind', '')}/{props.get('contentId', '')}", kind=str(props.get("kind", "")),
                 name=display_name(live) or str(props.get("contentId", "")), action=Action.PRUNE,
                 resource_type=_resource_type(parent), resource_id=parent or meta["id"], source_path=path,
-                reason="no longer in the content" + ("" if live else " (resource already gone: metadata only)"),
+                reason="no longer in the content" + ("" if live else " (resource already gone: metadata only)")
+                + ("; it was edited outside sentinel-packer since the last apply" if edited else ""),
                 writes=tuple(writes), live_hash=content_hash(live) if live else None,
             ))
         return items
