@@ -64,8 +64,10 @@ id: {id}
 name: Kaseya hunting
 description: Hunt for Kaseya.
 requiredDataConnectors: []
-tactics: CommandAndControl
-relevantTechniques: T1219
+tactics:
+  - CommandAndControl
+relevantTechniques:
+  - T1219
 query: |
   DeviceNetworkEvents
   | where RemoteUrl has 'kaseya'

@@ -1,20 +1,36 @@
-"""`sentinel-packer targets matrix`, `rollout` and `doctor`: the fleet commands."""
+"""`sentinel-packer targets matrix|list`, `rollout` and `doctor`: the fleet commands.
+(`plan --all | --wave W | --select GLOB`, in packer.cli.plan_cmd, uses the same rollout library.)"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
+
+from packer.errors import ConfigError
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
 
 TARGETS_OPTION = typer.Option(Path("targets.yaml"), "--targets", help="The fleet inventory.")
+CONTENT_OPTION = typer.Option(Path("content"), "--content", help="The content folder.")
+WAVE_OPTION = typer.Option("", "--wave", help="Only this wave's workspaces.")
+SELECT_OPTION = typer.Option("", "--select", help="Workspace name globs, comma-separated (e.g. a matrix shard).")
+BASE_URL_OPTION = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_URL",
+                               help="Management endpoint (default Azure; the emulator's URL in tests).")
+CA_OPTION = typer.Option(None, "--ca-cert", envvar="SENTINEL_PACKER_CA_CERT", help="CA bundle to trust (the emulator's).")
+EMULATOR_TENANT_OPTION = typer.Option(
+    None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
+    help="Use the emulator's test tokens ('target': each workspace's token tenant).")
+
+
+# --- targets ----------------------------------------------------------------------------------
 
 
 @targets_app.command("matrix")
 def matrix(
     targets: Path = TARGETS_OPTION,
-    wave: str = typer.Option("", "--wave", help="Only this wave's workspaces (run one matrix job per wave)."),
+    wave: str = WAVE_OPTION,
     shard_size: int = typer.Option(10, "--shard-size", help="Workspaces per shard (whole subscriptions per shard)."),
 ) -> None:
     """Print the inventory as a GitHub Actions job matrix: {"include": [{shard, wave, select}...]}."""
@@ -25,11 +41,7 @@ def matrix(
 
 
 @targets_app.command("list")
-def list_targets(
-    targets: Path = TARGETS_OPTION,
-    wave: str = typer.Option("", "--wave", help="Only this wave."),
-    select: str = typer.Option("", "--select", help="Workspace name globs, comma-separated."),
-) -> None:
+def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
     from rich.console import Console
     from rich.table import Table
@@ -46,5 +58,143 @@ def list_targets(
     Console().print(table)
 
 
+# --- shared plumbing --------------------------------------------------------------------------
+
+
+def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emulator_tenant: str | None,
+                     rate_scale: float = 1.0, pacing: bool = True):
+    """Credentials per tenant (azure-identity, or the emulator's tokens), budgets per subscription."""
+    from packer.auth import CredentialProvider, azure_credential
+    from packer.remote.api_versions import ARM_ENDPOINT
+    from packer.rollout.budget import ArmLimits, FleetBudgets
+    from packer.rollout.connection import FleetConnection
+
+    factory = azure_credential
+    if emulator_tenant:
+        from packer.emulator.credential import EmulatorCredential
+
+        def factory(tenant):
+            return EmulatorCredential(tenant.tenant_id if emulator_tenant == "target" else emulator_tenant)
+
+    limits = ArmLimits().scaled(rate_scale) if pacing else None
+    return FleetConnection(CredentialProvider(inventory, factory), base_url or ARM_ENDPOINT, ca_cert,
+                           budgets=FleetBudgets(limits))
+
+
+def _load(targets: Path, content: Path, wave: str, select: str):
+    from packer.targets import load_inventory
+    from packer.validate import load_content
+
+    inventory = load_inventory(targets)
+    if not content.is_dir():
+        raise ConfigError(f"--content {content} is not a folder")
+    content_set = load_content(content)
+    return inventory, content_set, inventory.select(wave=wave or None, glob=select or None)
+
+
+def _commit(commit: str | None) -> str | None:
+    from packer.cli.plan_cmd import current_commit
+
+    return commit or current_commit()
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# --- rollout ----------------------------------------------------------------------------------
+
+
+def rollout_command(
+    targets: Path = TARGETS_OPTION,
+    content: Path = CONTENT_OPTION,
+    wave: str = WAVE_OPTION,
+    select: str = SELECT_OPTION,
+    parallel: int = typer.Option(8, "--parallel", min=1, max=256, help="Workspaces deployed at once within a wave."),
+    prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
+    on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", min=0,
+                                               help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
+    report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
+    report_md: Optional[Path] = typer.Option(None, "--report-md", help="Write the fleet report (Markdown) here."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    rate_scale: float = typer.Option(1.0, "--rate-scale", min=0.01,
+                                     help="Multiply ARM's per-subscription limits (only for emulators configured so)."),
+    base_url: Optional[str] = BASE_URL_OPTION,
+    ca_cert: Optional[str] = CA_OPTION,
+    emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+) -> None:
+    """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
+    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped."""
+    from rich.console import Console
+
+    from packer.apply import ON_DRIFT
+    from packer.rollout.engine import RolloutOptions, rollout
+    from packer.rollout.progress import RichObserver
+
+    if on_drift not in ON_DRIFT:
+        raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    inventory, content_set, chosen = _load(targets, content, wave, select)
+    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
+    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
+                             commit=_commit(commit))
+    console = Console(highlight=False)
+    with RichObserver(console) as observer:
+        report = rollout(content_set, inventory, chosen, connection, options, observer)
+    _write(report_json, report.to_json())
+    _write(report_md, report.to_markdown())
+    console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+# --- doctor -----------------------------------------------------------------------------------
+
+
+def doctor_command(
+    target: Optional[str] = typer.Option(None, "--target", help="One workspace of the inventory."),
+    all_: bool = typer.Option(False, "--all", help="Every workspace of the inventory."),
+    targets: Path = TARGETS_OPTION,
+    content: Path = CONTENT_OPTION,
+    base_url: Optional[str] = BASE_URL_OPTION,
+    ca_cert: Optional[str] = CA_OPTION,
+    emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+) -> None:
+    """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from packer.content.load import load_content_unchecked
+    from packer.rollout.doctor import doctor
+    from packer.targets import load_inventory
+
+    if bool(target) == all_:
+        raise ConfigError("give exactly one of --target NAME or --all")
+    inventory = load_inventory(targets)
+    chosen = [inventory.target(target)] if target else inventory.select()
+    content_set = load_content_unchecked(content) if content.is_dir() else None
+    if content_set is None:
+        raise ConfigError(f"--content {content} is not a folder")
+    results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
+    console = Console(highlight=False)
+    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
+    for result in results:
+        console.print(f"[bold]{escape(result.target)}[/]")
+        for check in result.checks:
+            console.print(f"  {marks[check.ok]:<14} {escape(check.name)}: {escape(check.detail)}")
+            if check.ok is False and check.fix:
+                console.print(f"  {'':<3}fix: {escape(check.fix)}")
+    bad = [r.target for r in results if not r.ok]
+    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]")
+    raise typer.Exit(1 if bad else 0)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app, name="targets")
+    app.command("rollout")(rollout_command)
+    app.command("doctor")(doctor_command)

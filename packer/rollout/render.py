@@ -30,7 +30,6 @@ def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
         for key, row in matrix.items():
             grid.add_row(names.get(key, key), *(_symbol(row.get(w.target.name)) for w in plan.workspaces))
         console.print(grid)
-    console.print(plan.summary())
 
 
 def _styled(action: str, count: int) -> str:
