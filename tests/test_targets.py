@@ -108,3 +108,15 @@ def test_overlay_fields_are_typed(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--targets"):
         load_inventory(tmp_path / "targets.yaml")
+
+
+def test_validate_command_checks_a_targets_file(tmp_path: Path) -> None:
+    from packer.validate import validate_paths
+
+    path = tmp_path / "targets.yaml"
+    path.write_text(fleet_inventory(workspaces=2).replace("    wave: canary\n", "    wave: nope\n", 1))
+    report = validate_paths([path], kql=False)
+    assert report.files_checked == 1
+    assert [(p.code, p.field) for p in report.errors] == [("targets.invalid", "workspaces[0].wave")]
+    path.write_text(fleet_inventory(workspaces=2))
+    assert validate_paths([path], kql=False).ok

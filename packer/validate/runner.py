@@ -29,6 +29,7 @@ _CONTENT_KIND_TO_SCHEMA = {
 }
 _BUILDERS = {RULE: analytic_rule_from, HUNTING: hunting_query_from, PARSER: parser_from, WORKBOOK: workbook_from}
 _NOT_HEX = re.compile(r"[^0-9a-f]")
+INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
 
 def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
@@ -39,9 +40,16 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     """
     report = ValidationReport()
     results: list[FileResult] = []
+    inventories = 0
     for path, kind in _targets([Path(p) for p in paths], report.problems):
+        if kind is None and path.name.lower() in INVENTORY_FILE_NAMES:  # the fleet inventory, not content
+            from packer.targets import validate_inventory
+
+            report.problems += validate_inventory(path)
+            inventories += 1
+            continue
         results.append(check_file(path, kind))
-    report.files_checked = len(results)
+    report.files_checked = len(results) + inventories
     report.problems += _duplicate_ids(results)
     for result in results:
         report.problems += result.problems
