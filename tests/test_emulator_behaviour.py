@@ -312,3 +312,27 @@ def test_onboarding_can_install_the_builtin_fusion_rule(emulator_factory):
 def test_non_json_body_is_415(emulator, sentinel_client):
     response = send(sentinel_client, "PUT", rule_path(emulator, "r1"), None, headers={"Content-Type": "text/plain"})
     assert response.status_code == 415 and response.json()["error"]["code"] == "UnsupportedMediaType"
+
+
+# --- optional RBAC ----------------------------------------------------------------------------------
+def test_rbac_lighthouse_roles_allow_content_writes_and_reader_roles_get_403(emulator_factory):
+    config = {**TENANTS, "rbac": True,
+              "subscriptions": {SUB: {"tenant": CUSTOMER, "delegated_to": [MSSP, STRANGER],
+                                      "roles": {STRANGER: ["Microsoft Sentinel Reader"]}}}}
+    emu = emulator_factory(config)
+    mssp, reader = sentinel_client(emu, MSSP), sentinel_client(emu, STRANGER)
+    assert send(mssp, "PUT", rule_path(emu, "r1"), rule()).status_code == 201
+    assert send(reader, "GET", rule_path(emu, "r1")).status_code == 200
+    denied = send(reader, "PUT", rule_path(emu, "r1"), rule())
+    assert denied.status_code == 403
+    error = denied.json()["error"]
+    assert error["code"] == "AuthorizationFailed" and "Microsoft.SecurityInsights/alertRules/write" in error["message"]
+    permissions = send(reader, "GET", f"{emu.workspace.resource_id}/providers/Microsoft.Authorization/permissions",
+                       api_version="2022-04-01").json()["value"]
+    assert permissions[0]["actions"] and "Microsoft.SecurityInsights/*/read" in permissions[0]["actions"]
+
+
+def test_permissions_api_is_absent_while_rbac_is_off(emulator, sentinel_client):
+    response = send(sentinel_client, "GET", f"{emulator.workspace.resource_id}/providers/Microsoft.Authorization/permissions",
+                    api_version="2022-04-01")
+    assert response.status_code == 404

@@ -87,6 +87,7 @@ class SubscriptionConfig:
     tenant: str
     delegated_to: tuple[str, ...] = ()
     display_name: str = ""
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # calling tenant -> built-in roles (rbac.py)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class EmulatorConfig:
     page_size: int = 50
     state_file: str | None = None
     token_lifetime_s: int = 3600
+    rbac: bool = False  # enforce built-in roles (also on for a subscription that lists roles)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmulatorConfig":

@@ -48,6 +48,7 @@ def parse_config(data: dict[str, Any], source: str) -> EmulatorConfig:
         page_size=page_size,
         state_file=data.get("state_file"),
         token_lifetime_s=int(data.get("token_lifetime_s", 3600)),
+        rbac=bool(data.get("rbac", False)),
     )
 
 
@@ -85,7 +86,9 @@ def _subscriptions(raw: Any, tenants: dict[str, str], source: str) -> tuple[Subs
             raise ConfigError(f"{source}: subscription {sub} names tenant {tenant}, which is not under tenants")
         delegated = tuple(_guid(t, f"subscription {sub} delegated_to entry", source)
                           for t in body.get("delegated_to") or ())
-        result.append(SubscriptionConfig(sub, tenant, delegated, str(body.get("name", ""))))
+        roles = {_guid(t, f"subscription {sub} roles tenant", source): tuple(names)
+                 for t, names in (body.get("roles") or {}).items()}
+        result.append(SubscriptionConfig(sub, tenant, delegated, str(body.get("name", "")), roles))
     return tuple(result)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, resources, views
+from packer.emulator import armerrors, rbac, resources, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.messages import Call, Response
 from packer.emulator.stamping import utc_now
@@ -30,6 +30,8 @@ class Handlers:
                 raise armerrors.method_not_allowed(method, call.request.target)
             return Response(200, views.subscription_or_group(self.service.config, route))
         kind = route.kind
+        if kind.name == "permissions":
+            return self._permissions(call)
         self._check_parent(call)
         if kind.name == "workspaces":
             return self._read_only(call, views.workspace, views.workspaces)
@@ -127,6 +129,14 @@ class Handlers:
         if call.route.name:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
+
+    def _permissions(self, call: Call) -> Response:
+        subscription = self.service.config.subscription(call.route.subscription)
+        if not rbac.enforced(self.service.config, subscription):
+            raise ArmError(404, "NotFound", "Role-based access control is off in this emulator (config: rbac).")
+        if call.request.method != "GET":
+            raise armerrors.method_not_allowed(call.request.method, call.request.target)
+        return Response(200, {"value": rbac.permissions(subscription, call.caller.tenant)})
 
     def _onboarding(self, call: Call) -> Response:
         route, method = call.route, call.request.method

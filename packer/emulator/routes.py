@@ -45,6 +45,8 @@ KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
     Kind("workbooks", "Microsoft.Insights/workbooks", _WB_VERSIONS, "group"),
     Kind("workspaces", "Microsoft.OperationalInsights/workspaces", _LA_VERSIONS, "self", writable=False,
          paged=False),
+    Kind("permissions", "Microsoft.Authorization/permissions", ("2022-04-01", "2018-01-01-preview", "2015-07-01"),
+         "any", writable=False, paged=False),
 )}
 
 
@@ -87,6 +89,7 @@ class UnknownRoute(Exception):
 _SEG = r"([^/]+)"
 _WS = rf"/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.operationalinsights/workspaces/{_SEG}"
 _PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(rf"^/subscriptions/{_SEG}(/.*)?/providers/microsoft\.authorization/permissions/?$", re.I), "permissions"),
     (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/{_SEG}(?:/{_SEG})?/?$", re.I), "sentinel"),
     (re.compile(rf"^{_WS}/{_SEG}(?:/{_SEG})?/?$", re.I), "workspace-child"),
     (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
@@ -110,6 +113,8 @@ def resolve(path: str) -> Route:
         if not match:
             continue
         parts = _names(match)
+        if shape == "permissions":
+            return Route(KINDS["permissions"], parts[0], target=f"/subscriptions/{parts[0]}{parts[1] or ''}")
         if shape == "sentinel":
             sub, rg, ws, collection, name = parts
             kind = KINDS.get(collection.lower())

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
-from packer.emulator import armerrors
+from packer.emulator import armerrors, rbac
 from packer.emulator.armerrors import ArmError
-from packer.emulator.config import EmulatorConfig
+from packer.emulator.config import EmulatorConfig, SubscriptionConfig
 from packer.emulator.credential import InvalidToken, read_claims
 from packer.emulator.faults import Faults
 from packer.emulator.handlers import Handlers
@@ -64,7 +64,9 @@ class Service:
 
     def _authorised(self, request: Request, route: Route, caller: Caller, api_version: str | None,
                     query: dict[str, str]) -> Response:
-        self._check_tenant(route, caller)
+        subscription = self._check_tenant(route, caller)
+        rbac.check(self.config, subscription, route, request.method, caller.tenant, caller.object_id,
+                   request.target.partition("?")[0])
         operation = operation_of(request.method)
         verdict = self.throttler.take(route.subscription, caller.object_id, operation)
         header = f"x-ms-ratelimit-remaining-subscription-{operation}"
@@ -111,13 +113,14 @@ class Service:
             raise armerrors.token_expired()
         return Caller(str(claims["tid"]).lower(), str(claims.get("oid", "")))
 
-    def _check_tenant(self, route: Route, caller: Caller) -> None:
+    def _check_tenant(self, route: Route, caller: Caller) -> SubscriptionConfig:
         subscription = self.config.subscription(route.subscription)
         if subscription is None:
             raise armerrors.subscription_not_found(route.subscription)
         allowed = {subscription.tenant.lower(), *(t.lower() for t in subscription.delegated_to)}
         if caller.tenant not in allowed:
             raise armerrors.wrong_tenant(caller.tenant, subscription.tenant)
+        return subscription
 
     def _check_api_version(self, route: Route, api_version: str | None) -> str:
         if not api_version:
