@@ -18,6 +18,7 @@ from packer.errors import PackerError
 from packer.plan.model import Action
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
+from packer.rollout.tables import SharedTablesNeeded
 from packer.rollout.report import FleetReport, ItemFailure, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
 
@@ -53,6 +54,7 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
     observer = observer or SilentObserver()
     started = time.monotonic()
     contents = workspace_contents(content, inventory, targets)
+    tables = SharedTablesNeeded()
     waves: list[WaveResult] = []
     results: list[WorkspaceResult] = []
     stopped_after: str | None = None
@@ -62,7 +64,7 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
             waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
             continue
         observer.wave_started(wave, wave_targets)
-        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer)
+        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables)
         results += wave_results
         failed = sum(1 for r in wave_results if r.is_failure)
         allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
@@ -82,11 +84,11 @@ def _limit(wave: Wave, options: RolloutOptions) -> str:
 
 
 def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
-              options: RolloutOptions, observer: RolloutObserver) -> list[WorkspaceResult]:
+              options: RolloutOptions, observer: RolloutObserver, tables: SharedTablesNeeded) -> list[WorkspaceResult]:
     by_name: dict[str, WorkspaceResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=f"wave-{wave.name}") as pool:
         futures = {
-            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options): t for t in targets
+            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options, tables): t for t in targets
         }
         for future in as_completed(futures):
             result = future.result()
@@ -96,7 +98,7 @@ def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory,
 
 
 def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   options: RolloutOptions) -> WorkspaceResult:
+                   options: RolloutOptions, tables: SharedTablesNeeded | None = None) -> WorkspaceResult:
     """Plan and apply one workspace; never raises for a workspace-level problem (it is reported)."""
     from packer.apply import apply_plan
     from packer.plan.compute import compute_plan
@@ -106,7 +108,8 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
     started = time.monotonic()
     try:
         with connection.client_for(target) as client:
-            plan = compute_plan(content, target, client, options.commit)
+            tables_needed = (tables or SharedTablesNeeded()).for_content(content)
+            plan = compute_plan(content, target, client, options.commit, tables_needed=tables_needed)
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
         return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))

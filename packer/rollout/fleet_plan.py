@@ -10,6 +10,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
 from packer.rollout.connection import FleetConnection
+from packer.rollout.tables import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 FLEET_PLAN_FORMAT = "sentinel-packer/fleet-plan@1"
@@ -109,9 +110,10 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
                commit: str | None = None, parallel: int = 8) -> FleetPlan:
     """Plan every selected workspace (in parallel, read-only)."""
     contents = workspace_contents(content, inventory, targets)
+    tables = SharedTablesNeeded()
 
     def plan_one(target: Target) -> WorkspacePlan:
-        return plan_workspace(contents[target.name], inventory, target, connection, commit)
+        return plan_workspace(contents[target.name], inventory, target, connection, commit, tables)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="plan") as pool:
         planned = tuple(pool.map(plan_one, targets))
@@ -119,12 +121,14 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
 
 
 def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   commit: str | None) -> WorkspacePlan:
+                   commit: str | None, tables: SharedTablesNeeded | None = None) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
 
     tenant = inventory.tenant_of(target).name
     try:
         with connection.client_for(target) as client:
-            return WorkspacePlan(target, tenant, plan=compute_plan(content, target, client, commit))
+            tables_needed = (tables or SharedTablesNeeded()).for_content(content)
+            plan = compute_plan(content, target, client, commit, tables_needed=tables_needed)
+            return WorkspacePlan(target, tenant, plan=plan)
     except PackerError as exc:
         return WorkspacePlan(target, tenant, error=str(exc))
