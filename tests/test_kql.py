@@ -188,6 +188,8 @@ def test_sentinel_constructs_analyse_clean(analyser, query):
     ("workspace('other').SecurityEvent | project NoSuchColumn", "KS142"),
     ("_GetWatchlist()", "KS119"),
     ("SigninLogs | project NoSuchColumn", "KS142"),
+    ("// nothing but a comment\n", "KQL002"),
+    (".show tables", "KQL001"),
 ])
 def test_sentinel_constructs_are_checked(analyser, query, code):
     assert code in [d.code for d in analyser.analyse(query) if d.is_error]

@@ -136,9 +136,25 @@ function bind(text) {
   return { code, diagnostics, unknownTables: Array.from(unknown.keys()) };
 }
 
+// Kusto accepts both without a diagnostic, but Sentinel cannot run them as a rule's query.
+function notAQuery(code, text) {
+  const first = code.Syntax.GetFirstToken();
+  if (!first || first.Kind === K.Syntax.SyntaxKind.EndOfTextToken) {
+    return { code: 'KQL002', severity: 'Error', syntax: true, start: 0, length: 0,
+      message: 'The query is empty (nothing but blanks or comments).' };
+  }
+  if (String(code.Kind) !== 'Query') {
+    return { code: 'KQL001', severity: 'Error', syntax: true, start: first.TextStart, length: text.length - first.TextStart,
+      message: 'This is a control command, not a query; Sentinel runs queries only.' };
+  }
+  return null;
+}
+
 function analyse(msg) {
   const text = msg.query || '';
   const result = bind(text);
+  const problem = notAQuery(result.code, text);
+  if (problem) result.diagnostics.unshift(problem);
   return { kind: String(result.code.Kind), diagnostics: result.diagnostics, unknownTables: result.unknownTables };
 }
 
