@@ -6,7 +6,7 @@ import pytest
 from packer.apply import DriftDetected, Outcome, StalePlan, apply_plan
 from packer.plan.model import Action, Plan
 from packer.remote.normalise import normalise
-from packer.render.api_bodies import OWNER_PREFIX, ResourceType
+from packer.render.api_bodies import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit
 
@@ -44,7 +44,7 @@ def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_wri
         assert metadata["parentId"] == desired.resource_id
         assert metadata["source"]["kind"] == "SourceRepository" and metadata["source"]["name"] == REPOSITORY
         assert metadata["source"]["sourceId"] == f"{OWNER_PREFIX}{REPOSITORY}:{desired.source_path}@c0ffee"
-        assert metadata["customVersion"] == desired.content_hash
+        assert parse_stamp(metadata["customVersion"]) == (desired.content_hash, desired.content_hash)
     rule = emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{KASEYA_RULE}")["properties"]
     assert (rule["alertRuleTemplateName"], rule["templateVersion"]) == (KASEYA_RULE, "1.0.0")
 

@@ -208,3 +208,52 @@ def test_api_errors_keep_the_apis_own_code_and_message():
     assert isinstance(error, BadRequest) and error.code == "BadRequest"
     assert "Failed to run the analytics rule query." in str(error) and "TableNotFound: DeviceNetworkEvents" in str(error)
     assert isinstance(error_from_response(412, b"", "/rules/x", "PUT"), Conflict)
+
+
+class ListOnlyClient:
+    """Stands in for WorkspaceClient: serves list calls from a dict of live bodies."""
+
+    def __init__(self, resources: list[dict], metadata: list[dict]):
+        self.resources, self.metadata = resources, metadata
+
+    def list_alert_rules(self):
+        return [r for r in self.resources if "/alertRules/" in r["id"]]
+
+    def list_saved_searches(self):
+        return [r for r in self.resources if "/savedSearches/" in r["id"]]
+
+    def list_workbooks(self):
+        return [r for r in self.resources if "/workbooks/" in r["id"]]
+
+    def list_metadata(self):
+        return self.metadata
+
+    def list_tables(self):
+        return []
+
+    def get_workspace(self):
+        return {"location": "westeurope"}
+
+
+def _as_stored(body: dict, resource_id: str, **extra_properties) -> dict:
+    """What a service might store: our body plus properties we do not model, and an etag."""
+    return {**body, "id": resource_id, "etag": '"1"', "properties": {**body["properties"], **extra_properties}}
+
+
+def test_a_server_default_we_do_not_model_is_neither_a_change_nor_drift(content, desired):
+    from packer.plan.compute import compute_plan
+    from packer.render.api_bodies import stamped_metadata
+
+    resources, metadata = [], []
+    for d in desired.values():
+        stored = _as_stored(dict(d.body), d.resource_id, someNewServerDefault="x")
+        resources.append(stored)
+        metadata.append({**stamped_metadata(d.metadata_body, content_hash(stored)), "id": d.metadata_id, "etag": '"m"'})
+    client = ListOnlyClient(resources, metadata)
+
+    plan = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent)
+    assert {i.action for i in plan.items} == {Action.UNCHANGED}
+
+    resources[1]["properties"]["severity"] = "Informational"  # then someone edits it in the portal
+    drifted = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent)
+    assert [(i.resource_id, i.action) for i in drifted.items if i.is_change] == [(resources[1]["id"], Action.DRIFTED)]

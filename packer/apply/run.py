@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -23,6 +24,8 @@ from packer.plan.live import fingerprint, read_live_state
 from packer.plan.model import Action, Plan, PlanItem
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
+from packer.remote.normalise import content_hash
+from packer.render.api_bodies import stamped_metadata
 
 ON_DRIFT = ("fail", "overwrite", "skip")
 Progress = Callable[[ItemResult], None]
@@ -124,16 +127,21 @@ class _Runner:
         blocked_by = sorted(set(item.calls) & self.failed_aliases)
         if blocked_by:
             return _result(item, Outcome.SKIPPED, f"skipped: parser {', '.join(blocked_by)} failed to deploy")
-        done = 0
+        done, stored_hash = 0, None
         for write in item.writes:
+            metadata = _is_metadata(write.resource_id)
+            if metadata and stored_hash and write.body is not None:
+                write = replace(write, body=stamped_metadata(write.body, stored_hash))
             try:
-                execute(self.client, write)
+                stored = execute(self.client, write)
             except RemoteError as error:
                 if item.kind == ContentKind.PARSER.value:
                     self.failed_aliases.add(_alias(item))
-                what = "metadata " if "/metadata/" in write.resource_id.lower() else ""
+                what = "metadata " if metadata else ""
                 return _result(item, Outcome.FAILED, f"{write.method} {what}failed: {error.code}: {error.message}",
                                error.code, done)
+            if stored and not metadata:
+                stored_hash = content_hash(stored)
             done += 1
         outcome = {Action.CREATE: Outcome.CREATED, Action.PRUNE: Outcome.DELETED}.get(item.action, Outcome.UPDATED)
         return _result(item, outcome, item.reason, writes=done)
@@ -151,6 +159,10 @@ class _Runner:
         if self.progress is not None:
             self.progress(result)
         return result
+
+
+def _is_metadata(resource_id: str) -> bool:
+    return "/providers/microsoft.securityinsights/metadata/" in resource_id.lower()
 
 
 def _alias(item: PlanItem) -> str:

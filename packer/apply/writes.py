@@ -21,13 +21,14 @@ from packer.remote.normalise import content_hash
 RESEND_ATTEMPTS = 4
 
 
-def execute(client: WorkspaceClient, write: Write) -> None:
+def execute(client: WorkspaceClient, write: Write) -> dict | None:
+    """Make one write; a PUT returns the body the service stored (as answered or re-read)."""
     if write.method == "PUT":
-        put_reconciled(client, write)
-    elif write.method == "DELETE":
+        return put_reconciled(client, write)
+    if write.method == "DELETE":
         delete_reconciled(client, write)
-    else:
-        raise ValueError(f"unknown write method {write.method}")
+        return None
+    raise ValueError(f"unknown write method {write.method}")
 
 
 def _retrying() -> Retrying:
@@ -39,25 +40,24 @@ def _retrying() -> Retrying:
     )
 
 
-def put_reconciled(client: WorkspaceClient, write: Write) -> None:
+def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
     body = dict(write.body or {})
     expected = content_hash(body)
     for attempt in _retrying():
         with attempt:
             try:
-                client.put(write.resource_id, body, write.etag)
-                return
+                return client.put(write.resource_id, body, write.etag)
             except ConnectionFailed:
                 live = client.get(write.resource_id)
                 if live is not None and content_hash(live) == expected:
-                    return
+                    return live
                 if _etag(live) == write.etag:
                     raise  # untouched: our write never landed; tenacity sends it again
                 raise _changed(write, "while the connection dropped") from None
             except Conflict as conflict:
                 live = client.get(write.resource_id)
                 if live is not None and content_hash(live) == expected:
-                    return  # an earlier attempt of ours landed
+                    return live  # an earlier attempt of ours landed
                 raise Conflict(conflict.status, conflict.code,
                                f"{conflict.message} (re-read: the resource was changed by someone else since "
                                "the plan; re-run plan)", write.resource_id, "PUT") from None

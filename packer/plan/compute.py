@@ -30,7 +30,7 @@ from packer.plan.live import (
     owned_by,
     owner_description,
     read_live_state,
-    recorded_hash,
+    recorded_hashes,
 )
 from packer.plan.model import Action, Plan, PlanItem, Write
 from packer.plan.tables import default_tables_needed, missing_tables
@@ -42,6 +42,8 @@ from packer.render.api_bodies import (
     ResourceType,
     desired_resources,
     item_key,
+    parse_stamp,
+    stamped_metadata,
     with_location,
 )
 from packer.targets.model import Target
@@ -119,19 +121,21 @@ class _Planner:
         ours = owned_by(meta, self.target.repository)
         if not ours and not (meta is None and live_hash == d.content_hash):
             return self._item(d, Action.FOREIGN, f"exists and is not ours: {owner_description(meta)}", live_hash=live_hash)
-        if live_hash == d.content_hash:
-            if ours and _same_metadata(meta, d.metadata_body):
+        sent, stored = recorded_hashes(meta) if ours else (None, None)
+        if live_hash == d.content_hash or (live_hash == stored and d.content_hash == sent):
+            if ours and live_hash == stored and _same_metadata(meta, d.metadata_body):
                 return self._item(d, Action.UNCHANGED, live_hash=live_hash)
-            reason = "metadata only: " + ("records ownership (metadata missing)" if meta is None else "version or source changed")
-            return self._item(d, Action.UPDATE, reason, live_hash=live_hash, writes=(self._put_metadata(d, meta),),
+            reason = "metadata only: " + ("records ownership (metadata missing)" if meta is None
+                                          else "version, source or stored hash changed")
+            return self._item(d, Action.UPDATE, reason, live_hash=live_hash,
+                              writes=(self._put_metadata(d, meta, live_hash),),
                               changes=_metadata_changes(meta, d.metadata_body))
         changes = field_changes(live, d.body)
         blocked_reason = self.blocked.reason(d.key)
         if blocked_reason:
             return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
         writes = (self._put(d, live), self._put_metadata(d, meta))
-        recorded = recorded_hash(meta)
-        if recorded and recorded != live_hash:
+        if stored is not None and stored != live_hash:
             return self._item(d, Action.DRIFTED, "changed outside sentinel-packer since the last apply",
                               changes=changes, writes=writes, live_hash=live_hash)
         return self._item(d, Action.UPDATE, changes=changes, writes=writes, live_hash=live_hash)
@@ -146,7 +150,7 @@ class _Planner:
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
             writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
-            edited = bool(live) and recorded_hash(meta) not in (None, content_hash(live))
+            edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
             source_id = str((props.get("source") or {}).get("sourceId", ""))
             path = source_id[len(OWNER_PREFIX) + len(self.target.repository) + 1:].rsplit("@", 1)[0]
             items.append(PlanItem(
@@ -175,9 +179,10 @@ class _Planner:
             body = with_location(body, (live or {}).get("location") or self._workspace_location())
         return Write("PUT", d.resource_id, body, (live or {}).get("etag"))
 
-    def _put_metadata(self, d: DesiredResource, meta: dict | None) -> Write:
+    def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
+        """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, dict(d.metadata_body), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
 
     def _workspace_location(self) -> str | None:
         if self._location is None:
@@ -217,8 +222,12 @@ def _same_metadata(live: dict | None, desired: dict) -> bool:
 
 
 def _comparable_metadata(body: dict | None) -> dict:
-    """Metadata as compared: the commit in sourceId is not a difference (it records the last change)."""
+    """Metadata as compared: the commit in sourceId is not a difference (it records the last
+    change), nor is the stored hash in customVersion (compared separately)."""
     norm = normalise(body or {})
+    props = norm.get("properties", {})
+    if "customVersion" in props:
+        props["customVersion"] = parse_stamp(props["customVersion"])[0] or props["customVersion"]
     source = body_value(norm, "properties", "source")
     if isinstance(source, dict) and isinstance(source.get("sourceId"), str):
         norm["properties"]["source"] = {**source, "sourceId": source["sourceId"].rsplit("@", 1)[0]}

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
-from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND
+from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND, parse_stamp
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,9 @@ def owner_description(metadata: dict | None) -> str:
     return f"source {source.get('kind')} {source.get('name')!r}".strip()
 
 
-def recorded_hash(metadata: dict | None) -> str | None:
-    value = ((metadata or {}).get("properties") or {}).get("customVersion")
-    return value if isinstance(value, str) and value.startswith("sha256:") else None
+def recorded_hashes(metadata: dict | None) -> tuple[str | None, str | None]:
+    """(hash of the body we last sent, hash of the body the service stored then)."""
+    return parse_stamp(((metadata or {}).get("properties") or {}).get("customVersion"))
 
 
 def fingerprint(etags: Mapping[str, str], watched: Iterable[str]) -> str:

@@ -25,8 +25,12 @@ Ownership metadata (`Microsoft.SecurityInsights/metadata/<Kind>-<name>`). The RE
   the commit of the last change applied. An item is ours only if kind, name AND the
   `sentinel-packer:` prefix all match (Sentinel's own Repositories feature also writes
   SourceRepository, with a source-control id as sourceId).
-- `customVersion` = the content hash of the body applied ("sha256:<hex>", see
-  packer.remote.normalise): a live body hashing differently was edited outside this tool.
+- `customVersion` = the ownership stamp "sha256:<desired> live=sha256:<stored>": the hash of
+  the body we sent and the hash of the body the service stored in answer (see
+  packer.remote.normalise; apply fills the second from the PUT response). A live body hashing
+  differently from <stored> was edited outside this tool; recording what the service stored,
+  not only what we sent, keeps a server-side default we do not model from showing as drift
+  or as a change forever.
 - contentId, version, kind, parentId as Content Hub writes them; author/support from
   solution.yaml when present.
 """
@@ -197,6 +201,27 @@ def with_location(body: Mapping[str, Any], location: str | None) -> dict:
 def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
     name = f"{kind.value}-{resource_id.rsplit('/', 1)[-1]}"
     return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/{name}"
+
+
+def ownership_stamp(desired_hash: str, stored_hash: str | None = None) -> str:
+    return desired_hash if not stored_hash else f"{desired_hash} live={stored_hash}"
+
+
+def parse_stamp(text: object) -> tuple[str | None, str | None]:
+    """(desired hash, stored hash) from a customVersion; stored defaults to desired (older stamps)."""
+    if not isinstance(text, str) or not text.startswith("sha256:"):
+        return None, None
+    desired, _, stored = text.partition(" live=")
+    return desired, (stored if stored.startswith("sha256:") else desired)
+
+
+def stamped_metadata(metadata: Mapping[str, Any], stored_hash: str | None) -> dict:
+    """A metadata body with the stored hash added to its stamp (at apply time, after the PUT)."""
+    props = dict(metadata.get("properties") or {})
+    desired, _ = parse_stamp(props.get("customVersion"))
+    if desired and stored_hash:
+        props["customVersion"] = ownership_stamp(desired, stored_hash)
+    return {**metadata, "properties": props}
 
 
 def owner_source_id(repository: str, path: str, commit: str | None) -> str:
