@@ -2,13 +2,14 @@
 
 Reads with list calls only (see packer.plan.live), classifies every content item, and every
 resource this tool and this repository own that the content no longer has (prune).
-Classification of an item whose resource exists:
+Classification of an item whose resource exists (hashes: packer.remote.normalise; the stamp
+"sent / stored" is read from our metadata, see packer.render.api_bodies):
 - not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
   already equals ours and carries no metadata at all (an apply interrupted between the
   resource and its metadata): then only the metadata is written;
-- live body == desired body -> unchanged (or a metadata-only update when the version/path
-  recorded differ);
-- live hash != the hash we recorded -> drifted (edited outside this tool);
+- live == desired, or live == what the service stored when we last sent exactly this
+  desired body -> unchanged (or a metadata-only update when version/path/stamp differ);
+- live != what the service stored after our last apply -> drifted (edited outside);
 - else -> update, with a field-level diff.
 An item whose resource does not exist is foreign when another resource, not ours, already has
 its display name (or function alias), else create. Rules whose tables are missing from the
