@@ -22,11 +22,6 @@ from tests.test_github_comments import MARKER, PR, REPO, TOKEN, github  # noqa: 
 WAVES = ("canary", "early", "broad")
 
 
-def _has_command(*words: str) -> bool:
-    result = CliRunner().invoke(app, [*words, "--help"])
-    return result.exit_code == 0
-
-
 @pytest.fixture
 def fleet_repo(tmp_path, monkeypatch, emulator_factory):
     """A content repository checkout (content/ + targets.yaml) and an emulator holding its fleet:
@@ -92,8 +87,6 @@ def test_a_plan_that_cannot_run_is_not_published_as_a_plan(fleet_repo):
     assert "The plan failed" in run.summary
 
 
-@pytest.mark.skipif(not _has_command("plan") or "--all" not in CliRunner().invoke(app, ["plan", "--help"]).output,
-                    reason="`sentinel-packer plan --all` (the fleet plan, issue 6) has not landed")
 def test_pull_request_fleet_plan_and_one_sticky_comment(fleet_repo, github, tmp_path):  # noqa: F811
     root, emulator, _ = fleet_repo
     plan_job = workflow("content-pr.yml")["jobs"]["plan"]
@@ -134,7 +127,6 @@ def _prepare_matrices(root: Path, env: dict[str, str]) -> dict[str, dict]:
     return {wave: json.loads(value) for wave, value in parse_output_file(output.read_text()).items()}
 
 
-@pytest.mark.skipif(not _has_command("rollout"), reason="`sentinel-packer rollout` (issue 6) has not landed")
 def test_rollout_wave_by_wave_over_the_job_matrix(fleet_repo):
     root, emulator, env = fleet_repo
     matrices = _prepare_matrices(root, env)
@@ -162,3 +154,20 @@ def test_rollout_wave_by_wave_over_the_job_matrix(fleet_repo):
             context = {"matrix.select": shard["select"], "matrix.shard": shard["shard"]}
             assert run_step(root, action_argv(rollout_step["with"], context)).exit_code == 0
     assert writes(emulator) == first_writes
+
+
+def test_a_failing_canary_fails_its_job_and_still_reports(fleet_repo):
+    root, emulator, env = fleet_repo
+    canary = _prepare_matrices(root, env)["canary"]["include"]
+    rollout_step = step(workflow("content-rollout.yml")["jobs"]["canary"], "rollout")
+    emulator.faults.script("PUT", r"rg-sec-00/.*alertRules/", 400, times=1000)
+    context = {"matrix.select": canary[0]["select"], "matrix.shard": canary[0]["shard"]}
+
+    failed = run_step(root, action_argv(rollout_step["with"], context))
+
+    assert failed.exit_code == 1  # the wave job fails: `early` (needs: canary, !failure()) never starts
+    assert failed.outputs["report-path"] and failed.outputs["report-json-path"]
+    assert "ws00" in failed.summary
+    emulator.faults.clear()
+    again = run_step(root, action_argv(rollout_step["with"], context))  # re-run the job: resumes
+    assert again.exit_code == 0, again.stdout
