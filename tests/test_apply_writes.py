@@ -102,3 +102,11 @@ def test_a_delete_of_an_untouched_resource_is_resent():
     client = FakeClient(live={**BODY, "etag": '"1"'}, delete_errors=[dropped()])
     delete_reconciled(client, Write("DELETE", "/r", etag='"1"'))
     assert client.calls == ['DELETE "1"', "GET", 'DELETE "1"'] and client.live is None
+
+
+def test_a_connection_that_never_reached_the_server_is_not_retried_twice():
+    never_sent = ConnectionFailed("connection refused", "/r", "PUT", sent=False)
+    client = FakeClient(put_errors=[never_sent, never_sent])
+    with pytest.raises(ConnectionFailed):
+        put_reconciled(client, Write("PUT", "/r", BODY, None))
+    assert client.calls == ["PUT None"]  # azure-core already made its connect retries

@@ -8,8 +8,12 @@ That is done here: re-read the resource and
 - if it is untouched (same etag as the plan read, or still absent) -> send again (tenacity,
   a few times with back-off);
 - otherwise -> `Conflict`: someone else changed it; never overwritten blindly.
+Nothing azure-core already retried is retried again here: a connection that never reached the
+server (after azure-core's connect retries) and a failed re-read are final.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -19,6 +23,14 @@ from packer.remote.errors import Conflict, ConnectionFailed
 from packer.remote.normalise import content_hash
 
 RESEND_ATTEMPTS = 4
+
+
+class _Resend(Exception):
+    """The write was sent, its outcome unknown, and the re-read shows it did not land."""
+
+    def __init__(self, dropped: ConnectionFailed):
+        super().__init__(str(dropped))
+        self.dropped = dropped
 
 
 def execute(client: WorkspaceClient, write: Write) -> dict | None:
@@ -31,57 +43,66 @@ def execute(client: WorkspaceClient, write: Write) -> dict | None:
     raise ValueError(f"unknown write method {write.method}")
 
 
-def _retrying() -> Retrying:
-    return Retrying(
-        retry=retry_if_exception_type(ConnectionFailed),
-        stop=stop_after_attempt(RESEND_ATTEMPTS),
-        wait=wait_exponential(multiplier=0.2, max=3),
-        reraise=True,
-    )
+def _resending(send: Callable[[], dict | None]) -> dict | None:
+    """Run `send` again (with back-off) while it raises _Resend; then give the drop back."""
+    try:
+        for attempt in Retrying(retry=retry_if_exception_type(_Resend), stop=stop_after_attempt(RESEND_ATTEMPTS),
+                                wait=wait_exponential(multiplier=0.2, max=3), reraise=True):
+            with attempt:
+                return send()
+    except _Resend as resend:
+        raise resend.dropped from None
+    return None
 
 
 def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
     body = dict(write.body or {})
     expected = content_hash(body)
-    for attempt in _retrying():
-        with attempt:
-            try:
-                return client.put(write.resource_id, body, write.etag)
-            except ConnectionFailed:
-                live = client.get(write.resource_id)
-                if live is not None and content_hash(live) == expected:
-                    return live
-                if _etag(live) == write.etag:
-                    raise  # untouched: our write never landed; tenacity sends it again
-                raise _changed(write, "while the connection dropped") from None
-            except Conflict as conflict:
-                live = client.get(write.resource_id)
-                if live is not None and content_hash(live) == expected:
-                    return live  # an earlier attempt of ours landed
-                raise Conflict(conflict.status, conflict.code,
-                               f"{conflict.message} (re-read: the resource was changed by someone else since "
-                               "the plan; re-run plan)", write.resource_id, "PUT") from None
+
+    def send() -> dict:
+        try:
+            return client.put(write.resource_id, body, write.etag)
+        except ConnectionFailed as dropped:
+            if not dropped.sent:
+                raise  # never reached the server, after azure-core's own connect retries
+            live = client.get(write.resource_id)
+            if live is not None and content_hash(live) == expected:
+                return live
+            if _etag(live) == write.etag:
+                raise _Resend(dropped) from None  # untouched: our write never landed
+            raise _changed(write, "while the connection dropped") from None
+        except Conflict as conflict:
+            live = client.get(write.resource_id)
+            if live is not None and content_hash(live) == expected:
+                return live  # an earlier attempt of ours landed
+            raise Conflict(conflict.status, conflict.code,
+                           f"{conflict.message} (re-read: the resource was changed by someone else since "
+                           "the plan; re-run plan)", write.resource_id, "PUT") from None
+
+    return _resending(send)
 
 
 def delete_reconciled(client: WorkspaceClient, write: Write) -> None:
-    for attempt in _retrying():
-        with attempt:
-            try:
-                client.delete(write.resource_id, write.etag)
+    def send() -> None:
+        try:
+            client.delete(write.resource_id, write.etag)
+        except ConnectionFailed as dropped:
+            if not dropped.sent:
+                raise
+            live = client.get(write.resource_id)
+            if live is None:
                 return
-            except ConnectionFailed:
-                live = client.get(write.resource_id)
-                if live is None:
-                    return
-                if _etag(live) == write.etag:
-                    raise
-                raise _changed(write, "while the connection dropped") from None
-            except Conflict as conflict:
-                if client.get(write.resource_id) is None:
-                    return
-                raise Conflict(conflict.status, conflict.code,
-                               f"{conflict.message} (re-read: changed by someone else since the plan; re-run plan)",
-                               write.resource_id, "DELETE") from None
+            if _etag(live) == write.etag:
+                raise _Resend(dropped) from None
+            raise _changed(write, "while the connection dropped") from None
+        except Conflict as conflict:
+            if client.get(write.resource_id) is None:
+                return
+            raise Conflict(conflict.status, conflict.code,
+                           f"{conflict.message} (re-read: changed by someone else since the plan; re-run plan)",
+                           write.resource_id, "DELETE") from None
+
+    _resending(send)
 
 
 def _etag(live: dict | None) -> str | None:
