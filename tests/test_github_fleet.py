@@ -171,3 +171,18 @@ def test_a_failing_canary_fails_its_job_and_still_reports(fleet_repo):
     emulator.faults.clear()
     again = run_step(root, action_argv(rollout_step["with"], context))  # re-run the job: resumes
     assert again.exit_code == 0, again.stdout
+
+
+def test_validate_step_checks_the_inventory_too(fleet_repo):
+    root, _, _ = fleet_repo
+    inventory = root / "targets.yaml"
+    lines = inventory.read_text().splitlines(keepends=True)
+    line_no = next(i for i, line in enumerate(lines, 1) if line.strip() == "wave: early")
+    lines[line_no - 1] = lines[line_no - 1].replace("early", "eraly")
+    inventory.write_text("".join(lines))
+
+    run = run_step(root, action_argv(step(workflow("content-pr.yml")["jobs"]["validate"], "validate")["with"]))
+
+    assert run.exit_code == 1 and run.outputs["error-count"] != "0"
+    assert any(line.startswith(f"::error file=targets.yaml,line={line_no},") and "eraly" in line
+               for line in run.stdout.splitlines()), run.stdout

@@ -175,16 +175,20 @@ def test_action_installs_the_pinned_current_version():
     assert all("shell" in s for s in spec["runs"]["steps"] if "run" in s)
 
 
-def test_pre_commit_hook_validates_content_yaml():
-    hooks = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    hook = next(h for h in hooks if h["id"] == "sentinel-packer-validate")
-    assert hook["language"] == "python" and hook["entry"] == "sentinel-packer validate"
-    files = re.compile(hook["files"])
+def test_pre_commit_hooks_validate_content_yaml_and_the_inventory():
+    hooks = {h["id"]: h for h in yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    content, inventory = hooks["sentinel-packer-validate"], hooks["sentinel-packer-validate-targets"]
+    for hook in (content, inventory):
+        assert hook["language"] == "python" and hook["entry"] == "sentinel-packer validate"
+    assert content["pass_filenames"] is False and content["args"] == ["content"]  # the whole set, cross-file checks
+    assert inventory["pass_filenames"] is True
+    content_files, inventory_files = re.compile(content["files"]), re.compile(inventory["files"])
     for path in ("content/analytic-rules/a.yaml", "content/hunting-queries/b.yml", "content/solution.yaml",
-                 "content/workbooks/w.yaml", "targets.yaml"):
-        assert files.search(path), path
+                 "content/workbooks/w.yaml"):
+        assert content_files.search(path) and not inventory_files.search(path), path
+    assert inventory_files.search("targets.yaml") and not content_files.search("targets.yaml")
     for path in ("README.md", "content/workbooks/w.json", "tests/data/x.yaml", ".github/workflows/ci.yml"):
-        assert not files.search(path), path
+        assert not content_files.search(path) and not inventory_files.search(path), path
 
 
 def test_pre_commit_entry_is_a_real_command():

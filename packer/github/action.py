@@ -90,7 +90,9 @@ def command_lines(inputs: ActionInputs) -> list[Invocation]:
     """The sentinel-packer invocations the action makes, in order."""
     content = ["--content", str(inputs.content)]
     if inputs.command == "validate":
-        return [Invocation(["validate", str(inputs.content), "--format", "sarif", "--output", str(inputs.sarif_path)])]
+        inventory = [str(inputs.targets)] if inputs.targets.is_file() else []  # the inventory too, when there is one
+        return [Invocation(["validate", str(inputs.content), *inventory, "--format", "sarif",
+                            "--output", str(inputs.sarif_path)])]
     if inputs.command == "build":
         return [Invocation(["build", *content, "--out", str(inputs.dist_dir)])]
     if inputs.command == "plan":
