@@ -82,6 +82,7 @@ def test_invalid_content_is_never_planned_or_applied(flags, emulator, repo):
     edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"^severity: Medium$", "severity: Catastrophic")
     result = run("apply", *flags)
     assert result.exit_code == 1 and isinstance(result.exception, ValidationFailed)
+    assert "rmm_Kaseya_netconn.yaml:8:" in result.output and "severity" in result.output
     assert emulator.counters.total()["writes"] == 0 and emulator.counters.total()["reads"] == 0
 
 

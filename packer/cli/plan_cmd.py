@@ -132,14 +132,26 @@ def open_client(options: TargetOptions, resolved: Resolved):
 
 def load_validated(content_root: Path, resolved: Resolved):
     """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
-    from packer.validate import load_content
-
     if not content_root.is_dir():
         raise ConfigError(f"--content {content_root} is not a folder")
-    content = load_content(content_root)
+    content = _validated(content_root)
     if resolved.inventory is not None:
         content = resolved.inventory.content_for(content, resolved.target)
     return content
+
+
+def _validated(content_root: Path):
+    """load_content, printing every problem (stderr) before ValidationFailed ends the command."""
+    from packer.errors import ValidationFailed
+    from packer.validate import load_content
+    from packer.validate.report import render
+
+    try:
+        return load_content(content_root)
+    except ValidationFailed as failed:
+        if failed.report is not None:
+            typer.echo(render(failed.report, "text"), err=True, nl=False)
+        raise
 
 
 def current_commit() -> str | None:
@@ -205,7 +217,6 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     from packer.rollout.fleet_plan import plan_fleet
     from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
     from packer.targets import load_inventory
-    from packer.validate import load_content
 
     if options.target:
         raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
@@ -215,7 +226,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     targets = inventory.select(wave=wave, glob=select)
     if not content.is_dir():
         raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
+    content_set = _validated(content)  # overlays are applied per workspace by the fleet plan
     factory = (lambda tenant: _credential_for(options, tenant.tenant_id)) if options.emulator_tenant else azure_credential
     connection = FleetConnection(CredentialProvider(inventory, factory), options.base_url or ARM_ENDPOINT,
                                  options.ca_cert, requests_per_workspace=options.concurrency)
