@@ -32,8 +32,10 @@ def edit(path: Path, pattern: str, replacement: str) -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def fast_tables(item) -> set[str]:
-    return tokenized_tables(getattr(item, "query", "") or "")
+def fast_tables(content):
+    """The tokenizer (no Node.js needed), knowing the content's parser functions."""
+    functions = frozenset(p.function_alias for p in content.parsers)
+    return lambda item: tokenized_tables(getattr(item, "query", "") or "", functions)
 
 
 @dataclass
@@ -53,8 +55,9 @@ class Deployment:
         return desired_resources(self.content(), self.target, self.commit, self.root.parent)
 
     def plan(self, **kwargs):
-        kwargs.setdefault("tables_needed", fast_tables)
-        return compute_plan(self.content(), self.target, self.client, self.commit, root=self.root.parent, **kwargs)
+        content = self.content()
+        kwargs.setdefault("tables_needed", fast_tables(content))
+        return compute_plan(content, self.target, self.client, self.commit, root=self.root.parent, **kwargs)
 
     def apply(self, plan=None, **kwargs):
         return apply_plan(plan or self.plan(), self.client, **kwargs)

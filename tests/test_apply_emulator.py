@@ -279,3 +279,17 @@ def test_rules_whose_tables_are_missing_are_blocked_and_skipped(emulator_factory
         assert all(dep.successful("PUT", rules[n].resource_id) == 0 for n in blocked)
     finally:
         dep.client.close()
+
+
+def test_a_rule_whose_parser_failed_is_skipped_not_sent(dep, emulator, repo):
+    edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"^  DeviceNetworkEvents$", "  RMMToolActivity")
+    emulator.faults.script("PUT", r"/savedSearches/RMMToolActivity$", 400, times=10)
+
+    report = dep.apply()
+
+    outcomes = {r.key: r for r in report.results}
+    assert outcomes["Parser/RMMToolActivity-Parser"].outcome is Outcome.FAILED
+    kaseya = outcomes[f"AnalyticsRule/{KASEYA_RULE}"]
+    assert kaseya.outcome is Outcome.SKIPPED and "parser RMMToolActivity failed" in kaseya.message
+    assert dep.successful("PUT", f"/alertRules/{KASEYA_RULE}") == 0
+    assert outcomes[f"AnalyticsRule/{MESH_RULE}"].outcome is Outcome.CREATED
