@@ -55,6 +55,11 @@ TablesNeeded = Callable[[ContentItem], "set[str]"]
 def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, commit: str | None = None, *,
                  root: Path | None = None, probe_tables: bool = True,
                  tables_needed: TablesNeeded | None = None) -> Plan:
+    """The plan for one workspace. `content` must be validated (and overlaid) already;
+    `commit` is recorded in the ownership metadata of what changes; `root` is the repository
+    root paths are recorded against (default: the file's Git work tree). `probe_tables=False`
+    skips listing the workspace's tables (no item is then blocked); `tables_needed(rule)`
+    replaces the default KQL analysis of which tables a rule reads."""
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client, probe_tables=probe_tables and bool(content.analytic_rules))
     needed = tables_needed or _default_tables_needed(content)
