@@ -186,3 +186,17 @@ def test_validate_step_checks_the_inventory_too(fleet_repo):
     assert run.exit_code == 1 and run.outputs["error-count"] != "0"
     assert any(line.startswith(f"::error file=targets.yaml,line={line_no},") and "eraly" in line
                for line in run.stdout.splitlines()), run.stdout
+
+
+def test_a_workspace_that_cannot_be_planned_fails_the_step_but_the_plan_is_still_posted(fleet_repo):
+    root, emulator, _ = fleet_repo
+    emulator.faults.script("GET", r"rg-sec-05/", 403, times=1000)
+    plan_step = step(workflow("content-pr.yml")["jobs"]["plan"], "plan")
+
+    run = run_step(root, action_argv(plan_step["with"]))
+
+    assert run.exit_code == 1  # the job fails...
+    markdown_path = run.outputs["plan-markdown-path"]
+    assert markdown_path and run.outputs["plan-path"]  # ...and the comment step still has a plan to post
+    markdown = (root / markdown_path).read_text(encoding="utf-8")
+    assert "ws05" in markdown and "could not be planned" in run.summary + markdown

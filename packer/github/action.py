@@ -175,11 +175,14 @@ def _publish_build(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str
 
 
 def _publish_plan(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
-    planned = code in (0, PLAN_EXIT_CHANGES)  # a failed plan is never posted as if it were one
+    # A plan exists when the command saved one (--out), even if some workspace could not be
+    # planned (exit 1, its error listed in the plan); a run that stopped earlier has none and
+    # must never be posted as if it were a plan.
+    planned = inputs.plan_json.is_file() and bool(_read(inputs.plan_markdown).strip())
     outputs = {"has-changes": "true" if code == PLAN_EXIT_CHANGES else "false",
-               "plan-path": str(inputs.plan_json) if planned and inputs.plan_json.is_file() else "",
-               "plan-markdown-path": str(inputs.plan_markdown) if planned and inputs.plan_markdown.is_file() else ""}
-    if planned and outputs["plan-markdown-path"]:
+               "plan-path": str(inputs.plan_json) if planned else "",
+               "plan-markdown-path": str(inputs.plan_markdown) if planned else ""}
+    if planned:
         return outputs, _read(inputs.plan_markdown)
     return outputs, f"### sentinel-packer plan\n\nThe plan failed (exit code {code}); see the step's log.\n"
 
@@ -198,6 +201,8 @@ _PUBLISHERS = {"validate": _publish_validate, "build": _publish_build,
 def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -> ActionResult:
     """Run the command, then write the summary and outputs; never hides the command's failure."""
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown):
+        stale.unlink(missing_ok=True)  # outputs must only ever name what this run wrote
     code = 0
     for invocation in command_lines(inputs):
         code = invoke_cli(invocation.args, invocation.stdout_to)
