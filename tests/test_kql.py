@@ -236,6 +236,21 @@ def test_user_schema_directories_in_both_shapes(node_available, tmp_path):
         assert [d.code for d in kql.analyse("Fabrikam_CL | project Nope")] == ["KS142"]
 
 
+def test_content_root_kql_schemas_folder(node_available, tmp_path):
+    folder = tmp_path / "content" / "hunting-queries"
+    folder.mkdir(parents=True)
+    schemas = tmp_path / "content" / "kql-schemas"
+    schemas.mkdir()
+    (schemas / "Contoso_CL.json").write_text(json.dumps({"name": "Contoso_CL", "columns": {"User_s": "string"}}))
+    item = hunting_item(hunting_file(folder, "Contoso_CL | project User_s, Host_s"))
+    problems, _ = check_content([item])
+    assert [(p.code, p.message.split(":")[0]) for p in problems] == [("kql.KS142", "KS142")]
+    (schemas / "Contoso_CL.json").write_text(json.dumps({"name": "Contoso_CL", "columns": {"User_s": "text"}}))
+    problems, status = check_content([item])
+    assert [(p.path, p.code, p.is_error) for p in problems] == [(schemas / "Contoso_CL.json", "kql.schema", True)]
+    assert status.startswith("failed")
+
+
 def test_workbook_kql_items_are_analysed(node_available, tmp_path):
     data = {"version": "Notebook/1.0", "items": [
         {"type": 1, "content": {"json": "## Title"}},

@@ -8,7 +8,7 @@ import pytest
 from conftest import shared_path
 from packer.content.load import parser_from
 from packer.content.yamlsource import load_yaml
-from packer.errors import ConfigError
+from packer.errors import ConfigError, ContentError
 from packer.kql.functions import asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import BUILTIN_DIR, load_tables, read_table
 
@@ -60,10 +60,10 @@ def test_microsoft_customtables_shape_merges_with_ours():
 
 def test_unusable_schema_files_name_the_file(tmp_path):
     (tmp_path / "Bad_CL.json").write_text(json.dumps({"name": "Bad_CL", "columns": {"A": "varchar"}}))
-    with pytest.raises(ConfigError, match=r"Bad_CL\.json.*varchar"):
+    with pytest.raises(ContentError, match=r"Bad_CL\.json:1:1: unknown column type 'varchar'"):
         load_tables([tmp_path], builtin=False)
     (tmp_path / "Bad_CL.json").write_text("[1, 2]")
-    with pytest.raises(ConfigError, match=r"Bad_CL\.json: not a table schema"):
+    with pytest.raises(ContentError, match=r"Bad_CL\.json:1:1: not a table schema"):
         load_tables([tmp_path], builtin=False)
     with pytest.raises(ConfigError, match="does not exist"):
         load_tables([tmp_path / "missing"], builtin=False)

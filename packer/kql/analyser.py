@@ -129,7 +129,10 @@ class KqlAnalyser:
         self.close()
 
     def start(self) -> None:
+        """Start the worker (once); a worker that died is replaced."""
         with self._lock:
+            if self._process is not None and self._process.poll() is not None:
+                self.close()
             if self._process is None:
                 self._start()
 
@@ -147,7 +150,8 @@ class KqlAnalyser:
                       functions=[f.to_worker() for f in self.functions])
 
     def close(self) -> None:
-        process, self._process = self._process, None
+        with self._lock:
+            process, self._process = self._process, None
         if process is None:
             return
         try:
@@ -247,20 +251,35 @@ def _diagnostics_of(answer: dict) -> list[KqlDiagnostic]:
     return [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
 
 
-_shared: dict[tuple, KqlAnalyser] = {}
+_shared: dict[tuple, KqlAnalyser] = {}  # most recently used last
+SHARED_LIMIT = 2  # each worker holds 150-400 MB
+_shared_lock = threading.Lock()
 
 
 def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> KqlAnalyser:
     """A started analyser for these functions and schema folders, kept warm for the process."""
     functions = tuple(functions)
     dirs = tuple(Path(d).resolve() for d in schema_dirs)
-    key = (functions, dirs, str(node_modules_dir()))
-    analyser = _shared.get(key)
-    if analyser is None or analyser._process is None or analyser._process.poll() is not None:
-        analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
-        analyser.start()
+    key = (functions, dirs, _fingerprint(dirs), str(node_modules_dir()))
+    with _shared_lock:
+        analyser = _shared.pop(key, None)
+        if analyser is None:
+            analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
+        analyser.start()  # no-op when running; restarts a worker that was closed
         _shared[key] = analyser
+        while len(_shared) > SHARED_LIMIT:
+            _shared.pop(next(iter(_shared))).close()  # waits for its exchange in flight
     return analyser
+
+
+def _fingerprint(dirs: tuple[Path, ...]) -> tuple:
+    """Schema files as they are now, so an edited schema starts a fresh worker."""
+    stats = []
+    for folder in dirs:
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+            stat = path.stat()
+            stats.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(stats)
 
 
 @atexit.register

@@ -12,6 +12,7 @@ from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.kql.analyser import INSTALL_HINT, KqlDiagnostic, KqlUnavailable, shared_analyser
 from packer.kql.functions import parser_function
 from packer.content.yamlsource import Position
+from packer.errors import ContentError
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
 from packer.validate.problems import ERROR, WARNING, Problem
 
@@ -91,10 +92,19 @@ def _kql_items(node) -> Iterator[str]:
             yield from _kql_items(child)
 
 
-def user_schema_dirs() -> list[Path]:
-    """Extra table schema folders from $SENTINEL_PACKER_KQL_SCHEMAS (os.pathsep-separated)."""
+CONTENT_SCHEMA_DIR = "kql-schemas"  # <content root>/kql-schemas/*.json, beside analytic-rules/
+
+
+def user_schema_dirs(items: Iterable = ()) -> list[Path]:
+    """Extra table schema folders: $SENTINEL_PACKER_KQL_SCHEMAS (os.pathsep-separated), then a
+    `kql-schemas` folder in the content root of the items (content/<kind folder>/<file>)."""
     value = os.environ.get(SCHEMA_DIRS_ENV, "")
-    return [Path(p) for p in value.split(os.pathsep) if p]
+    dirs = [Path(p) for p in value.split(os.pathsep) if p]
+    for item in items:
+        candidate = item.source.path.parent.parent / CONTENT_SCHEMA_DIR
+        if candidate not in dirs and candidate.is_dir():
+            dirs.append(candidate)
+    return dirs
 
 
 def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) -> tuple[list[Problem], str]:
@@ -106,13 +116,19 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) ->
     "skipped: <how to install>", which validate prints.
     """
     items = list(items)
-    dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs()
+    dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs(items)
     functions = [parser_function(i) for i in items if isinstance(i, Parser) and i.function_alias]
     queries = [q for item in items for q in queries_of(item)]
     if not queries:
         return [], "checked 0 queries"
     try:
         analyser = shared_analyser(functions, dirs)
+    except ContentError as exc:  # a user's table schema file is unusable
+        return [Problem(exc.path, exc.line, exc.column, exc.field, ERROR, "kql.schema", exc.message)], \
+            "failed: a table schema file is unusable"
+    except KqlUnavailable as exc:
+        return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
+    try:
         results = analyser.analyse_many([q.analysed_text for q in queries])
         problems = [p for q, diagnostics in zip(queries, results) for p in problems_of(q, diagnostics)]
     except KqlUnavailable as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from packer.errors import ConfigError
+from packer.errors import ConfigError, ContentError
 
 BUILTIN_DIR = Path(__file__).with_name("schemas")
 
@@ -61,7 +61,7 @@ class TableSchema:
 def kusto_type(name: str, where: Path) -> str:
     kind = _TYPES.get(str(name).strip().lower())
     if kind is None:
-        raise ConfigError(f"{where}: unknown column type {name!r}; use a Kusto type such as string, long, datetime")
+        raise ContentError(where, 1, 1, "", f"unknown column type {name!r}; use a Kusto type such as string, long, datetime")
     return kind
 
 
@@ -70,7 +70,7 @@ def read_table(path: Path) -> TableSchema:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable JSON table schema ({exc})") from None
+        raise ContentError(path, 1, 1, "", f"not a readable JSON table schema ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("Properties"), list) and "Name" in data:
         columns = {str(p["Name"]): kusto_type(p.get("Type", "string"), path)
                    for p in data["Properties"] if isinstance(p, dict) and "Name" in p}
@@ -78,9 +78,9 @@ def read_table(path: Path) -> TableSchema:
     if isinstance(data, dict) and isinstance(data.get("columns"), dict) and "name" in data:
         columns = {str(c): kusto_type(t, path) for c, t in data["columns"].items()}
         return TableSchema(str(data["name"]), columns, bool(data.get("open", False)), (path,))
-    raise ConfigError(
-        f"{path}: not a table schema; expected {{\"name\", \"columns\": {{column: type}}}} "
-        f"or {{\"Name\", \"Properties\": [{{\"Name\", \"Type\"}}]}}"
+    raise ContentError(
+        path, 1, 1, "", 'not a table schema; expected {"name", "columns": {column: type}} '
+        'or {"Name", "Properties": [{"Name", "Type"}]}'
     )
 
 
