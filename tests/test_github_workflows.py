@@ -172,6 +172,7 @@ def test_action_installs_the_pinned_current_version():
     install = next(s for s in spec["runs"]["steps"] if s.get("name") == "Install sentinel-packer")
     assert '"sentinel-packer==$PACKER_VERSION"' in install["run"]
     assert '"$ACTION_PATH"' in install["run"] and install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    assert '>> "$GITHUB_PATH"' in install["run"]  # later steps (the sticky comment) find the CLI
     assert all("shell" in s for s in spec["runs"]["steps"] if "run" in s)
 
 
