@@ -32,6 +32,7 @@ from packer.plan.live import (
     owner_description,
     read_live_state,
     recorded_hashes,
+    workspace_tables,
 )
 from packer.plan.model import Action, Plan, PlanItem, Write
 from packer.plan.tables import default_tables_needed, missing_tables
@@ -61,13 +62,14 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     skips listing the workspace's tables (no item is then blocked); `tables_needed(rule)`
     replaces the default KQL analysis of which tables a rule reads."""
     desired = desired_resources(content, target, commit, root)
-    state = read_live_state(client, probe_tables=probe_tables and bool(content.analytic_rules))
+    state = read_live_state(client)
     needed = tables_needed or _default_tables_needed(content)
-    planner = _Planner(target, state, client, _BlockedCheck(content, state, needed))
+    blocked = _BlockedCheck(content, client if probe_tables else None, needed)
+    planner = _Planner(target, state, client, blocked)
     items = [planner.classify(d) for d in desired]
     items += planner.prunes({d.resource_id.lower() for d in desired})
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
-    notes = (state.table_note,) if state.table_note else ()
+    notes = (blocked.note,) if blocked.note else ()
     return Plan(
         target=target, commit=commit, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         fingerprint=fingerprint(state.etags(), watched), watched=tuple(watched), items=tuple(items), notes=notes,
@@ -80,16 +82,25 @@ def _default_tables_needed(content: ContentSet) -> TablesNeeded:
 
 class _BlockedCheck:
     """Why a rule would be rejected here: tables its query needs that the workspace lacks.
-    Asked only for rules about to be written (an unchanged rule costs no KQL analysis)."""
+    Asked only for rules about to be written: an unchanged rule costs no KQL analysis, and a
+    plan with no rule to write never lists the tables."""
 
-    def __init__(self, content: ContentSet, state: LiveState, needed: TablesNeeded):
+    def __init__(self, content: ContentSet, client: WorkspaceClient | None, needed: TablesNeeded):
         self._rules = {item_key(rule): rule for rule in content.analytic_rules}
-        self._tables = state.tables
+        self._client = client  # None: no probe
         self._needed = needed
+        self._tables: frozenset[str] | None = None
+        self._probed = False
+        self.note = ""
 
     def reason(self, key: str) -> str | None:
         rule = self._rules.get(key)
-        if rule is None or self._tables is None:
+        if rule is None or self._client is None:
+            return None
+        if not self._probed:
+            self._tables, self.note = workspace_tables(self._client)
+            self._probed = True
+        if self._tables is None:
             return None
         missing = missing_tables(self._needed(rule), self._tables)
         return f"table(s) missing in this workspace: {', '.join(missing)}" if missing else None

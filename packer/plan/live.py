@@ -1,8 +1,9 @@
 """What a workspace holds, read with list calls only, and who owns each resource.
 
 One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
-workspace, and metadata (four list calls, paged), plus optionally the table list. Ownership is
-read from metadata (see packer.render.api_bodies for the marker).
+workspace, and metadata (four list calls, paged); the table list is read separately, only
+when a rule is about to be written. Ownership is read from metadata (see
+packer.render.api_bodies for the marker).
 """
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND, parse_stamp
 class LiveState:
     resources: Mapping[str, dict]  # lower-cased resource id -> body (rules, savedSearches, workbooks)
     metadata: Mapping[str, dict]  # lower-cased metadata id -> body
-    tables: frozenset[str] | None = None  # lower-cased table names; None: not probed
-    table_note: str = ""
     _by_parent: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -45,19 +44,17 @@ class LiveState:
         return out
 
 
-def read_live_state(client: WorkspaceClient, probe_tables: bool = False) -> LiveState:
+def read_live_state(client: WorkspaceClient) -> LiveState:
     resources: dict[str, dict] = {}
     for body in (*client.list_alert_rules(), *client.list_saved_searches(), *client.list_workbooks()):
         if body.get("id"):
             resources[body["id"].lower()] = body
     metadata = {body["id"].lower(): body for body in client.list_metadata() if body.get("id")}
-    tables, note = (None, "")
-    if probe_tables:
-        tables, note = _probe_tables(client)
-    return LiveState(resources, metadata, tables, note)
+    return LiveState(resources, metadata)
 
 
-def _probe_tables(client: WorkspaceClient) -> tuple[frozenset[str] | None, str]:
+def workspace_tables(client: WorkspaceClient) -> tuple[frozenset[str] | None, str]:
+    """The workspace's table names (lower-cased), or None and why they are unknown."""
     try:
         names = frozenset(str(t.get("name", "")).lower() for t in client.list_tables() if t.get("name"))
     except RemoteError as exc:
