@@ -131,3 +131,25 @@ def test_json_string_in_a_workbook(tmp_path):
     where = source.position(query.index("Zzz"))
     assert (where.line, where.column) == expected_position(text, "Zzz")
     assert json_string(path, "not in the file") is None
+
+
+def test_every_corpus_query_maps_back_to_its_own_characters():
+    from conftest import shared_path
+    from packer.content.yamlsource import read_text
+    import yaml
+
+    checked = 0
+    for folder in ("analytic", "hunting"):
+        for path in sorted(shared_path("corpus", "rules", folder).glob("*.yaml")):
+            value = yaml.safe_load(path.read_text(encoding="utf-8-sig")).get("query")
+            if not isinstance(value, str):
+                continue
+            source = yaml_scalar(path, ("query",), value)
+            lines = read_text(path).split("\n")
+            for offset in range(0, len(value), 53):
+                if value[offset].isspace():
+                    continue
+                where = source.position(offset)
+                assert lines[where.line - 1][where.column - 1] == value[offset], (path.name, offset)
+                checked += 1
+    assert checked > 4000

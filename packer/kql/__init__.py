@@ -34,6 +34,7 @@ __all__ = [
     "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
 ]
 
+
 def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:
     functions = [p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers]
     return shared_analyser(functions, schema_dirs)
