@@ -127,3 +127,24 @@ def test_every_output_the_action_declares_is_set_by_some_command(tmp_path):
     for command, publish in _PUBLISHERS.items():
         produced |= set(publish(ActionInputs(command, output_dir=tmp_path), 1)[0])
     assert set(action()["outputs"]) == produced
+
+
+def test_command_lines_per_scope():
+    from packer.github.action import ActionInputs, command_lines
+
+    def plan_args(**kwargs) -> list[str]:
+        return command_lines(ActionInputs("plan", **kwargs))[0].args
+
+    assert plan_args()[:4] == ["plan", "--targets", "targets.yaml", "--all"]
+    assert plan_args(target="ws03")[:5] == ["plan", "--target", "ws03", "--targets", "targets.yaml"]
+    assert plan_args(wave="early", select="ws0*")[:7] == ["plan", "--targets", "targets.yaml", "--wave", "early",
+                                                          "--select", "ws0*"]
+    rollout = command_lines(ActionInputs("rollout", wave="canary", select="ws00,ws01"))[0].args
+    assert rollout[-4:] == ["--wave", "canary", "--select", "ws00,ws01"]
+
+
+def test_an_unknown_command_is_refused_before_anything_runs(workspace):
+    result = CliRunner().invoke(app, ["github", "run", "deploy"])
+    assert result.exit_code != 0
+    assert "validate, build, plan, rollout" in str(result.exception)
+    assert not (workspace / "sentinel-packer-out").exists()

@@ -72,10 +72,13 @@ class ActionResult:
 
 
 def _plan_scope(inputs: ActionInputs) -> list[str]:
+    """One workspace (target), part of the fleet (wave and/or select), or all of it."""
     if inputs.target:
         return ["--target", inputs.target, "--targets", str(inputs.targets)]
     scope = ["--targets", str(inputs.targets)]
-    return scope + (["--wave", inputs.wave] if inputs.wave else ["--all"])
+    scope += ["--wave", inputs.wave] if inputs.wave else []
+    scope += ["--select", inputs.select] if inputs.select else []
+    return scope if len(scope) > 2 else scope + ["--all"]
 
 
 @dataclass(frozen=True)
