@@ -112,6 +112,7 @@ def test_pull_request_workflow_validates_builds_plans_and_keeps_one_comment():
     upload = steps_using(validate, "github/codeql-action/upload-sarif@")[0]
     assert upload["with"]["sarif_file"] == "${{ steps.validate.outputs.sarif-path }}"
     assert "!cancelled()" in upload["if"]  # uploaded even when validation fails
+    assert "head.repo.full_name == github.repository" in upload["if"]  # forks cannot upload
     assert step(validate, "validate")["with"]["command"] == "validate"
 
     build = jobs["build"]
