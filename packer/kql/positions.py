@@ -50,26 +50,30 @@ class ScalarSource:
         """Line and column (1-based) of the value's character at `offset`."""
         return self.position_of_index(self._source_index(offset))
 
-    def _source_index(self, offset: int) -> int:
-        src = self.start
-        last_match = None
+    @cached_property
+    def _alignment(self) -> tuple[list[int | None], list[int], int]:
+        """Per value character: its source index (None if blank or not found) and the source
+        position before it; plus the index just after the last matched character."""
+        matched: list[int | None] = [None] * len(self.value)
+        before = [self.start] * len(self.value)
+        src, end = self.start, self.start
         for i, char in enumerate(self.value):
-            if i >= offset:
-                break
+            before[i] = src
             if char.isspace():
                 continue
             found = self._find(char, src)
             if found is not None:
-                last_match = found
-                src = found + 1
+                matched[i] = found
+                src = end = found + 1
+        return matched, before, end
+
+    def _source_index(self, offset: int) -> int:
+        matched, before, end = self._alignment
         if offset >= len(self.value):  # past the end: just after the last character
-            return last_match + 1 if last_match is not None else self.start
-        char = self.value[offset]
-        if not char.isspace():
-            found = self._find(char, src)
-            if found is not None:
-                return found
-        return min(src, max(self.end, self.start))  # blank: the first source character after the last match
+            return end
+        if matched[offset] is not None:
+            return matched[offset]
+        return min(before[offset], max(self.end, self.start))  # blank: just after the previous match
 
     def _find(self, char: str, src: int) -> int | None:
         stop = min(self.end, src + _SEARCH_LIMIT)
