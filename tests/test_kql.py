@@ -262,8 +262,9 @@ def test_workbook_kql_items_are_analysed(node_available, tmp_path):
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     workbook = Workbook(key="wb", title="WB", description="", version="1.0.0", serialized_data=path.read_text(),
                         source=SourceInfo(tmp_path / "wb.yaml"), template_path=path)
-    problems, _ = check_content([workbook])
+    problems, status = check_content([workbook])
     assert [(p.code, p.path) for p in problems] == [("kql.KS176", path)]
+    assert status == "checked 1 query (1 with errors); 1 workbook query with {parameters} not analysed"
     assert (problems[0].line, problems[0].column) == token_position(path, "summarise")
 
 

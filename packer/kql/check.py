@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
-from packer.kql.analyser import INSTALL_HINT, KqlDiagnostic, KqlUnavailable, shared_analyser
-from packer.kql.functions import parser_function
 from packer.content.yamlsource import Position
 from packer.errors import ContentError
+from packer.kql.analyser import INSTALL_HINT, KqlDiagnostic, KqlUnavailable, shared_analyser
+from packer.kql.functions import parser_function
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
 from packer.validate.problems import ERROR, WARNING, Problem
 
@@ -64,17 +64,26 @@ def _yaml_query(item, key: str) -> QueryText:
     return QueryText(path, key, query, lambda: yaml_scalar(path, (key,), query), item.source.position_of(key))
 
 
-def _workbook_queries(workbook: Workbook) -> Iterator[QueryText]:
+def _workbook_kql(workbook: Workbook) -> list[str]:
     try:
-        data = json.loads(workbook.serialized_data)
+        return list(_kql_items(json.loads(workbook.serialized_data)))
     except ValueError:
-        return
+        return []
+
+
+def with_workbook_parameters(items: Iterable) -> int:
+    """How many workbook queries are left out: they hold {parameters}, KQL only once filled in."""
+    return sum(1 for item in items if isinstance(item, Workbook)
+               for query in _workbook_kql(item) if _WORKBOOK_PARAMETER.search(query))
+
+
+def _workbook_queries(workbook: Workbook) -> Iterator[QueryText]:
     seen: dict[str, int] = {}
-    for query in _kql_items(data):
+    for query in _workbook_kql(workbook):
         occurrence = seen.get(query, 0)
         seen[query] = occurrence + 1
         if _WORKBOOK_PARAMETER.search(query):
-            continue  # not KQL until the workbook fills its parameters in
+            continue
         path = workbook.template_path
         yield QueryText(path, "query", query, lambda q=query, n=occurrence: json_string(path, q, n))
 
@@ -134,7 +143,11 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None) ->
     except KqlUnavailable as exc:
         return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
     errors = sum(1 for p in problems if p.is_error)
-    return problems, f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
+    status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
+    left_out = with_workbook_parameters(items)
+    if left_out:
+        status += f"; {left_out} workbook quer{'y' if left_out == 1 else 'ies'} with {{parameters}} not analysed"
+    return problems, status
 
 
 def errors_first_to_report(diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnostic]:
