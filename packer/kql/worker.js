@@ -4,10 +4,11 @@
 // Protocol: one JSON object per line on stdin, one answer per line on stdout, same `id`.
 //   {"id":0,"kind":"configure","tables":[{name, columns:[[name,type]...], open}],
 //    "functions":[{name, parameters:"(a:string, ...)", body:"{ ... }"} |
-//                 {name, parameters:"(...)", columns:[[name,type]...], open}]}
+//                 {name, parameters:"(...)", columns:[[name,type]...], open} |
+//                 {name, parameters:"(...)", returns:"database"}]}
 //   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...]}
 //   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables}
-// Any failure answers {id, error}. Loading follows docs/kql.md: Bridge.NET runtime first.
+// Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
 const path = require('path');
 const readline = require('readline');
