@@ -293,3 +293,25 @@ def test_a_rule_whose_parser_failed_is_skipped_not_sent(dep, emulator, repo):
     assert kaseya.outcome is Outcome.SKIPPED and "parser RMMToolActivity failed" in kaseya.message
     assert dep.successful("PUT", f"/alertRules/{KASEYA_RULE}") == 0
     assert outcomes[f"AnalyticsRule/{MESH_RULE}"].outcome is Outcome.CREATED
+
+
+def test_a_workbook_moved_to_a_new_name_is_created_and_the_old_one_pruned(dep, emulator, repo):
+    dep.apply()
+    old_id = next(d.resource_id for d in dep.desired() if d.resource_type == ResourceType.WORKBOOK)
+    edit(repo / "workbooks" / "RMMToolActivity.yaml", r"^id: .*$", "id: 0f0e0d0c-0b0a-4909-8807-060504030201")
+
+    plan = dep.plan()
+    moves = sorted((i.action.value, i.resource_id) for i in plan.items if i.is_change)
+    new_id = next(d.resource_id for d in dep.desired() if d.resource_type == ResourceType.WORKBOOK)
+    assert moves == sorted([("create", new_id), ("prune", old_id)])
+
+    kept = dep.apply(plan)  # without --prune the old one stays, and the service refuses a second of that name
+    assert [f.resource_id for f in kept.failures] == [new_id]
+    assert "same name already exists" in kept.failures[0].message and "someone else" not in kept.failures[0].message
+
+    report = dep.apply(dep.plan(), prune=True)
+    assert report.ok, report.failures
+    assert sorted((r.outcome.value, r.resource_id) for r in report.results if r.writes) == sorted(
+        [("created", new_id), ("deleted", old_id)])
+    assert emulator.store.get(old_id) is None and emulator.store.get(new_id) is not None
+    assert not dep.plan().has_changes

@@ -5,7 +5,9 @@
 - Drifted items: `on_drift` fail (refuse before writing anything) | overwrite | skip.
 - Prunes only with prune=True (the plan lists only items this tool and this repository own).
 - Order: parsers first (rules call them), then the other creates/updates, then deletions
-  (rules/queries/workbooks before the parsers they may call). Inside a phase, items run
+  (rules/queries/workbooks before the parsers they may call). Exception: an old resource of
+  ours that a create replaces under a new name (the services keep workbook names and function
+  aliases unique) is deleted first. Inside a phase, items run
   concurrently (the client's max_concurrency); an item's own writes run in order (resource,
   then its metadata). A rule whose parser failed is skipped, not sent to fail.
 """
@@ -91,37 +93,40 @@ class _Runner:
 
     def run(self, items: Iterable[PlanItem]) -> list[ItemResult]:
         items = list(items)
-        results: dict[str, ItemResult] = {}
-        phases: list[list[PlanItem]] = [[], [], [], []]
-        for item in items:
+        self.replaced = {i.replaces.lower() for i in items if i.replaces and i.action is Action.CREATE}
+        results: dict[int, ItemResult] = {}  # by position in the plan (a prune may share a key)
+        phases: list[list[tuple[int, PlanItem]]] = [[], [], [], [], []]
+        for index, item in enumerate(items):
             phase = self._phase(item)
             if phase is None:
-                results[item.key] = self._report(self._no_write(item))
+                results[index] = self._report(self._no_write(item))
             else:
-                phases[phase].append(item)
+                phases[phase].append((index, item))
         for phase_items in phases:
-            for result in self._run_phase(phase_items):
-                results[result.key] = result
-        order = {item.key: n for n, item in enumerate(items)}
-        return sorted(results.values(), key=lambda r: order.get(r.key, len(order)))
+            results.update(self._run_phase(phase_items))
+        return [results[index] for index in sorted(results)]
 
     def _phase(self, item: PlanItem) -> int | None:
-        """0 parsers, 1 other writes, 2 deletions, 3 parser deletions; None: nothing to write."""
+        """0 deletions a create waits for (a renamed workbook/parser), 1 parsers, 2 other writes,
+        3 deletions, 4 parser deletions; None: nothing to write."""
         if item.action is Action.PRUNE:
             if not self.prune:
                 return None
-            return 3 if item.kind == ContentKind.PARSER.value else 2
+            if item.resource_id.lower() in self.replaced:
+                return 0
+            return 4 if item.kind == ContentKind.PARSER.value else 3
         if item.action is Action.DRIFTED and self.on_drift != "overwrite":
             return None
         if item.action not in (Action.CREATE, Action.UPDATE, Action.DRIFTED) or not item.writes:
             return None
-        return 0 if item.kind == ContentKind.PARSER.value else 1
+        return 1 if item.kind == ContentKind.PARSER.value else 2
 
-    def _run_phase(self, items: list[PlanItem]) -> list[ItemResult]:
+    def _run_phase(self, items: list[tuple[int, PlanItem]]) -> dict[int, ItemResult]:
         if not items:
-            return []
+            return {}
         with ThreadPoolExecutor(max_workers=min(self.client.max_concurrency, len(items))) as pool:
-            return list(pool.map(lambda item: self._report(self._apply_item(item)), items))
+            done = pool.map(lambda entry: (entry[0], self._report(self._apply_item(entry[1]))), items)
+            return dict(done)
 
     def _apply_item(self, item: PlanItem) -> ItemResult:
         blocked_by = sorted(set(item.calls) & self.failed_aliases)

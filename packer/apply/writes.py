@@ -75,6 +75,8 @@ def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
             live = client.get(write.resource_id)
             if live is not None and content_hash(live) == expected:
                 return live  # an earlier attempt of ours landed
+            if live is None and write.etag is None:
+                raise  # not a concurrent change: the API refuses the create itself (say, a name in use)
             raise Conflict(conflict.status, conflict.code,
                            f"{conflict.message} (re-read: the resource was changed by someone else since "
                            "the plan; re-run plan)", write.resource_id, "PUT") from None

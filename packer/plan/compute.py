@@ -65,9 +65,10 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     state = read_live_state(client)
     needed = tables_needed or _default_tables_needed(content)
     blocked = _BlockedCheck(content, client if probe_tables else None, needed)
-    planner = _Planner(target, state, client, blocked)
+    desired_ids = {d.resource_id.lower() for d in desired}
+    planner = _Planner(target, state, client, blocked, desired_ids)
     items = [planner.classify(d) for d in desired]
-    items += planner.prunes({d.resource_id.lower() for d in desired})
+    items += planner.prunes(desired_ids)
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
     return Plan(
@@ -111,8 +112,10 @@ def _watched_ids(item: PlanItem) -> list[str]:
 
 
 class _Planner:
-    def __init__(self, target: Target, state: LiveState, client: WorkspaceClient, blocked: _BlockedCheck):
+    def __init__(self, target: Target, state: LiveState, client: WorkspaceClient, blocked: _BlockedCheck,
+                 desired_ids: set[str]):
         self.target = target
+        self.desired_ids = desired_ids
         self.blocked = blocked
         self.state = state
         self.client = client
@@ -133,7 +136,11 @@ class _Planner:
             blocked_reason = self.blocked.reason(d.key)
             if blocked_reason:
                 return self._item(d, Action.BLOCKED, blocked_reason)
-            return self._item(d, Action.CREATE, f"from {d.source_path}", writes=(self._put(d, None), self._put_metadata(d, meta)))
+            replaces = self._replaced(d, self.desired_ids)
+            reason = f"from {d.source_path}" + (f"; replaces {replaces.rsplit('/', 1)[-1]} (deleted first)"
+                                                if replaces else "")
+            return self._item(d, Action.CREATE, reason, writes=(self._put(d, None), self._put_metadata(d, meta)),
+                              replaces=replaces)
         live_hash = content_hash(live)
         ours = owned_by(meta, self.target.repository)
         if not ours and not (meta is None and live_hash == d.content_hash):
@@ -183,11 +190,12 @@ class _Planner:
     # --- helpers ------------------------------------------------------------------------------
 
     def _item(self, d: DesiredResource, action: Action, reason: str = "", *, changes=(), writes=(),
-              live_hash: str | None = None) -> PlanItem:
+              live_hash: str | None = None, replaces: str | None = None) -> PlanItem:
         return PlanItem(
             key=d.key, kind=d.kind.value, name=d.display_name, action=action, resource_type=d.resource_type,
             resource_id=d.resource_id, source_path=d.source_path, reason=reason, changes=tuple(changes),
             writes=tuple(writes), calls=d.calls, content_hash=d.content_hash, live_hash=live_hash,
+            replaces=replaces,
         )
 
     def _put(self, d: DesiredResource, live: dict | None) -> Write:
@@ -206,20 +214,33 @@ class _Planner:
             self._location = str(self.client.get_workspace().get("location") or "")
         return self._location or None
 
-    def _name_clash(self, d: DesiredResource) -> dict | None:
-        """Another resource, not ours, with this item's display name (or function alias)."""
+    def _same_name(self, d: DesiredResource) -> list[dict]:
+        """Other live resources with this item's display name (or function alias)."""
         if self._by_identity is None:
             self._by_identity = {}
             for body in self.state.resources.values():
                 self._by_identity.setdefault(_identity(body), []).append(body)
         wanted = _identity(d.body)
         if not wanted[1]:
+            return []
+        return [b for b in self._by_identity.get(wanted, ()) if str(b.get("id", "")).lower() != d.resource_id.lower()]
+
+    def _name_clash(self, d: DesiredResource) -> dict | None:
+        """Another resource, not ours, with this item's display name (or function alias)."""
+        return next((b for b in self._same_name(d)
+                     if not owned_by(self.state.metadata_of(b["id"]), self.target.repository)), None)
+
+    def _replaced(self, d: DesiredResource, desired_ids: set[str]) -> str | None:
+        """Our own resource this create replaces under a new name (a workbook whose id changed,
+        a parser whose function name changed): the service refuses two of the same name, so
+        apply deletes the old one first (with --prune)."""
+        if _identity(d.body)[0] not in UNIQUE_NAMES:
             return None
-        for body in self._by_identity.get(wanted, ()):
-            rid = str(body.get("id", "")).lower()
-            if rid != d.resource_id.lower() and not owned_by(self.state.metadata_of(rid), self.target.repository):
-                return body
-        return None
+        return next((b["id"] for b in self._same_name(d) if b["id"].lower() not in desired_ids
+                     and owned_by(self.state.metadata_of(b["id"]), self.target.repository)), None)
+
+
+UNIQUE_NAMES = frozenset({"workbook", "function"})  # families whose names the services keep unique
 
 
 def _identity(body: dict) -> tuple[str, str]:

@@ -67,6 +67,7 @@ class PlanItem:
     calls: tuple[str, ...] = ()  # parser aliases the query calls
     content_hash: str | None = None  # of the desired body
     live_hash: str | None = None
+    replaces: str | None = None  # a create that needs this (pruned) resource of ours gone first
 
     @property
     def is_change(self) -> bool:
@@ -145,7 +146,7 @@ def _item(data: dict) -> PlanItem:
         changes=tuple(FieldChange(**c) for c in data.get("changes") or ()),
         writes=tuple(Write(**w) for w in data.get("writes") or ()),
         calls=tuple(data.get("calls") or ()), content_hash=data.get("content_hash"),
-        live_hash=data.get("live_hash"),
+        live_hash=data.get("live_hash"), replaces=data.get("replaces"),
     )
 
 
