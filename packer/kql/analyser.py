@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from packer.errors import PackerError
-from packer.kql.functions import FunctionSpec, asim_tables, sentinel_functions
+from packer.content.model import Parser
+from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import TableSchema, load_tables
 
 PACKAGE = "@kusto/language-service-next"
@@ -103,15 +104,16 @@ class KqlAnalyser:
 
     Use as a context manager: `with KqlAnalyser(schema_dirs=[...]) as kql: kql.analyse(q)`.
     Built-in schemas (packer/kql/schemas) and Sentinel functions are always included;
-    `schema_dirs` add or extend tables, `functions` add parsers and other functions.
+    `schema_dirs` add or extend tables, `functions` add content Parser items or FunctionSpecs.
     """
 
     def __init__(
         self,
         schema_dirs: Iterable[Path] = (),
-        functions: Iterable[FunctionSpec] = (),
+        functions: Iterable[FunctionSpec | Parser] = (),
         builtin_schemas: bool = True,
     ):
+        functions = [f if isinstance(f, FunctionSpec) else parser_function(f) for f in functions]
         self.tables: dict[str, TableSchema] = load_tables(schema_dirs, builtin=builtin_schemas)
         if builtin_schemas:
             for name, columns in asim_tables().items():
