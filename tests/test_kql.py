@@ -352,3 +352,12 @@ def test_parser_parameters_are_checked(node_available, tmp_path):
     problems, _ = check_content([parser_from(load_yaml(path))])
     assert [(p.code, p.field) for p in problems] == [("kql.KS142", "FunctionQuery")]
     assert (problems[0].line, problems[0].column) == token_position(path, "Nope")
+
+
+def test_several_workers_give_the_same_problems_in_the_same_order(node_available, tmp_path):
+    items = [hunting_item(hunting_file(tmp_path, SEED_SYNCRO.replace(old, new, 1), f"{i}.yaml"))
+             for i, (old, new, *_rest) in enumerate(BROKEN.values())]
+    one, _ = check_content(items, workers=1)
+    three, status = check_content(items, workers=3)
+    assert three == one and len(one) == len(BROKEN)
+    assert status.startswith(f"checked {len(BROKEN)} queries")

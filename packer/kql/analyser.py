@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -122,6 +123,13 @@ class KqlAnalyser:
         self._process: subprocess.Popen | None = None
         self._next_id = 0
         self._lock = threading.RLock()  # one request/answer exchange at a time (plan may use threads)
+
+    def clone(self) -> "KqlAnalyser":
+        """Another (not yet started) analyser with the same tables and functions."""
+        twin = KqlAnalyser.__new__(KqlAnalyser)
+        twin.tables, twin.functions = self.tables, self.functions
+        twin._process, twin._next_id, twin._lock = None, 0, threading.RLock()
+        return twin
 
     def __enter__(self) -> "KqlAnalyser":
         self.start()
@@ -244,6 +252,24 @@ class KqlAnalyser:
         process.kill()
         text = process.stderr.read()[-2000:].strip()
         return text.splitlines()[-1] if text else f"exit code {process.wait()}"
+
+
+def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
+    """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
+    started for this call and closed after it); results in the order of `queries`."""
+    workers = max(1, min(workers, len(queries)))
+    if workers == 1:
+        return analyser.analyse_many(queries)
+    extra = [analyser.clone() for _ in range(workers - 1)]
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(KqlAnalyser.start, extra))
+            shares = [list(queries[i::workers]) for i in range(workers)]
+            parts = list(pool.map(lambda pair: pair[0].analyse_many(pair[1]), zip([analyser, *extra], shares)))
+    finally:
+        for twin in extra:
+            twin.close()
+    return [parts[i % workers][i // workers] for i in range(len(queries))]
 
 
 def _diagnostics_of(answer: dict) -> list[KqlDiagnostic]:
