@@ -278,6 +278,9 @@ def test_tables_and_columns_used(node_available, tmp_path):
     assert {"RemoteUrl", "DeviceName"} <= columns["DeviceNetworkEvents"]
     assert columns["DeviceProcessEvents"] == {"DeviceName", "FileName"}
     assert tables_used("union Contoso_CL, (workspace('x').SigninLogs)") == {"Contoso_CL", "SigninLogs"}
+    # the corpus's pattern: a let function reading table(name), called with each table's name
+    query = "let f = (t:string) { table(t) | where ResultType == '0' }; union f('SigninLogs'), f('AADNonInteractiveUserSignInLogs')"
+    assert tables_used(query) == {"SigninLogs", "AADNonInteractiveUserSignInLogs"}
 
 
 def test_seed_tables_used(node_available):

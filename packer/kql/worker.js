@@ -173,6 +173,9 @@ function references(msg) {
     K.Syntax.SyntaxElement.WalkElements(root, (el) => {
       const sym = el.ReferencedSymbol;
       if (sym && sym.Kind === S.SymbolKind.Table && isDbTable(sym)) tables.add(sym.Name);
+      // table('T'), also inside let functions: the call's result is the table itself
+      const result = el.ResultType;
+      if (result && result.Kind === S.SymbolKind.Table && isDbTable(result)) tables.add(result.Name);
       if (sym && sym.Kind === S.SymbolKind.Column) {
         const owner = globals.GetTable(sym);
         if (owner && isDbTable(owner)) {
