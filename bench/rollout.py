@@ -1,0 +1,106 @@
+"""Fleet rollout against the emulator with ARM's write limits: how close to the throttling bound?
+
+Builds W workspaces in S subscriptions (one tenant, one wave), N analytic rules, and an emulator
+whose token buckets are ARM's (writes and deletes 200 + 10/s, reads 250 + 25/s, per subscription
+and principal) multiplied by --scale, so minutes stand for hours. The rollout's own budgets are
+ARM's limits times the same factor. Then:
+1. rollout to the empty fleet: wall time, its ratio to the lower bound the throttling allows
+   (per subscription: (writes - bucket size) / refill rate; subscriptions run in parallel, so the
+   bound is the slowest subscription's), requests by kind, 429s met, failed items;
+2. the no-change re-run: requests by kind (target: list calls only, zero writes).
+Each item is two writes (the rule, then its metadata). No assertions: it prints numbers.
+
+    python bench/rollout.py [--workspaces 100] [--subscriptions 10] [--items 300] [--scale 10] [--parallel 40]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from packer.auth import CredentialProvider  # noqa: E402
+from packer.content.load import load_content_unchecked  # noqa: E402
+from packer.emulator import Emulator, EmulatorConfig  # noqa: E402
+from packer.rollout.budget import ArmLimits, FleetBudgets  # noqa: E402
+from packer.rollout.connection import FleetConnection  # noqa: E402
+from packer.rollout.engine import RolloutOptions, rollout  # noqa: E402
+from packer.targets import load_inventory  # noqa: E402
+from tests.fleetkit import emulator_config, subscription, write_content  # noqa: E402
+
+TENANT = "44444444-4444-4444-8444-444444444444"
+
+
+def inventory_text(workspaces: int, subscriptions: int) -> str:
+    lines = ["repository: contoso/bench", "tenants:", "  - name: bench", f"    tenantId: {TENANT}",
+             "waves:", "  - name: all", "    maxFailures: 0", "workspaces:"]
+    for i in range(workspaces):
+        lines += [f"  - name: ws{i:03d}", "    tenant: bench", f"    subscription: {subscription(i % subscriptions)}",
+                  f"    resourceGroup: rg-{i:03d}", f"    workspace: law-{i:03d}", "    wave: all"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspaces", type=int, default=100)
+    parser.add_argument("--subscriptions", type=int, default=10)
+    parser.add_argument("--items", type=int, default=300, help="analytic rules per workspace (at least 3)")
+    parser.add_argument("--scale", type=float, default=10.0, help="multiplier on ARM's bucket sizes and refill rates")
+    parser.add_argument("--parallel", type=int, default=40, help="workspaces at once")
+    parser.add_argument("--requests-per-workspace", type=int, default=4)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-rollout-"))
+    content = load_content_unchecked(write_content(work / "content", extra_rules=max(0, args.items - 3)))
+    content = content.__class__(content.solution, analytic_rules=content.analytic_rules)  # rules only
+    (work / "targets.yaml").write_text(inventory_text(args.workspaces, args.subscriptions))
+    inventory = load_inventory(work / "targets.yaml")
+    limits = ArmLimits().scaled(args.scale)
+    config = emulator_config(inventory, throttling={
+        "enabled": True, "scale": args.scale,
+        "reads": [250, 25], "writes": [200, 10], "deletes": [200, 10]}, page_size=1000)
+
+    with Emulator(EmulatorConfig.from_dict(config)) as emulator:
+        def connection() -> FleetConnection:
+            provider = CredentialProvider(inventory, lambda tenant: emulator.credential(tenant.tenant_id))
+            return FleetConnection(provider, emulator.base_url, emulator.ca_path, budgets=FleetBudgets(limits),
+                                   requests_per_workspace=args.requests_per_workspace)
+
+        items = len(content.analytic_rules)
+        targets = inventory.select()
+        per_sub: dict[str, int] = {}
+        for t in targets:
+            per_sub[t.subscription_id] = per_sub.get(t.subscription_id, 0) + 2 * items
+        bound = max(max(0.0, (w - limits.writes.size) / limits.writes.refill_per_second) for w in per_sub.values())
+        print(f"fleet: {len(targets)} workspaces in {len(per_sub)} subscriptions x {items} rules "
+              f"= {sum(per_sub.values())} writes; limits x{args.scale:g}: writes bucket {limits.writes.size:g}, "
+              f"{limits.writes.refill_per_second:g}/s per subscription; lower bound {bound:.1f} s")
+
+        options = RolloutOptions(parallel=args.parallel, commit="bench")
+        before = emulator.counters.total()
+        started = time.monotonic()
+        report = rollout(content, inventory, targets, connection(), options)
+        wall = time.monotonic() - started
+        first = _delta(before, emulator.counters.total())
+        ratio = f"{wall / bound:.2f} x the bound" if bound else "no bound: the buckets hold every write"
+        print(f"rollout: {wall:.1f} s = {ratio}; {len(first and report.results)} workspaces, "
+              f"{sum(first[k] for k in ('reads', 'writes', 'deletes')) / wall:.0f} requests/s; {report.summary()}")
+        print(f"  requests: {first}; failed items: {report.totals()['failed']}")
+
+        before = emulator.counters.total()
+        started = time.monotonic()
+        again = rollout(content, inventory, targets, connection(), options)
+        wall = time.monotonic() - started
+        second = _delta(before, emulator.counters.total())
+        print(f"no-change re-run: {wall:.1f} s; requests: {second}; writes in report: {again.totals()['writes']}")
+
+
+def _delta(before: dict, after: dict) -> dict:
+    return {k: after[k] - before[k] for k in after}
+
+
+if __name__ == "__main__":
+    main()
