@@ -120,3 +120,16 @@ def test_validate_command_checks_a_targets_file(tmp_path: Path) -> None:
     assert [(p.code, p.field) for p in report.errors] == [("targets.invalid", "workspaces[0].wave")]
     path.write_text(fleet_inventory(workspaces=2))
     assert validate_paths([path], kql=False).ok
+
+
+def test_the_documented_example_is_a_valid_inventory(tmp_path: Path) -> None:
+    from tests.conftest import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "fleet.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "targets.yaml"
+    path.write_text(example)
+    assert validate_inventory(path) == []
+    inventory = load_inventory(path)
+    assert inventory.tenant_of(inventory.target("fabrikam-prod")).auth.kind is AuthKind.LIGHTHOUSE
+    assert len(inventory.overlay_for(inventory.target("fabrikam-prod")).overrides) == 2
