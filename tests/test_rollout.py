@@ -1,6 +1,7 @@
 """rollout against the emulator: 2 tenants (one through Lighthouse), 20 workspaces, 3 waves."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,18 @@ def test_max_failures_overrides_the_wave_thresholds(fleet) -> None:
     assert report.stopped_after is None and [w.exceeded for w in report.waves] == [False, False]
     assert report.waves[0].limit.endswith("(--max-failures)")
     assert not report.ok  # a failure is still a failure
+
+
+def test_prune_removes_only_with_the_flag_and_is_reported(fleet) -> None:
+    content, inventory, emulator = fleet
+    canary = inventory.select(wave="canary")
+    assert rollout(content, inventory, canary, connect(emulator, inventory)).ok
+    smaller = dataclasses.replace(content, hunting_queries=())
+
+    kept = rollout(smaller, inventory, canary, connect(emulator, inventory))
+    assert kept.ok and kept.totals()["pruned"] == 0 and emulator.counters.total()["deletes"] == 0
+
+    pruned = rollout(smaller, inventory, canary, connect(emulator, inventory), RolloutOptions(prune=True))
+    assert pruned.ok and [r.pruned for r in pruned.results] == [1, 1]
+    assert emulator.counters.total()["deletes"] >= 2
+    assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in pruned.to_markdown()
