@@ -15,7 +15,6 @@ from typing import Protocol
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import PackerError
-from packer.plan.model import Action
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
 from packer.rollout.tables import SharedTablesNeeded
@@ -115,10 +114,10 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
         return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))
     except PackerError as exc:
         return replace(base, status=WorkspaceStatus.FAILED, error=str(exc), seconds=_since(started))
-    return replace(_from_apply(base, plan, report), seconds=_since(started))
+    return replace(_from_apply(base, report), seconds=_since(started))
 
 
-def _from_apply(base: WorkspaceResult, plan, report) -> WorkspaceResult:
+def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:
     from packer.apply.report import Outcome
 
     counts = report.counts
@@ -127,14 +126,12 @@ def _from_apply(base: WorkspaceResult, plan, report) -> WorkspaceResult:
         for r in report.results if r.outcome is Outcome.SKIPPED
     )
     failures = tuple(ItemFailure(f"{r.kind} {r.name}", r.message or r.error_code) for r in report.failures)
-    prunes = {item.key for item in plan.items if item.action is Action.PRUNE}
-    deleted = sum(1 for r in report.results if r.outcome is Outcome.DELETED and r.key in prunes)
     return replace(
         base,
         status=WorkspaceStatus.FAILED if failures else WorkspaceStatus.SUCCEEDED,
         created=counts.get(Outcome.CREATED, 0),
         updated=counts.get(Outcome.UPDATED, 0),
-        pruned=deleted or counts.get(Outcome.DELETED, 0),
+        pruned=counts.get(Outcome.DELETED, 0),  # apply deletes nothing but prunes
         unchanged=counts.get(Outcome.UNCHANGED, 0),
         skipped=len(skipped_items),
         failed=len(failures),
