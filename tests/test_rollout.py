@@ -8,6 +8,7 @@ import pytest
 
 from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
+from packer.errors import ConfigError
 from packer.remote.client import WorkspaceClient
 from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
@@ -160,3 +161,13 @@ def test_prune_removes_only_with_the_flag_and_is_reported(fleet) -> None:
     assert pruned.ok and [r.pruned for r in pruned.results] == [1, 1]
     assert emulator.counters.total()["deletes"] >= 2
     assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in pruned.to_markdown()
+
+
+def test_an_overlay_mistake_stops_the_rollout_before_any_request(fleet, tmp_path: Path) -> None:
+    content, _, emulator = fleet
+    text = fleet_inventory(workspaces=20, subscriptions=4).replace("{name: 'Repeated logon*'}", "{name: 'Repeated logn*'}")
+    (tmp_path / "typo.yaml").write_text(text)
+    inventory = load_inventory(tmp_path / "typo.yaml")
+    with pytest.raises(ConfigError, match=r"typo.yaml:\d+ \(tenant fabrikam\).*matches no content item"):
+        rollout(content, inventory, inventory.select(), connect(emulator, inventory))
+    assert emulator.counters.total()["reads"] == 0
