@@ -364,3 +364,16 @@ def test_several_workers_give_the_same_problems_in_the_same_order(node_available
     three, status = check_content(items, workers=3)
     assert three == one and len(one) == len(BROKEN)
     assert status.startswith(f"checked {len(BROKEN)} queries")
+
+
+def test_a_silent_worker_is_stopped_not_waited_for(node_available, monkeypatch):
+    import os
+    import signal
+
+    from packer.kql import analyser as analyser_module
+
+    with KqlAnalyser() as kql:
+        monkeypatch.setattr(analyser_module, "REPLY_TIMEOUT", 1)
+        os.kill(kql._process.pid, signal.SIGSTOP)  # a worker that never answers
+        with pytest.raises(KqlUnavailable, match="no answer within 1 s"):
+            kql.analyse("print 1")
