@@ -377,3 +377,13 @@ def test_a_silent_worker_is_stopped_not_waited_for(node_available, monkeypatch):
         os.kill(kql._process.pid, signal.SIGSTOP)  # a worker that never answers
         with pytest.raises(KqlUnavailable, match="no answer within 1 s"):
             kql.analyse("print 1")
+
+
+def test_a_worker_that_dies_reports_its_last_error_line(node_available, tmp_path, monkeypatch):
+    from packer.kql import analyser as analyser_module
+
+    broken = tmp_path / "worker.js"
+    broken.write_text("console.error('first line'); console.error('Error: cannot load Kusto'); process.exit(3);\n")
+    monkeypatch.setattr(analyser_module, "WORKER", broken)
+    with pytest.raises(KqlUnavailable, match="worker stopped: Error: cannot load Kusto"):
+        KqlAnalyser(builtin_schemas=False).start()

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -122,14 +123,17 @@ class KqlAnalyser:
                 self.tables.setdefault(name, TableSchema(name, dict(columns), open=True))
         self.functions: tuple[FunctionSpec, ...] = (*sentinel_functions(), *functions)
         self._process: subprocess.Popen | None = None
+        self._stderr = None  # a temporary file: a pipe nobody reads could fill up and block Node
         self._next_id = 0
+        self._hung = False
         self._lock = threading.RLock()  # one request/answer exchange at a time (plan may use threads)
 
     def clone(self) -> "KqlAnalyser":
         """Another (not yet started) analyser with the same tables and functions."""
         twin = KqlAnalyser.__new__(KqlAnalyser)
         twin.tables, twin.functions = self.tables, self.functions
-        twin._process, twin._next_id, twin._lock = None, 0, threading.RLock()
+        twin._process, twin._stderr, twin._next_id, twin._hung = None, None, 0, False
+        twin._lock = threading.RLock()
         return twin
 
     def __enter__(self) -> "KqlAnalyser":
@@ -150,9 +154,10 @@ class KqlAnalyser:
     def _start(self) -> None:
         node = find_node()
         env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
+        self._stderr = tempfile.TemporaryFile()
         try:
             self._process = subprocess.Popen(
-                [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                 text=True, encoding="utf-8", env=env, bufsize=1,
             )
         except OSError as exc:
@@ -173,7 +178,17 @@ class KqlAnalyser:
             process.wait()
         finally:
             process.stdout.close()
-            process.stderr.close()
+            self._close_stderr()
+
+    def _close_stderr(self) -> str:
+        """The worker's last stderr line (if any), and the file closed."""
+        stderr, self._stderr = self._stderr, None
+        if stderr is None:
+            return ""
+        stderr.seek(0)
+        text = stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        stderr.close()
+        return text.splitlines()[-1] if text else ""
 
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
@@ -261,17 +276,18 @@ class KqlAnalyser:
         process.kill()
 
     def _stderr_tail(self) -> str:
-        process = self._process
-        self._process = None
+        """Why the worker stopped; it is killed and forgotten."""
+        process, self._process = self._process, None
         if process is None:
             return "not running"
-        if getattr(self, "_hung", False):
-            self._hung = False
-            process.kill()
-            return f"no answer within {REPLY_TIMEOUT} s"
         process.kill()
-        text = process.stderr.read()[-2000:].strip()
-        return text.splitlines()[-1] if text else f"exit code {process.wait()}"
+        code = process.wait()
+        process.stdout.close()
+        last_line = self._close_stderr()
+        if self._hung:
+            self._hung = False
+            return f"no answer within {REPLY_TIMEOUT} s"
+        return last_line or f"exit code {code}"
 
 
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
