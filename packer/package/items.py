@@ -38,6 +38,17 @@ def _member(obj: str, key: str) -> str:
     return f"variables('{obj}').{key}"
 
 
+def _item_metadata(b: TemplateBuilder, kind: str, id_expr: str, parent_id: str, content_id: str, version: str,
+                   **extra) -> dict:
+    """The metadata resource inside a rule's, hunting query's or workbook's content template."""
+    return {
+        "type": METADATA_TYPE,
+        "apiVersion": METADATA_API,
+        "name": _metadata_name(kind, id_expr),
+        "properties": b.metadata_properties(parent_id, content_id, kind, version, **extra),
+    }
+
+
 def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule) -> None:
     n = b.next_number("AnalyticsRule")
     obj = f"analyticRuleObject{n}"
@@ -53,15 +64,11 @@ def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule) -> None:
         "location": WORKSPACE_LOCATION,
         "properties": analytic_rule_properties(rule, empty_connectors=empty),
     }
-    metadata = {
-        "type": METADATA_TYPE,
-        "apiVersion": METADATA_API,
-        "name": _metadata_name("AnalyticsRule", _member(obj, f"analyticRuleId{n}")),
-        "properties": b.metadata_properties(
-            ref("analyticRuleId"), ref("_analyticRulecontentId"), "AnalyticsRule", ref("analyticRuleVersion"),
-            description=f"{b.solution.name} Analytics Rule {n}",
-        ),
-    }
+    metadata = _item_metadata(
+        b, "AnalyticsRule", _member(obj, f"analyticRuleId{n}"),
+        ref("analyticRuleId"), ref("_analyticRulecontentId"), ref("analyticRuleVersion"),
+        description=f"{b.solution.name} Analytics Rule {n}",
+    )
     b.resources.append(b.content_template(
         name=ref("analyticRuleTemplateSpecName"),
         description=f"{rule.source.path.stem}_AnalyticalRules Analytics Rule",
@@ -94,15 +101,10 @@ def add_hunting_query(b: TemplateBuilder, query: HuntingQuery) -> None:
         "location": WORKSPACE_LOCATION,
         "properties": hunting_query_properties(query),
     }
-    metadata = {
-        "type": METADATA_TYPE,
-        "apiVersion": METADATA_API,
-        "name": _metadata_name("HuntingQuery", search_id),
-        "properties": b.metadata_properties(
-            f"[{search_id}]", ref("_huntingQuerycontentId"), "HuntingQuery", ref("huntingQueryVersion"),
-            description=f"{b.solution.name} Hunting Query {n}",
-        ),
-    }
+    metadata = _item_metadata(
+        b, "HuntingQuery", search_id, f"[{search_id}]", ref("_huntingQuerycontentId"), ref("huntingQueryVersion"),
+        description=f"{b.solution.name} Hunting Query {n}",
+    )
     b.resources.append(b.content_template(
         name=ref("huntingQueryTemplateSpecName"),
         description=f"{query.source.path.stem}_HuntingQueries Hunting Query",
@@ -208,14 +210,10 @@ def add_workbook(b: TemplateBuilder, workbook: Workbook) -> None:
     dependencies = workbook_dependencies(workbook)
     if dependencies:
         extra["dependencies"] = dependencies
-    metadata = {
-        "type": METADATA_TYPE,
-        "apiVersion": METADATA_API,
-        "name": _metadata_name("Workbook", f"variables('workbookId{n}')"),
-        "properties": b.metadata_properties(
-            var("workbookId"), var("_workbookContentId"), "Workbook", var("workbookVersion"), **extra
-        ),
-    }
+    metadata = _item_metadata(
+        b, "Workbook", f"variables('workbookId{n}')", var("workbookId"), var("_workbookContentId"),
+        var("workbookVersion"), **extra,
+    )
     b.resources.append(b.content_template(
         name=var("workbookTemplateSpecName"),
         description=f"{workbook.template_path.stem} Workbook",
