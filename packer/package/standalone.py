@@ -55,22 +55,21 @@ def rule_template(rule: AnalyticRule) -> dict:
     })
 
 
-def hunting_template(query: HuntingQuery) -> dict:
+def _saved_search_template(name: str, properties: dict) -> dict:
     return _template({
         "type": "Microsoft.OperationalInsights/workspaces/savedSearches",
         "apiVersion": api_versions.OPERATIONAL_INSIGHTS,
-        "name": _in_workspace(query.id),
-        "properties": hunting_query_properties(query),
+        "name": _in_workspace(name),
+        "properties": properties,
     })
+
+
+def hunting_template(query: HuntingQuery) -> dict:
+    return _saved_search_template(query.id, hunting_query_properties(query))
 
 
 def parser_template(parser: Parser) -> dict:
-    return _template({
-        "type": "Microsoft.OperationalInsights/workspaces/savedSearches",
-        "apiVersion": api_versions.OPERATIONAL_INSIGHTS,
-        "name": _in_workspace(parser.function_name),
-        "properties": parser_properties(parser),
-    })
+    return _saved_search_template(parser.function_name, parser_properties(parser))
 
 
 def workbook_name(workbook: Workbook) -> str:
