@@ -5,7 +5,7 @@ from typing import Any
 
 from azure.core.rest import HttpRequest, HttpResponse
 
-from packer.remote import api_versions
+from packer.remote.api_versions import api_version_for
 
 
 def sentinel_client(emu, tenant_id: str | None = None, subscription_id: str | None = None, **kwargs: Any):
@@ -27,17 +27,8 @@ def loganalytics_client(emu, tenant_id: str | None = None, subscription_id: str 
 def send(client, method: str, path: str, body: dict | None = None, api_version: str | None = None,
          headers: dict | None = None, **params: str) -> HttpResponse:
     """A raw request through an SDK client's pipeline (auth, retries, logging) at a chosen api-version."""
-    version = api_version or default_api_version(path)
+    version = api_version or api_version_for(path)
     request = HttpRequest(method, path, json=body, params={"api-version": version, **params}, headers=headers)
     # Newer generated clients call it send_request; azure-mgmt-securityinsight 1.0.0 has _send_request.
     sender = getattr(client, "send_request", None) or client._send_request
     return sender(request)
-
-
-def default_api_version(path: str) -> str:
-    lowered = path.lower()
-    if "/microsoft.securityinsights/" in lowered:
-        return api_versions.SECURITY_INSIGHTS
-    if "/microsoft.insights/workbooks" in lowered:
-        return api_versions.WORKBOOKS
-    return api_versions.OPERATIONAL_INSIGHTS

@@ -8,3 +8,13 @@ OPERATIONAL_INSIGHTS = "2025-07-01"  # workspaces/savedSearches, workspaces/tabl
 WORKBOOKS = "2022-04-01"  # Microsoft.Insights/workbooks
 ARM_ENDPOINT = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def api_version_for(resource_id: str) -> str:
+    """The api-version for a resource id or path, by its resource provider."""
+    lowered = resource_id.lower()
+    if "/providers/microsoft.securityinsights/" in lowered:
+        return SECURITY_INSIGHTS
+    if "/providers/microsoft.insights/workbooks" in lowered:
+        return WORKBOOKS
+    return OPERATIONAL_INSIGHTS

@@ -29,8 +29,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.securityinsight import SecurityInsights
 
-from packer.remote import api_versions
-from packer.remote.api_versions import ARM_ENDPOINT
+from packer.remote.api_versions import ARM_ENDPOINT, api_version_for
 from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
 from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
 from packer.targets.model import Target
@@ -212,15 +211,6 @@ class WorkspaceClient:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def api_version_for(resource_id: str) -> str:
-    lowered = resource_id.lower()
-    if "/providers/microsoft.securityinsights/" in lowered:
-        return api_versions.SECURITY_INSIGHTS
-    if "/providers/microsoft.insights/workbooks" in lowered:
-        return api_versions.WORKBOOKS
-    return api_versions.OPERATIONAL_INSIGHTS
 
 
 def _provider_part(url: str) -> str:
