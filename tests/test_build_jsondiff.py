@@ -24,38 +24,31 @@ def _key_of(items: list) -> str | None:
 def differences(ours: Any, theirs: Any, path: str) -> Iterator[str]:
     """Every path where the two JSON values differ, with what differs."""
     if isinstance(ours, dict) and isinstance(theirs, dict):
-        for key in sorted(set(ours) | set(theirs)):
-            child = f"{path}.{key}"
-            if key not in ours:
-                yield f"{child} (missing in ours)"
-            elif key not in theirs:
-                yield f"{child} (extra in ours)"
-            else:
-                yield from differences(ours[key], theirs[key], child)
+        yield from _member_differences(ours, theirs, sorted(set(ours) | set(theirs)), lambda key: f"{path}.{key}")
     elif isinstance(ours, list) and isinstance(theirs, list):
-        key = _key_of(ours) if _key_of(ours) == _key_of(theirs) else None
-        if key:
+        key = _key_of(ours)
+        if key and key == _key_of(theirs):
             mine = {i[key]: i for i in ours}
             other = {i[key]: i for i in theirs}
-            for name in [n for n in other] + [n for n in mine if n not in other]:
-                child = f"{path}[{name}]"
-                if name not in mine:
-                    yield f"{child} (missing in ours)"
-                elif name not in other:
-                    yield f"{child} (extra in ours)"
-                else:
-                    yield from differences(mine[name], other[name], child)
+            order = [n for n in other] + [n for n in mine if n not in other]
         else:
-            for index in range(max(len(ours), len(theirs))):
-                child = f"{path}[{index}]"
-                if index >= len(ours):
-                    yield f"{child} (missing in ours)"
-                elif index >= len(theirs):
-                    yield f"{child} (extra in ours)"
-                else:
-                    yield from differences(ours[index], theirs[index], child)
+            mine, other = dict(enumerate(ours)), dict(enumerate(theirs))
+            order = range(max(len(ours), len(theirs)))
+        yield from _member_differences(mine, other, order, lambda name: f"{path}[{name}]")
     elif ours != theirs or type(ours) is not type(theirs):
         yield f"{path} (value differs)"
+
+
+def _member_differences(ours: dict, theirs: dict, order, child_path) -> Iterator[str]:
+    """Members missing on either side, and the differences inside those both have."""
+    for member in order:
+        child = child_path(member)
+        if member not in ours:
+            yield f"{child} (missing in ours)"
+        elif member not in theirs:
+            yield f"{child} (extra in ours)"
+        else:
+            yield from differences(ours[member], theirs[member], child)
 
 
 def pattern_matches(pattern: str, path: str) -> bool:
