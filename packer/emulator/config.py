@@ -56,6 +56,11 @@ class TableConfig:
     columns: tuple[tuple[str, str], ...]
 
 
+def workspace_resource_id(subscription: str, resource_group: str, workspace: str) -> str:
+    return (f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+            f"/providers/Microsoft.OperationalInsights/workspaces/{workspace}")
+
+
 @dataclass(frozen=True)
 class WorkspaceConfig:
     subscription: str
@@ -68,8 +73,7 @@ class WorkspaceConfig:
 
     @property
     def resource_id(self) -> str:
-        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.OperationalInsights/workspaces/{self.name}")
+        return workspace_resource_id(self.subscription, self.resource_group, self.name)
 
     @property
     def customer_id(self) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from packer.emulator.config import workspace_resource_id
 from packer.remote import api_versions
 
 # Versions accepted besides the pinned one (first): real GA versions, including the SDKs' defaults
@@ -61,8 +62,7 @@ class Route:
 
     @property
     def workspace_id(self) -> str:
-        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.OperationalInsights/workspaces/{self.workspace}")
+        return workspace_resource_id(self.subscription, self.resource_group, self.workspace)
 
     @property
     def collection_id(self) -> str:
