@@ -14,12 +14,13 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
+from generated import analytic_rule
+
 from packer.content.load import load_content_unchecked
 from packer.package.build import render_files, write_files
 from packer.package.inputs import from_content_set
 
 RULES, QUERIES, WORKBOOKS = 500, 200, 20
-TACTICS = ["CommandAndControl", "Execution", "Persistence", "DefenseEvasion", "InitialAccess"]
 
 SOLUTION = """\
 name: Generated benchmark solution
@@ -32,36 +33,6 @@ support: {tier: Community, name: bench, email: bench@example.com, link: https://
 firstPublishDate: '2026-01-01'
 categories: {domains: [Security - Threat Protection], verticals: []}
 providers: [Microsoft]
-"""
-
-
-def rule(i: int) -> str:
-    nrt = i % 10 == 0
-    schedule = "" if nrt else f"queryFrequency: {1 + i % 6}h\nqueryPeriod: {1 + i % 6}h\ntriggerOperator: gt\ntriggerThreshold: 0\n"
-    return f"""\
-id: {uuid.UUID(int=i + 1)}
-name: Generated detection {i}
-description: |
-  'Generated rule number {i}: process activity that may indicate abuse.'
-severity: {["Informational", "Low", "Medium", "High"][i % 4]}
-requiredDataConnectors:
-  - connectorId: MicrosoftThreatProtection
-    dataTypes: [DeviceProcessEvents]
-{schedule}tactics: [{TACTICS[i % len(TACTICS)]}]
-relevantTechniques: [T1059.001, T1219]
-query: |
-  DeviceProcessEvents
-  | where FileName =~ "tool{i}.exe"
-  | summarize Count = count() by DeviceName, AccountName, RemoteIP = tostring(InitiatingProcessId)
-entityMappings:
-  - entityType: Host
-    fieldMappings: [{{identifier: HostName, columnName: DeviceName}}]
-  - entityType: Account
-    fieldMappings: [{{identifier: Name, columnName: AccountName}}]
-customDetails: {{Count: Count}}
-eventGroupingSettings: {{aggregationKind: AlertPerResult}}
-version: 1.0.{i % 7}
-kind: {"NRT" if nrt else "Scheduled"}
 """
 
 
@@ -96,7 +67,7 @@ def write_content(root: Path) -> None:
     for folder in ("analytic-rules", "hunting-queries", "workbooks", "parsers"):
         (root / folder).mkdir(parents=True)
     for i in range(RULES):
-        (root / "analytic-rules" / f"rule_{i:04}.yaml").write_text(rule(i), encoding="utf-8")
+        (root / "analytic-rules" / f"rule_{i:04}.yaml").write_text(analytic_rule(i), encoding="utf-8")
     for i in range(QUERIES):
         (root / "hunting-queries" / f"query_{i:04}.yaml").write_text(hunting(i), encoding="utf-8")
     for i in range(WORKBOOKS):

@@ -7,57 +7,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+from generated import analytic_rule
 
 from packer.validate import validate_paths
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "rules"
-TACTICS = ["CommandAndControl", "Execution", "Persistence", "DefenseEvasion", "InitialAccess"]
-TECHNIQUES = {"CommandAndControl": "T1219", "Execution": "T1059.001", "Persistence": "T1098",
-              "DefenseEvasion": "T1562", "InitialAccess": "T1078.004"}
-
-
-def generated_rule(i: int) -> str:
-    tactic = TACTICS[i % len(TACTICS)]
-    nrt = i % 10 == 0
-    schedule = "" if nrt else (
-        f"queryFrequency: {1 + i % 6}h\nqueryPeriod: {1 + i % 6}h\ntriggerOperator: gt\ntriggerThreshold: {i % 5}\n")
-    return f"""\
-id: {uuid.UUID(int=i + 1)}
-name: Generated detection {i}
-description: |
-  'Generated rule number {i} for the validate benchmark.'
-severity: {["Informational", "Low", "Medium", "High"][i % 4]}
-requiredDataConnectors:
-  - connectorId: MicrosoftThreatProtection
-    dataTypes:
-      - DeviceProcessEvents
-{schedule}tactics:
-  - {tactic}
-relevantTechniques:
-  - {TECHNIQUES[tactic]}
-query: |
-  DeviceProcessEvents
-  | where FileName =~ "tool{i}.exe"
-  | summarize Count = count() by DeviceName, AccountName, ProcessCommandLine
-entityMappings:
-  - entityType: Host
-    fieldMappings:
-      - identifier: HostName
-        columnName: DeviceName
-  - entityType: Account
-    fieldMappings:
-      - identifier: Name
-        columnName: AccountName
-customDetails:
-  Count: Count
-alertDetailsOverride:
-  alertDisplayNameFormat: Tool {i} on {{{{DeviceName}}}}
-version: 1.0.{i % 7}
-kind: {"NRT" if nrt else "Scheduled"}
-"""
 
 
 def measure(label: str, paths: list[Path], repeat: int) -> None:
@@ -86,7 +43,7 @@ def main() -> None:
         folder = Path(tmp) / "analytic-rules"
         folder.mkdir()
         for i in range(2000):
-            (folder / f"rule_{i:04}.yaml").write_text(generated_rule(i), encoding="utf-8")
+            (folder / f"rule_{i:04}.yaml").write_text(analytic_rule(i), encoding="utf-8")
         measure("generated rules", [folder], args.repeat)
 
 
