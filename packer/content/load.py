@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable
+from typing import Any
 
 from packer.content.model import (
     AlertDetailsOverride,
@@ -65,17 +65,6 @@ def discover(root: Path) -> list[ContentFile]:
             if path.is_file() and path.suffix.lower() in YAML_SUFFIXES:
                 files.append(ContentFile(path, kind))
     return files
-
-
-def kind_of(path: Path) -> ContentKind | None:
-    """Guess a single file's kind from its folder (or its fields, for loose files)."""
-    for part in reversed(path.parts[:-1]):
-        lowered = part.lower().replace(" ", "-")
-        if lowered in FOLDERS:
-            return FOLDERS[lowered]
-        if lowered in ("analytic-rules", "detections"):
-            return ContentKind.ANALYTIC_RULE
-    return None
 
 
 # --- case-insensitive access ----------------------------------------------------------------
@@ -345,14 +334,6 @@ BUILDERS = {
     ContentKind.PARSER: parser_from,
     ContentKind.WORKBOOK: workbook_from,
 }
-
-
-def iter_yaml_files(paths: Iterable[Path]) -> Iterable[Path]:
-    for path in paths:
-        if path.is_dir():
-            yield from (p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in YAML_SUFFIXES)
-        else:
-            yield path
 
 
 def load_content_unchecked(root: Path) -> "ContentSet":
