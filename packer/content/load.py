@@ -17,6 +17,7 @@ from packer.content.model import (
     AnalyticRule,
     Author,
     ContentKind,
+    ContentSet,
     DataConnectorRef,
     EntityMapping,
     FalsePositive,
@@ -31,7 +32,7 @@ from packer.content.model import (
     Support,
     Workbook,
 )
-from packer.content.yamlsource import YamlDocument
+from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.durations import to_iso8601
 from packer.vocabulary import canonical_tactic
 
@@ -336,23 +337,25 @@ BUILDERS = {
 }
 
 
-def load_content_unchecked(root: Path) -> "ContentSet":
+def load_content_unchecked(root: Path) -> ContentSet:
     """Build a ContentSet from a content folder WITHOUT validating it.
 
     For tests and internal tools only; user-facing commands go through validation first
     (`packer.validate`), which reports problems instead of failing on the first one.
     """
-    from packer.content.model import ContentSet
-    from packer.content.yamlsource import load_yaml
-
     solution = None
-    items: dict[ContentKind, list] = {kind: [] for kind in FOLDERS.values()}
+    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
     for content_file in discover(root):
         doc = load_yaml(content_file.path)
         if content_file.kind is None:
             solution = solution_from(doc)
         else:
             items[content_file.kind].append(BUILDERS[content_file.kind](doc))
+    return content_set(solution, items)
+
+
+def content_set(solution: Solution | None, items: dict[ContentKind, list]) -> ContentSet:
+    """A ContentSet from the items built per kind (each list in file order)."""
     return ContentSet(
         solution=solution,
         analytic_rules=tuple(items[ContentKind.ANALYTIC_RULE]),

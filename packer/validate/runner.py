@@ -5,16 +5,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from packer.content.load import (
-    SOLUTION_FILE,
-    YAML_SUFFIXES,
-    analytic_rule_from,
-    discover,
-    hunting_query_from,
-    parser_from,
-    solution_from,
-    workbook_from,
-)
+from packer.content.load import BUILDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
 from packer.content.model import ContentKind, ContentSet
 from packer.errors import ValidationFailed
 from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
@@ -27,7 +18,7 @@ _CONTENT_KIND_TO_SCHEMA = {
     ContentKind.WORKBOOK: WORKBOOK,
     None: SOLUTION,
 }
-_BUILDERS = {RULE: analytic_rule_from, HUNTING: hunting_query_from, PARSER: parser_from, WORKBOOK: workbook_from}
+_SCHEMA_TO_CONTENT_KIND = {schema: kind for kind, schema in _CONTENT_KIND_TO_SCHEMA.items()}
 _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
@@ -125,25 +116,20 @@ def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
 
 def _build_content(results: list[FileResult], problems: list[Problem]) -> ContentSet:
     solution = None
-    items: dict[str, list] = {kind: [] for kind in _BUILDERS}
+    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
     for result in results:
         if result.kind is None or result.source is None:
             continue
+        kind = _SCHEMA_TO_CONTENT_KIND[result.kind]
         try:
-            if result.kind == SOLUTION:
+            if kind is None:
                 solution = solution_from(result.source)
             else:
-                items[result.kind].append(_BUILDERS[result.kind](result.source))
+                items[kind].append(BUILDERS[kind](result.source))
         except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
             problems.append(Problem(result.path, 1, 1, "", ERROR, "model.build",
                                     f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))
-    return ContentSet(
-        solution=solution,
-        analytic_rules=tuple(items[RULE]),
-        hunting_queries=tuple(items[HUNTING]),
-        parsers=tuple(items[PARSER]),
-        workbooks=tuple(items[WORKBOOK]),
-    )
+    return content_set(solution, items)
 
 
 def _run_kql(content: ContentSet) -> tuple[list[Problem], str]:
