@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from packer.emulator.config import ThrottlingConfig
 
-OPERATIONS = ("reads", "writes", "deletes")
-
 
 def operation_of(method: str) -> str:
     if method in ("GET", "HEAD", "OPTIONS"):

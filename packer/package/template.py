@@ -31,7 +31,6 @@ PACKAGE_DEPENDENCY = (
     "'Microsoft.SecurityInsights/contentPackages', variables('_solutionId'))]"
 )
 WORKSPACE_RESOURCE_ID = "[resourceId('microsoft.OperationalInsights/Workspaces', parameters('workspace'))]"
-EMPTY_ARRAY = "[variables('TemplateEmptyArray')]"
 
 
 def base_parameters() -> dict:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import uuid
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -99,7 +99,6 @@ class DesiredResource:
     metadata_id: str
     metadata_body: Mapping[str, Any]
     calls: tuple[str, ...] = ()  # parser function aliases the query calls (deploy those first)
-    tables_query: str | None = field(default=None, compare=False)  # KQL to probe tables for (rules)
 
     @property
     def name(self) -> str:
@@ -127,7 +126,6 @@ def desired_resource(item: ContentItem, target: Target, commit: str | None = Non
         key=item_key(item), kind=item.content_kind, resource_type=resource_type, resource_id=resource_id,
         display_name=display_name, source_path=path, body=body, content_hash=digest, metadata_id=metadata_id,
         metadata_body=metadata, calls=calls,
-        tables_query=query if isinstance(item, AnalyticRule) else None,
     )
 
 
