@@ -171,3 +171,14 @@ def test_an_overlay_mistake_stops_the_rollout_before_any_request(fleet, tmp_path
     with pytest.raises(ConfigError, match=r"typo.yaml:\d+ \(tenant fabrikam\).*matches no content item"):
         rollout(content, inventory, inventory.select(), connect(emulator, inventory))
     assert emulator.counters.total()["reads"] == 0
+
+
+def test_the_three_delegated_roles_are_enough_to_roll_out(tmp_path: Path, emulator_factory) -> None:
+    """Under RBAC, the Lighthouse tenant holds only what arm/lighthouse-delegation.json grants."""
+    content = load_content_unchecked(write_content(tmp_path / "content"))
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=2, subscriptions=1))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    emulator = emulator_factory(emulator_config(inventory, rbac=True))
+    report = rollout(content, inventory, inventory.select(), connect(emulator, inventory))
+    assert report.ok, report.summary()
+    assert [r.created for r in report.results] == [4, 4]

@@ -46,3 +46,24 @@ def test_effective_permissions_honour_not_actions() -> None:
     assert allowed("Microsoft.SecurityInsights/alertRules/write", contributor)
     assert not allowed("Microsoft.SecurityInsights/metadata/write", contributor)
     assert allowed("microsoft.insights/workbooks/write", [{"actions": ["*"]}])
+
+
+def test_doctor_reads_effective_permissions_under_rbac(tmp_path: Path, emulator_factory) -> None:
+    from tests.fleetkit import MSSP_TENANT
+
+    content = load_content_unchecked(write_content(tmp_path / "content"))
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=2, subscriptions=1))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    config = emulator_config(inventory, rbac=True)
+    reader_only = inventory.target("ws01").subscription_id  # fabrikam, delegated to the MSSP
+    config["subscriptions"][reader_only]["roles"] = {MSSP_TENANT: ["Microsoft Sentinel Reader"]}
+    emulator = emulator_factory(config)
+    connection = FleetConnection(CredentialProvider(inventory, lambda t: emulator.credential(t.tenant_id)),
+                                 emulator.base_url, emulator.ca_path, budgets=FleetBudgets(None))
+
+    results = {r.target: {c.name: c for c in r.checks} for r in doctor(content, inventory, inventory.select(), connection)}
+    assert results["ws00"]["identity roles"].ok is True
+    roles = results["ws01"]["identity roles"]
+    assert roles.ok is False and "Microsoft.SecurityInsights/alertRules/write" in roles.detail
+    assert "arm/lighthouse-delegation.json" in roles.fix
+    assert results["ws01"]["workspace"].ok is False  # the reader role cannot even read the workspace here

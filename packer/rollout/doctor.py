@@ -67,8 +67,9 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection) ->
             checks.append(Check("workspace", False, f"{target.workspace_id} does not exist",
                                 "check subscription, resourceGroup and workspace in targets.yaml"))
             return DoctorResult(target.name, tuple(checks))
-        except AuthorizationFailed as exc:
+        except AuthorizationFailed as exc:  # say which permissions are missing, if ARM tells
             checks.append(Check("workspace", False, exc.message, ROLE_FIX))
+            checks.append(_permissions(client))
             return DoctorResult(target.name, tuple(checks))
         except RemoteError as exc:
             checks.append(Check("workspace", False, f"{exc.code}: {exc.message}"))
