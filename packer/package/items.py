@@ -16,6 +16,7 @@ from packer.package.template import (
     quoted,
     template_spec_name,
 )
+from packer.render.api_bodies import content_id_of
 from packer.render.properties import (
     analytic_rule_properties,
     hunting_query_properties,
@@ -124,10 +125,6 @@ def add_hunting_query(b: TemplateBuilder, query: HuntingQuery) -> None:
     b.add_criterion("HuntingQuery", ref("_huntingQuerycontentId"), ref("huntingQueryVersion"))
 
 
-def parser_content_id(parser: Parser) -> str:
-    return f"{parser.function_name}-Parser"
-
-
 def add_parser(b: TemplateBuilder, parser: Parser, description: str = "") -> None:
     n = b.next_number("Parser")
     obj = f"parserObject{n}"
@@ -165,9 +162,9 @@ def add_parser(b: TemplateBuilder, parser: Parser, description: str = "") -> Non
     b.variables[obj] = {
         f"_parserName{n}": f"[concat(parameters('workspace'),'/',{quoted(name)})]",
         f"_parserId{n}": parent,
-        f"parserTemplateSpecName{n}": template_spec_name("pr", quoted(parser_content_id(parser))),
+        f"parserTemplateSpecName{n}": template_spec_name("pr", quoted(content_id_of(parser))),
         f"parserVersion{n}": parser.version,
-        f"parserContentId{n}": parser_content_id(parser),
+        f"parserContentId{n}": content_id_of(parser),
     }
     b.add_criterion("Parser", ref("parserContentId"), version)
 
