@@ -68,7 +68,7 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     desired_ids = {d.resource_id.lower() for d in desired}
     planner = _Planner(target, state, client, blocked, desired_ids)
     items = [planner.classify(d) for d in desired]
-    items += planner.prunes(desired_ids)
+    items += planner.prunes()
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
     return Plan(
@@ -136,7 +136,7 @@ class _Planner:
             blocked_reason = self.blocked.reason(d.key)
             if blocked_reason:
                 return self._item(d, Action.BLOCKED, blocked_reason)
-            replaces = self._replaced(d, self.desired_ids)
+            replaces = self._replaced(d)
             reason = f"from {d.source_path}" + (f"; replaces {replaces.rsplit('/', 1)[-1]} (deleted first)"
                                                 if replaces else "")
             return self._item(d, Action.CREATE, reason, writes=(self._put(d, None), self._put_metadata(d, meta)),
@@ -164,12 +164,12 @@ class _Planner:
                               changes=changes, writes=writes, live_hash=live_hash)
         return self._item(d, Action.UPDATE, changes=changes, writes=writes, live_hash=live_hash)
 
-    def prunes(self, desired_ids: set[str]) -> list[PlanItem]:
+    def prunes(self) -> list[PlanItem]:
         items = []
         for metadata_id, meta in sorted(self.state.metadata.items()):
             props = meta.get("properties") or {}
             parent = str(props.get("parentId") or "")
-            if not owned_by(meta, self.target.repository) or parent.lower() in desired_ids:
+            if not owned_by(meta, self.target.repository) or parent.lower() in self.desired_ids:
                 continue
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
@@ -230,13 +230,13 @@ class _Planner:
         return next((b for b in self._same_name(d)
                      if not owned_by(self.state.metadata_of(b["id"]), self.target.repository)), None)
 
-    def _replaced(self, d: DesiredResource, desired_ids: set[str]) -> str | None:
+    def _replaced(self, d: DesiredResource) -> str | None:
         """Our own resource this create replaces under a new name (a workbook whose id changed,
         a parser whose function name changed): the service refuses two of the same name, so
         apply deletes the old one first (with --prune)."""
         if _identity(d.body)[0] not in UNIQUE_NAMES:
             return None
-        return next((b["id"] for b in self._same_name(d) if b["id"].lower() not in desired_ids
+        return next((b["id"] for b in self._same_name(d) if b["id"].lower() not in self.desired_ids
                      and owned_by(self.state.metadata_of(b["id"]), self.target.repository)), None)
 
 

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Callable
-
 from packer.content.model import Parser
-
-TablesNeeded = Callable[[str], "set[str]"]
 
 _COMMENT = re.compile(r"//[^\n]*")
 _STRING = re.compile(r"@?'(?:[^'\\\n]|\\.)*'|@?\"(?:[^\"\\\n]|\\.)*\"")
