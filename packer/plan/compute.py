@@ -39,11 +39,11 @@ from packer.plan.tables import default_tables_needed, missing_tables
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.render.api_bodies import (
-    OWNER_PREFIX,
     DesiredResource,
     ResourceType,
     desired_resources,
     item_key,
+    owner_source_path,
     parse_stamp,
     stamped_metadata,
     with_location,
@@ -176,7 +176,7 @@ class _Planner:
             writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
             edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
             source_id = str((props.get("source") or {}).get("sourceId", ""))
-            path = source_id[len(OWNER_PREFIX) + len(self.target.repository) + 1:].rsplit("@", 1)[0]
+            path = owner_source_path(source_id, self.target.repository)
             items.append(PlanItem(
                 key=f"{props.get('kind', '')}/{props.get('contentId', '')}", kind=str(props.get("kind", "")),
                 name=display_name(live) or str(props.get("contentId", "")), action=Action.PRUNE,

@@ -226,6 +226,11 @@ def owner_source_id(repository: str, path: str, commit: str | None) -> str:
     return f"{OWNER_PREFIX}{repository}:{path}@{commit or 'uncommitted'}"
 
 
+def owner_source_path(source_id: str, repository: str) -> str:
+    """The file path an owner_source_id records (for an id of this repository)."""
+    return source_id[len(f"{OWNER_PREFIX}{repository}:"):].rsplit("@", 1)[0]
+
+
 def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: str, path: str,
                   commit: str | None, solution: Solution | None = None) -> dict:
     props: dict[str, Any] = {
