@@ -64,10 +64,11 @@ def add_data_connector(b: TemplateBuilder, connector: DataConnector) -> None:
     b.variables[f"_uiConfigId{n}"] = f"[variables('uiConfigId{n}')]"
     b.variables[f"dataConnectorContentId{n}"] = connector.id
     b.variables[f"_dataConnectorContentId{n}"] = f"[variables('dataConnectorContentId{n}')]"
-    b.variables[f"dataConnectorId{n}"] = (
+    connector_resource_id = (
         "[extensionResourceId(resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace')), "
         f"'Microsoft.SecurityInsights/dataConnectors', variables('_dataConnectorContentId{n}'))]"
     )
+    b.variables[f"dataConnectorId{n}"] = connector_resource_id
     b.variables[f"_dataConnectorId{n}"] = f"[variables('dataConnectorId{n}')]"
     b.variables[f"dataConnectorTemplateSpecName{n}"] = template_spec_name("dc", f"variables('_dataConnectorContentId{n}')")
     b.variables[f"dataConnectorVersion{n}"] = connector.version
@@ -75,15 +76,12 @@ def add_data_connector(b: TemplateBuilder, connector: DataConnector) -> None:
         "dc", "DataConnector", f"variables('_dataConnectorContentId{n}')", f"variables('dataConnectorVersion{n}')"
     )
     name = f"[concat(parameters('workspace'),'/Microsoft.SecurityInsights/',variables('_dataConnectorContentId{n}'))]"
-    parent = (
-        "[extensionResourceId(resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace')), "
-        f"'Microsoft.SecurityInsights/dataConnectors', variables('_dataConnectorContentId{n}'))]"
-    )
     metadata_name = (
         "[concat(parameters('workspace'),'/Microsoft.SecurityInsights/',"
         f"concat('DataConnector-', last(split(variables('_dataConnectorId{n}'),'/'))))]"
     )
-    properties = b.metadata_properties(parent, var("_dataConnectorContentId"), "DataConnector", var("dataConnectorVersion"))
+    properties = b.metadata_properties(connector_resource_id, var("_dataConnectorContentId"), "DataConnector",
+                                       var("dataConnectorVersion"))
 
     def connector_resource(config: dict) -> dict:
         return {"name": name, "apiVersion": DATA_CONNECTOR_API, "type": DATA_CONNECTORS_TYPE,

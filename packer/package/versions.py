@@ -129,9 +129,10 @@ def version_problems(current: ContentSet, previous: ContentSet | None) -> list[V
         if before is None:
             changed = True
             continue
-        if fingerprint(item) != fingerprint(before) or item.version != before.version:
+        content_changed = fingerprint(item) != fingerprint(before)
+        if content_changed or item.version != before.version:
             changed = True
-        if fingerprint(item) != fingerprint(before) and not is_newer(item.version, before.version):
+        if content_changed and not is_newer(item.version, before.version):
             problems.append(VersionProblem(item.content_kind.value, item.name, str(item.source.path),
                                            before.version, item.version))
     changed = changed or bool(old)
