@@ -25,7 +25,7 @@ FOLDER_KINDS = {
     "hunting-queries": HUNTING, "hunting queries": HUNTING, "hunting": HUNTING,
     "parsers": PARSER, "workbooks": WORKBOOK,
 }
-RULE_ONLY_FIELDS = ("kind", "queryfrequency", "queryperiod", "triggeroperator", "triggerthreshold")
+RULE_ONLY_FIELDS = ("kind", *(name.lower() for name in rules.SCHEDULED_ONLY))  # lower case, as keys are compared
 
 
 @dataclass
