@@ -15,7 +15,7 @@ from pathlib import Path
 from packer.errors import PackerError
 from packer.package.archive import package_zip
 from packer.package.checks import check_create_ui_text, check_template_text
-from packer.package.inputs import PackageInput
+from packer.package.inputs import PackageInput, from_content_set
 from packer.package.main_template import render_package
 from packer.package.standalone import standalone_templates
 
@@ -80,3 +80,17 @@ def build_package(package: PackageInput, out: Path, version: str | None = None) 
     files = render_files(package, version)
     return BuildResult(Path(out), version, write_files(Path(out), files), package.skipped)
 
+
+def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True) -> BuildResult:
+    """Validate a content folder (packer.validate) and build its package."""
+    from packer.validate import load_content
+
+    return build_package(from_content_set(load_content(Path(root), kql=kql)), out, version)
+
+
+def build_solution_input(data_file: Path, out: Path, workbooks_metadata: Path | None = None,
+                         version: str | None = None) -> BuildResult:
+    """Build from Microsoft's input format (Data/Solution_X.json)."""
+    from packer.package.ms_input import read_solution_input
+
+    return build_package(read_solution_input(Path(data_file), workbooks_metadata), out, version)
