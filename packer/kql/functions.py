@@ -152,6 +152,14 @@ USERMGMT = AUDIT + """, TargetUserId, TargetUserIdType, TargetUsername, TargetUs
 TargetUserType, GroupId, GroupIdType, GroupName, GroupNameType, GroupType, UpdatedPropertyName,
 PreviousPropertyValue, NewPropertyValue"""
 
+# imProcessCreate and imProcessEvent take the same filtering parameters.
+_PROCESS_FILTERS = (
+    f"{_TIME}, commandline_has_any:{_LIST}, commandline_has_all:{_LIST}, "
+    f"commandline_has_any_ip_prefix:{_LIST}, actingprocess_has_any:{_LIST}, "
+    f"targetprocess_has_any:{_LIST}, parentprocess_has_any:{_LIST}, targetusername_has:string='*', "
+    f"dvcipaddr_has_any_prefix:{_LIST}, dvchostname_has_any:{_LIST}, eventtype:string='*', "
+    f"hashes_has_any:{_LIST}, pack:bool=false")
+
 # schema -> (filtering parameters, result columns); parameter names from the ASIM parser docs
 ASIM: dict[str, tuple[str, str]] = {
     "NetworkSession": (
@@ -170,21 +178,11 @@ ASIM: dict[str, tuple[str, str]] = {
         f"{_TIME}, username_has_any:{_LIST}, targetappname_has_any:{_LIST}, "
         f"srcipaddr_has_any_prefix:{_LIST}, srchostname_has_any:{_LIST}, eventtype_in:{_LIST}, "
         f"eventresultdetails_in:{_LIST}, eventresult:string='*', pack:bool=false", AUTH),
-    "ProcessCreate": (
-        f"{_TIME}, commandline_has_any:{_LIST}, commandline_has_all:{_LIST}, "
-        f"commandline_has_any_ip_prefix:{_LIST}, actingprocess_has_any:{_LIST}, "
-        f"targetprocess_has_any:{_LIST}, parentprocess_has_any:{_LIST}, targetusername_has:string='*', "
-        f"dvcipaddr_has_any_prefix:{_LIST}, dvchostname_has_any:{_LIST}, eventtype:string='*', "
-        f"hashes_has_any:{_LIST}, pack:bool=false", PROCESS),
+    "ProcessCreate": (_PROCESS_FILTERS, PROCESS),
     "ProcessTerminate": (
         f"{_TIME}, commandline_has_any:{_LIST}, actingprocess_has_any:{_LIST}, "
         f"targetprocess_has_any:{_LIST}, dvchostname_has_any:{_LIST}, pack:bool=false", PROCESS),
-    "ProcessEvent": (
-        f"{_TIME}, commandline_has_any:{_LIST}, commandline_has_all:{_LIST}, "
-        f"commandline_has_any_ip_prefix:{_LIST}, actingprocess_has_any:{_LIST}, "
-        f"targetprocess_has_any:{_LIST}, parentprocess_has_any:{_LIST}, targetusername_has:string='*', "
-        f"dvcipaddr_has_any_prefix:{_LIST}, dvchostname_has_any:{_LIST}, eventtype:string='*', "
-        f"hashes_has_any:{_LIST}, pack:bool=false", PROCESS),
+    "ProcessEvent": (_PROCESS_FILTERS, PROCESS),
     "FileEvent": (
         f"{_TIME}, eventtype_in:{_LIST}, srcipaddr_has_any_prefix:{_LIST}, actorusername_has_any:{_LIST}, "
         f"targetfilepath_has_any:{_LIST}, srcfilepath_has_any:{_LIST}, hashes_has_any:{_LIST}, "
