@@ -15,7 +15,13 @@ from packer.plan.render import render_markdown, render_table
 from packer.plan.tables import missing_tables, tokenized_tables
 from packer.remote.errors import BadRequest, Conflict, error_from_response
 from packer.remote.normalise import canonical_duration, content_hash, normalise
-from packer.render.api_bodies import OWNER_PREFIX, alert_rule_body, desired_resources
+from packer.render.api_bodies import (
+    OWNER_PREFIX,
+    alert_rule_body,
+    desired_resources,
+    owner_source_id,
+    owner_source_path,
+)
 from packer.targets.model import Target
 from packer.validate import load_content
 from tests.conftest import CONTENT
@@ -135,6 +141,12 @@ def test_ownership_needs_all_three_marks():
     assert not owned_by(meta("SourceRepository", "a/c", f"{OWNER_PREFIX}a/c:x.yaml@1"), "a/b")
     assert not owned_by(meta("Solution", "a/b", f"{OWNER_PREFIX}a/b:x.yaml@1"), "a/b")
     assert not owned_by(None, "a/b")
+
+
+@pytest.mark.parametrize("path", ["content/parsers/a.yaml", "content/odd@name:1.yaml"])
+@pytest.mark.parametrize("commit", ["c0ffee", None])
+def test_the_owner_source_id_gives_back_the_path_it_records(path, commit):
+    assert owner_source_path(owner_source_id("contoso/content", path, commit), "contoso/content") == path
 
 
 def test_fingerprint_depends_on_the_watched_etags_only():
