@@ -89,12 +89,16 @@ def resource_problems(template: dict) -> list[str]:
     return problems
 
 
-def check_template_text(label: str, text: str) -> dict:
-    """Parse and check one ARM template; returns the parsed template."""
+def _parsed(label: str, text: str) -> Any:
     try:
-        template = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         raise TemplateCheckFailed(label, [f"not valid JSON: {exc}"]) from None
+
+
+def check_template_text(label: str, text: str) -> dict:
+    """Parse and check one ARM template; returns the parsed template."""
+    template = _parsed(label, text)
     problems = reference_problems(template) + resource_problems(template)
     if problems:
         raise TemplateCheckFailed(label, problems)
@@ -102,10 +106,7 @@ def check_template_text(label: str, text: str) -> dict:
 
 
 def check_create_ui_text(label: str, text: str, main_template: dict) -> None:
-    try:
-        ui = json.loads(text)
-    except ValueError as exc:
-        raise TemplateCheckFailed(label, [f"not valid JSON: {exc}"]) from None
+    ui = _parsed(label, text)
     outputs = ((ui.get("parameters") or {}).get("outputs")) or {}
     parameters = main_template.get("parameters") or {}
     problems = [f"output '{name}' is not a mainTemplate parameter" for name in outputs if name not in parameters]
