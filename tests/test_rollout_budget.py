@@ -60,3 +60,11 @@ def test_scaled_limits_and_one_budget_per_subscription() -> None:
     assert budgets.for_subscription("ABC") is budgets.for_subscription("abc")
     assert budgets.for_subscription("abc") is not budgets.for_subscription("def")
     assert FleetBudgets(None).for_subscription("abc") is None
+
+
+def test_workers_start_spread_over_subscriptions() -> None:
+    from packer.rollout.engine import interleaved_by_subscription
+    from packer.targets import Target
+
+    targets = [Target(f"w{i}", "t", sub, "rg", f"w{i}", "r") for i, sub in enumerate("aaabbc")]
+    assert [t.name for t in interleaved_by_subscription(targets)] == ["w0", "w3", "w5", "w1", "w4", "w2"]

@@ -87,13 +87,28 @@ def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory,
     by_name: dict[str, WorkspaceResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=f"wave-{wave.name}") as pool:
         futures = {
-            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options, tables): t for t in targets
+            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options, tables): t
+            for t in interleaved_by_subscription(targets)
         }
         for future in as_completed(futures):
             result = future.result()
             by_name[result.name] = result
             observer.workspace_finished(wave, result)
     return [by_name[t.name] for t in targets]
+
+
+def interleaved_by_subscription(targets: list[Target]) -> list[Target]:
+    """Round-robin over subscriptions: the first workers spread over every subscription's budget
+    instead of queueing on one while the others sit idle (inventories list customers together)."""
+    queues: dict[str, list[Target]] = {}
+    for target in targets:
+        queues.setdefault(target.subscription_id, []).append(target)
+    order: list[Target] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                order.append(queue.pop(0))
+    return order
 
 
 def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
