@@ -89,6 +89,9 @@ def main() -> None:
         print(f"rollout: {wall:.1f} s = {ratio}; {len(first and report.results)} workspaces, "
               f"{sum(first[k] for k in ('reads', 'writes', 'deletes')) / wall:.0f} requests/s; {report.summary()}")
         print(f"  requests: {first}; failed items: {report.totals()['failed']}")
+        waits = [b["waited_seconds"] for b in report.budget.values()]
+        print(f"  budget: workers waited {sum(waits):.0f} s in all for write tokens "
+              f"(per subscription {min(waits):.0f}-{max(waits):.0f} s): pacing, not 429s, set the pace")
 
         before = emulator.counters.total()
         started = time.monotonic()
