@@ -2,8 +2,10 @@
 
 Each template takes only the `workspace` name and deploys the item itself (not a Content Hub
 template): analytic rule -> alertRules, hunting query / parser -> workspace savedSearches,
-workbook -> Microsoft.Insights/workbooks, with the resource names `apply` uses (rule id, query
-id, parser function name, workbook `id`). Properties come from packer.render.properties.
+workbook -> Microsoft.Insights/workbooks. Rules, queries and parsers get the names `apply` uses
+(rule id, query id, parser function name); a workbook gets its metadata `id` (else a GUID from
+its key), while `apply` names workbooks per workspace (packer.render.api_bodies.workbook_name),
+so the two make different workbook resources. Properties come from packer.render.properties.
 """
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def parser_template(parser: Parser) -> dict:
 
 
 def workbook_name(workbook: Workbook) -> str:
-    """Workbook resource names are GUIDs: the metadata `id` (as `apply` uses it), else one from the key."""
+    """Workbook resource names are GUIDs: the metadata `id`, else one from the key (not apply's per-workspace name)."""
     return str(workbook.id).lower() if workbook.id else str(uuid.uuid5(WORKBOOK_NAMESPACE, workbook.key))
 
 
