@@ -12,9 +12,11 @@ from packer.emulator.config import workspace_resource_id
 from packer.remote import api_versions
 
 # Versions accepted besides the pinned one (first): real GA versions, including the SDKs' defaults
-# (azure-mgmt-securityinsight 1.0.0 sends 2021-10-01; 2.0.0b2 sends 2022-12-01-preview).
-_SI_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2021-10-01", "2022-11-01", "2022-12-01-preview", "2023-02-01",
-                "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01", "2025-06-01", "2025-09-01")
+# (azure-mgmt-securityinsight 1.0.0 sends 2021-10-01; 2.0.0b2 sends 2022-12-01-preview), and the
+# preview that NRT alert rules need (which kinds each version defines: specs/alertRules.schema.json).
+_SI_VERSIONS = (api_versions.SECURITY_INSIGHTS, api_versions.SECURITY_INSIGHTS_PREVIEW, "2021-10-01", "2022-11-01",
+                "2022-12-01-preview", "2023-02-01", "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01",
+                "2025-06-01", "2025-09-01")
 _CONTENT_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2023-04-01-preview", "2023-11-01", "2024-03-01",
                      "2025-03-01", "2025-06-01", "2025-09-01")
 _LA_VERSIONS = (api_versions.OPERATIONAL_INSIGHTS, "2020-08-01", "2020-10-01", "2021-06-01", "2022-10-01",

@@ -50,7 +50,7 @@ def rule_template(rule: AnalyticRule) -> dict:
     body = alert_rule_body(rule)
     return _template({
         "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
-        "apiVersion": api_versions.SECURITY_INSIGHTS,
+        "apiVersion": api_versions.alert_rule_api_version(body["kind"]),  # NRT: a preview-only kind
         "name": _in_workspace(rule.id, "Microsoft.SecurityInsights"),
         "kind": body["kind"],
         "properties": body["properties"],

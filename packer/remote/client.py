@@ -1,7 +1,8 @@
 """WorkspaceClient: the one place that talks HTTP to a Sentinel workspace.
 
 Requests go through the real SDK clients' pipelines (authentication, ARM policies, retries,
-logging) with exact JSON bodies at the api-versions in `api_versions`:
+logging) with exact JSON bodies at the api-versions in `api_versions` (an alert rule PUT at the
+version for its body's kind: NRT rules exist only in the preview specs; see api_versions):
 azure-mgmt-securityinsight's client carries Microsoft.SecurityInsights and Microsoft.Insights
 (workbooks) requests, azure-mgmt-loganalytics' client carries Microsoft.OperationalInsights
 (savedSearches, tables, the workspace).
@@ -153,8 +154,9 @@ class WorkspaceClient:
         if etag:
             body["etag"] = etag
             headers["If-Match"] = etag
+        version = api_version_for(resource_id, kind=body.get("kind"))
         return self._call(
-            "PUT", resource_id, params={"api-version": api_version_for(resource_id)}, json_body=body,
+            "PUT", resource_id, params={"api-version": version}, json_body=body,
             headers=headers, retry_read=0,
         )
 
