@@ -72,7 +72,7 @@ class Handlers:
     def _list(self, call: Call) -> Response:
         kind = call.route.kind
         items = list(self.store.iter_under(call.route.collection_id))
-        items = resources.filter_list(kind, items, call.query)
+        items = resources.filter_list(kind, items, call.query, call.api_version)
         items = [resources.present(kind, b, call.api_version, listing=True, query=call.query) for b in items]
         if not kind.paged:
             return Response(200, {"value": items})

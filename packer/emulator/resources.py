@@ -8,6 +8,7 @@ from packer.emulator import armerrors, defaults
 from packer.emulator.armerrors import ArmError
 from packer.emulator.routes import Kind, Route
 from packer.emulator.stamping import stamp_common, utc_now
+from packer.emulator.validation import kind_defined_at
 
 if TYPE_CHECKING:
     from packer.emulator.messages import Call
@@ -114,7 +115,11 @@ def present(kind: Kind, body: dict, api_version: str, listing: bool = False, que
     return body
 
 
-def filter_list(kind: Kind, items: list[dict], query: dict[str, str]) -> list[dict]:
+def filter_list(kind: Kind, items: list[dict], query: dict[str, str], api_version: str | None = None) -> list[dict]:
+    if kind.name == "alertRules" and api_version:
+        # A list at a version whose spec lacks a kind leaves those rules out: users see the stable
+        # list miss NRT rules (microsoft/msticpy#788, Azure/azure-sdk-for-python#39996).
+        return [b for b in items if kind_defined_at(kind.name, b.get("kind"), api_version)]
     if kind.name != "workbooks":
         return items
     category = query.get("category")
