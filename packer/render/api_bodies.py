@@ -67,7 +67,9 @@ OWNER_PREFIX = "sentinel-packer:"
 SOURCE_KIND = "SourceRepository"
 WORKBOOK_NAMESPACE = uuid.UUID("6f1c1b5e-63b5-4b36-9a43-7f2f5c2a9e10")
 
-# ScheduledAlertRuleProperties at the pinned api-version (AlertRules.json 2024-09-01).
+# ScheduledAlertRuleProperties at the pinned api-version (AlertRules.json 2024-09-01). An NRT rule
+# sends these minus NRT_EXCLUDED, all in NrtAlertRuleProperties of the preview version NRT rules go
+# at (api_versions.alert_rule_api_version: no stable spec defines NRT).
 RULE_PROPERTIES = (
     "alertRuleTemplateName", "templateVersion", "description", "displayName", "enabled", "query",
     "queryFrequency", "queryPeriod", "severity", "suppressionDuration", "suppressionEnabled",
