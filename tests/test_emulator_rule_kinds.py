@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from packer.content.model import RuleKind
 from packer.emulator.clients import send
 from packer.package.standalone import rule_template
 from packer.remote.api_versions import SECURITY_INSIGHTS, SECURITY_INSIGHTS_PREVIEW, api_version_for
-from packer.content.model import RuleKind
 from packer.validate import load_content
 from tests.conftest import CONTENT
 
