@@ -77,8 +77,12 @@ class TenantBoundCredential:
         return token
 
     def get_token_info(self, *scopes: str, options: dict | None = None):
-        if not hasattr(self._inner, "get_token_info"):
-            raise AttributeError("get_token_info")
+        if not hasattr(self._inner, "get_token_info"):  # azure-core prefers this method when it exists
+            from azure.core.credentials import AccessTokenInfo
+
+            kwargs = {k: v for k, v in (options or {}).items() if k in ("claims", "tenant_id", "enable_cae")}
+            token = self.get_token(*scopes, **kwargs)
+            return AccessTokenInfo(token.token, token.expires_on)
         options = dict(options or {})
         if self._ask_for_tenant:
             options.setdefault("tenant_id", self.tenant_id)

@@ -78,3 +78,13 @@ def test_github_oidc_needs_the_id_token_permission(monkeypatch) -> None:
     monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
     with pytest.raises(AuthError, match="id-token: write"):
         github_oidc_assertion()
+
+
+def test_bound_credential_serves_azure_cores_token_info_from_a_plain_credential(inventory) -> None:
+    plain = RecordingCredential(MSSP_TENANT)  # get_token only, like many hand-written credentials
+    bound = CredentialProvider(inventory, lambda tenant: plain).for_target(inventory.target("ws00"))
+    info = bound.get_token_info("https://management.azure.com/.default")
+    assert token_tenant(info.token) == MSSP_TENANT and plain.asked == [MSSP_TENANT]
+    wrong = CredentialProvider(inventory, lambda tenant: RecordingCredential(CUSTOMER_TENANT)).for_target(inventory.target("ws00"))
+    with pytest.raises(TenantMismatch):
+        wrong.get_token_info("https://management.azure.com/.default")
