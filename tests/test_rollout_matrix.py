@@ -50,3 +50,11 @@ def test_matrix_for_one_wave_through_the_cli(targets_file: Path) -> None:
 def test_shard_size_must_be_positive(targets_file: Path) -> None:
     with pytest.raises(ConfigError):
         job_matrix(load_inventory(targets_file), shard_size=0)
+
+
+def test_targets_list_shows_tenant_auth_wave_and_overlay(targets_file: Path) -> None:
+    result = CliRunner().invoke(app, ["targets", "list", "--targets", str(targets_file), "--wave", "canary"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "ws0" in line]
+    assert len(rows) == 2 and "lighthouse" in rows[1] and "fabrikam" in rows[1] and "yes" in rows[1]

@@ -49,7 +49,9 @@ def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select
     from packer.targets import load_inventory
 
     inventory = load_inventory(targets)
-    table = Table("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay")
+    table = Table()
+    for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
+        table.add_column(column, overflow="fold")
     for target in inventory.select(wave=wave or None, glob=select or None):
         entry = inventory.entry(target.name)
         table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
