@@ -108,3 +108,36 @@ def test_unmarked_let_is_not_a_parameter_and_bad_defaults_are_named() -> None:
         declared_parameters("let P = now(); // @param\nT")
     with pytest.raises(ParameterError, match="does not fit"):
         substitute("let P = 5m; // @param\nT", {"P": "soon"})
+
+
+def test_overlaid_queries_stay_valid_kql_for_the_real_kaseya_rule(tmp_path: Path) -> None:
+    """The issue's example: a customer who runs Kaseya gets the Kaseya rule minus its known hosts.
+    The overlaid query is analysed by Kusto.Language (skipped when Node.js is absent)."""
+    from packer.kql import check_content
+    from tests.conftest import CONTENT
+
+    real = load_content_unchecked(CONTENT)
+    overlay = Overlay(
+        exclusions=(Exclusion(Selector(name="*Kaseya*", kind="AnalyticsRule"), "DeviceName", ("vsa-01", "o'brien-pc")),),
+        overrides=(Override(Selector(name="*Kaseya*", kind="AnalyticsRule"), severity="Low"),),
+        origin="t",
+    )
+    customer = apply_overlays(real, overlay)
+    (kaseya,) = [r for r in customer.analytic_rules if "Kaseya" in r.name]
+    assert kaseya.severity == "Low"
+    assert kaseya.query.rstrip().endswith('| where not(DeviceName in~ ("vsa-01", "o\'brien-pc"))')
+    problems, status = check_content([*customer.parsers, kaseya])
+    if status.startswith("skipped"):
+        pytest.skip(status)
+    assert [p for p in problems if p.is_error] == [], problems
+
+
+def test_substituted_parameters_stay_valid_kql(content) -> None:
+    from packer.kql import check_content
+
+    overlay = Overlay(parameters={"KnownHosts": ("jump01", 'we"ird'), "FailureThreshold": 12}, origin="t")
+    customer = apply_overlays(content, overlay)
+    problems, status = check_content(customer.analytic_rules)
+    if status.startswith("skipped"):
+        pytest.skip(status)
+    assert [p for p in problems if p.is_error] == [], problems
