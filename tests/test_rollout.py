@@ -99,9 +99,12 @@ def test_wrong_tenant_token_is_refused_before_any_request(fleet) -> None:
         def get_token(self, *scopes, **kwargs):
             return emulator.credential(CUSTOMER_TENANT).get_token(*scopes)
 
-    report = rollout(content, inventory, canary, connect(emulator, inventory, lambda tenant: CustomerToken()))
+    wrong = connect(emulator, inventory, lambda tenant: CustomerToken())
+    report = rollout(content, inventory, canary, wrong, RolloutOptions(max_failures=2))  # let both try
     assert {r.status for r in report.results} == {WorkspaceStatus.REFUSED}
     assert "issued by tenant " + CUSTOMER_TENANT in report.results[0].error
+    assert emulator.counters.total() == {"reads": 0, "writes": 0, "deletes": 0, "throttled": 0, "errors": 0}
+    report = rollout(content, inventory, canary, wrong)  # canary tolerates no failure
     assert emulator.counters.total() == {"reads": 0, "writes": 0, "deletes": 0, "throttled": 0, "errors": 0}
     assert report.stopped_after == "canary"
 
@@ -182,3 +185,15 @@ def test_the_three_delegated_roles_are_enough_to_roll_out(tmp_path: Path, emulat
     report = rollout(content, inventory, inventory.select(), connect(emulator, inventory))
     assert report.ok, report.summary()
     assert [r.created for r in report.results] == [4, 4]
+
+
+def test_a_wave_over_its_threshold_starts_no_further_workspace(fleet) -> None:
+    content, inventory, emulator = fleet
+    emulator.faults.script("PUT", r"/workspaces/law-0[23]/", 400, times=1000)
+    early = inventory.select(wave="early")  # interleaved by subscription: ws02 and ws03 go first
+    report = rollout(content, inventory, early, connect(emulator, inventory), RolloutOptions(parallel=1))
+    statuses = {r.name: r.status for r in report.results}
+    assert statuses["ws02"] is statuses["ws03"] is WorkspaceStatus.FAILED
+    assert {statuses[f"ws0{i}"] for i in range(4, 8)} == {WorkspaceStatus.NOT_STARTED}
+    assert all(emulator.counters[inventory.target(f"ws0{i}").workspace_id]["reads"] == 0 for i in range(4, 8))
+    assert report.stopped_after == "early" and report.waves[0].failed == 2

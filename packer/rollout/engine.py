@@ -7,6 +7,7 @@ workspace are resolved before anything is sent, so a mistake in targets.yaml wri
 """
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -63,10 +64,10 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
             waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
             continue
         observer.wave_started(wave, wave_targets)
-        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables)
+        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
+        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables, allowed)
         results += wave_results
         failed = sum(1 for r in wave_results if r.is_failure)
-        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
         wave_result = WaveResult(wave.name, len(wave_targets), failed, allowed, _limit(wave, options), failed > allowed)
         waves.append(wave_result)
         observer.wave_finished(wave, wave_result)
@@ -83,13 +84,26 @@ def _limit(wave: Wave, options: RolloutOptions) -> str:
 
 
 def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
-              options: RolloutOptions, observer: RolloutObserver, tables: SharedTablesNeeded) -> list[WorkspaceResult]:
+              options: RolloutOptions, observer: RolloutObserver, tables: SharedTablesNeeded,
+              allowed_failures: int) -> list[WorkspaceResult]:
+    """Once the wave has more failures than it allows, its verdict is known: workspaces not yet
+    started stay untouched (reported `not started`; a re-run picks them up)."""
     by_name: dict[str, WorkspaceResult] = {}
+    failures = [0]
+    lock = threading.Lock()
+
+    def run_one(target: Target) -> WorkspaceResult:
+        with lock:
+            if failures[0] > allowed_failures:
+                return _not_started(inventory, target)
+        result = roll_workspace(contents[target.name], inventory, target, connection, options, tables)
+        if result.is_failure:
+            with lock:
+                failures[0] += 1
+        return result
+
     with ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=f"wave-{wave.name}") as pool:
-        futures = {
-            pool.submit(roll_workspace, contents[t.name], inventory, t, connection, options, tables): t
-            for t in interleaved_by_subscription(targets)
-        }
+        futures = [pool.submit(run_one, t) for t in interleaved_by_subscription(targets)]
         for future in as_completed(futures):
             result = future.result()
             by_name[result.name] = result

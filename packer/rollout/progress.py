@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from packer.rollout.report import WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Target, Wave
 
-STATE_STYLE = {WorkspaceStatus.SUCCEEDED: "green", WorkspaceStatus.FAILED: "red", WorkspaceStatus.REFUSED: "red"}
+STATE_STYLE = {WorkspaceStatus.SUCCEEDED: "green", WorkspaceStatus.FAILED: "red", WorkspaceStatus.REFUSED: "red",
+               WorkspaceStatus.NOT_STARTED: "dim"}
 
 
 class RichObserver:
@@ -48,6 +49,8 @@ class RichObserver:
                 f"{result.skipped} skipped, {result.failed} failed")
         if result.error:
             line = escape(f"{result.name}: {result.error}")
+        elif result.status is WorkspaceStatus.NOT_STARTED:
+            line = escape(f"{result.name}: left alone, the wave is already over its failure threshold")
         self._progress.console.print(f"[{STATE_STYLE.get(result.status, 'white')}]{result.status.value:>9}[/] {line}",
                                      markup=True, highlight=False, soft_wrap=True)
 
