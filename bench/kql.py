@@ -6,6 +6,9 @@ Reads the analytic and hunting queries of ../shared/corpus/rules (CustomTables a
 folder, as the conformance test does), starts the worker(s), runs one warm-up pass (it also
 meets every unknown table once), then times `--passes` passes, pipelined. Prints numbers only;
 the target is >= 200 queries/s.
+
+Besides wall-clock rates it prints queries per CPU-second of the workers (from /proc): on a
+machine other people load, that is what one worker could do with a core to itself.
 """
 from __future__ import annotations
 
@@ -37,13 +40,28 @@ def corpus_queries() -> list[str]:
     return queries
 
 
-def run_pass(analysers: list[KqlAnalyser], queries: list[str]) -> float:
-    """Seconds to analyse every query once, split round-robin over the workers."""
+def worker_cpu_seconds(analysers: list[KqlAnalyser]) -> float | None:
+    """User + system CPU seconds the workers have used so far (Linux /proc), or None."""
+    total = 0
+    for analyser in analysers:
+        try:
+            fields = Path(f"/proc/{analyser.worker_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_pass(analysers: list[KqlAnalyser], queries: list[str]) -> tuple[float, float | None]:
+    """Wall seconds and worker CPU seconds to analyse every query once, split round-robin."""
     shares = [queries[i::len(analysers)] for i in range(len(analysers))]
+    cpu = worker_cpu_seconds(analysers)
     start = time.perf_counter()
     with ThreadPoolExecutor(len(analysers)) as pool:
         list(pool.map(lambda pair: pair[0].analyse_many(pair[1]), zip(analysers, shares)))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    cpu_after = worker_cpu_seconds(analysers)
+    return wall, (cpu_after - cpu if cpu is not None and cpu_after is not None else None)
 
 
 def main() -> None:
@@ -64,11 +82,17 @@ def main() -> None:
         analyser.start()
     print(f"start-up ({args.workers} worker(s), schema loaded, built-ins warmed): {time.perf_counter() - start:.2f} s")
     try:
-        first = run_pass(analysers, queries)
+        first, _ = run_pass(analysers, queries)
         print(f"first pass (meets every unknown table once): {len(queries) / first:.0f} queries/s")
-        rates = [len(queries) / run_pass(analysers, queries) for _ in range(args.passes)]
+        timings = [run_pass(analysers, queries) for _ in range(args.passes)]
+        rates = [len(queries) / wall for wall, _ in timings]
         print(f"warm passes: {', '.join(f'{r:.0f}' for r in rates)} queries/s; "
               f"median {statistics.median(rates):.0f} queries/s (target >= 200)")
+        if all(cpu for _, cpu in timings):
+            per_cpu = [len(queries) / cpu for _, cpu in timings]
+            print(f"per worker CPU-second: {', '.join(f'{r:.0f}' for r in per_cpu)} queries; "
+                  f"median {statistics.median(per_cpu):.0f} (the rate one worker could reach on an idle core)")
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         for analyser in analysers:
             analyser.close()

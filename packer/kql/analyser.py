@@ -165,6 +165,12 @@ class KqlAnalyser:
         self._request("configure", tables=[t.to_worker() for t in self.tables.values()],
                       functions=[f.to_worker() for f in self.functions])
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The running worker's process id (benchmarks read its CPU time), or None."""
+        process = self._process
+        return process.pid if process is not None else None
+
     def close(self) -> None:
         with self._lock:
             process, self._process = self._process, None
