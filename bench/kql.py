@@ -7,8 +7,9 @@ folder, as the conformance test does), starts the worker(s), runs one warm-up pa
 meets every unknown table once), then times `--passes` passes, pipelined. Prints numbers only;
 the target is >= 200 queries/s.
 
-Besides wall-clock rates it prints queries per CPU-second of the workers (from /proc): on a
-machine other people load, that is what one worker could do with a core to itself.
+Besides wall-clock rates it prints queries per CPU-second the workers got (from /proc): on a
+machine other people load, that separates waiting for a CPU from the work itself (contention
+still makes each CPU-second somewhat slower, so an idle machine does a little better).
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def main() -> None:
         if all(cpu for _, cpu in timings):
             per_cpu = [len(queries) / cpu for _, cpu in timings]
             print(f"per worker CPU-second: {', '.join(f'{r:.0f}' for r in per_cpu)} queries; "
-                  f"median {statistics.median(per_cpu):.0f} (the rate one worker could reach on an idle core)")
+                  f"median {statistics.median(per_cpu):.0f} (x workers = the wall rate with a core each)")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         for analyser in analysers:
