@@ -3,19 +3,32 @@
 Bodies are plain JSON dicts, replaced whole on every write (never mutated in place), so readers
 can serialise them without copying. `put` from tests goes through the same stamping as a PUT
 over HTTP: server fields filled and a new etag ("portal-side edits").
+
+Besides the flat id -> body map, resources are indexed by their collection (the id without its
+last segment), so a GET, PUT or DELETE costs the same with 20 or 20,000 resources stored, and a
+list reads only its own collection. Every change happens under `lock`; readers take a snapshot
+of one collection under it and iterate that.
 """
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from typing import Callable, Iterator
 
 Stamp = Callable[[str, dict, "dict | None"], dict]
 
 
+def _collection_of(key: str) -> str:
+    return key.rpartition("/")[0]
+
+
 class ResourceStore:
     def __init__(self, stamp: Stamp | None = None):
-        self._items: dict[str, dict] = {}
+        self._items: dict[str, dict] = {}                    # key -> body, in creation order
+        self._collections: dict[str, dict[str, dict]] = {}   # collection key -> {key -> body}, creation order
+        self._created: dict[str, int] = {}                   # key -> creation number (orders a multi-collection list)
+        self._counter = itertools.count()
         self._lock = threading.RLock()
         self._stamp = stamp
 
@@ -29,19 +42,29 @@ class ResourceStore:
         with self._lock:
             existing = self._items.get(resource_id.lower())
             stored = self._stamp(resource_id, copy.deepcopy(body), existing) if self._stamp else copy.deepcopy(body)
-            self._items[resource_id.lower()] = stored
+            self.write(resource_id, stored)
             return copy.deepcopy(stored)
 
     def delete(self, resource_id: str) -> bool:
+        key = resource_id.lower()
         with self._lock:
-            return self._items.pop(resource_id.lower(), None) is not None
+            if self._items.pop(key, None) is None:
+                return False
+            del self._created[key]
+            collection_key = _collection_of(key)
+            collection = self._collections[collection_key]
+            del collection[key]
+            if not collection:  # keeps prefix lists scanning live collections only
+                del self._collections[collection_key]
+            return True
 
     def list(self, prefix: str = "") -> list[dict]:
         """Every resource whose id starts with prefix (case-insensitive), in creation order."""
         return [copy.deepcopy(b) for b in self.iter_under(prefix, children_only=False)]
 
     def ids(self) -> list[str]:
-        return [body.get("id", key) for key, body in list(self._items.items())]
+        with self._lock:
+            return [body.get("id", key) for key, body in self._items.items()]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -51,17 +74,31 @@ class ResourceStore:
         return self._items.get(resource_id.lower())
 
     def write(self, resource_id: str, body: dict) -> None:
-        self._items[resource_id.lower()] = body
+        key = resource_id.lower()
+        with self._lock:
+            if key not in self._items:
+                self._created[key] = next(self._counter)
+            self._items[key] = body
+            self._collections.setdefault(_collection_of(key), {})[key] = body
 
     @property
     def lock(self) -> threading.RLock:
         return self._lock
 
     def iter_under(self, prefix: str, children_only: bool = True) -> Iterator[dict]:
-        base = prefix.lower().rstrip("/") + "/" if prefix else ""
-        for key, body in list(self._items.items()):
-            if key.startswith(base) and (not children_only or "/" not in key[len(base):]):
-                yield body
+        """The resources in collection `prefix` (children_only), or all whose id starts with `prefix/`.
+        A snapshot: writes after the call do not change what it yields."""
+        base = prefix.lower().rstrip("/")
+        with self._lock:
+            if children_only:
+                return iter(list(self._collections.get(base, {}).values()))
+            return iter(self._under_locked(base + "/" if base else ""))
+
+    def _under_locked(self, base: str) -> list[dict]:
+        keys = [key for collection_key, collection in self._collections.items()
+                if (collection_key + "/").startswith(base) for key in collection]
+        keys.sort(key=self._created.__getitem__)
+        return [self._items[key] for key in keys]
 
     def dump(self) -> list[dict]:
         with self._lock:
@@ -69,8 +106,13 @@ class ResourceStore:
 
     def load(self, bodies: list[dict]) -> None:
         with self._lock:
-            self._items = {b["id"].lower(): b for b in bodies if isinstance(b, dict) and b.get("id")}
+            self.clear()
+            for body in bodies:
+                if isinstance(body, dict) and body.get("id"):
+                    self.write(body["id"], body)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._collections.clear()
+            self._created.clear()
