@@ -24,7 +24,9 @@ class WorkspaceFacts:
 
     @classmethod
     def of(cls, service: "Service", route: Route) -> "WorkspaceFacts | None":
-        if not route.workspace:
+        """The facts a PUT at `route` is checked against; None where nothing is (only rule queries are).
+        Reads the workspace's own savedSearches collection, nothing else the store holds."""
+        if not route.workspace or route.kind is None or route.kind.name != "alertRules":
             return None
         ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
         if ws is None:
