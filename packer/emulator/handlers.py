@@ -73,10 +73,10 @@ class Handlers:
         kind = call.route.kind
         items = list(self.store.iter_under(call.route.collection_id))
         items = resources.filter_list(kind, items, call.query, call.api_version)
-        items = [resources.present(kind, b, call.api_version, listing=True, query=call.query) for b in items]
-        if not kind.paged:
-            return Response(200, {"value": items})
-        return Response(200, self._page(call, items))
+        page = self._page(call, items) if kind.paged else {"value": items}
+        page["value"] = [resources.present(kind, b, call.api_version, listing=True, query=call.query)
+                         for b in page["value"]]
+        return Response(200, page)
 
     def _page(self, call: Call, items: list[dict]) -> dict:
         size = self.service.config.page_size
