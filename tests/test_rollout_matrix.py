@@ -47,6 +47,19 @@ def test_matrix_for_one_wave_through_the_cli(targets_file: Path) -> None:
     assert all(e["shard"].startswith("early-") for e in include)
 
 
+def test_a_wave_without_workspaces_is_an_empty_matrix_and_an_unknown_wave_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text(fleet_inventory(workspaces=2, subscriptions=1))  # both in canary: early, broad empty
+    for wave in ("early", "broad"):
+        result = CliRunner().invoke(app, ["targets", "matrix", "--targets", str(path), "--wave", wave])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == {"include": []}
+    canary = json.loads(CliRunner().invoke(app, ["targets", "matrix", "--targets", str(path), "--wave", "canary"]).stdout)
+    assert sum(e["workspaces"] for e in canary["include"]) == 2
+    with pytest.raises(ConfigError, match="no wave named 'canry'"):
+        job_matrix(load_inventory(path), wave="canry")
+
+
 def test_shard_size_must_be_positive(targets_file: Path) -> None:
     with pytest.raises(ConfigError):
         job_matrix(load_inventory(targets_file), shard_size=0)

@@ -16,11 +16,17 @@ GITHUB_MATRIX_LIMIT = 256
 
 
 def job_matrix(inventory: Inventory, wave: str | None = None, shard_size: int = 10) -> dict:
-    """`{"include": [{"shard", "wave", "select", "workspaces", "subscriptions"}...]}`."""
+    """`{"include": [{"shard", "wave", "select", "workspaces", "subscriptions"}...]}`.
+
+    A wave that exists but holds no workspace gives `{"include": []}`: the rollout workflow
+    skips that wave's job. An unknown wave is a typo and raises.
+    """
     if shard_size < 1:
         raise ConfigError("--shard-size must be at least 1")
+    if wave is not None:
+        inventory.wave(wave)
     include: list[dict] = []
-    selected = inventory.select(wave=wave)
+    selected = [t for t in inventory.targets if wave is None or t.wave == wave]
     for wave_entry, targets in inventory.by_wave(selected):
         for index, shard in enumerate(_shards(targets, shard_size), start=1):
             include.append(
