@@ -536,6 +536,16 @@ def test_unreadable_file(tmp_path, monkeypatch):
     assert error_codes(report) == {"file.unreadable"} and "Permission denied" in report.errors[0].message
 
 
+@pytest.mark.parametrize("root_has_solution", [False, True])
+def test_broken_link_in_a_folder_is_reported_not_skipped(tmp_path, root_has_solution):
+    if root_has_solution:
+        (tmp_path / "solution.yaml").write_text("name: x\n")
+    (tmp_path / "analytic-rules").mkdir()
+    (tmp_path / "analytic-rules" / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    report = validate_paths([tmp_path], kql=False)
+    assert [(p.path.name, p.code) for p in report.errors if p.path.name == "gone.yaml"] == [("gone.yaml", "file.unreadable")]
+
+
 def test_alias_bomb_is_refused_quickly(tmp_path):
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]

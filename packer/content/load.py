@@ -63,7 +63,8 @@ def discover(root: Path) -> list[ContentFile]:
         if not base.is_dir():
             continue
         for path in sorted(base.rglob("*")):
-            if path.is_file() and path.suffix.lower() in YAML_SUFFIXES:
+            # not is_file(): a broken link or unreadable entry must be reported, not skipped
+            if not path.is_dir() and path.suffix.lower() in YAML_SUFFIXES:
                 files.append(ContentFile(path, kind))
     return files
 

@@ -80,7 +80,8 @@ def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str
                 add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
         elif path.is_dir():
             for file in sorted(path.rglob("*")):
-                if file.is_file() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
+                # not is_file(): a broken link must be reported as unreadable, not skipped
+                if not file.is_dir() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
                     add(file, SOLUTION if file.name == SOLUTION_FILE else None)
         elif path.exists():
             add(path, SOLUTION if path.name == SOLUTION_FILE else None)
