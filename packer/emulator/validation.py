@@ -40,6 +40,7 @@ def packaged_validator(kind_name: str) -> Draft202012Validator | None:
     return Draft202012Validator(schema) if schema is not None else None
 
 
+@lru_cache(maxsize=None)  # asked once per listed rule; callers only read the mapping
 def kind_api_versions(kind_name: str) -> dict[str, tuple[str, ...]]:
     """Body kinds defined only at some api-versions (lower-cased kind -> those versions)."""
     limited = (_packaged_schema(kind_name) or {}).get("x-kindApiVersions", {})
