@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -164,15 +165,30 @@ class EmulatorConfig:
 
         return parse_config(data, source)
 
+    # Lookups every request makes, indexed once (the config is frozen) rather than scanned each time.
+    @cached_property
+    def _subscriptions_by_id(self) -> dict[str, SubscriptionConfig]:
+        index: dict[str, SubscriptionConfig] = {}
+        for s in self.subscriptions:
+            index.setdefault(s.id.lower(), s)
+        return index
+
+    @cached_property
+    def _workspaces_by_key(self) -> dict[tuple[str, str, str], WorkspaceConfig]:
+        index: dict[tuple[str, str, str], WorkspaceConfig] = {}
+        for w in self.workspaces:
+            index.setdefault((w.subscription.lower(), w.resource_group.lower(), w.name.lower()), w)
+        return index
+
+    @cached_property
+    def _resource_groups(self) -> frozenset[tuple[str, str]]:
+        return frozenset((w.subscription.lower(), w.resource_group.lower()) for w in self.workspaces)
+
     def subscription(self, subscription_id: str) -> SubscriptionConfig | None:
-        wanted = subscription_id.lower()
-        return next((s for s in self.subscriptions if s.id.lower() == wanted), None)
+        return self._subscriptions_by_id.get(subscription_id.lower())
 
     def workspace(self, subscription_id: str, resource_group: str, name: str) -> WorkspaceConfig | None:
-        key = (subscription_id.lower(), resource_group.lower(), name.lower())
-        return next((w for w in self.workspaces
-                     if (w.subscription.lower(), w.resource_group.lower(), w.name.lower()) == key), None)
+        return self._workspaces_by_key.get((subscription_id.lower(), resource_group.lower(), name.lower()))
 
     def resource_group_exists(self, subscription_id: str, resource_group: str) -> bool:
-        key = (subscription_id.lower(), resource_group.lower())
-        return any((w.subscription.lower(), w.resource_group.lower()) == key for w in self.workspaces)
+        return (subscription_id.lower(), resource_group.lower()) in self._resource_groups
