@@ -85,8 +85,14 @@ def test_a_version_bump_alone_is_fine_and_new_items_need_only_the_solution_bump(
 
 def test_unknown_ref_is_a_clear_error(repo: Path) -> None:
     content = repo / "content"
-    with pytest.raises(PackerError, match="no-such-ref"):
+    with pytest.raises(PackerError, match="'no-such-ref' is not a commit in .*fetch-depth: 0"):
         check_versions(content, "no-such-ref", load_content_unchecked(content))
+
+
+def test_content_outside_git_is_a_clear_error(tmp_path: Path) -> None:
+    shutil.copytree(CONTENT, tmp_path / "content")
+    with pytest.raises(PackerError, match="is not in a git repository"):
+        check_versions(tmp_path / "content", "HEAD", load_content_unchecked(tmp_path / "content"))
 
 
 def test_cli_fails_with_the_list(repo: Path, tmp_path: Path) -> None:

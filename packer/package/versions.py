@@ -101,8 +101,15 @@ def _git(cwd: Path, *args: str) -> bytes:
 def content_at_ref(root: Path, ref: str) -> ContentSet | None:
     """The content folder as it was at `ref` (read with `git show`); None if it did not exist."""
     root = Path(root).resolve()
-    top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
-    _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
+    except PackerError:
+        raise PackerError(f"--check-versions compares with git history, but {root} is not in a git repository") from None
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except PackerError:  # --quiet: git says nothing, so say what is wrong and how to fix it
+        raise PackerError(f"'{ref}' is not a commit in {top}; check the name, or fetch it first "
+                          "(a shallow CI checkout needs fetch-depth: 0 or a fetch of that ref)") from None
     prefix = root.relative_to(top).as_posix()
     listing = _git(top, "ls-tree", "-r", "--name-only", "-z", ref, "--", prefix).decode("utf-8")
     names = [n for n in listing.split("\0") if n]
