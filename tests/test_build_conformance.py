@@ -110,3 +110,18 @@ def test_workbook_serialized_data_differs_only_in_the_build_platform_newline() -
     theirs = serialized(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
     assert theirs.endswith("\r\n") and ours.endswith("\n")
     assert ours[:-1] == theirs[:-2]
+
+
+def test_static_ui_connector_lists_differ_only_by_powershell_unrolling() -> None:
+    """The connectorUiConfig allowances above are narrowed here: their value is our one-element list's element."""
+    folder = shared_path("corpus", "solutions", "Windows Firewall")
+    theirs = json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+
+    def ui_configs(main: dict) -> list[dict]:
+        return [r["properties"]["connectorUiConfig"] for r in main["resources"] if r["type"].endswith("/dataConnectors")]
+
+    ours_configs, their_configs = ui_configs(build_corpus_solution(folder)[0]), ui_configs(theirs)
+    assert len(ours_configs) == len(their_configs) == 2
+    for ours, other in zip(ours_configs, their_configs):
+        for field in ("graphQueries", "dataTypes"):
+            assert ours[field] == [other[field]]
