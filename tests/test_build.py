@@ -95,6 +95,16 @@ def test_stale_standalone_templates_are_removed(tmp_path: Path) -> None:
     assert not stale.exists()
 
 
+def test_arm_files_build_does_not_write_are_kept(tmp_path: Path) -> None:
+    """`--out .` in a repository that ships its own arm/ templates (as this one does) keeps them."""
+    own = [tmp_path / "arm" / "ci-identity-roles.json", tmp_path / "arm" / "custom" / "mine.json"]
+    for path in own:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    build_package(from_content_set(load_content_unchecked(CONTENT)), tmp_path)
+    assert all(path.exists() for path in own)
+
+
 def test_cli_builds_the_pack(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", "--content", str(CONTENT), "--out", str(tmp_path), "--no-kql"])
     assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from packer.package.archive import package_zip
 from packer.package.checks import check_create_ui_text, check_template_text
 from packer.package.inputs import PackageInput, from_content_set
 from packer.package.main_template import render_package
-from packer.package.standalone import standalone_templates
+from packer.package.standalone import FOLDERS as STANDALONE_FOLDERS, standalone_templates
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ def write_files(out: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
         except OSError as exc:
             raise PackerError(f"cannot write {target}: {exc.strerror or exc}") from None
         written.append(Path(relative))
-    arm = out / "arm"
-    if arm.is_dir():
-        for stale in sorted(arm.rglob("*.json")):
+    # only the folders build writes: `--out .` must not delete a repository's own arm/ templates
+    for folder in sorted(STANDALONE_FOLDERS.values()):
+        for stale in sorted((out / "arm" / folder).glob("*.json")):
             if stale.relative_to(out).as_posix() not in files:
                 stale.unlink()
     return tuple(written)
