@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from packer.remote.client import WorkspaceClient
-from packer.remote.errors import AuthorizationFailed, BadRequest, Conflict, ServerError
+from packer.errors import ConfigError
+from packer.remote.errors import AuthorizationFailed, BadRequest, Conflict, ConnectionFailed, ServerError
 from packer.targets.model import Target
 
 OTHER_TENANT = "99999999-9999-4999-8999-999999999999"
@@ -80,3 +81,23 @@ def test_tables_and_workspace_reads(emulator):
         names = {t["name"] for t in client.list_tables()}
         assert {"SecurityEvent", "DeviceProcessEvents"} <= names
         assert client.get_workspace()["location"] == emulator.workspace.location
+
+
+def test_a_missing_wrong_or_unreachable_endpoint_is_an_error_not_a_traceback(emulator_factory, tmp_path):
+    import trustme
+
+    emu, other = emulator_factory(), emulator_factory()
+    ws = emu.workspace
+    target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "a/b")
+    with pytest.raises(ConfigError, match="nope.pem does not exist"):
+        WorkspaceClient(target, emu.credential(), emu.base_url, str(tmp_path / "nope.pem"))
+    wrong_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(wrong_ca))
+    with WorkspaceClient(target, emu.credential(), emu.base_url, str(wrong_ca), retry_total=0) as client:
+        with pytest.raises(ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            client.list_alert_rules()
+    closed = other.base_url
+    other.stop()
+    with WorkspaceClient(target, emu.credential(), closed, emu.ca_path, retry_total=0) as client:
+        with pytest.raises(ConnectionFailed):
+            client.list_alert_rules()

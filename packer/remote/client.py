@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.securityinsight import SecurityInsights
 
+from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT, api_version_for
 from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
 from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
@@ -72,6 +74,9 @@ class WorkspaceClient:
             read_timeout=read_timeout,
             **pipeline_kwargs,
         )
+        if isinstance(connection_verify, str) and not Path(connection_verify).exists():
+            # requests would raise a bare OSError on the first call, deep inside the pipeline.
+            raise ConfigError(f"the CA bundle {connection_verify} does not exist (--ca-cert / SENTINEL_PACKER_CA_CERT)")
         if connection_verify is not None:
             kwargs["connection_verify"] = connection_verify
         if rate_limiter is not None:
