@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from packer.cli import app
-from packer.errors import ValidationFailed
+from packer.errors import ConfigError, ValidationFailed
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, REPOSITORY, copy_content, edit
 
@@ -68,6 +68,19 @@ def test_a_stale_saved_plan_is_refused(flags, emulator, tmp_path):
     assert stale.exit_code == 1
     assert "changed since this plan was computed" in str(stale.exception)
     assert emulator.counters.total()["writes"] == writes
+
+
+def test_a_plan_for_another_workspace_is_refused(flags, emulator, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", *flags, "--out", str(plan_file)).exit_code == 2
+    saved = json.loads(plan_file.read_text())
+    saved["target"]["workspace"] = "ws-other"
+    plan_file.write_text(json.dumps(saved))
+
+    refused = run("apply", *flags, "--plan", str(plan_file))
+    assert refused.exit_code == 1 and isinstance(refused.exception, ConfigError)
+    assert "--workspace ws-sentinel (the plan's: ws-other)" in str(refused.exception)
+    assert emulator.counters.total()["writes"] == 0
 
 
 def test_apply_names_each_failure_with_the_apis_message(flags, emulator):

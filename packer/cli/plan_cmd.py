@@ -83,6 +83,7 @@ def resolve_target(options: TargetOptions, plan_target: Any = None) -> Resolved:
     if options.target:
         return _from_inventory(options)
     if plan_target is not None:
+        _check_flags_match_plan(options, plan_target)
         target = plan_target
     else:
         missing = [flag for flag, value in (("--subscription", options.subscription),
@@ -95,6 +96,19 @@ def resolve_target(options: TargetOptions, plan_target: Any = None) -> Resolved:
                         options.workspace, options.repository)
     credential = TenantBoundCredential(_credential_for(options, target.tenant_id), target.tenant_id, target.name)
     return Resolved(target, credential)
+
+
+def _check_flags_match_plan(options: TargetOptions, planned: Any) -> None:
+    """A saved plan names its workspace; flags that name another one are a mistake, not an override."""
+    pairs = (("--subscription", options.subscription, planned.subscription_id),
+             ("--resource-group", options.resource_group, planned.resource_group),
+             ("--workspace", options.workspace, planned.workspace), ("--tenant", options.tenant, planned.tenant_id),
+             ("--repository", options.repository, planned.repository))
+    differ = [f"{flag} {given} (the plan's: {saved})" for flag, given, saved in pairs
+              if given and given.lower() != (saved or "").lower()]
+    if differ:
+        raise ConfigError("the saved plan is for another workspace: " + "; ".join(differ)
+                          + ". Run plan for this workspace, or drop these flags to apply it to the workspace it was made for")
 
 
 def _from_inventory(options: TargetOptions) -> Resolved:
