@@ -88,6 +88,8 @@ def test_sarif_is_valid_sarif_2_1_0_with_relative_locations(folder, tmp_path):
     assert location["region"] == {"startLine": 4, "startColumn": 11}  # the list item itself
     assert bad["level"] == "error"
     assert run_["originalUriBaseIds"]["SRCROOT"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    notification = run_["invocations"][0]["toolExecutionNotifications"][0]  # --no-kql: said, not silent
+    assert notification["level"] == "warning" and notification["message"]["text"].startswith("KQL analysis skipped")
 
 
 def test_sarif_without_problems_is_valid_too(folder, tmp_path):

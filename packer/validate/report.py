@@ -111,6 +111,15 @@ def _artifact(path: Path, base: Path) -> dict:
     return {"uri": path.resolve().as_uri()}
 
 
+def _invocation(report: ValidationReport) -> dict:
+    """A skipped KQL analysis is a tool notification, so code scanning shows it with the results."""
+    invocation: dict = {"executionSuccessful": True}
+    if report.kql_status.startswith("skipped"):
+        invocation["toolExecutionNotifications"] = [
+            {"level": "warning", "message": {"text": f"KQL analysis {report.kql_status}"}}]
+    return invocation
+
+
 def render_sarif(report: ValidationReport, base: Path) -> str:
     codes = sorted({p.code for p in report.problems})
     index = {code: i for i, code in enumerate(codes)}
@@ -131,6 +140,7 @@ def render_sarif(report: ValidationReport, base: Path) -> str:
     run = {
         "tool": {"driver": {"name": "sentinel-packer", "version": __version__, "rules": rules}},
         "originalUriBaseIds": {"SRCROOT": {"uri": base.resolve().as_uri() + "/"}},
+        "invocations": [_invocation(report)],
         "results": results,
         "properties": {"filesChecked": report.files_checked, "kqlStatus": report.kql_status},
     }
