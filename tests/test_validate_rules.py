@@ -546,6 +546,19 @@ def test_broken_link_in_a_folder_is_reported_not_skipped(tmp_path, root_has_solu
     assert [(p.path.name, p.code) for p in report.errors if p.path.name == "gone.yaml"] == [("gone.yaml", "file.unreadable")]
 
 
+@pytest.mark.parametrize("field_path", [("tactics", 0), ("entityMappings", 0, "entityType"),
+                                        ("entityMappings", 0, "fieldMappings", 0, "columnName")])
+@pytest.mark.parametrize("value", [[1], {"a": 1}])
+def test_a_list_or_mapping_where_text_belongs_is_reported_not_a_crash(tmp_path, field_path, value):
+    data = yaml.safe_load(BASE_RULE)
+    target = data
+    for part in field_path[:-1]:
+        target = target[part]
+    target[field_path[-1]] = value
+    report = check(tmp_path, yaml.safe_dump(data))
+    assert report.errors and "model.build" not in error_codes(report)
+
+
 def test_alias_bomb_is_refused_quickly(tmp_path):
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]

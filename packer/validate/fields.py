@@ -86,7 +86,7 @@ def check_techniques(doc: CiDocument, tactics_must_match: bool) -> list[Problem]
     techniques, tactics = doc.value.get("relevantTechniques"), doc.value.get("tactics")
     if not isinstance(techniques, list):
         return []
-    listed = set(tactics) if isinstance(tactics, list) else set()
+    listed = {t for t in tactics if isinstance(t, str)} if isinstance(tactics, list) else set()
     problems = []
     for i, technique in enumerate(techniques):
         if not isinstance(technique, str) or not TECHNIQUE.match(technique):
@@ -112,7 +112,8 @@ def check_entity_mappings(doc: CiDocument, severity=ERROR) -> list[Problem]:
     for i, mapping in enumerate(mappings):
         if not isinstance(mapping, dict):
             continue
-        entity = entity_types().get(mapping.get("entityType"))
+        entity_type = mapping.get("entityType")
+        entity = entity_types().get(entity_type) if isinstance(entity_type, str) else None
         fields = mapping.get("fieldMappings")
         if entity is None or not isinstance(fields, list):
             continue  # the schema reports unknown types and shapes

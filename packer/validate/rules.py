@@ -89,7 +89,7 @@ def check_legacy_columns(doc: CiDocument) -> list[Problem]:
         for mapping in (mappings if isinstance(mappings, list) else [])
         if isinstance(mapping, dict) and isinstance(mapping.get("fieldMappings"), list)
         for field_mapping in mapping["fieldMappings"]
-        if isinstance(field_mapping, dict)
+        if isinstance(field_mapping, dict) and isinstance(field_mapping.get("columnName"), str)
     }
     return [
         doc.problem(("query",), ERROR, "entity.legacy-column",
@@ -114,3 +114,4 @@ def check_alert_details_override(doc: CiDocument) -> list[Problem]:
 
 
 SEMVER = re.compile(r"^(\d+\.)(\d+\.)(\d+)$")
+
