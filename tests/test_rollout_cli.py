@@ -54,6 +54,17 @@ def test_plan_rollout_replan_through_the_cli(fleet_cli) -> None:
     assert again.exit_code == 0 and emulator.counters.total()["writes"] == writes
 
 
+def test_an_emulator_tenant_id_gives_only_that_tenants_tokens_and_is_refused(fleet_cli) -> None:
+    from tests.fleetkit import CUSTOMER_TENANT
+
+    tmp_path, emulator, common = fleet_cli
+    pinned = [a if a != "target" else CUSTOMER_TENANT for a in common]
+    rolled = run(["rollout", "--wave", "canary", "--commit", "c1", *pinned])
+    assert rolled.exit_code == 1
+    assert "refused ws00" in rolled.stdout and "issued by tenant " + CUSTOMER_TENANT in rolled.stdout
+    assert emulator.counters.total()["reads"] == emulator.counters.total()["writes"] == 0
+
+
 def test_doctor_exit_code_and_fix_hints(fleet_cli) -> None:
     tmp_path, emulator, common = fleet_cli
     ok = run(["doctor", "--target", "ws01", *common])

@@ -58,7 +58,7 @@ def _target_options(
                                           help="CA bundle to trust (the emulator's certificate)."),
     emulator_tenant: Optional[str] = typer.Option(
         None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
-        help="Use the emulator's test tokens for this tenant ('target': the target's tenant)."),
+        help="Use the emulator's test tokens ('target': the target's tenant; a tenant id: only that tenant's)."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight to the workspace."),
 ) -> TargetOptions:
     return TargetOptions(target, targets, subscription, resource_group, workspace, tenant, repository, base_url,
@@ -126,11 +126,31 @@ def _from_inventory(options: TargetOptions) -> Resolved:
     return Resolved(target, CredentialProvider(inventory, factory).for_target(target), inventory)
 
 
+def emulator_credential(choice: str, tenant_id: str) -> Any:
+    """The emulator's test tokens. `target`: of the tenant asked for (a working setup). A tenant
+    id: of that tenant only, whatever is asked, like a credential pinned to one tenant, so the
+    tenant guard can be tried (EmulatorCredential alone would honour the asked-for tenant)."""
+    from packer.emulator.credential import EmulatorCredential
+
+    if choice == "target":
+        return EmulatorCredential(tenant_id)
+    return _PinnedTenantCredential(EmulatorCredential(choice))
+
+
+class _PinnedTenantCredential:
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self._inner.get_token(*scopes)  # tenant_id deliberately not passed on
+
+    def close(self) -> None:
+        pass
+
+
 def _credential_for(options: TargetOptions, tenant_id: str) -> Any:
     if options.emulator_tenant:
-        from packer.emulator.credential import EmulatorCredential
-
-        return EmulatorCredential(tenant_id if options.emulator_tenant == "target" else options.emulator_tenant)
+        return emulator_credential(options.emulator_tenant, tenant_id)
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential(additionally_allowed_tenants=["*"])

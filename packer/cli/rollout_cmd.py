@@ -21,7 +21,7 @@ BASE_URL_OPTION = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_
 CA_OPTION = typer.Option(None, "--ca-cert", envvar="SENTINEL_PACKER_CA_CERT", help="CA bundle to trust (the emulator's).")
 EMULATOR_TENANT_OPTION = typer.Option(
     None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
-    help="Use the emulator's test tokens ('target': each workspace's token tenant).")
+    help="Use the emulator's test tokens ('target': each workspace's token tenant; a tenant id: only that tenant's).")
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -73,10 +73,10 @@ def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emula
 
     factory = azure_credential
     if emulator_tenant:
-        from packer.emulator.credential import EmulatorCredential
+        from packer.cli.plan_cmd import emulator_credential
 
         def factory(tenant):
-            return EmulatorCredential(tenant.tenant_id if emulator_tenant == "target" else emulator_tenant)
+            return emulator_credential(emulator_tenant, tenant.tenant_id)
 
     limits = ArmLimits().scaled(rate_scale) if pacing else None
     return FleetConnection(CredentialProvider(inventory, factory), base_url or ARM_ENDPOINT, ca_cert,
