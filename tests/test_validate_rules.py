@@ -365,6 +365,20 @@ def test_alert_details_override_placeholders_and_blank_text(tmp_path):
     assert "schema.pattern" in error_codes(check(tmp_path, rule(alertDetailsOverride=blank)))
 
 
+def test_incident_grouping_values_the_rule_body_needs_are_checked(tmp_path):
+    good = {"createIncident": True, "groupingConfiguration": {
+        "enabled": True, "lookbackDuration": "5h", "matchingMethod": "Selected", "groupByEntities": ["Host"]}}
+    assert check(tmp_path, rule(incidentConfiguration=good)).errors == []
+    iso = {"groupingConfiguration": {"lookbackDuration": "PT5H"}}
+    assert check(tmp_path, rule(incidentConfiguration=iso)).errors == []
+    bad = {"groupingConfiguration": {"lookbackDuration": "five hours", "groupByEntities": 5, "groupByCustomDetails": [["x"]]}}
+    found = codes(check(tmp_path, rule(incidentConfiguration=bad)).errors)
+    assert found == {("incident.lookback", "incidentConfiguration.groupingConfiguration.lookbackDuration"),
+                     ("incident.group-by", "incidentConfiguration.groupingConfiguration.groupByEntities"),
+                     ("incident.group-by", "incidentConfiguration.groupingConfiguration.groupByCustomDetails")}
+    assert error_codes(check(tmp_path, rule(incidentConfiguration={"groupingConfiguration": [1]}))) == {"incident.grouping"}
+
+
 def test_query_length_is_1_to_10000(tmp_path):
     assert ("schema.maxLength", "query") in codes(check(tmp_path, rule(query="x" * 10001)).errors)
     assert ("schema.minLength", "query") in codes(check(tmp_path, rule(query="")).errors)

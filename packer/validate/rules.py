@@ -18,7 +18,7 @@ MAX_THRESHOLD = 10000
 
 def check_rule(doc: CiDocument) -> list[Problem]:
     kind = doc.value.get("kind")
-    problems = check_alert_details_override(doc)
+    problems = check_alert_details_override(doc) + check_incident_grouping(doc)
     if "version" not in doc.value:
         problems.append(doc.problem((), WARNING, "version.missing",
                                     "no version: add `version: 1.0.0` and bump it on every change "
@@ -115,3 +115,38 @@ def check_alert_details_override(doc: CiDocument) -> list[Problem]:
 
 SEMVER = re.compile(r"^(\d+\.)(\d+\.)(\d+)$")
 
+
+def check_incident_grouping(doc: CiDocument) -> list[Problem]:
+    """CI does not check incidentConfiguration, but the rule body is built from it: check what the body needs."""
+    incident_key = _key(doc.value, "incidentConfiguration")
+    incident = doc.value.get(incident_key) if incident_key else None
+    grouping_key = _key(incident, "groupingConfiguration")
+    if grouping_key is None:
+        return []
+    grouping, base = incident[grouping_key], (incident_key, grouping_key)
+    if grouping is None:
+        return []
+    if not isinstance(grouping, dict):
+        return [doc.problem(base, ERROR, "incident.grouping", "must be a mapping (enabled, lookbackDuration, groupByEntities...)")]
+    problems = []
+    lookback_key = _key(grouping, "lookbackDuration")
+    lookback = grouping.get(lookback_key) if lookback_key else None
+    if lookback is not None and not (isinstance(lookback, str) and lookback.startswith("P")):
+        try:
+            parse_duration(lookback if isinstance(lookback, str) else repr(lookback))
+        except DurationError as exc:
+            problems.append(doc.problem(base + (lookback_key,), ERROR, "incident.lookback", str(exc), at_value=True))
+    for name in ("groupByEntities", "groupByAlertDetails", "groupByCustomDetails"):
+        key = _key(grouping, name)
+        value = grouping.get(key) if key else None
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(doc.problem(base + (key,), ERROR, "incident.group-by",
+                                        "must be a list of names (- Host), one per line", at_value=True))
+    return problems
+
+
+def _key(mapping, name: str) -> str | None:
+    """The key as written (CI binds keys case-insensitively)."""
+    if not isinstance(mapping, dict):
+        return None
+    return next((k for k in mapping if k.lower() == name.lower()), None)
