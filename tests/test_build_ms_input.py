@@ -9,7 +9,7 @@ import pytest
 
 from conftest import shared_path
 from packer.content.model import AnalyticRule, HuntingQuery, Workbook
-from packer.errors import PackerError
+from packer.errors import PackerError, ValidationFailed
 from packer.package.inputs import STATIC_UI, DataConnector
 from packer.package.ms_input import find_case_insensitive, read_solution_input, strip_prefixes
 
@@ -77,6 +77,19 @@ def test_a_listed_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
                                      "Metadata": "SolutionMetadata.json", "Version": "3.0.0"}))
     with pytest.raises(PackerError, match="none.yaml"):
         read_solution_input(data_file)
+
+
+def test_listed_yaml_files_are_validated_and_every_error_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "Solution"
+    shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
+    rule = sorted((folder / "Analytic Rules").glob("*.yaml"))[0]
+    query = sorted((folder / "Hunting Queries").glob("*.yaml"))[0]
+    rule.write_text("- a list\n- not a rule\n", encoding="utf-8")
+    query.write_text(query.read_text(encoding="utf-8").replace("\ntactics:", "\ntactics: 5\nignored:", 1), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        read_solution_input(next((folder / "Data").glob("*.json")))
+    found = {(p.path.name, p.code) for p in caught.value.report.errors}
+    assert (rule.name, "yaml.not-mapping") in found and (query.name, "schema.enum") in found
 
 
 def test_parser_parameters_are_joined_as_the_packager_does() -> None:

@@ -32,13 +32,13 @@ def build(
             raise ConfigError("--check-versions works on a content folder, not with --solution-input")
         from packer.package.ms_input import read_solution_input
 
-        package = read_solution_input(solution_input, workbooks_metadata)
+        package = _validated(read_solution_input, solution_input, workbooks_metadata)
     else:
         if workbooks_metadata is not None:
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
         from packer.validate import load_content
 
-        content_set = _validated(load_content, content, not no_kql)
+        content_set = _validated(load_content, content, kql=not no_kql)
         if check_versions:
             from packer.package.versions import check_versions as check
 
@@ -52,12 +52,12 @@ def build(
         typer.echo(f"  {path.as_posix()}")
 
 
-def _validated(load_content, content: Path, kql: bool):
-    """Validate first; on failure print every problem (as `validate` does), then fail."""
+def _validated(read, *args, **kwargs):
+    """Read through validation; on failure print every problem (as `validate` does), then fail."""
     from packer.errors import ValidationFailed
 
     try:
-        return load_content(content, kql=kql)
+        return read(*args, **kwargs)
     except ValidationFailed as exc:
         if exc.report is not None:
             from packer.validate.report import render

@@ -16,8 +16,8 @@ from typing import Any
 
 from packer.content.load import analytic_rule_from, get, hunting_query_from, parser_from
 from packer.content.model import Author, Solution, SourceInfo, Support, Workbook
-from packer.content.yamlsource import load_yaml, read_text
-from packer.errors import PackerError
+from packer.content.yamlsource import YamlDocument, read_text
+from packer.errors import PackerError, ValidationFailed
 from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector, Entry, PackageInput
 from packer.package.solution import release_notes_url
 
@@ -133,6 +133,8 @@ class _Reader:
         self.entries: list[Entry] = []
         self.skipped: list[str] = []
         self.parser_descriptions: dict[str, str] = {}
+        self.problems: list = []  # packer.validate Problems of the listed YAML files
+        self.files_checked = 0
 
     def resolve(self, key: str, entry: str) -> Path | None:
         path = find_case_insensitive(self.folder, strip_prefixes(entry, self.name, self.base_path))
@@ -162,8 +164,9 @@ class _Reader:
             self.entries.append(self.workbook(path))
         elif path.suffix.lower() not in (".yaml", ".yml"):
             self.skipped.append(f"{key} {entry}: only YAML {key.lower()} are supported by this builder yet")
+        elif (doc := self.checked(path, key)) is None:
+            return
         elif key == "Parsers":
-            doc = load_yaml(path)
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
             parser = parser_from(doc)
             self.entries.append(replace(
@@ -172,13 +175,22 @@ class _Reader:
                 function_parameters=function_parameters(get(doc.value, "FunctionParams")),
             ))
         else:
-            doc = load_yaml(path)
             source_kind = str(get(get(get(doc.value, "metadata") or {}, "source") or {}, "kind") or "")
             if source_kind.lower() in REFUSED_SOURCE_KINDS:
                 raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
             builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
             item = builder(doc)
             self.entries.append(replace(item, query=clip_block_newline(doc.text, "query", item.query)))
+
+    def checked(self, path: Path, key: str) -> YamlDocument | None:
+        """The file's document if it validates (as `validate` checks it); its errors are kept otherwise."""
+        from packer.validate.files import HUNTING, PARSER, RULE, check_file
+
+        result = check_file(path, {"Parsers": PARSER, "Hunting Queries": HUNTING}.get(key, RULE))
+        self.files_checked += 1
+        errors = [p for p in result.problems if p.is_error]
+        self.problems += errors
+        return None if errors else result.source
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)
@@ -229,6 +241,12 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         raise PackerError(f"{data_file}: its Metadata file '{metadata_name}' is not in {reader.folder}")
     solution = solution_from_data(reader.data, _read_json(metadata_path), reader.data_file)
     reader.read()
+    if reader.problems:
+        from packer.validate.problems import ValidationReport
+
+        report = ValidationReport(problems=sorted(reader.problems), files_checked=reader.files_checked,
+                                  kql_status="skipped: not run for --solution-input")
+        raise ValidationFailed(len(reader.problems), report)
     blades = {k: str(get(reader.data, k)) for k in BLADE_KEYS if get(reader.data, k)}
     return PackageInput(
         solution=solution,
