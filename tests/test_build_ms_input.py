@@ -92,6 +92,21 @@ def test_listed_yaml_files_are_validated_and_every_error_reported(tmp_path: Path
     assert (rule.name, "yaml.not-mapping") in found and (query.name, "schema.enum") in found
 
 
+def test_wrong_value_types_in_microsofts_json_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    folder = tmp_path / "OpenVPN"
+    shutil.copytree(shared_path("corpus", "solutions", "OpenVPN"), folder)
+    data_file = next((folder / "Data").glob("*.json"))
+    connector = next((folder / "Data Connectors").glob("*.json"))
+    definition = json.loads(connector.read_text(encoding="utf-8-sig"))
+    connector.write_text(json.dumps({**definition, "metadata": "x", "dataTypes": 5}), encoding="utf-8")
+    built = next(e for e in read_solution_input(data_file).entries if isinstance(e, DataConnector))
+    assert built.version == "1.0.0" and built.data_type_names == []
+    metadata = folder / "SolutionMetadata.json"
+    metadata.write_text(json.dumps({**json.loads(metadata.read_text(encoding="utf-8-sig")), "providers": 5}), encoding="utf-8")
+    with pytest.raises(PackerError, match="'providers' must be a list of names, not 5"):
+        read_solution_input(data_file)
+
+
 def test_parser_parameters_are_joined_as_the_packager_does() -> None:
     from packer.package.ms_input import function_parameters
 

@@ -33,12 +33,13 @@ class DataConnector:
 
     @property
     def version(self) -> str:
-        metadata = self.definition.get("metadata") or {}
-        return str(metadata.get("version") or "1.0.0")
+        metadata = self.definition.get("metadata")
+        return str((metadata.get("version") if isinstance(metadata, dict) else None) or "1.0.0")
 
     @property
     def data_type_names(self) -> list[str]:
-        return [str(t.get("name", "")) for t in self.definition.get("dataTypes") or [] if isinstance(t, dict)]
+        data_types = self.definition.get("dataTypes")
+        return [str(t.get("name", "")) for t in data_types if isinstance(t, dict)] if isinstance(data_types, list) else []
 
 
 Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector

@@ -78,11 +78,23 @@ def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
         first_publish_date=get(metadata, "firstPublishDate") or None,
         last_publish_date=get(metadata, "lastPublishDate") or None,
         logo=get(data, "Logo"),
-        providers=tuple(get(metadata, "providers") or ()),
-        domains=tuple(get(categories, "domains") or ()),
-        verticals=tuple(get(categories, "verticals") or ()),
-        dependent_solution_ids=tuple(get(data, "dependentDomainSolutionIds") or ()),
+        providers=_names(metadata, "providers", "SolutionMetadata.json"),
+        domains=_names(categories, "domains", "SolutionMetadata.json categories"),
+        verticals=_names(categories, "verticals", "SolutionMetadata.json categories"),
+        dependent_solution_ids=_names(data, "dependentDomainSolutionIds", str(data_file)),
     )
+
+
+def _names(mapping: Any, key: str, where: str) -> tuple[str, ...]:
+    """A list of names in Microsoft's JSON; one name given as text counts as a list of one."""
+    value = get(mapping, key)
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PackerError(f"{where}: '{key}' must be a list of names, not {json.dumps(value)}")
+    return tuple(value)
 
 
 def clip_block_newline(text: str, key: str, value: str) -> str:
@@ -227,8 +239,8 @@ class _Reader:
             subtitle=str(get(entry, "subtitle") or ""),
             provider=str(get(entry, "provider") or ""),
             logo_file_name=get(entry, "logoFileName"),
-            data_types=tuple(get(entry, "dataTypesDependencies") or ()),
-            data_connectors=tuple(get(entry, "dataConnectorsDependencies") or ()),
+            data_types=_names(entry, "dataTypesDependencies", "WorkbooksMetadata entry"),
+            data_connectors=_names(entry, "dataConnectorsDependencies", "WorkbooksMetadata entry"),
         )
 
 
