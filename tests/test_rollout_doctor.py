@@ -40,6 +40,10 @@ def test_doctor_names_missing_tables_onboarding_and_workspaces(tmp_path: Path, e
     (refused,) = doctor(content, inventory, [inventory.target("ws00")], wrong)
     assert not refused.ok and refused.checks[0].name == "token tenant"
 
+    no_ca = FleetConnection(connection.credentials, emulator.base_url, str(tmp_path / "nope.pem"))
+    (unreachable,) = doctor(content, inventory, [inventory.target("ws00")], no_ca)
+    assert unreachable.checks[0].name == "connection" and "nope.pem does not exist" in unreachable.checks[0].detail
+
 
 def test_effective_permissions_honour_not_actions() -> None:
     contributor = [{"actions": ["Microsoft.SecurityInsights/*"], "notActions": ["Microsoft.SecurityInsights/metadata/write"]}]

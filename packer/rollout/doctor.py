@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
-from packer.errors import PackerError
+from packer.errors import ConfigError, PackerError
 from packer.plan.tables import default_tables_needed, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
@@ -57,6 +57,8 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection) ->
         client = connection.client_for(target)
     except TenantMismatch as exc:
         return DoctorResult(target.name, (Check("token tenant", False, str(exc), "fix the tenant's auth in targets.yaml or the CI credential"),))
+    except ConfigError as exc:  # e.g. a --ca-cert that does not exist: not a sign-in problem
+        return DoctorResult(target.name, (Check("connection", False, str(exc), "fix --base-url / --ca-cert"),))
     except PackerError as exc:
         return DoctorResult(target.name, (Check("credential", False, str(exc), "sign in (azure/login) or set the OIDC client id"),))
     checks.append(Check("token tenant", True, f"tokens come from tenant {connection.credentials.expected_tenant(target)}"))
