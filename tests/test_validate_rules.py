@@ -639,6 +639,13 @@ def test_workbook_needs_its_json(tmp_path):
     assert validate_paths([tmp_path / "workbooks"], kql=False).problems == []
 
 
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "{", "[]"])
+def test_unusable_workbook_json_is_reported(tmp_path, text):
+    check(tmp_path, WORKBOOK, "workbooks", "RMMToolActivity.yaml")
+    (tmp_path / "workbooks" / "RMMToolActivity.json").write_text(text)
+    assert error_codes(validate_paths([tmp_path / "workbooks"], kql=False)) == {"workbook.template"}
+
+
 SOLUTION = """\
 name: RMM tool abuse
 publisherId: contoso

@@ -146,6 +146,8 @@ def _check_workbook_template(doc: CiDocument) -> list[Problem]:
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
     except (ValueError, UnicodeDecodeError) as exc:
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is not valid JSON: {exc}")]
+    except RecursionError:
+        return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is nested too deeply to be a workbook")]
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         return [doc.problem(field_path, ERROR, "workbook.template",
                             f"{template.name} is not a workbook (expected a JSON object with an 'items' list)")]
