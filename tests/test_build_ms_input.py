@@ -105,6 +105,9 @@ def test_wrong_value_types_in_microsofts_json_are_errors_not_tracebacks(tmp_path
     metadata.write_text(json.dumps({**json.loads(metadata.read_text(encoding="utf-8-sig")), "providers": 5}), encoding="utf-8")
     with pytest.raises(PackerError, match="'providers' must be a list of names, not 5"):
         read_solution_input(data_file)
+    metadata.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(PackerError, match="SolutionMetadata.json: not valid JSON"):
+        read_solution_input(data_file)
 
 
 def test_parser_parameters_are_joined_as_the_packager_does() -> None:

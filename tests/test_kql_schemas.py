@@ -65,6 +65,9 @@ def test_unusable_schema_files_name_the_file(tmp_path):
     (tmp_path / "Bad_CL.json").write_text("[1, 2]")
     with pytest.raises(ContentError, match=r"Bad_CL\.json:1:1: not a table schema"):
         load_tables([tmp_path], builtin=False)
+    (tmp_path / "Bad_CL.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ContentError, match=r"Bad_CL\.json:1:1: not a readable JSON table schema"):
+        load_tables([tmp_path], builtin=False)
     with pytest.raises(ConfigError, match="does not exist"):
         load_tables([tmp_path / "missing"], builtin=False)
 

@@ -69,7 +69,7 @@ def read_table(path: Path) -> TableSchema:
     """One table schema file, in either supported shape."""
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise ContentError(path, 1, 1, "", f"not a readable JSON table schema ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("Properties"), list) and "Name" in data:
         columns = {str(p["Name"]): kusto_type(p.get("Type", "string"), path)

@@ -31,7 +31,7 @@ REFUSED_SOURCE_KINDS = ("community", "standalone")
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(read_text(path))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise PackerError(f"{path}: not valid JSON: {exc}") from None
 
 
