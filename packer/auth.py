@@ -35,9 +35,8 @@ CredentialFactory = Callable[[Tenant], TokenCredentialLike]
 
 
 class TenantMismatch(PackerError):
-    """A token was issued by another tenant than the inventory expects for this workspace."""
-
-    exit_code = 3
+    """A token was issued by another tenant than the inventory expects for this workspace.
+    Exit code 1 like every error: plan's exit codes are terraform's (0 none, 2 changes, 1 error)."""
 
 
 class AuthError(PackerError):

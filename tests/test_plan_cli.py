@@ -83,6 +83,19 @@ def test_a_plan_for_another_workspace_is_refused(flags, emulator, tmp_path):
     assert emulator.counters.total()["writes"] == 0
 
 
+def test_a_token_of_another_tenant_is_refused_with_exit_code_1(flags, emulator, monkeypatch, capsys):
+    from packer.cli import main
+
+    other_tenant = "99999999-9999-4999-8999-999999999999"
+    pinned = [other_tenant if a == "target" else a for a in flags]
+    monkeypatch.setattr("sys.argv", ["sentinel-packer", "plan", *pinned])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1  # an error, as terraform's -detailed-exitcode (2 means changes)
+    assert "issued by tenant " + other_tenant in capsys.readouterr().err
+    assert emulator.counters.total()["reads"] == 0
+
+
 def test_apply_names_each_failure_with_the_apis_message(flags, emulator):
     emulator.faults.script("PUT", rf"/alertRules/{KASEYA_RULE}", 400, times=10)
     result = run("apply", *flags)
