@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from conftest import CONTENT, shared_path
 from packer.cli import app
 from packer.content.load import load_content_unchecked
+from packer.errors import PackerError
 from packer.package.build import build_content, build_package, render_files
 from packer.package.checks import check_template_text
 from packer.package.inputs import from_content_set
@@ -125,6 +126,13 @@ def test_cli_solution_version_overrides_the_package_version(tmp_path: Path) -> N
                                       "--solution-version", "3.4.5"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "Package" / "3.4.5.zip").is_file()
+
+
+@pytest.mark.parametrize("version", ["3.0", "abc/../x", "1.0.0-beta"])
+def test_a_package_version_that_is_not_x_y_z_is_refused(tmp_path: Path, version: str) -> None:
+    with pytest.raises(PackerError, match="is not X.Y.Z"):
+        build_package(from_content_set(load_content_unchecked(CONTENT)), tmp_path / "out", version)
+    assert not (tmp_path / "out").exists()
 
 
 def test_parser_only_solution_has_the_empty_step_and_no_workbook_parameters() -> None:

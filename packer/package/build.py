@@ -9,6 +9,7 @@ Every template is checked (packer.package.checks) before anything is written.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from packer.package.checks import check_create_ui_text, check_template_text
 from packer.package.inputs import PackageInput, from_content_set
 from packer.package.main_template import render_package
 from packer.package.standalone import FOLDERS as STANDALONE_FOLDERS, standalone_templates
+
+
+PACKAGE_VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ def write_files(out: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
 
 def build_package(package: PackageInput, out: Path, version: str | None = None) -> BuildResult:
     version = version or package.solution.version
+    if not PACKAGE_VERSION.fullmatch(version):  # it also names the zip: never a path
+        raise PackerError(f"package version '{version}' is not X.Y.Z (e.g. 3.0.0); Content Hub compares versions "
+                          "as three numbers. Set it in solution.yaml (Version in the data file) or --solution-version")
     files = render_files(package, version)
     return BuildResult(Path(out), version, write_files(Path(out), files), package.skipped)
 
