@@ -17,6 +17,12 @@ def test_command_is_registered():
         assert option in result.output
 
 
+def test_a_specs_folder_that_does_not_exist_is_refused(tmp_path):
+    # otherwise the emulator would serve without the checks the user asked for, silently
+    result = CliRunner().invoke(app, ["emulator", "--specs", str(tmp_path / "no-such-specs")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
 def test_serve_prints_url_and_ca_then_saves_state_on_stop(tmp_path):
     config = tmp_path / "emulator.yaml"
     config.write_text("workspaces:\n  - {resource_group: rg, name: ws1, tables: [SecurityEvent]}\npage_size: 5\n")

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(0, help="Port; 0 picks a free one."),
         state: Optional[Path] = typer.Option(None, help="Load state from FILE at start, save it on shutdown."),
         config: Optional[Path] = typer.Option(None, help="Emulator config (YAML or JSON): tenants, workspaces..."),
-        specs: Optional[Path] = typer.Option(None, help="Directory of REST API specs to validate bodies against."),
+        specs: Optional[Path] = typer.Option(None, exists=True, file_okay=False,
+                                             help="Directory of REST API specs to validate bodies against."),
     ) -> None:
         """Serve an HTTPS emulator of the Sentinel / Log Analytics / workbooks management APIs."""
         from packer.emulator.run import build, serve
