@@ -37,6 +37,16 @@ def test_bundled_pack_validates_builds_and_passes_the_static_checks(tmp_path: Pa
             check_template_text(str(path), (tmp_path / path).read_text(encoding="utf-8"))
 
 
+def test_false_positive_notes_stay_out_of_the_package(pack_files: dict[str, bytes]) -> None:
+    """They are triage docs for the analyst: Sentinel has no such field (docs/content-format.md)."""
+    notes = [fp for item in load_content_unchecked(CONTENT).items for fp in getattr(item, "false_positives", ())]
+    assert notes, "the bundled pack carries false-positive notes"
+    for path, data in pack_files.items():
+        if path.endswith(".json"):
+            text = data.decode("utf-8")
+            assert "falsePositives" not in text and not any(fp.scenario in text for fp in notes), path
+
+
 def test_package_lists_every_item_as_a_dependency_of_the_solution(pack_files: dict[str, bytes]) -> None:
     main = json.loads(pack_files["Package/mainTemplate.json"])
     solution = main["resources"][-1]
