@@ -131,6 +131,12 @@ def test_cli_reports_skipped_content_by_name(tmp_path: Path) -> None:
     assert "MicrosoftCopilot_ConnectorDefinition.json" in result.output
 
 
+def test_cli_content_must_be_a_folder(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["build", "--content", str(CONTENT / "solution.yaml"), "--out", str(tmp_path / "out"), "--no-kql"])
+    assert result.exit_code != 0 and "give the content folder" in str(result.exception)
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_solution_version_overrides_the_package_version(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", "--content", str(CONTENT), "--out", str(tmp_path), "--no-kql",
                                       "--solution-version", "3.4.5"])

@@ -38,6 +38,8 @@ def build(
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
         from packer.validate import load_content
 
+        if content.is_file():  # a lone solution.yaml would build an empty package
+            raise ConfigError(f"--content {content} is a file; give the content folder that holds solution.yaml")
         content_set = _validated(load_content, content, kql=not no_kql)
         if check_versions:
             from packer.package.versions import check_versions as check
