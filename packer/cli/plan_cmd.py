@@ -99,11 +99,11 @@ def resolve_target(options: TargetOptions, plan_target: Any = None) -> Resolved:
 
 
 def _check_flags_match_plan(options: TargetOptions, planned: Any) -> None:
-    """A saved plan names its workspace; flags that name another one are a mistake, not an override."""
+    """A saved plan names its workspace; flags that name another one are a mistake, not an override.
+    (--repository is left out: it defaults to $GITHUB_REPOSITORY, and the plan's own marks apply.)"""
     pairs = (("--subscription", options.subscription, planned.subscription_id),
              ("--resource-group", options.resource_group, planned.resource_group),
-             ("--workspace", options.workspace, planned.workspace), ("--tenant", options.tenant, planned.tenant_id),
-             ("--repository", options.repository, planned.repository))
+             ("--workspace", options.workspace, planned.workspace), ("--tenant", options.tenant, planned.tenant_id))
     differ = [f"{flag} {given} (the plan's: {saved})" for flag, given, saved in pairs
               if given and given.lower() != (saved or "").lower()]
     if differ:
