@@ -573,6 +573,15 @@ def test_a_list_or_mapping_where_text_belongs_is_reported_not_a_crash(tmp_path, 
     assert report.errors and "model.build" not in error_codes(report)
 
 
+def test_yaml_outside_the_content_folders_of_a_root_is_a_warning_not_skipped(tmp_path):
+    (tmp_path / "solution.yaml").write_text("name: x\n")
+    (tmp_path / "Analytic Rules").mkdir()
+    (tmp_path / "Analytic Rules" / "rule.yaml").write_text(BASE_RULE)
+    (tmp_path / "targets.yaml").write_text("tenants: []\n")
+    report = validate_paths([tmp_path], kql=False)
+    assert [(p.path.name, p.severity) for p in report.problems if p.code == "file.not-content"] == [("rule.yaml", "warning")]
+
+
 def test_alias_bomb_is_refused_quickly(tmp_path):
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]

@@ -5,11 +5,11 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from packer.content.load import BUILDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
+from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
 from packer.content.model import ContentKind, ContentSet
 from packer.errors import ValidationFailed
 from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
-from packer.validate.problems import ERROR, Problem, ValidationReport
+from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
 
 _CONTENT_KIND_TO_SCHEMA = {
     ContentKind.ANALYTIC_RULE: RULE,
@@ -78,6 +78,7 @@ def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str
         if path.is_dir() and (path / SOLUTION_FILE).is_file():
             for content_file in discover(path):
                 add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
+            problems += _outside_content_folders(path, seen)
         elif path.is_dir():
             for file in sorted(path.rglob("*")):
                 # not is_file(): a broken link must be reported as unreadable, not skipped
@@ -88,6 +89,18 @@ def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str
         else:
             problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
     return targets
+
+
+def _outside_content_folders(root: Path, discovered: set[Path]) -> list[Problem]:
+    """YAML in a content root that no content folder holds is neither validated nor packaged: say so."""
+    return [
+        Problem(file, 1, 1, "", WARNING, "file.not-content",
+                f"not in a content folder ({', '.join(f'{name}/' for name in FOLDERS)}), so it is neither "
+                "validated nor packaged; move it into one, or out of the content folder")
+        for file in sorted(root.rglob("*"))
+        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and file.resolve() not in discovered
+        and not _skipped(file.relative_to(root)) and file.name.lower() not in INVENTORY_FILE_NAMES
+    ]
 
 
 def _skipped(relative: Path) -> bool:
