@@ -23,6 +23,13 @@ def test_a_specs_folder_that_does_not_exist_is_refused(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+def test_only_loopback_addresses_count_as_loopback():
+    from packer.cli.emulator_cmd import _is_loopback
+
+    assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
+    assert not _is_loopback("0.0.0.0") and not _is_loopback("10.1.2.3") and not _is_loopback("emulator.example")
+
+
 def test_serve_prints_url_and_ca_then_saves_state_on_stop(tmp_path):
     config = tmp_path / "emulator.yaml"
     config.write_text("workspaces:\n  - {resource_group: rg, name: ws1, tables: [SecurityEvent]}\npage_size: 5\n")

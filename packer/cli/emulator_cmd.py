@@ -20,4 +20,19 @@ def register(app: typer.Typer) -> None:
         """Serve an HTTPS emulator of the Sentinel / Log Analytics / workbooks management APIs."""
         from packer.emulator.run import build, serve
 
+        if not _is_loopback(host):
+            typer.echo(f"warning: listening on {host}, not loopback: the emulator accepts unsigned test tokens, "
+                       "so anyone who can reach this address can read and write its content", err=True)
+
         serve(build(host, port, state, config, specs), lambda line: typer.echo(line, err=False))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
