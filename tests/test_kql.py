@@ -143,6 +143,15 @@ def test_broken_variant_points_at_the_mistake(node_available, tmp_path, case, ne
     assert problem.path == path and problem.field == "query"
 
 
+def test_columns_count_characters_after_an_emoji(node_available, tmp_path):
+    """Kusto.Language (JavaScript) counts UTF-16 units: an emoji is two of them, one character in the file."""
+    query = "DeviceProcessEvents\n| where FileName == '\U0001F600\U0001F600 Kr\u00e4mer' | summarise count()"
+    path = hunting_file(tmp_path, query)
+    problems, _ = check_content([hunting_item(path)])
+    assert [p.code for p in problems] == ["kql.KS176"]
+    assert (problems[0].line, problems[0].column) == token_position(path, "summarise")
+
+
 def test_first_error_is_reported_and_the_rest_counted(node_available, tmp_path):
     query = SEED_SYNCRO.replace("| where Timestamp", "|\n| where Timestamp", 1)  # an empty pipe
     path = hunting_file(tmp_path, query)

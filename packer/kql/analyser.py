@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -198,7 +198,7 @@ class KqlAnalyser:
 
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
-        return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query))
+        return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
 
     def references(self, query: str) -> QueryReferences:
         answer = self._request("references", query=query)
@@ -223,11 +223,11 @@ class KqlAnalyser:
         writer = threading.Thread(target=self._write_all, args=(lines,), daemon=True)
         writer.start()
         results = []
-        for _ in queries:
+        for query in queries:
             reply = self._readline()
             if not reply:
                 raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
-            results.append(_diagnostics_of(json.loads(reply)))
+            results.append(_diagnostics_of(json.loads(reply), query))
         writer.join()
         return results
 
@@ -314,11 +314,28 @@ def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: 
     return [parts[i % workers][i // workers] for i in range(len(queries))]
 
 
-def _diagnostics_of(answer: dict) -> list[KqlDiagnostic]:
+def _diagnostics_of(answer: dict, query: str) -> list[KqlDiagnostic]:
     if answer.get("error"):  # Kusto.Language itself failed on this query: say so, do not guess
         return [KqlDiagnostic("KQL000", f"Kusto.Language could not analyse this query ({answer['error']})",
                               "Warning", 0, 0)]
-    return [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
+    diagnostics = [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
+    if max(query, default="") <= "\uffff":  # no character outside the BMP: offsets agree
+        return diagnostics
+    return [_in_code_points(d, query) for d in diagnostics]
+
+
+def _in_code_points(diagnostic: KqlDiagnostic, query: str) -> KqlDiagnostic:
+    """Node counts UTF-16 units; a character outside the BMP (an emoji) is two of them, one in Python."""
+    def index(units: int) -> int:
+        count = 0
+        for position, char in enumerate(query):
+            if count >= units:
+                return position
+            count += 2 if ord(char) > 0xFFFF else 1
+        return len(query)
+
+    start = index(diagnostic.start)
+    return replace(diagnostic, start=start, length=index(diagnostic.start + diagnostic.length) - start)
 
 
 _shared: dict[tuple, KqlAnalyser] = {}  # most recently used last
