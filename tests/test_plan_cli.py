@@ -67,6 +67,7 @@ def test_a_stale_saved_plan_is_refused(flags, emulator, tmp_path):
     stale = run("apply", *flags, "--plan", str(plan_file))
     assert stale.exit_code == 1
     assert "changed since this plan was computed" in str(stale.exception)
+    assert "to create" not in stale.output  # refused before the plan is shown as if it would run
     assert emulator.counters.total()["writes"] == writes
 
 

@@ -62,6 +62,13 @@ def apply_plan(plan: Plan, client: WorkspaceClient, prune: bool = False, on_drif
     return ApplyReport(plan.target, plan.fingerprint, started, _now(), tuple(results))
 
 
+def check_saved_plan(plan: Plan, client: WorkspaceClient) -> None:
+    """Raise unless `plan` is for this workspace and nothing it read has changed since (a list
+    call per collection). apply_plan checks the same; callers use this to refuse before output."""
+    _check_target(plan, client)
+    _check_fresh(plan, client)
+
+
 def _check_target(plan: Plan, client: WorkspaceClient) -> None:
     planned, actual = plan.target, client.target
     if planned.workspace_id.lower() != actual.workspace_id.lower() or planned.repository != actual.repository:

@@ -289,7 +289,7 @@ def apply(
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
-    from packer.apply import ON_DRIFT, apply_plan
+    from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
     from packer.plan.model import Plan
     from packer.plan.render import render_table
@@ -306,10 +306,12 @@ def apply(
     resolved = resolve_target(options, saved.target if saved else None)
     content_set = None if saved else load_validated(content, resolved)
     with open_client(options, resolved) as client:
+        if saved is not None:
+            check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
         to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit())
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
-            to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=saved is not None))
+            to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
     _print_report(console, report)
     if report_file is not None:
         _write(report_file, report.to_json())
