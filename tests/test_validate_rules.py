@@ -442,6 +442,13 @@ def test_duplicate_keys_are_errors_with_their_position(tmp_path):
     assert (duplicate.field, duplicate.line, duplicate.column) == ("severity", BASE_RULE.count("\n") + 1, 1)
 
 
+@pytest.mark.parametrize("extra", ["Severity: High\n", "SEVERITY: High\n"])
+def test_two_spellings_of_one_key_are_an_error(tmp_path, extra):
+    report = check(tmp_path, BASE_RULE + extra)
+    duplicate = next(p for p in report.errors if p.code == "key-case-duplicate")
+    assert (duplicate.field, duplicate.line) == (extra.split(":")[0], BASE_RULE.count("\n") + 1)
+
+
 def test_non_ascii_text_is_a_warning_with_its_position(tmp_path):
     text = BASE_RULE.replace("talking to its relay", "talking to Krämer's relay")
     report = check(tmp_path, text)

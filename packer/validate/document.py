@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packer.content.yamlsource import FieldPath, Position, YamlDocument
-from packer.validate.problems import WARNING, Problem
+from packer.validate.problems import ERROR, WARNING, Problem
 
 
 @dataclass
@@ -90,7 +90,13 @@ def _ci_value(doc: CiDocument, value: Any, written: FieldPath, canonical: FieldP
             name, subtree = keys.get(key.lower(), (key, {}))
             if name != key:
                 if name in value or name in result:
-                    name = key  # both spellings present: keep them apart, the schema judges each
+                    where = doc.source.position(written + (key,))
+                    doc.problems.append(
+                        Problem(doc.path, where.line, where.column, field_name(canonical + (key,)), ERROR,
+                                "key-case-duplicate", f"'{key}' and '{name}' are one key for CI (it matches keys "
+                                "case-insensitively), and readers disagree on which value wins: keep one")
+                    )
+                    name = key  # keep them apart, the schema judges each
                 else:
                     doc._written[(written, name)] = key
                     where = doc.source.position(written + (key,))
