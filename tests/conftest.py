@@ -43,8 +43,14 @@ def emulator_factory():
 
 @pytest.fixture
 def emulator(emulator_factory):
-    """A started emulator with the default topology (one tenant, subscription and onboarded workspace)."""
-    return emulator_factory()
+    """A started emulator with the default topology (one tenant, subscription and onboarded workspace).
+    Its tables list every column of Microsoft's table reference, as Azure lists them: the
+    emulator's own defaults hold a handful, and plan blocks a rule reading a column its table lacks."""
+    from packer.emulator.config import DEFAULT_RESOURCE_GROUP, DEFAULT_WORKSPACE, STANDARD_TABLES
+    from tests.plankit import full_tables
+
+    return emulator_factory({"workspaces": [{"name": DEFAULT_WORKSPACE, "resource_group": DEFAULT_RESOURCE_GROUP,
+                                             "tables": full_tables(*STANDARD_TABLES)}]})
 
 
 @pytest.fixture

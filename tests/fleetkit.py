@@ -184,8 +184,10 @@ def fleet_inventory(workspaces: int = 20, subscriptions: int = 4) -> str:
 def emulator_config(inventory, missing_tables: dict[str, list[str]] | None = None, **extra) -> dict:
     """An emulator topology holding every workspace of `inventory`: each subscription belongs to
     its workspace's tenant and is delegated to the managing tenant for Lighthouse tenants.
-    `missing_tables` maps a workspace name to standard tables it lacks."""
+    `missing_tables` maps a workspace name to standard tables it lacks. Tables list every column
+    of Microsoft's table reference, as real workspaces do (plan checks the columns rules read)."""
     from packer.emulator.config import STANDARD_TABLES
+    from tests.plankit import full_tables
 
     missing_tables = missing_tables or {}
     tenants = {t.tenant_id: {"name": t.display_name} for t in inventory.tenants}
@@ -195,7 +197,7 @@ def emulator_config(inventory, missing_tables: dict[str, list[str]] | None = Non
         target = entry.target
         delegated = [entry.tenant.token_tenant_id] if entry.tenant.token_tenant_id != entry.tenant.tenant_id else []
         subscriptions[target.subscription_id] = {"tenant": entry.tenant.tenant_id, "delegated_to": delegated}
-        tables = [name for name in STANDARD_TABLES if name not in missing_tables.get(target.name, ())]
+        tables = full_tables(*(name for name in STANDARD_TABLES if name not in missing_tables.get(target.name, ())))
         workspaces.append({"subscription": target.subscription_id, "resource_group": target.resource_group,
                            "name": target.workspace, "tables": tables})
     return {"tenants": tenants, "subscriptions": subscriptions, "workspaces": workspaces, **extra}

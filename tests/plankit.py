@@ -32,6 +32,18 @@ def edit(path: Path, pattern: str, replacement: str) -> None:
     path.write_text(new, encoding="utf-8")
 
 
+def full_tables(*names: str, without: dict[str, list[str]] | None = None) -> list[dict]:
+    """Emulator `tables` entries listing every column Microsoft's table reference gives
+    (packer/kql/schemas), as a real workspace lists them; the emulator's own defaults hold only
+    a handful of columns, and plan blocks a rule reading a column its workspace lacks.
+    `without` drops columns: {"DeviceNetworkEvents": ["RemoteUrl"]}."""
+    from packer.kql import load_tables
+
+    schemas, without = load_tables(), without or {}
+    return [{name: [f"{column}:{kind}" for column, kind in schemas[name].columns.items()
+                    if column not in without.get(name, ())]} for name in names]
+
+
 def fast_tables(content):
     """The tokenizer (no Node.js needed), knowing the content's parser functions."""
     functions = frozenset(p.function_alias for p in content.parsers)

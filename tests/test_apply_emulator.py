@@ -8,7 +8,7 @@ from packer.plan.model import Action, Plan
 from packer.remote.normalise import normalise
 from packer.render.api_bodies import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
-from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit
+from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit, full_tables
 
 # What the services add to a stored body beyond what we send (server fields and defaults).
 SERVER_ADDED = {"lastModifiedUtc", "timeModified", "userId", "revision", "incidentConfiguration",
@@ -264,7 +264,7 @@ def test_the_rate_limiter_is_acquired_for_every_write(emulator, repo):
 
 def test_rules_whose_tables_are_missing_are_blocked_and_skipped(emulator_factory, repo):
     emu = emulator_factory({"workspaces": [{"name": "ws-proc", "resource_group": "rg-soc",
-                                            "tables": ["DeviceProcessEvents", "Heartbeat"]}]})
+                                            "tables": full_tables("DeviceProcessEvents", "Heartbeat")}]})
     dep = deployment(emu, repo)
     try:
         plan = dep.plan(tables_needed=None)  # the default: Kusto.Language when installed, else the tokenizer

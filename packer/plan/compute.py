@@ -12,14 +12,14 @@ Classification of an item whose resource exists (hashes: packer.remote.normalise
 - live != what the service stored after our last apply -> drifted (edited outside);
 - else -> update, with a field-level diff.
 An item whose resource does not exist is foreign when another resource, not ours, already has
-its display name (or function alias), else create. Rules whose tables are missing from the
-workspace are blocked instead of created/updated.
+its display name (or function alias), else create. Rules whose tables, or columns of those
+tables, are missing from the workspace are blocked instead of created/updated.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from packer.content.model import ContentItem, ContentSet
 from packer.plan.diff import field_changes
@@ -35,7 +35,7 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, Plan, PlanItem, Write
-from packer.plan.tables import default_tables_needed, missing_tables
+from packer.plan.tables import QueryNeeds, WorkspaceTables, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.render.api_bodies import (
@@ -51,20 +51,22 @@ from packer.render.api_bodies import (
 from packer.targets.model import Target
 
 TablesNeeded = Callable[[ContentItem], "set[str]"]
+ColumnsNeeded = Callable[[ContentItem], "Mapping[str, set[str]]"]  # table -> columns the rule reads
 
 
 def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, commit: str | None = None, *,
                  root: Path | None = None, probe_tables: bool = True,
-                 tables_needed: TablesNeeded | None = None) -> Plan:
+                 tables_needed: TablesNeeded | None = None, columns_needed: ColumnsNeeded | None = None) -> Plan:
     """The plan for one workspace. `content` must be validated (and overlaid) already;
     `commit` is recorded in the ownership metadata of what changes; `root` is the repository
     root paths are recorded against (default: the file's Git work tree). `probe_tables=False`
     skips listing the workspace's tables (no item is then blocked); `tables_needed(rule)`
-    replaces the default KQL analysis of which tables a rule reads."""
+    replaces the default KQL analysis of which tables a rule reads, and `columns_needed(rule)`
+    (table -> columns) of which columns; given `tables_needed` alone, columns are not checked."""
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client)
-    needed = tables_needed or _default_tables_needed(content)
-    blocked = _BlockedCheck(content, client if probe_tables else None, needed)
+    needs = _needs_of(content, tables_needed, columns_needed)
+    blocked = _BlockedCheck(content, client if probe_tables else None, needs)
     desired_ids = {d.resource_id.lower() for d in desired}
     planner = _Planner(target, state, client, blocked, desired_ids)
     items = [planner.classify(d) for d in desired]
@@ -77,20 +79,27 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     )
 
 
-def _default_tables_needed(content: ContentSet) -> TablesNeeded:
-    return lambda item: default_tables_needed(getattr(item, "query", "") or "", content.parsers)
+def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
+              columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
+    if tables_needed is None:  # one KQL analysis answers both
+        return lambda item: default_query_needs(getattr(item, "query", "") or "", content.parsers)
+    return lambda item: QueryNeeds(
+        frozenset(tables_needed(item)),
+        {t: frozenset(c) for t, c in (columns_needed(item) if columns_needed else {}).items()},
+    )
 
 
 class _BlockedCheck:
-    """Why a rule would be rejected here: tables its query needs that the workspace lacks.
+    """Why a rule would be rejected here: tables its query needs that the workspace lacks,
+    or columns it reads that the workspace's table lacks.
     Asked only for rules about to be written: an unchanged rule costs no KQL analysis, and a
     plan with no rule to write never lists the tables."""
 
-    def __init__(self, content: ContentSet, client: WorkspaceClient | None, needed: TablesNeeded):
+    def __init__(self, content: ContentSet, client: WorkspaceClient | None, needs: Callable[[ContentItem], QueryNeeds]):
         self._rules = {item_key(rule): rule for rule in content.analytic_rules}
         self._client = client  # None: no probe
-        self._needed = needed
-        self._tables: frozenset[str] | None = None
+        self._needs = needs
+        self._tables: WorkspaceTables | None = None
         self._probed = False
         self.note = ""
 
@@ -103,8 +112,7 @@ class _BlockedCheck:
             self._probed = True
         if self._tables is None:
             return None
-        missing = missing_tables(self._needed(rule), self._tables)
-        return f"table(s) missing in this workspace: {', '.join(missing)}" if missing else None
+        return self._tables.blocked_reason(self._needs(rule))
 
 
 def _watched_ids(item: PlanItem) -> list[str]:

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from packer.plan.tables import WorkspaceTables
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
 from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND, parse_stamp
@@ -53,15 +54,15 @@ def read_live_state(client: WorkspaceClient) -> LiveState:
     return LiveState(resources, metadata)
 
 
-def workspace_tables(client: WorkspaceClient) -> tuple[frozenset[str] | None, str]:
-    """The workspace's table names (lower-cased), or None and why they are unknown."""
+def workspace_tables(client: WorkspaceClient) -> tuple[WorkspaceTables | None, str]:
+    """The workspace's tables and their columns, or None and why they are unknown."""
     try:
-        names = frozenset(str(t.get("name", "")).lower() for t in client.list_tables() if t.get("name"))
+        tables = WorkspaceTables.from_bodies(client.list_tables())
     except RemoteError as exc:
         return None, f"table probe skipped: {exc.code}: {exc.message}"
-    if not names:
+    if not tables.names:
         return None, "table probe skipped: the workspace lists no tables"
-    return names, ""
+    return tables, ""
 
 
 # --- ownership ------------------------------------------------------------------------------

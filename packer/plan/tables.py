@@ -1,18 +1,32 @@
-"""Which tables a rule's query reads, for the per-workspace table probe (blocked items).
+"""Which tables (and columns) a rule's query reads, for the per-workspace probe (blocked items).
 
-`default_tables_needed` uses `packer.kql.tables_used(query, parsers)` (Kusto.Language's binder,
+`default_query_needs` uses `packer.kql.references(query, parsers)` (Kusto.Language's binder,
 which also follows calls into the content's parsers) when Node.js and the npm package are
 installed, else a small tokenizer:
 identifiers in source positions (a statement's first word, `union`, `join`, `lookup`
 operands), minus let-bound names, the content's parser functions and KQL's own sources
 (datatable, print, range...). The tokenizer errs towards fewer tables: it never blocks a rule
 for a name it is unsure of.
+
+Columns (`QueryNeeds.columns`) come from Kusto.Language only (`packer.kql.references`); without
+Node.js no column is checked. They are the columns of a schema-known table that the query (or a
+parser it calls) names and that the binder traces back to that table: columns the query makes
+itself (extend, project X = ..., summarize aliases, project-rename) and columns a parser
+outputs are new symbols and never reported. Known limit: after `union` (and on the key of a
+join) the binder merges same-named columns of several tables into new ones, so those
+references are not attributed to any table and not checked (fewer checks, never a false block).
+Tables missing from the schema folders have no known columns: only their existence is checked.
+`WorkspaceTables` holds what `workspaces/{ws}/tables` lists and says why a rule is blocked.
 """
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
 from packer.content.model import Parser
+from packer.kql.schema import STANDARD_COLUMNS
 
 _COMMENT = re.compile(r"//[^\n]*")
 _STRING = re.compile(r"@?'(?:[^'\\\n]|\\.)*'|@?\"(?:[^\"\\\n]|\\.)*\"")
@@ -28,17 +42,32 @@ _NOT_TABLES = frozenset({
 })
 
 
-def default_tables_needed(query: str, parsers: tuple[Parser, ...] = ()) -> set[str]:
+@dataclass(frozen=True)
+class QueryNeeds:
+    """What a query needs from a workspace: tables, and by table the columns it reads by name."""
+
+    tables: frozenset[str]
+    columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def default_query_needs(query: str, parsers: tuple[Parser, ...] = ()) -> QueryNeeds:
+    """Kusto.Language's answer when installed (one request), else the tokenizer's (no columns)."""
     functions = frozenset(p.function_alias for p in parsers) | frozenset(p.function_name for p in parsers)
     if _kql_available():
-        from packer.kql import tables_used
+        from packer.kql import references
 
         try:
             with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
-                return set(tables_used(query, parsers=parsers)) - set(functions)
+                refs = references(query, parsers=parsers)
+            tables = frozenset(refs.tables | refs.unknown_tables) - functions
+            return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
         except Exception:  # the analyser is optional here: fall back, never fail a plan
             _KQL_STATE["available"] = False
-    return tokenized_tables(query, functions)
+    return QueryNeeds(frozenset(tokenized_tables(query, functions)))
+
+
+def default_tables_needed(query: str, parsers: tuple[Parser, ...] = ()) -> set[str]:
+    return set(default_query_needs(query, parsers).tables)
 
 
 _KQL_STATE: dict[str, bool] = {}
@@ -76,3 +105,59 @@ def tokenized_tables(query: str, functions: frozenset[str] = frozenset()) -> set
 
 def missing_tables(needed: set[str], available: frozenset[str]) -> list[str]:
     return sorted(t for t in needed if t.lower() not in available)
+
+
+# Every Log Analytics table has these; the Tables API does not list them all in a schema.
+ALWAYS_PRESENT_COLUMNS = frozenset(name.lower() for name in STANDARD_COLUMNS)
+
+
+@dataclass(frozen=True)
+class WorkspaceTables:
+    """A workspace's tables as `workspaces/{ws}/tables` lists them: lower-cased table name ->
+    lower-cased column names (schema.columns + schema.standardColumns), or None when the
+    table's schema lists no column (its columns are then not checked). Names compare
+    case-insensitively: a rule is never blocked for a name that differs only in case."""
+
+    columns: Mapping[str, frozenset[str] | None]
+
+    @classmethod
+    def from_bodies(cls, bodies: Iterable[dict]) -> "WorkspaceTables":
+        return cls({str(b["name"]).lower(): _schema_columns(b) for b in bodies if b.get("name")})
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.columns)
+
+    def missing_columns(self, needed: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+        """Table (as the query spells it) -> columns it reads that this workspace's table lacks.
+        Tables the workspace lacks altogether are `missing_tables`' business, not listed here."""
+        out = {}
+        for table, columns in needed.items():
+            have = self.columns.get(table.lower())
+            if have is None:
+                continue
+            lacking = sorted(c for c in columns if c.lower() not in have and c.lower() not in ALWAYS_PRESENT_COLUMNS)
+            if lacking:
+                out[table] = lacking
+        return out
+
+    def blocked_reason(self, needs: QueryNeeds) -> str | None:
+        """Why a query cannot run here ("DeviceNetworkEvents lacks column RemoteUrl"), or None."""
+        parts = []
+        missing = missing_tables(set(needs.tables), self.names)
+        if missing:
+            parts.append(f"table(s) missing in this workspace: {', '.join(missing)}")
+        parts += self.column_problems(needs.columns)
+        return "; ".join(parts) or None
+
+    def column_problems(self, needed: Mapping[str, Iterable[str]]) -> list[str]:
+        """One "<table> lacks column(s) <names>" per table whose columns fall short."""
+        return [f"{table} lacks column{'s' if len(columns) > 1 else ''} {', '.join(columns)}"
+                for table, columns in sorted(self.missing_columns(needed).items())]
+
+
+def _schema_columns(body: dict) -> frozenset[str] | None:
+    schema = (body.get("properties") or {}).get("schema") or {}
+    listed = [*(schema.get("columns") or []), *(schema.get("standardColumns") or [])]
+    names = frozenset(str(c.get("name", "")).lower() for c in listed if isinstance(c, dict) and c.get("name"))
+    return names or None

@@ -1,5 +1,5 @@
 """doctor: can each workspace take the content? Token tenant, workspace, Sentinel onboarding,
-the identity's permissions (as far as ARM tells), and the tables each rule reads."""
+the identity's permissions (as far as ARM tells), and the tables (and their columns) each rule reads."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.tables import default_tables_needed, missing_tables
+from packer.plan.tables import WorkspaceTables, default_query_needs, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.targets import Inventory, Target
@@ -121,15 +121,17 @@ def allowed(action: str, permissions: list[dict]) -> bool:
 
 def _tables(client, content: ContentSet) -> Check:
     try:
-        available = frozenset(str(t.get("name", "")).lower() for t in client.list_tables())
+        available = WorkspaceTables.from_bodies(client.list_tables())
     except RemoteError as exc:
         return Check("tables", None, f"cannot list tables: {exc.code}: {exc.message}")
     problems = []
     for rule in (*content.analytic_rules, *content.hunting_queries):
-        missing = missing_tables(default_tables_needed(rule.query, content.parsers), available)
+        needs = default_query_needs(rule.query, content.parsers)
+        missing = missing_tables(set(needs.tables), available.names)
         if missing:
             problems.append(f"'{rule.name}' reads {', '.join(missing)}")
+        problems += [f"'{rule.name}': {problem}" for problem in available.column_problems(needs.columns)]
     if problems:
         return Check("tables", False, "; ".join(problems),
                      "connect the data sources these rules need, or disable the rules for this workspace in targets.yaml")
-    return Check("tables", True, f"every rule's tables exist ({len(available)} tables)")
+    return Check("tables", True, f"every rule's tables and columns exist ({len(available.names)} tables)")

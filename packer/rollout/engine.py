@@ -136,8 +136,9 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
     started = time.monotonic()
     try:
         with connection.client_for(target) as client:
-            tables_needed = (tables or SharedTablesNeeded()).for_content(content)
-            plan = compute_plan(content, target, client, options.commit, tables_needed=tables_needed)
+            shared = tables or SharedTablesNeeded()
+            plan = compute_plan(content, target, client, options.commit, tables_needed=shared.for_content(content),
+                                columns_needed=shared.columns_for_content(content))
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
         return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))

@@ -127,8 +127,9 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
     tenant = inventory.tenant_of(target).name
     try:
         with connection.client_for(target) as client:
-            tables_needed = (tables or SharedTablesNeeded()).for_content(content)
-            plan = compute_plan(content, target, client, commit, tables_needed=tables_needed)
+            shared = tables or SharedTablesNeeded()
+            plan = compute_plan(content, target, client, commit, tables_needed=shared.for_content(content),
+                                columns_needed=shared.columns_for_content(content))
             return WorkspacePlan(target, tenant, plan=plan)
     except PackerError as exc:
         return WorkspacePlan(target, tenant, error=str(exc))

@@ -1,35 +1,46 @@
-"""Which tables each query reads, analysed once per query text for the whole fleet.
+"""Which tables (and columns) each query reads, analysed once per query text for the whole fleet.
 
 compute_plan asks per rule it is about to write; across a fleet the same few hundred queries
 come back for every workspace, and the KQL analyser answers one request at a time, so the
-answers are shared by every workspace of a run (overlays that change a query get their own)."""
+answers are shared by every workspace of a run (overlays that change a query get their own).
+One analysis answers both questions: `for_content` (tables) and `columns_for_content` read the
+same cached answer."""
 from __future__ import annotations
 
 import threading
 
 from packer.content.model import ContentItem, ContentSet
-from packer.plan.tables import default_tables_needed
+from packer.plan.tables import QueryNeeds, default_query_needs
 
 
 class SharedTablesNeeded:
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+        self._answers: dict[tuple[str, frozenset[str]], QueryNeeds] = {}
         self._lock = threading.Lock()
 
     def for_content(self, content: ContentSet):
         """The `tables_needed` callable compute_plan takes, for one workspace's content."""
+        needs = self._needs_for(content)
+        return lambda item: set(needs(item).tables)
+
+    def columns_for_content(self, content: ContentSet):
+        """The `columns_needed` callable compute_plan takes (table -> columns), for one workspace's content."""
+        needs = self._needs_for(content)
+        return lambda item: {table: set(columns) for table, columns in needs(item).columns.items()}
+
+    def _needs_for(self, content: ContentSet):
         parsers = content.parsers
         aliases = frozenset(p.function_alias.lower() for p in parsers)
 
-        def tables_needed(item: ContentItem) -> set[str]:
+        def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""
             key = (query, aliases)
             with self._lock:
                 known = self._answers.get(key)
             if known is None:
-                known = frozenset(default_tables_needed(query, parsers))
+                known = default_query_needs(query, parsers)
                 with self._lock:
                     self._answers[key] = known
-            return set(known)
+            return known
 
-        return tables_needed
+        return needs
