@@ -18,6 +18,27 @@ def test_empty_config_is_one_onboarded_workspace_with_the_standard_tables():
             "SigninLogs", "AuditLogs"} <= {t.name for t in ws.tables}
 
 
+def test_standard_tables_carry_the_reference_columns_so_the_column_probe_sees_a_real_workspace():
+    (ws,) = EmulatorConfig.from_dict({}).workspaces
+    columns = {t.name: {name for name, _ in t.columns} for t in ws.tables}
+    # the RMM rules read these; a workspace with the MDE connector has them
+    assert {"DeviceId", "ReportId", "RemoteUrl", "InitiatingProcessVersionInfoCompanyName"} <= columns["DeviceNetworkEvents"]
+    assert {"DeviceId", "ReportId", "ProcessVersionInfoCompanyName"} <= columns["DeviceProcessEvents"]
+
+
+def test_a_named_table_without_columns_gets_its_reference_columns_or_only_time_generated():
+    sub = "aaaaaaaa-0000-4000-8000-000000000001"
+    config = EmulatorConfig.from_dict({
+        "tenants": {"11111111-1111-4111-8111-111111111111": {"name": "Contoso"}},
+        "subscriptions": {sub: {"tenant": "11111111-1111-4111-8111-111111111111"}},
+        "workspaces": [{"subscription": sub, "resource_group": "rg", "name": "ws", "tables": ["Syslog", "Contoso_CL"]}],
+    })
+    (ws,) = config.workspaces
+    columns = {t.name: {name for name, _ in t.columns} for t in ws.tables}
+    assert {"Computer", "SyslogMessage", "Facility"} <= columns["Syslog"]
+    assert columns["Contoso_CL"] == {"TimeGenerated"}
+
+
 def test_yaml_file_with_lighthouse_and_throttling(tmp_path):
     path = tmp_path / "emu.yaml"
     path.write_text("""

@@ -6,6 +6,8 @@ config gives one tenant, one subscription and one Sentinel-onboarded workspace, 
 """
 from __future__ import annotations
 
+import functools
+
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -22,33 +24,23 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-0000000000b1"
 DEFAULT_RESOURCE_GROUP = "rg-sentinel"
 DEFAULT_WORKSPACE = "ws-sentinel"
 
-# The standard tables a fresh Sentinel workspace with the common connectors has. Columns are
-# the handful a test needs; configs can give full column lists.
-STANDARD_TABLES: dict[str, list[tuple[str, str]]] = {
-    "DeviceProcessEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("FileName", "string"),
-                            ("ProcessCommandLine", "string"), ("InitiatingProcessFileName", "string"),
-                            ("AccountName", "string")],
-    "DeviceNetworkEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("RemoteUrl", "string"),
-                            ("RemoteIP", "string"), ("RemotePort", "int"), ("InitiatingProcessFileName", "string")],
-    "DeviceFileEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("FileName", "string"),
-                         ("FolderPath", "string"), ("SHA256", "string")],
-    "DeviceRegistryEvents": [("TimeGenerated", "datetime"), ("DeviceName", "string"), ("RegistryKey", "string")],
-    "SecurityEvent": [("TimeGenerated", "datetime"), ("Computer", "string"), ("EventID", "int"),
-                      ("Account", "string"), ("Activity", "string")],
-    "Syslog": [("TimeGenerated", "datetime"), ("Computer", "string"), ("Facility", "string"),
-               ("SyslogMessage", "string")],
-    "CommonSecurityLog": [("TimeGenerated", "datetime"), ("DeviceVendor", "string"), ("DeviceProduct", "string"),
-                          ("SourceIP", "string"), ("DestinationIP", "string"), ("Activity", "string")],
-    "SigninLogs": [("TimeGenerated", "datetime"), ("UserPrincipalName", "string"), ("IPAddress", "string"),
-                   ("ResultType", "string"), ("AppDisplayName", "string")],
-    "AuditLogs": [("TimeGenerated", "datetime"), ("OperationName", "string"), ("InitiatedBy", "dynamic"),
-                  ("TargetResources", "dynamic")],
-    "AzureActivity": [("TimeGenerated", "datetime"), ("OperationNameValue", "string"), ("Caller", "string")],
-    "OfficeActivity": [("TimeGenerated", "datetime"), ("Operation", "string"), ("UserId", "string")],
-    "SecurityAlert": [("TimeGenerated", "datetime"), ("AlertName", "string"), ("ProviderName", "string")],
-    "SecurityIncident": [("TimeGenerated", "datetime"), ("Title", "string"), ("Status", "string")],
-    "Heartbeat": [("TimeGenerated", "datetime"), ("Computer", "string")],
-}
+# The tables a fresh Sentinel workspace with the common connectors has. Their columns come from
+# the project's table reference (packer/kql/schemas, written from Microsoft's table docs), so a
+# plan's column probe sees what a real workspace would report.
+STANDARD_TABLES: tuple[str, ...] = (
+    "DeviceProcessEvents", "DeviceNetworkEvents", "DeviceFileEvents", "DeviceRegistryEvents",
+    "SecurityEvent", "Syslog", "CommonSecurityLog", "SigninLogs", "AuditLogs", "AzureActivity",
+    "OfficeActivity", "SecurityAlert", "SecurityIncident", "Heartbeat",
+)
+
+
+@functools.lru_cache(maxsize=None)
+def reference_columns(table: str) -> tuple[tuple[str, str], ...] | None:
+    """The table's columns from the project's table reference, or None if it has none."""
+    from packer.kql.schema import load_tables
+
+    schema = load_tables().get(table)
+    return tuple(schema.columns.items()) if schema and schema.columns else None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from packer.emulator.config import (
-    DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, DEFAULT_WORKSPACE, STANDARD_TABLES,
+    DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, DEFAULT_WORKSPACE, STANDARD_TABLES, reference_columns,
     Bucket, EmulatorConfig, FaultConfig, ScriptedFault, SubscriptionConfig, TableConfig, ThrottlingConfig,
     WorkspaceConfig,
 )
@@ -121,7 +121,7 @@ def _workspaces(raw: Any, subscriptions: tuple[SubscriptionConfig, ...], source:
 
 def _tables(raw: Any, where: str) -> tuple[TableConfig, ...]:
     if raw is None:
-        return tuple(TableConfig(n, tuple(c)) for n, c in STANDARD_TABLES.items())
+        return tuple(TableConfig(name, _columns(name, None, where)) for name in STANDARD_TABLES)
     entries: list[tuple[str, Any]] = []
     for item in raw if isinstance(raw, list) else [raw]:
         if isinstance(item, str):
@@ -135,8 +135,7 @@ def _tables(raw: Any, where: str) -> tuple[TableConfig, ...]:
 
 def _columns(table: str, raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     if raw is None:
-        standard = STANDARD_TABLES.get(table)
-        return tuple(standard) if standard else (("TimeGenerated", "datetime"),)
+        return reference_columns(table) or (("TimeGenerated", "datetime"),)
     columns = []
     for col in raw:
         if isinstance(col, str):
