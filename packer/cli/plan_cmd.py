@@ -21,6 +21,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
+from packer.cli.output import write_output
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
@@ -196,14 +197,6 @@ def current_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else os.environ.get("GITHUB_SHA")
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 # --- commands -------------------------------------------------------------------------------
 
 
@@ -232,7 +225,7 @@ def plan(
     with open_client(options, resolved) as client:
         result = compute_plan(content_set, resolved.target, client, commit or current_commit())
     if out is not None:
-        _write(out, result.to_json())
+        write_output(out, result.to_json())
     if fmt == "json":
         typer.echo(result.to_json())
     elif fmt == "markdown":
@@ -266,7 +259,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
                                  options.ca_cert, requests_per_workspace=options.concurrency)
     fleet = plan_fleet(content_set, inventory, targets, connection, commit)
     if out is not None:
-        _write(out, fleet.to_json())
+        write_output(out, fleet.to_json())
     if fmt == "json":
         typer.echo(fleet.to_json())
     elif fmt == "markdown":
@@ -314,7 +307,7 @@ def apply(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
     _print_report(console, report)
     if report_file is not None:
-        _write(report_file, report.to_json())
+        write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
 
 

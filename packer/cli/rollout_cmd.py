@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from packer.cli.output import write_output
 from packer.errors import ConfigError
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
@@ -100,16 +101,6 @@ def _commit(commit: str | None) -> str | None:
     return commit or current_commit()
 
 
-def _write(path: Path | None, text: str) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 # --- rollout ----------------------------------------------------------------------------------
 
 
@@ -149,8 +140,10 @@ def rollout_command(
     console = Console(highlight=False)
     with RichObserver(console) as observer:
         report = rollout(content_set, inventory, chosen, connection, options, observer)
-    _write(report_json, report.to_json())
-    _write(report_md, report.to_markdown())
+    if report_json is not None:
+        write_output(report_json, report.to_json())
+    if report_md is not None:
+        write_output(report_md, report.to_markdown())
     console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
     raise typer.Exit(0 if report.ok else 1)
 

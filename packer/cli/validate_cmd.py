@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from packer.cli.output import write_output
 from packer.errors import ConfigError
 
 
@@ -26,11 +27,7 @@ def validate(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+        write_output(output, text)
         typer.echo(summary(report), err=True)
     raise typer.Exit(1 if report.errors else 0)
 

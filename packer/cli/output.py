@@ -1,0 +1,15 @@
+"""Writing a command's output file: one place, one error message a user can act on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from packer.errors import ConfigError
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write `text` to `path` (creating its folder); an OSError becomes a ConfigError naming the file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
