@@ -24,42 +24,30 @@ def build(
     no_kql: bool = typer.Option(False, "--no-kql", help="Skip KQL analysis during validation."),
 ) -> None:
     """Build the solution package (mainTemplate, createUiDefinition, zip) and one ARM template per item."""
-    from packer.package.build import build_package
-    from packer.package.inputs import from_content_set
+    from packer.package.build import build_content, build_solution_input
 
     if solution_input is not None:
         if check_versions:
             raise ConfigError("--check-versions works on a content folder, not with --solution-input")
-        from packer.package.ms_input import read_solution_input
-
-        package = _validated(read_solution_input, solution_input, workbooks_metadata)
+        result = _printing_problems(build_solution_input, solution_input, out, workbooks_metadata, solution_version)
     else:
         if workbooks_metadata is not None:
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
-        from packer.validate import load_content
-
-        if content.is_file():  # a lone solution.yaml would build an empty package
-            raise ConfigError(f"--content {content} is a file; give the content folder that holds solution.yaml")
-        content_set = _validated(load_content, content, kql=not no_kql)
-        if check_versions:
-            from packer.package.versions import check_versions as check
-
-            check(content, check_versions, content_set)
-        package = from_content_set(content_set)
-    result = build_package(package, out, solution_version)
+        result = _printing_problems(build_content, content, out, solution_version, kql=not no_kql,
+                                    check_versions_against=check_versions)
     for warning in result.warnings:
         typer.echo(f"warning: skipped {warning}", err=True)
-    typer.echo(f"built {package.solution.name} {result.version}: {len(result.files)} files in {result.out}")
+    typer.echo(f"built {result.solution_name} {result.version}: {len(result.files)} files in {result.out}")
     for path in result.files:
         typer.echo(f"  {path.as_posix()}")
 
 
-def _validated(read, *args, **kwargs):
-    """Read through validation; on failure print every problem (as `validate` does), then fail."""
+def _printing_problems(build, *args, **kwargs):
+    """Run a build; if validation fails, print every problem (as `validate` does), then fail."""
     from packer.errors import ValidationFailed
 
     try:
-        return read(*args, **kwargs)
+        return build(*args, **kwargs)
     except ValidationFailed as exc:
         if exc.report is not None:
             from packer.validate.report import render

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from packer.errors import PackerError
+from packer.errors import ConfigError, PackerError
 from packer.package.archive import package_zip
 from packer.package.checks import check_create_ui_text, check_template_text
 from packer.package.inputs import PackageInput, from_content_set
@@ -27,6 +27,7 @@ PACKAGE_VERSION = re.compile(r"\d+\.\d+\.\d+")
 @dataclass(frozen=True)
 class BuildResult:
     out: Path
+    solution_name: str
     version: str
     files: tuple[Path, ...]  # every file written, relative to `out`
     warnings: tuple[str, ...]  # content not packaged (skipped), by name
@@ -85,14 +86,26 @@ def build_package(package: PackageInput, out: Path, version: str | None = None) 
         raise PackerError(f"package version '{version}' is not X.Y.Z (e.g. 3.0.0); Content Hub compares versions "
                           "as three numbers. Set it in solution.yaml (Version in the data file) or --solution-version")
     files = render_files(package, version)
-    return BuildResult(Path(out), version, write_files(Path(out), files), package.skipped)
+    return BuildResult(Path(out), package.solution.name, version, write_files(Path(out), files), package.skipped)
 
 
-def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True) -> BuildResult:
-    """Validate a content folder (packer.validate) and build its package."""
+def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True,
+                  check_versions_against: str | None = None) -> BuildResult:
+    """Validate a content folder (packer.validate) and build its package.
+
+    With `check_versions_against` (a git ref), fail before writing anything when an item
+    changed since that ref without a higher version (packer.package.versions).
+    """
     from packer.validate import load_content
 
-    return build_package(from_content_set(load_content(Path(root), kql=kql)), out, version)
+    if Path(root).is_file():  # a lone solution.yaml would build an empty package
+        raise ConfigError(f"--content {root} is a file; give the content folder that holds solution.yaml")
+    content_set = load_content(Path(root), kql=kql)
+    if check_versions_against:
+        from packer.package.versions import check_versions
+
+        check_versions(Path(root), check_versions_against, content_set)
+    return build_package(from_content_set(content_set), out, version)
 
 
 def build_solution_input(data_file: Path, out: Path, workbooks_metadata: Path | None = None,
