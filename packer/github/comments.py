@@ -11,6 +11,7 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from packer import __version__
 from packer.errors import PackerError
@@ -49,6 +50,21 @@ def sticky_body(marker: str, markdown: str) -> str:
     return head + keep + notice
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib copies the Authorization header onto redirects: follow only those to the same origin."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if _origin(newurl) != _origin(req.full_url):
+            raise urllib.error.HTTPError(req.full_url, code, f"refused redirect to another host ({_origin(newurl)[1]})",
+                                         headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class GitHubClient:
     """The few REST calls the sticky comment needs, over urllib (no extra dependency)."""
 
@@ -58,8 +74,11 @@ class GitHubClient:
         self._api = api_url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        self._opener = urllib.request.build_opener(_SameOriginRedirects)
 
     def _request(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
+        if _origin(url) != _origin(self._api):  # e.g. a pagination link: the token goes to the API host only
+            raise GitHubApiError(f"{method} {url}: not under the GitHub API {self._api}; refusing to send the token there")
         data = json.dumps(body).encode("utf-8") if body is not None else None
         request = urllib.request.Request(url, data=data, method=method, headers={
             "Authorization": f"Bearer {self._token}",
@@ -69,7 +88,7 @@ class GitHubClient:
             **({"Content-Type": "application/json"} if data is not None else {}),
         })
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            with self._opener.open(request, timeout=self._timeout) as response:
                 payload = response.read()
                 headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
