@@ -15,26 +15,28 @@ from packer.plan.tables import QueryNeeds, default_query_needs
 
 class SharedTablesNeeded:
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, frozenset[str]], QueryNeeds] = {}
+        self._answers: dict[tuple[str, frozenset], QueryNeeds] = {}
         self._lock = threading.Lock()
 
     def for_content(self, content: ContentSet):
         """The `tables_needed` callable compute_plan takes, for one workspace's content."""
-        needs = self._needs_for(content)
+        needs = self.needs_for(content)
         return lambda item: set(needs(item).tables)
 
     def columns_for_content(self, content: ContentSet):
         """The `columns_needed` callable compute_plan takes (table -> columns), for one workspace's content."""
-        needs = self._needs_for(content)
+        needs = self.needs_for(content)
         return lambda item: {table: set(columns) for table, columns in needs(item).columns.items()}
 
-    def _needs_for(self, content: ContentSet):
+    def needs_for(self, content: ContentSet):
+        """item -> QueryNeeds (tables and columns), for one workspace's content."""
         parsers = content.parsers
-        aliases = frozenset(p.function_alias.lower() for p in parsers)
+        # the parsers' text too: an overlay may change a parser's query in one workspace only
+        functions = frozenset((p.function_alias.lower(), p.function_name.lower(), p.query) for p in parsers)
 
         def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""
-            key = (query, aliases)
+            key = (query, functions)
             with self._lock:
                 known = self._answers.get(key)
             if known is None:
