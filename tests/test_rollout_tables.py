@@ -1,13 +1,20 @@
-"""The fleet shares one KQL analysis per query text (and parser text), not one per workspace."""
+"""The fleet shares one KQL analysis per query: doctor and rollout ask once, not once per workspace."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import packer.rollout.tables as rollout_tables
+from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
 from packer.plan.tables import QueryNeeds
+from packer.rollout.budget import FleetBudgets
+from packer.rollout.connection import FleetConnection
+from packer.rollout.doctor import doctor
 from packer.rollout.tables import SharedTablesNeeded
+from packer.targets import load_inventory
 from tests.conftest import CONTENT
+from tests.fleetkit import emulator_config, fleet_inventory, write_content
 
 
 def counting(monkeypatch) -> list[str]:
@@ -19,6 +26,25 @@ def counting(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(rollout_tables, "default_query_needs", needs)
     return asked
+
+
+def test_doctor_analyses_each_query_once_for_the_whole_fleet(tmp_path: Path, emulator_factory, monkeypatch) -> None:
+    content = load_content_unchecked(write_content(tmp_path / "content"))
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=4, subscriptions=2))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    emulator = emulator_factory(emulator_config(inventory, missing_tables={"ws02": ["DeviceProcessEvents"]}))
+    connection = FleetConnection(CredentialProvider(inventory, lambda t: emulator.credential(t.tenant_id)),
+                                 emulator.base_url, emulator.ca_path, budgets=FleetBudgets(None))
+    asked = counting(monkeypatch)
+
+    results = {r.target: r for r in doctor(content, inventory, inventory.select(), connection)}
+
+    assert set(results) == {"ws00", "ws01", "ws02", "ws03"}
+    assert not results["ws02"].ok and results["ws00"].ok  # the shared answers still decide per workspace
+    workspace_queries = {(item.query, tuple(p.query for p in c.parsers))
+                         for c in (inventory.content_for(content, t) for t in inventory.select())
+                         for item in (*c.analytic_rules, *c.hunting_queries)}
+    assert asked and len(asked) == len(workspace_queries) < 4 * len(workspace_queries)
 
 
 def test_a_parser_changed_by_an_overlay_gets_its_own_analysis(monkeypatch) -> None:

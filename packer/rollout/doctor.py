@@ -9,9 +9,10 @@ from fnmatch import fnmatchcase
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.tables import WorkspaceTables, default_query_needs, missing_tables
+from packer.plan.tables import WorkspaceTables, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
+from packer.rollout.tables import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -47,11 +48,13 @@ class DoctorResult:
 def doctor(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
            parallel: int = 8) -> list[DoctorResult]:
     contents = {t.name: inventory.content_for(content, t) for t in targets}
+    tables = SharedTablesNeeded()  # each query analysed once for the fleet, not once per workspace
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="doctor") as pool:
-        return list(pool.map(lambda t: examine(contents[t.name], t, connection), targets))
+        return list(pool.map(lambda t: examine(contents[t.name], t, connection, tables), targets))
 
 
-def examine(content: ContentSet, target: Target, connection: FleetConnection) -> DoctorResult:
+def examine(content: ContentSet, target: Target, connection: FleetConnection,
+            tables: SharedTablesNeeded | None = None) -> DoctorResult:
     checks: list[Check] = []
     try:
         client = connection.client_for(target)
@@ -79,7 +82,7 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection) ->
         checks.append(Check("workspace", True, "found"))
         checks.append(_onboarding(client))
         checks.append(_permissions(client))
-        checks.append(_tables(client, content))
+        checks.append(_tables(client, content, tables or SharedTablesNeeded()))
     return DoctorResult(target.name, tuple(checks))
 
 
@@ -119,14 +122,15 @@ def allowed(action: str, permissions: list[dict]) -> bool:
     return False
 
 
-def _tables(client, content: ContentSet) -> Check:
+def _tables(client, content: ContentSet, shared: SharedTablesNeeded) -> Check:
     try:
         available = WorkspaceTables.from_bodies(client.list_tables())
     except RemoteError as exc:
         return Check("tables", None, f"cannot list tables: {exc.code}: {exc.message}")
     problems = []
+    needs_of = shared.needs_for(content)
     for rule in (*content.analytic_rules, *content.hunting_queries):
-        needs = default_query_needs(rule.query, content.parsers)
+        needs = needs_of(rule)
         missing = missing_tables(set(needs.tables), available.names)
         if missing:
             problems.append(f"'{rule.name}' reads {', '.join(missing)}")
