@@ -105,11 +105,20 @@ def test_apply_names_each_failure_with_the_apis_message(flags, emulator):
     assert "failed" in result.output and "Apply FAILED" in result.output
 
 
-def test_invalid_content_is_never_planned_or_applied(flags, emulator, repo):
+def test_invalid_content_is_never_planned_or_applied(flags, emulator, repo, monkeypatch, capsys):
+    from packer.cli import main
+
     edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"^severity: Medium$", "severity: Catastrophic")
     result = run("apply", *flags)
     assert result.exit_code == 1 and isinstance(result.exception, ValidationFailed)
-    assert "rmm_Kaseya_netconn.yaml:8:" in result.output and "severity" in result.output
+    assert emulator.counters.total()["writes"] == 0 and emulator.counters.total()["reads"] == 0
+    # the entry point prints every problem before the one-line error
+    monkeypatch.setattr("sys.argv", ["sentinel-packer", "apply", *flags])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert "rmm_Kaseya_netconn.yaml:8:" in err and "severity" in err and "error: validation failed" in err
     assert emulator.counters.total()["writes"] == 0 and emulator.counters.total()["reads"] == 0
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from packer import __version__
+from packer.cli.output import error_details
 from packer.errors import PackerError
 
 COMMAND_MODULES: list[str] = [
@@ -55,5 +56,6 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except PackerError as exc:
+        sys.stderr.write(error_details(exc))
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -29,31 +29,16 @@ def build(
     if solution_input is not None:
         if check_versions:
             raise ConfigError("--check-versions works on a content folder, not with --solution-input")
-        result = _printing_problems(build_solution_input, solution_input, out, workbooks_metadata, solution_version)
+        result = build_solution_input(solution_input, out, workbooks_metadata, solution_version)
     else:
         if workbooks_metadata is not None:
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
-        result = _printing_problems(build_content, content, out, solution_version, kql=not no_kql,
-                                    check_versions_against=check_versions)
+        result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions)
     for warning in result.warnings:
         typer.echo(f"warning: skipped {warning}", err=True)
     typer.echo(f"built {result.solution_name} {result.version}: {len(result.files)} files in {result.out}")
     for path in result.files:
         typer.echo(f"  {path.as_posix()}")
-
-
-def _printing_problems(build, *args, **kwargs):
-    """Run a build; if validation fails, print every problem (as `validate` does), then fail."""
-    from packer.errors import ValidationFailed
-
-    try:
-        return build(*args, **kwargs)
-    except ValidationFailed as exc:
-        if exc.report is not None:
-            from packer.validate.report import render
-
-            typer.echo(render(exc.report, "text"), err=True, nl=False)
-        raise
 
 
 def register(app: typer.Typer) -> None:

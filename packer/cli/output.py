@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packer.errors import ConfigError
+from packer.errors import ConfigError, PackerError, ValidationFailed
 
 
 def write_output(path: Path, text: str) -> None:
@@ -13,3 +13,12 @@ def write_output(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def error_details(exc: PackerError) -> str:
+    """What precedes the one-line error: for failed validation, every problem (as `validate` prints them)."""
+    if isinstance(exc, ValidationFailed) and exc.report is not None:
+        from packer.validate.report import render
+
+        return render(exc.report, "text")
+    return ""

@@ -23,6 +23,7 @@ from rich.console import Console
 
 from packer.cli.output import write_output
 from packer.errors import ConfigError
+from packer.validate import load_content
 
 PLAN_FORMATS = ("table", "json", "markdown")
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -169,24 +170,10 @@ def load_validated(content_root: Path, resolved: Resolved):
     """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
     if not content_root.is_dir():
         raise ConfigError(f"--content {content_root} is not a folder")
-    content = _validated(content_root)
+    content = load_content(content_root)
     if resolved.inventory is not None:
         content = resolved.inventory.content_for(content, resolved.target)
     return content
-
-
-def _validated(content_root: Path):
-    """load_content, printing every problem (stderr) before ValidationFailed ends the command."""
-    from packer.errors import ValidationFailed
-    from packer.validate import load_content
-    from packer.validate.report import render
-
-    try:
-        return load_content(content_root)
-    except ValidationFailed as failed:
-        if failed.report is not None:
-            typer.echo(render(failed.report, "text"), err=True, nl=False)
-        raise
 
 
 def current_commit() -> str | None:
@@ -253,7 +240,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     targets = inventory.select(wave=wave, glob=select)
     if not content.is_dir():
         raise ConfigError(f"--content {content} is not a folder")
-    content_set = _validated(content)  # overlays are applied per workspace by the fleet plan
+    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
     factory = (lambda tenant: _credential_for(options, tenant.tenant_id)) if options.emulator_tenant else azure_credential
     connection = FleetConnection(CredentialProvider(inventory, factory), options.base_url or ARM_ENDPOINT,
                                  options.ca_cert, requests_per_workspace=options.concurrency)

@@ -164,17 +164,12 @@ def doctor_command(
     from rich.console import Console
     from rich.markup import escape
 
-    from packer.content.load import load_content_unchecked
     from packer.rollout.doctor import doctor
-    from packer.targets import load_inventory
 
     if bool(target) == all_:
         raise ConfigError("give exactly one of --target NAME or --all")
-    inventory = load_inventory(targets)
-    chosen = [inventory.target(target)] if target else inventory.select()
-    content_set = load_content_unchecked(content) if content.is_dir() else None
-    if content_set is None:
-        raise ConfigError(f"--content {content} is not a folder")
+    inventory, content_set, everything = _load(targets, content, wave="", select="")
+    chosen = [inventory.target(target)] if target else everything
     results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
     console = Console(highlight=False)
     marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}

@@ -140,7 +140,9 @@ def invoke_cli(args: list[str], stdout_to: Path | None = None) -> int:
     try:
         app(args=args, prog_name="sentinel-packer", standalone_mode=True)
     except PackerError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        from packer.cli.output import error_details
+
+        print(f"{error_details(exc)}error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
