@@ -41,7 +41,3 @@ _TACTIC_BY_LOWER = {t.lower(): t for t in TACTICS}
 def canonical_tactic(name: str) -> str | None:
     """`CommandandControl` -> `CommandAndControl` (Json.NET enum binding is case-insensitive)."""
     return _TACTIC_BY_LOWER.get(name.strip().lower())
-
-
-def canonical_severity(name: str) -> str | None:
-    return next((s for s in SEVERITIES if s.lower() == name.strip().lower()), None)

@@ -66,10 +66,6 @@ def default_query_needs(query: str, parsers: tuple[Parser, ...] = ()) -> QueryNe
     return QueryNeeds(frozenset(tokenized_tables(query, functions)))
 
 
-def default_tables_needed(query: str, parsers: tuple[Parser, ...] = ()) -> set[str]:
-    return set(default_query_needs(query, parsers).tables)
-
-
 _KQL_STATE: dict[str, bool] = {}
 _KQL_LOCK = threading.Lock()
 
