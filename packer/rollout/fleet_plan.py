@@ -14,7 +14,6 @@ from packer.rollout.tables import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 FLEET_PLAN_FORMAT = "sentinel-packer/fleet-plan@1"
-SHOWN_ACTIONS = (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.DRIFTED, Action.BLOCKED, Action.FOREIGN, Action.UNCHANGED)
 
 
 @dataclass(frozen=True)
