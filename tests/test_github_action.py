@@ -71,7 +71,7 @@ def test_validate_as_the_pull_request_workflow_runs_it(workspace):
     assert "validate: passed" in run.summary
     assert f"0 error(s), {sum(r['level'] == 'warning' for r in results)} warning(s)" in run.summary
     annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert len(annotations) == len(results)
+    assert annotations and len(annotations) == len(results)  # the content pack has warnings to annotate
     assert all(re.match(r"::warning file=content/[\w/.-]+\.yaml,line=\d+", line) for line in annotations)
 
 
