@@ -20,7 +20,8 @@ def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
         if w.error:
             table.add_row(w.target.wave or "", w.target.name, w.tenant, f"[red]error: {w.error}[/]")
             continue
-        cells = [_styled(c, w.counts.get(c, 0)) for c in COLUMNS]
+        counts = w.counts  # counted from the plan's items on each access
+        cells = [_styled(c, counts.get(c, 0)) for c in COLUMNS]
         table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
     console.print(table)
     matrix = plan.matrix()
@@ -63,9 +64,12 @@ def _workspace_table(plan: FleetPlan) -> str:
     rows = ["| wave | workspace | tenant | " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---:|" * len(COLUMNS)]
     changed = [w for w in plan.workspaces if w.has_changes or w.error]
     for w in plan.workspaces:
-        counts = "error: " + _cell(w.error or "") + " |" * (len(COLUMNS) - 1) if w.error else " | ".join(
-            str(w.counts.get(c, 0) or "") for c in COLUMNS)
-        rows.append(f"| {w.target.wave or ''} | `{w.target.name}` | {w.tenant} | {counts} |")
+        if w.error:
+            cells = "error: " + _cell(w.error) + " |" * (len(COLUMNS) - 1)
+        else:
+            counts = w.counts  # counted from the plan's items on each access
+            cells = " | ".join(str(counts.get(c, 0) or "") for c in COLUMNS)
+        rows.append(f"| {w.target.wave or ''} | `{w.target.name}` | {w.tenant} | {cells} |")
     summary = f"Workspaces ({len(changed)} of {len(plan.workspaces)} with changes or errors)"
     return _details(summary, "\n".join(rows), open_=len(plan.workspaces) <= 20)
 
