@@ -10,6 +10,7 @@ from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
 from packer.kql import KqlUnavailable
 from packer.kql.analyser import find_node
+from packer.plan.compute import compute_plan
 from packer.plan.model import Action
 from packer.plan.tables import QueryNeeds, WorkspaceTables, default_query_needs
 from packer.render.api_bodies import ResourceType
@@ -148,9 +149,9 @@ def test_fleet_plan_blocks_per_workspace_from_one_analysis_per_query(node_availa
 
     analysed: list[str] = []
 
-    def counting(query, parsers=()):
+    def counting(query, parsers=(), schema_dirs=()):
         analysed.append(query)
-        return default_query_needs(query, parsers)
+        return default_query_needs(query, parsers, schema_dirs)
 
     monkeypatch.setattr(shared_tables, "default_query_needs", counting)
     content, inventory, connection = fleet_without_remote_url(tmp_path, emulator_factory, workspaces=3)
@@ -162,3 +163,30 @@ def test_fleet_plan_blocks_per_workspace_from_one_analysis_per_query(node_availa
     assert kaseya["ws01"].action is Action.BLOCKED and kaseya["ws01"].reason == "DeviceNetworkEvents lacks column RemoteUrl"
     assert {kaseya[n].action for n in ("ws00", "ws02")} == {Action.CREATE}
     assert analysed and len(analysed) == len(set(analysed))  # each query text analysed once for the fleet
+
+
+def test_validate_and_plan_share_one_kql_worker_with_the_users_table_schemas(node_available, emulator_factory, repo,
+                                                                            monkeypatch):
+    """Plan's CLI validates (KQL) then plans (KQL): with a <content>/kql-schemas folder both must ask
+    the same warm worker; the plan used to start a second one without the user's tables."""
+    import packer.kql.analyser as analyser_module
+    from packer.validate import load_content
+
+    (repo / "kql-schemas").mkdir()
+    (repo / "kql-schemas" / "Contoso_CL.json").write_text('{"name": "Contoso_CL", "columns": {"User_s": "string"}}')
+    workers: dict = {}
+    monkeypatch.setattr(analyser_module, "_shared", workers)
+    emu = emulator_factory({"workspaces": [{"name": "ws-one-worker", "resource_group": "rg-soc"}]})
+    dep = deployment(emu, repo)
+    try:
+        content = load_content(repo)  # validate with KQL, as the plan command does
+        assert len(workers) == 1
+        plan = compute_plan(content, dep.target, dep.client, "c0ffee", root=repo.parent)
+        assert any(i.action is Action.CREATE for i in plan.items)
+        assert len(workers) == 1, [key[1] for key in workers]
+        (key,) = workers
+        assert (repo / "kql-schemas").resolve() in key[1]
+    finally:
+        dep.client.close()
+        for worker in workers.values():
+            worker.close()

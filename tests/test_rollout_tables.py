@@ -20,7 +20,7 @@ from tests.fleetkit import emulator_config, fleet_inventory, write_content
 def counting(monkeypatch) -> list[str]:
     asked: list[str] = []
 
-    def needs(query, parsers=()):
+    def needs(query, parsers=(), schema_dirs=()):
         asked.append(query)
         return QueryNeeds(frozenset({"DeviceProcessEvents"}) if "DeviceProcessEvents" in query else frozenset())
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping
 
 from packer.content.model import Parser
@@ -50,20 +51,29 @@ class QueryNeeds:
     columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-def default_query_needs(query: str, parsers: tuple[Parser, ...] = ()) -> QueryNeeds:
-    """Kusto.Language's answer when installed (one request), else the tokenizer's (no columns)."""
+def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dirs: tuple[Path, ...] = ()) -> QueryNeeds:
+    """Kusto.Language's answer when installed (one request), else the tokenizer's (no columns).
+    `schema_dirs`: the user's table schema folders (`content_schema_dirs`), as validate used them."""
     functions = frozenset(p.function_alias for p in parsers) | frozenset(p.function_name for p in parsers)
     if _kql_available():
         from packer.kql import references
 
         try:
             with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
-                refs = references(query, parsers=parsers)
+                refs = references(query, parsers=parsers, schema_dirs=schema_dirs)
             tables = frozenset(refs.tables | refs.unknown_tables) - functions
             return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
         except Exception:  # the analyser is optional here: fall back, never fail a plan
             _KQL_STATE["available"] = False
     return QueryNeeds(frozenset(tokenized_tables(query, functions)))
+
+
+def content_schema_dirs(items: Iterable) -> tuple[Path, ...]:
+    """The table schema folders validate's KQL check used for these items ($SENTINEL_PACKER_KQL_SCHEMAS,
+    <content>/kql-schemas): the same folders mean the same warm worker, and the user's tables' columns."""
+    from packer.kql.check import user_schema_dirs
+
+    return tuple(user_schema_dirs(items))
 
 
 _KQL_STATE: dict[str, bool] = {}

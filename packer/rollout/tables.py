@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 
 from packer.content.model import ContentItem, ContentSet
-from packer.plan.tables import QueryNeeds, default_query_needs
+from packer.plan.tables import QueryNeeds, content_schema_dirs, default_query_needs
 
 
 class SharedTablesNeeded:
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, frozenset], QueryNeeds] = {}
+        self._answers: dict[tuple, QueryNeeds] = {}
         self._lock = threading.Lock()
 
     def for_content(self, content: ContentSet):
@@ -33,14 +33,15 @@ class SharedTablesNeeded:
         parsers = content.parsers
         # the parsers' text too: an overlay may change a parser's query in one workspace only
         functions = frozenset((p.function_alias.lower(), p.function_name.lower(), p.query) for p in parsers)
+        dirs = content_schema_dirs(content.items)
 
         def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""
-            key = (query, functions)
+            key = (query, functions, dirs)
             with self._lock:
                 known = self._answers.get(key)
             if known is None:
-                known = default_query_needs(query, parsers)
+                known = default_query_needs(query, parsers, dirs)
                 with self._lock:
                     self._answers[key] = known
             return known
