@@ -12,6 +12,7 @@ from packer.errors import ConfigError, PackerError
 from packer.plan.tables import WorkspaceTables, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
+from packer.rollout.fleet_plan import workspace_contents
 from packer.rollout.tables import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
@@ -47,7 +48,7 @@ class DoctorResult:
 
 def doctor(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
            parallel: int = 8) -> list[DoctorResult]:
-    contents = {t.name: inventory.content_for(content, t) for t in targets}
+    contents = workspace_contents(content, inventory, targets)
     tables = SharedTablesNeeded()  # each query analysed once for the fleet, not once per workspace
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="doctor") as pool:
         return list(pool.map(lambda t: examine(contents[t.name], t, connection, tables), targets))
