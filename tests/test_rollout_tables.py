@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import packer.rollout.tables as rollout_tables
@@ -61,3 +63,27 @@ def test_a_parser_changed_by_an_overlay_gets_its_own_analysis(monkeypatch) -> No
     assert len(asked) == 1
     shared.needs_for(changed)(rule)
     assert len(asked) == 2
+
+
+def test_workspaces_asking_the_same_query_at_once_share_one_analysis(monkeypatch) -> None:
+    """Parallel workspaces reach the same rule together; each used to miss the cache and queue
+    the same query on the one KQL worker."""
+    content = load_content_unchecked(CONTENT)
+    rule = content.analytic_rules[0]
+    asked: list[str] = []
+    release = threading.Event()
+
+    def slow_needs(query, parsers=(), schema_dirs=()):
+        asked.append(query)
+        release.wait(5)
+        return QueryNeeds(frozenset({"DeviceNetworkEvents"}))
+
+    monkeypatch.setattr(rollout_tables, "default_query_needs", slow_needs)
+    shared = SharedTablesNeeded()
+    with ThreadPoolExecutor(4) as pool:
+        answers = [pool.submit(shared.needs_for(content), rule) for _ in range(4)]
+        threading.Event().wait(0.3)  # let every thread reach the cache while the first is answered
+        release.set()
+        tables = {future.result().tables for future in answers}
+    assert tables == {frozenset({"DeviceNetworkEvents"})}
+    assert asked == [rule.query]

@@ -8,6 +8,7 @@ same cached answer."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 from packer.content.model import ContentItem, ContentSet
 from packer.plan.tables import QueryNeeds, content_schema_dirs, default_query_needs
@@ -15,7 +16,7 @@ from packer.plan.tables import QueryNeeds, content_schema_dirs, default_query_ne
 
 class SharedTablesNeeded:
     def __init__(self) -> None:
-        self._answers: dict[tuple, QueryNeeds] = {}
+        self._answers: dict[tuple, Future[QueryNeeds]] = {}
         self._lock = threading.Lock()
 
     def for_content(self, content: ContentSet):
@@ -38,12 +39,18 @@ class SharedTablesNeeded:
         def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""
             key = (query, functions, dirs)
+            # parallel workspaces reach the same rules at the same time: the first asks, the rest
+            # wait for its answer instead of queueing the same query on the one worker again
             with self._lock:
-                known = self._answers.get(key)
-            if known is None:
-                known = default_query_needs(query, parsers, dirs)
-                with self._lock:
-                    self._answers[key] = known
-            return known
+                answer = self._answers.get(key)
+                asking = answer is None
+                if asking:
+                    answer = self._answers[key] = Future()
+            if asking:
+                try:
+                    answer.set_result(default_query_needs(query, parsers, dirs))
+                except BaseException as exc:
+                    answer.set_exception(exc)
+            return answer.result()
 
         return needs
