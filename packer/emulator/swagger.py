@@ -80,12 +80,27 @@ class SwaggerSchemas:
         response = operation.get("responses", {}).get(str(status))
         if not response or "schema" not in response:
             return None
-        return self._compiled(response["schema"], path)
+        return self._compiled(response["schema"], path, self.example_nulls(path, operation, status))
 
-    def _compiled(self, schema: dict, where: Path) -> Draft202012Validator:
-        key = (str(where), json.dumps(schema, sort_keys=True))
+    def example_nulls(self, path: Path, operation: dict, status: int) -> frozenset[str]:
+        """Property names that the operation's own x-ms-examples return as null for `status`.
+
+        The service returns members such as `alertRuleTemplateName: null` for a rule that was not
+        made from a template (CreateScheduledAlertRule.json, GetScheduledAlertRule.json), while the
+        schema types them as plain strings without x-nullable. Where the examples and the schema
+        disagree, the examples are recorded responses of the real service, so they win.
+        """
+        names: set[str] = set()
+        for example in operation.get("x-ms-examples", {}).values():
+            document = self._load((path.parent / example.get("$ref", "")).resolve()) if "$ref" in example else {}
+            body = document.get("responses", {}).get(str(status), {}).get("body")
+            _collect_null_members(body, names)
+        return frozenset(names)
+
+    def _compiled(self, schema: dict, where: Path, nullable: frozenset[str] = frozenset()) -> Draft202012Validator:
+        key = (str(where), json.dumps(schema, sort_keys=True), tuple(sorted(nullable)))
         if key not in self._validators:
-            self._validators[key] = Draft202012Validator(self.convert(schema, where))
+            self._validators[key] = Draft202012Validator(self.convert(schema, where, nullable))
         return self._validators[key]
 
     def _deref(self, node: dict, where: Path) -> tuple[dict, Path]:
@@ -97,10 +112,22 @@ class SwaggerSchemas:
         return node, where
 
     # --- conversion --------------------------------------------------------------------------
-    def convert(self, schema: dict, where: Path) -> dict:
-        converter = _Converter(self)
+    def convert(self, schema: dict, where: Path, nullable: frozenset[str] = frozenset()) -> dict:
+        converter = _Converter(self, nullable)
         root = converter.node(schema, where)
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": converter.defs, **root}
+
+
+def _collect_null_members(node, names: set[str]) -> None:
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if value is None:
+                names.add(name)
+            else:
+                _collect_null_members(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_null_members(value, names)
 
 
 def _pointer(document: dict, pointer: str) -> dict:
@@ -114,8 +141,9 @@ def _pointer(document: dict, pointer: str) -> dict:
 
 
 class _Converter:
-    def __init__(self, schemas: SwaggerSchemas):
+    def __init__(self, schemas: SwaggerSchemas, nullable: frozenset[str] = frozenset()):
         self.schemas = schemas
+        self.nullable = nullable  # member names that may be null whatever their schema says
         self.defs: dict[str, dict] = {}
 
     def _ref(self, ref: str, where: Path, polymorphic: bool = True) -> dict:
@@ -143,6 +171,10 @@ class _Converter:
                                  "then": self._ref(f"#/definitions/{name}", where)})
         return {"allOf": branches}
 
+    def _member(self, name: str, schema: dict, where: Path) -> dict:
+        converted = self.node(schema, where)
+        return {"anyOf": [{"type": "null"}, converted]} if name in self.nullable else converted
+
     def node(self, schema: dict, where: Path) -> dict:
         if not isinstance(schema, dict):
             return {}
@@ -159,7 +191,7 @@ class _Converter:
             if keyword in schema:
                 out[keyword] = schema[keyword]
         if "properties" in schema:
-            out["properties"] = {name: self.node(sub, where) for name, sub in schema["properties"].items()}
+            out["properties"] = {name: self._member(name, sub, where) for name, sub in schema["properties"].items()}
         if isinstance(schema.get("additionalProperties"), dict):
             out["additionalProperties"] = self.node(schema["additionalProperties"], where)
         if "items" in schema:
