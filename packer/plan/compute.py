@@ -38,6 +38,7 @@ from packer.plan.model import Action, Plan, PlanItem, Write
 from packer.plan.tables import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
+from packer.resource_ids import ResourceRole
 from packer.render.api_bodies import (
     DesiredResource,
     ResourceType,
@@ -182,7 +183,7 @@ class _Planner:
                 continue
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
-            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag"), role=ResourceRole.METADATA))
             edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
             source_id = str((props.get("source") or {}).get("sourceId", ""))
             path = owner_source_path(source_id, self.target.repository)
@@ -216,7 +217,8 @@ class _Planner:
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
+                     ResourceRole.METADATA)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:
