@@ -28,7 +28,7 @@ from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
 from packer.remote.normalise import content_hash
 from packer.resource_ids import ResourceRole
-from packer.render.api_bodies import stamped_metadata
+from packer.bodies.resources import stamped_metadata
 
 ON_DRIFT = ("fail", "overwrite", "skip")
 Progress = Callable[[ItemResult], None]

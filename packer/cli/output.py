@@ -18,7 +18,7 @@ def write_output(path: Path, text: str) -> None:
 def error_details(exc: PackerError) -> str:
     """What precedes the one-line error: for failed validation, every problem (as `validate` prints them)."""
     if isinstance(exc, ValidationFailed) and exc.report is not None:
-        from packer.validate.report import render
+        from packer.views.validation import render
 
         return render(exc.report, "text")
     return ""

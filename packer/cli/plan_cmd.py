@@ -201,7 +201,7 @@ def plan(
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
     from packer.plan.compute import compute_plan
-    from packer.plan.render import render_markdown, render_table
+    from packer.views.plan import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
@@ -229,7 +229,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     from packer.remote.api_versions import ARM_ENDPOINT
     from packer.rollout.connection import FleetConnection
     from packer.rollout.fleet_plan import plan_fleet
-    from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
+    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
     from packer.targets import load_inventory
 
     if options.target:
@@ -272,7 +272,7 @@ def apply(
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
     from packer.plan.model import Plan
-    from packer.plan.render import render_table
+    from packer.views.plan import render_table
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")

@@ -3,7 +3,7 @@
 Reads with list calls only (see packer.plan.live), classifies every content item, and every
 resource this tool and this repository own that the content no longer has (prune).
 Classification of an item whose resource exists (hashes: packer.remote.normalise; the stamp
-"sent / stored" is read from our metadata, see packer.render.api_bodies):
+"sent / stored" is read from our metadata, see packer.bodies.resources):
 - not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
   already equals ours and carries no metadata at all (an apply interrupted between the
   resource and its metadata): then only the metadata is written;
@@ -35,11 +35,11 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, Plan, PlanItem, Write
-from packer.plan.tables import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
-from packer.render.api_bodies import (
+from packer.bodies.resources import (
     DesiredResource,
     ResourceType,
     desired_resources,

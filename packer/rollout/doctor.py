@@ -10,11 +10,11 @@ from packer import resource_ids
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.tables import WorkspaceTables, missing_tables
+from packer.plan.query_needs import WorkspaceTables, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 PERMISSIONS_API_VERSION = "2022-04-01"

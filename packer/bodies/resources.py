@@ -1,6 +1,6 @@
 """Content items -> the exact management-API bodies for one workspace (what `apply` PUTs).
 
-The `properties` come from `packer.render.properties` (the packager's own mapping, one place);
+The `properties` come from `packer.bodies.properties` (the packager's own mapping, one place);
 this module adds what the live API needs and drops what only a template carries:
 - alertRules (Scheduled, NRT): `kind`; `alertRuleTemplateName` = the rule id and
   `templateVersion` = its version (the contentId/version of the AlertRuleTemplate the built
@@ -56,7 +56,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.remote.normalise import content_hash
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
