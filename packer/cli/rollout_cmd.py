@@ -99,7 +99,7 @@ def rollout_command(
     from packer.apply import ON_DRIFT
     from packer.connect import connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
-    from packer.rollout.progress import RichObserver
+    from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
