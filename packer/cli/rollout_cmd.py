@@ -45,20 +45,12 @@ def matrix(
 def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
     from rich.console import Console
-    from rich.table import Table
 
     from packer.targets import load_inventory
+    from packer.views.targets import print_targets
 
     inventory = load_inventory(targets)
-    table = Table()
-    for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
-        table.add_column(column, overflow="fold")
-    for target in inventory.select(wave=wave or None, glob=select or None):
-        entry = inventory.entry(target.name)
-        table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
-                      target.subscription_id, f"{target.resource_group}/{target.workspace}",
-                      "" if entry.overlay.is_empty else "yes")
-    Console().print(table)
+    print_targets(inventory, inventory.select(wave=wave or None, glob=select or None), Console())
 
 
 # --- shared plumbing --------------------------------------------------------------------------
@@ -99,7 +91,7 @@ def rollout_command(
     from packer.apply import ON_DRIFT
     from packer.connect import connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
-    from packer.views.rollout import RichObserver
+    from packer.views.rollout import RichObserver, rollout_report_markdown
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
@@ -113,7 +105,7 @@ def rollout_command(
     if report_json is not None:
         write_output(report_json, report.to_json())
     if report_md is not None:
-        write_output(report_md, report.to_markdown())
+        write_output(report_md, rollout_report_markdown(report))
     console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
     raise typer.Exit(0 if report.ok else 1)
 
@@ -132,26 +124,17 @@ def doctor_command(
 ) -> None:
     """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
     from rich.console import Console
-    from rich.markup import escape
 
     from packer.connect import connect_fleet
+    from packer.views.doctor import print_doctor
 
     if bool(target) == all_:
         raise ConfigError("give exactly one of --target NAME or --all")
     fleet = connect_fleet(targets, names=[target] if target else None,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     results = fleet.doctor(content)
-    console = Console(highlight=False)
-    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
-    for result in results:
-        console.print(f"[bold]{escape(result.target)}[/]")
-        for check in result.checks:
-            console.print(f"  {marks[check.ok]:<14} {escape(check.name)}: {escape(check.detail)}")
-            if check.ok is False and check.fix:
-                console.print(f"  {'':<3}fix: {escape(check.fix)}")
-    bad = [r.target for r in results if not r.ok]
-    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]")
-    raise typer.Exit(1 if bad else 0)
+    print_doctor(results, Console(highlight=False))
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -130,14 +130,14 @@ def _run_rollout(inputs: ActionInputs) -> int:
 
     from packer.connect import Endpoint, connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
-    from packer.views.rollout import RichObserver
+    from packer.views.rollout import RichObserver, rollout_report_markdown
 
     fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
     console = Console(highlight=False)
     with RichObserver(console) as observer:
         report = fleet.rollout(inputs.content, RolloutOptions(commit=current_commit()), observer)
     write_output(inputs.report_json, report.to_json())
-    write_output(inputs.report_markdown, report.to_markdown())
+    write_output(inputs.report_markdown, rollout_report_markdown(report))
     console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
     return 0 if report.ok else 1
 
