@@ -1,6 +1,7 @@
 """Validate files, folders or a whole content root; build the ContentSet of what passed."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Iterable
@@ -47,11 +48,12 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     report.content = _build_content([r for r in results if not r.has_errors], report.problems)
     report.kql_status = "skipped: disabled (--no-kql)"
     if kql:
-        kql_problems, report.kql_status = _run_kql(report.content)
+        kql_problems, report.kql_status, facts = _run_kql(report.content)
         if kql_problems:
             report.problems += kql_problems
             failed = {p.path for p in kql_problems if p.is_error}
             report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
+        report.content = dataclasses.replace(report.content, query_facts=facts)  # each query analysed once
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
 
@@ -146,10 +148,12 @@ def _build_content(results: list[FileResult], problems: list[Problem]) -> Conten
     return content_set(solution, items)
 
 
-def _run_kql(content: ContentSet) -> tuple[list[Problem], str]:
-    """KQL analysis lives in packer.kql (optional: it needs Node.js and the Kusto.Language package)."""
+def _run_kql(content: ContentSet) -> tuple[list[Problem], str, dict]:
+    """KQL analysis lives in packer.kql (optional: it needs Node.js and the Kusto.Language package).
+    Also returns what each query reads (packer.content.model.QueryFacts), for plan and doctor."""
     try:
-        from packer.kql import check_content
+        from packer.kql.check import analyse_content
     except ImportError:
-        return [], "skipped: KQL analysis not installed"
-    return check_content(content.items)
+        return [], "skipped: KQL analysis not installed", {}
+    result = analyse_content(content.items)
+    return result.problems, result.status, result.facts
