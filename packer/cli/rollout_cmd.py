@@ -41,6 +41,22 @@ def matrix(
     typer.echo(json.dumps(job_matrix(load_inventory(targets), wave=wave or None, shard_size=shard_size)))
 
 
+@targets_app.command("gate")
+def gate(
+    reports: list[Path] = typer.Argument(..., help="The wave's rollout reports (JSON), one per shard."),
+    targets: Path = TARGETS_OPTION,
+    wave: str = typer.Option(..., "--wave", help="The wave to judge."),
+) -> None:
+    """Sum a wave's shard reports against the wave's failure threshold (the gate before the next wave).
+    Exit 0: the wave passed; 1: it crossed its threshold or a workspace is missing from the reports."""
+    from packer.rollout.gate import wave_verdict
+    from packer.targets import load_inventory
+
+    verdict = wave_verdict(load_inventory(targets), wave, reports)
+    typer.echo(verdict.summary())
+    raise typer.Exit(0 if verdict.passed else 1)
+
+
 @targets_app.command("list")
 def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
@@ -124,7 +140,8 @@ def rollout_command(
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
 ) -> None:
     """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
-    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped."""
+    Exit 0: every wave stayed within its failure threshold (failed workspaces are listed as
+    warnings); 1: a wave crossed its threshold and the rollout stopped, or an error."""
     from rich.console import Console
 
     from packer.apply import ON_DRIFT
@@ -144,8 +161,14 @@ def rollout_command(
         write_output(report_json, report.to_json())
     if report_md is not None:
         write_output(report_md, report.to_markdown())
-    console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
-    raise typer.Exit(0 if report.ok else 1)
+    colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
+    console.print(f"[bold {colour}]{report.summary()}[/]", markup=True)
+    if report.within_thresholds:
+        for failed in report.failed_workspaces():
+            console.print(f"warning: workspace {failed.name} ({failed.status.value}) is within wave "
+                          f"'{failed.wave}''s failure threshold: {failed.error or 'see its item failures above'}",
+                          markup=False)
+    raise typer.Exit(0 if report.within_thresholds else 1)
 
 
 # --- doctor -----------------------------------------------------------------------------------
