@@ -123,7 +123,7 @@ def test_release_builds_the_same_way(workspace):
 def test_every_output_the_action_declares_is_set_by_some_command(tmp_path):
     from packer.github.action import _PUBLISHERS, ActionInputs
 
-    produced = {"exit-code"}
+    produced = {"exit-code", "executable"}  # executable: the install step's (test_github_action_runner.py)
     for command, publish in _PUBLISHERS.items():
         produced |= set(publish(ActionInputs(command, output_dir=tmp_path), 1)[0])
     assert set(action()["outputs"]) == produced

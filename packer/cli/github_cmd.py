@@ -16,19 +16,26 @@ DEFAULT_MARKER = "sentinel-packer:plan"
 
 @github_app.command("run")
 def run(
-    command: str = typer.Argument(..., help="validate | build | plan | rollout"),
+    command: str = typer.Argument(..., help="validate | build | plan | rollout | gate"),
     content: Path = typer.Option(Path("content"), "--content", help="Content folder."),
     targets: Path = typer.Option(Path("targets.yaml"), "--targets", help="Inventory file (plan, rollout)."),
     target: str = typer.Option("", "--target", help="Plan one target instead of the fleet."),
     wave: str = typer.Option("", "--wave", help="Limit plan or rollout to one wave."),
     select: str = typer.Option("", "--select", help="Limit rollout to the targets matching this glob (a matrix shard)."),
     output_dir: Path = typer.Option(Path("sentinel-packer-out"), "--output-dir", help="Where SARIF, package, plan and report go."),
+    prune: str = typer.Option("false", "--prune", help='"true": rollout deletes what the repository no longer has.'),
+    on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip (rollout)."),
+    max_failures: str = typer.Option("", "--max-failures", help="Failed workspaces each wave tolerates (rollout)."),
+    parallel: str = typer.Option("8", "--parallel", help="Workspaces at once within a wave (rollout)."),
+    check_versions: str = typer.Option("", "--check-versions", help="Git ref for build's version-bump check."),
 ) -> None:
     """Run a command, then write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT (the composite action's body)."""
-    from packer.github.action import ActionInputs, run_action
+    from packer.github.action import ActionInputs, RolloutInputs, run_action
 
+    rollout = RolloutInputs.from_action(prune=prune, on_drift=on_drift, max_failures=max_failures, parallel=parallel)
     inputs = ActionInputs(command=command, content=content, targets=targets, target=target,
-                          wave=wave, select=select, output_dir=output_dir)
+                          wave=wave, select=select, output_dir=output_dir, rollout=rollout,
+                          check_versions=check_versions)
     raise typer.Exit(run_action(inputs).exit_code)
 
 

@@ -9,17 +9,50 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packer.errors import ConfigError, PackerError
-from packer.github.annotations import findings_markdown, read_sarif, workflow_command
+from packer.github.annotations import findings_markdown, read_sarif, warning_command, workflow_command
 from packer.github.outputs import set_outputs, write_step_summary
 
-COMMANDS = ("validate", "build", "plan", "rollout")
+COMMANDS = ("validate", "build", "plan", "rollout", "gate")
 PLAN_EXIT_CHANGES = 2  # `plan` exits like `terraform plan -detailed-exitcode`
+
+
+@dataclass(frozen=True)
+class RolloutInputs:
+    """The action's rollout policy inputs, checked before anything runs."""
+
+    prune: bool = False
+    on_drift: str = "fail"
+    max_failures: int | None = None
+    parallel: int = 8
+
+    @classmethod
+    def from_action(cls, prune: str, on_drift: str, max_failures: str, parallel: str) -> "RolloutInputs":
+        if prune.strip().lower() not in ("true", "false", ""):
+            raise ConfigError(f"input prune must be 'true' or 'false', not {prune!r}")
+        if on_drift not in ("fail", "overwrite", "skip"):
+            raise ConfigError(f"input on-drift must be fail, overwrite or skip, not {on_drift!r}")
+        return cls(prune=prune.strip().lower() == "true", on_drift=on_drift,
+                   max_failures=_count("max-failures", max_failures) if max_failures.strip() else None,
+                   parallel=_count("parallel", parallel or "8"))
+
+    def args(self) -> list[str]:
+        args = ["--on-drift", self.on_drift, "--parallel", str(self.parallel)]
+        args += ["--prune"] if self.prune else []
+        args += ["--max-failures", str(self.max_failures)] if self.max_failures is not None else []
+        return args
+
+
+def _count(name: str, text: str) -> int:
+    if not text.strip().isdigit():
+        raise ConfigError(f"input {name} must be a whole number, not {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,8 @@ class ActionInputs:
     wave: str = ""
     select: str = ""
     output_dir: Path = Path("sentinel-packer-out")
+    rollout: RolloutInputs = RolloutInputs()
+    check_versions: str = ""  # a git ref: build fails when an item changed without a version bump
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
@@ -61,6 +96,14 @@ class ActionInputs:
     @property
     def report_markdown(self) -> Path:
         return self.output_dir / "rollout-report.md"
+
+    @property
+    def gate_text(self) -> Path:
+        return self.output_dir / "gate.txt"
+
+    def shard_reports(self) -> list[Path]:
+        """The wave's shard reports, as actions/download-artifact lays them out (one folder each)."""
+        return sorted(p for p in self.output_dir.rglob("rollout-report.json") if p != self.report_json)
 
 
 @dataclass(frozen=True)
@@ -97,12 +140,18 @@ def command_lines(inputs: ActionInputs) -> list[Invocation]:
         return [Invocation(["validate", str(inputs.content), *inventory, "--format", "sarif",
                             "--output", str(inputs.sarif_path)])]
     if inputs.command == "build":
-        return [Invocation(["build", *content, "--out", str(inputs.dist_dir)])]
+        check = ["--check-versions", inputs.check_versions] if inputs.check_versions else []
+        return [Invocation(["build", *content, "--out", str(inputs.dist_dir), *check])]
     if inputs.command == "plan":
         # One pass over the workspaces: --out saves the JSON plan, stdout is the Markdown one.
         return [Invocation(["plan", *_plan_scope(inputs), *content, "--format", "markdown",
                             "--out", str(inputs.plan_json)], stdout_to=inputs.plan_markdown)]
-    rollout = ["rollout", "--targets", str(inputs.targets), *content,
+    if inputs.command == "gate":
+        if not inputs.wave:
+            raise ConfigError("the gate command judges one wave: set the action's `wave` input")
+        return [Invocation(["targets", "gate", "--targets", str(inputs.targets), "--wave", inputs.wave,
+                            *map(str, inputs.shard_reports())], stdout_to=inputs.gate_text)]
+    rollout = ["rollout", "--targets", str(inputs.targets), *content, *inputs.rollout.args(),
                "--report-json", str(inputs.report_json), "--report-md", str(inputs.report_markdown)]
     if inputs.wave:
         rollout += ["--wave", inputs.wave]
@@ -196,17 +245,36 @@ def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], s
     outputs = {"report-path": str(inputs.report_markdown) if inputs.report_markdown.is_file() else "",
                "report-json-path": str(inputs.report_json) if inputs.report_json.is_file() else ""}
     summary = _read(inputs.report_markdown) or f"### sentinel-packer rollout\n\nNo report was written (exit code {code}).\n"
+    for name, status, error in _failed_workspaces(inputs.report_json):
+        print(warning_command("sentinel-packer rollout", f"workspace {name} {status}: {error}".rstrip(": ")), flush=True)
     return outputs, summary
 
 
+def _failed_workspaces(report_json: Path) -> list[tuple[str, str, str]]:
+    """Failed or refused workspaces of a rollout report: a wave within its threshold passes, so
+    these would otherwise show only inside the summary."""
+    try:
+        results = json.loads(_read(report_json) or "{}").get("results", [])
+    except ValueError:
+        return []
+    return [(r.get("name", "?"), r.get("status", ""), r.get("error", "")) for r in results
+            if isinstance(r, dict) and r.get("status") in ("failed", "refused")]
+
+
+def _publish_gate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    verdict = _read(inputs.gate_text).strip() or f"The gate could not judge the wave (exit code {code})."
+    return {}, f"### sentinel-packer wave gate\n\n{verdict}\n"
+
+
 _PUBLISHERS = {"validate": _publish_validate, "build": _publish_build,
-               "plan": _publish_plan, "rollout": _publish_rollout}
+               "plan": _publish_plan, "rollout": _publish_rollout, "gate": _publish_gate}
 
 
 def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -> ActionResult:
     """Run the command, then write the summary and outputs; never hides the command's failure."""
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown):
+    for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown,
+                  inputs.gate_text):
         stale.unlink(missing_ok=True)  # outputs must only ever name what this run wrote
     code = 0
     for invocation in command_lines(inputs):
