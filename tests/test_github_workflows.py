@@ -222,11 +222,10 @@ def test_pre_commit_entry_is_a_real_command():
     assert result.exit_code == 0 and "--format" in result.output
 
 
-def test_action_installs_the_kql_analyser_pinned_like_the_project():
-    import json
-
-    pinned = json.loads((PROJECT_ROOT / "package.json").read_text(encoding="utf-8"))["dependencies"]
+def test_action_installs_the_kql_analyser_from_the_projects_lockfile():
     install = next(s for s in action()["runs"]["steps"] if s.get("name") == "Install the KQL analyser")
-    name, _, version = install["env"]["KQL_PACKAGE"].rpartition("@")
-    assert pinned == {name: version}
-    assert "SENTINEL_PACKER_NODE_MODULES=" in install["run"]
+    assert 'cp "$ACTION_PATH/package.json" "$ACTION_PATH/package-lock.json"' in install["run"]
+    assert "npm ci --prefix" in install["run"] and "npm install" not in install["run"]
+    assert "GITHUB_ENV" not in install["run"]  # only the run step sees it
+    run = next(s for s in action()["runs"]["steps"] if s.get("id") == "run")
+    assert run["env"]["SENTINEL_PACKER_NODE_MODULES"] == "${{ steps.kql.outputs.node-modules }}"
