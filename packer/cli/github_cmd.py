@@ -57,6 +57,8 @@ def comment(
     marker: str = typer.Option(DEFAULT_MARKER, "--marker", help="Hidden marker that identifies the sticky comment."),
     repo: str = typer.Option("", "--repo", help="owner/name; default $GITHUB_REPOSITORY."),
     pr: int = typer.Option(0, "--pr", help="Pull request number; default from the workflow event."),
+    author: str = typer.Option("", "--author", help="Login our comment is written as; default: the token's identity "
+                               "(github-actions[bot] for a workflow's GITHUB_TOKEN)."),
 ) -> None:
     """Create or update ONE pull-request comment carrying `marker` (GITHUB_TOKEN from the environment)."""
     from packer.github import context
@@ -71,7 +73,7 @@ def comment(
     if footer:
         markdown = markdown.rstrip("\n") + "\n\n" + footer
     result = upsert_sticky_comment(client, repo or context.repository(), pr or context.pull_request_number(),
-                                   marker, markdown)
+                                   marker, markdown, author or None)
     typer.echo(f"sticky comment {result.action}: {result.url or result.comment_id}")
 
 
