@@ -229,3 +229,21 @@ def test_action_installs_the_kql_analyser_from_the_projects_lockfile():
     assert "GITHUB_ENV" not in install["run"]  # only the run step sees it
     run = next(s for s in action()["runs"]["steps"] if s.get("id") == "run")
     assert run["env"]["SENTINEL_PACKER_NODE_MODULES"] == "${{ steps.kql.outputs.node-modules }}"
+
+
+def test_a_ci_job_installs_every_dependency_at_its_floor():
+    import subprocess
+    import sys
+    import tomllib
+
+    printed = subprocess.run([sys.executable, str(PROJECT_ROOT / ".ci" / "lowest_constraints.py")],
+                             capture_output=True, text=True, check=True).stdout.split()
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    names = {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in declared}
+    assert {line.split("==")[0] for line in printed} == names
+    for requirement in declared:  # a floor that lets pip pick a pre-release is no floor
+        assert not re.search(r">=\s*[\d.]+(a|b|rc)\d", requirement), requirement
+    job = workflow("ci.yml")["jobs"]["lowest-dependencies"]
+    script = next(s["run"] for s in job["steps"] if "run" in s)
+    assert "python .ci/lowest_constraints.py" in script and "-c " in script and "pytest" in script
