@@ -56,6 +56,10 @@ def keyed(install: PackageInstall) -> dict:
     return out
 
 
+def _kind_id(template) -> tuple[str, str]:
+    return template.body["properties"]["contentKind"], template.body["properties"]["contentId"]
+
+
 def allowed_differences() -> list[dict]:
     block = re.search(r"```json install-differences\n(.*?)```", INSTALL_DOC.read_text(encoding="utf-8"), re.DOTALL)
     assert block, "docs/install.md has no ```json install-differences block"
@@ -69,8 +73,8 @@ def test_microsoft_package_and_build_from_inputs_install_the_same_content(soluti
     theirs = package_install(read_package(microsoft_zip(tmp_path, solution)), SCOPE, "ws1")
     ours = package_install(read_package(built_zip(tmp_path, solution)), SCOPE, "ws1")
     assert ours.package.resource_id == theirs.package.resource_id
-    ids = {t.body["properties"]["contentId"]: t.resource_id for t in theirs.templates}
-    assert all(ids.get(t.body["properties"]["contentId"], t.resource_id) == t.resource_id for t in ours.templates)
+    ids = {_kind_id(t): t.resource_id for t in theirs.templates}
+    assert all(ids.get(_kind_id(t), t.resource_id) == t.resource_id for t in ours.templates)
     found = list(differences(keyed(ours), keyed(theirs), "install"))
     entries = [e for e in allowed_differences() if e["solution"] == solution]
     unlisted = [d for d in found if not any(pattern_matches(e["path"], d) for e in entries)]
