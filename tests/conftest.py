@@ -30,6 +30,20 @@ def shared_required() -> bool:
     return os.environ.get("SENTINEL_PACKER_REQUIRE_SHARED", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def kql_or_skip(purpose: str = "KQL analysis") -> None:
+    """Skip the calling test when Node.js or the Kusto.Language package is absent, the one
+    reason KQL analysis may not run; with SENTINEL_PACKER_REQUIRE_KQL set (CI) that fails it.
+    A worker that crashes or hangs is never a skip: it raises KqlFailed in the test."""
+    from packer.kql.analyser import KqlUnavailable, find_node, kql_required
+
+    try:
+        find_node()
+    except KqlUnavailable as exc:
+        if kql_required():
+            pytest.fail(f"{purpose} needs Node.js and `npm ci` (SENTINEL_PACKER_REQUIRE_KQL is set): {exc}")
+        pytest.skip(f"{purpose} needs Node.js and `npm ci`: {exc}")
+
+
 @pytest.fixture
 def shared() -> Path:
     return shared_path()
