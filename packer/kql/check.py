@@ -16,7 +16,7 @@ from packer.kql.analyser import (
 )
 from packer.kql.functions import parser_function
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
-from packer.validate.problems import ERROR, WARNING, Problem
+from packer.problems import ERROR, WARNING, Problem
 
 SCHEMA_DIRS_ENV = "SENTINEL_PACKER_KQL_SCHEMAS"
 WORKERS_ENV = "SENTINEL_PACKER_KQL_WORKERS"
