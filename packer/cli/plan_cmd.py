@@ -25,6 +25,7 @@ from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exi
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
+REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
+    require_kql: bool = typer.Option(
+        False, "--require-kql", envvar=REQUIRE_KQL_ENV,
+        help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -101,6 +105,8 @@ def plan(
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
+        os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
     result = _connect(options).plan(content, commit or current_commit())
