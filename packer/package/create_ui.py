@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from packer.content.model import AnalyticRule, HuntingQuery, Workbook
 from packer.package.connectors import log_kind
-from packer.package.inputs import DataConnector, PackageInput
+from packer.package.inputs import CcpConnector, DataConnector, PackageInput
 from packer.package.solution import description_with_logo
 from packer.package.template import TemplateBuilder
 from packer.render.properties import hunting_description, rule_description
@@ -67,18 +67,29 @@ def hunting_text(query: HuntingQuery) -> str:
     return " ".join(parts)
 
 
-def _connectors_step(package: PackageInput, connectors: list[DataConnector]) -> dict:
+def _connector_text(n: int, name: str, data: str) -> dict:
+    return _text(
+        f"dataconnectors{n}-text",
+        f"This Solution installs the data connector for {name}. You can get {name} {data}data in your "
+        "Microsoft Sentinel workspace. After installing the solution, configure and enable this data connector "
+        "by following guidance in Manage solution view.",
+    )
+
+
+def _connectors_step(package: PackageInput, connectors: list[DataConnector | CcpConnector]) -> dict:
+    """GenericUI/StaticUI connectors share one link after their texts; each CCP connector
+    (createCCPConnector.ps1) adds its own text, naming the connector, and its own link."""
     name = package.solution.name
-    elements = [
-        _text(
-            f"dataconnectors{i}-text",
-            f"This Solution installs the data connector for {name}. You can get {name} {log_kind(c)} data in your "
-            "Microsoft Sentinel workspace. After installing the solution, configure and enable this data connector "
-            "by following guidance in Manage solution view.",
-        )
-        for i, c in enumerate(connectors, start=1)
-    ]
-    elements.append(_link(f"dataconnectors-link{len(connectors)}", "Learn more about connecting data sources", CONNECT_DATA_URI))
+    elements, classic = [], 0
+    for i, c in enumerate(connectors, start=1):
+        if isinstance(c, CcpConnector):
+            elements += [_connector_text(i, c.title, ""),
+                         _link(f"dataconnectors-link{i}", "Learn more about connecting data sources", CONNECT_DATA_URI)]
+        else:
+            classic = i
+            elements.append(_connector_text(i, name, f"{log_kind(c)} "))
+    if classic:
+        elements.append(_link(f"dataconnectors-link{classic}", "Learn more about connecting data sources", CONNECT_DATA_URI))
     return {"name": "dataconnectors", "label": "Data Connectors", "bladeTitle": "Data Connectors", "elements": elements}
 
 
@@ -110,7 +121,7 @@ def _hunting_step(package: PackageInput, queries: list[HuntingQuery]) -> dict:
 def steps(package: PackageInput) -> list[dict]:
     """Steps in the packager's fixed order; `[{}]` when nothing produces a step (parsers only)."""
     out = []
-    if connectors := package.of_type(DataConnector):
+    if connectors := [e for e in package.entries if isinstance(e, (DataConnector, CcpConnector))]:
         out.append(_connectors_step(package, connectors))
     if workbooks := package.of_type(Workbook):
         out.append(_workbooks_step(package, workbooks))

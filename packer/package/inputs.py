@@ -42,7 +42,33 @@ class DataConnector:
         return [str(t.get("name", "")) for t in data_types if isinstance(t, dict)] if isinstance(data_types, list) else []
 
 
-Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector
+@dataclass(frozen=True)
+class CcpConnector:
+    """A codeless (CCP) data connector: its definition and the poller, DCR and table resources
+    the packager finds for it in the solution's `Data Connectors` folder (JSON as read)."""
+
+    definition: Mapping[str, Any]  # the Microsoft.SecurityInsights/dataConnectorDefinitions resource
+    pollers: tuple[Mapping[str, Any], ...]  # Microsoft.SecurityInsights/dataConnectors resources
+    dcrs: tuple[Mapping[str, Any], ...]  # Microsoft.Insights/dataCollectionRules resources
+    tables: tuple[Mapping[str, Any], ...]  # Microsoft.OperationalInsights/workspaces/tables resources
+    path: Path
+
+    @property
+    def ui_config(self) -> Mapping[str, Any]:
+        properties = self.definition.get("properties")
+        config = properties.get("connectorUiConfig") if isinstance(properties, dict) else None
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def id(self) -> str:
+        return str(self.ui_config.get("id", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.ui_config.get("title", self.id))
+
+
+Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector | CcpConnector
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from packer.content.load import analytic_rule_from, get, hunting_query_from, par
 from packer.content.model import Author, Solution, SourceInfo, Support, Workbook
 from packer.content.yamlsource import YamlDocument, read_text
 from packer.errors import PackerError, ValidationFailed
-from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector, Entry, PackageInput
+from packer.package.inputs import GENERIC_UI, STATIC_UI, CcpConnector, DataConnector, Entry, PackageInput
 from packer.package.solution import release_notes_url
 
 CONTENT_KEYS = ("Analytic Rules", "Hunting Queries", "Workbooks", "Parsers", "Data Connectors")
@@ -33,6 +33,29 @@ def _read_json(path: Path) -> Any:
         return json.loads(read_text(path))
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise PackerError(f"{path}: not valid JSON: {exc}") from None
+
+
+CCP_DEFINITION_TYPE = "Microsoft.SecurityInsights/dataConnectorDefinitions"
+CCP_POLLER_TYPE = "Microsoft.SecurityInsights/dataConnectors"
+DCR_TYPE = "Microsoft.Insights/dataCollectionRules"
+TABLE_TYPE = "Microsoft.OperationalInsights/workspaces/tables"
+CCP_IGNORED_FILES = ("function.json", "host.json", "proxies.json")
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _of_type(value: Any, type_: str) -> list[dict]:
+    """The resources of `type_` in a JSON file's value (one resource or an array of them)."""
+    return [r for r in _as_list(value) if isinstance(r, dict) and str(r.get("type", "")).lower() == type_.lower()]
+
+
+def _dcr_stream(dcr: dict, key: str) -> Any:
+    """dataFlows[0].streams[0] or dataFlows[0].outputStream, as the packager reads them."""
+    flows = get(dcr.get("properties") or {}, "dataFlows") or [{}]
+    value = get(flows[0], key) if isinstance(flows, list) and isinstance(flows[0], dict) else None
+    return value[0] if key == "streams" and isinstance(value, list) and value else value
 
 
 def find_case_insensitive(base: Path, relative: str) -> Path | None:
@@ -206,6 +229,9 @@ class _Reader:
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)
+        if ccp_definition := _of_type(definition, CCP_DEFINITION_TYPE):
+            self.entries.append(self.ccp_connector(ccp_definition[0], path, entry))
+            return
         if not isinstance(definition, dict) or "type" in definition or "resources" in definition or "id" not in definition:
             self.skipped.append(f"Data Connectors {entry}: codeless (CCP) connectors are not supported yet")
             return
@@ -213,6 +239,31 @@ class _Reader:
         static = self.all_static or connector_id.lower() in self.static_ids
         self.entries.append(DataConnector(connector_id, STATIC_UI if static else GENERIC_UI,
                                           MappingProxyType(definition), path))
+
+    def ccp_connector(self, definition: dict, path: Path, entry: str) -> CcpConnector:
+        """The poller, DCR and tables the packager pairs with a CCP definition (get-ccp-details.ps1):
+        every JSON file under the `Data Connectors` folder, poller by `connectorDefinitionName`, DCR by
+        the poller's stream, table by the DCR's output stream."""
+        folder = find_case_insensitive(self.folder, "Data Connectors") or path.parent
+        resources = [r for file in sorted(folder.rglob("*.json")) if file.name.lower() not in CCP_IGNORED_FILES
+                     for r in _as_list(_read_json(file))]
+        connector = CcpConnector(definition, (), (), (), path)
+        pollers = [r for r in _of_type(resources, CCP_POLLER_TYPE)
+                   if get(r.get("properties") or {}, "connectorDefinitionName") == connector.id]
+        streams = {str(get(get(p.get("properties") or {}, "dcrConfig") or {}, "streamName")) for p in pollers}
+        all_dcrs = _of_type(resources, DCR_TYPE)
+        dcrs = [d for d in all_dcrs if _dcr_stream(d, "streams") in streams]
+        if not dcrs and len(all_dcrs) == 1:
+            # The poller may name a stream the DCR does not declare (Microsoft Copilot's poller says
+            # LLMACTIVITY_RESTAPI); Microsoft's package still carries the folder's only DCR.
+            dcrs = all_dcrs
+        if not pollers or not dcrs:
+            missing = "poller (Microsoft.SecurityInsights/dataConnectors)" if not pollers else "data collection rule"
+            raise PackerError(f"{path}: codeless connector '{connector.id}' has no {missing} under {folder} "
+                              "(the packager pairs the definition with them by connectorDefinitionName and stream)")
+        outputs = {str(_dcr_stream(d, "outputStream")).removeprefix("Custom-") for d in dcrs}
+        tables = [t for t in _of_type(resources, TABLE_TYPE) if t.get("name") in outputs]
+        return replace(connector, pollers=tuple(pollers), dcrs=tuple(dcrs), tables=tuple(tables))
 
     def workbook(self, path: Path) -> Workbook:
         entry = next(

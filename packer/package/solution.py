@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from markdown_it import MarkdownIt
+from packer.package.markdown import render as render_markdown
 
 from packer.package.inputs import PackageInput
 from packer.package.template import CONTENT_API, WORKSPACE_LOCATION, TemplateBuilder, support_json
@@ -24,7 +24,7 @@ COUNT_LABELS = (
     ("AnalyticsRule", "Analytic Rules"),
     ("HuntingQuery", "Hunting Queries"),
 )
-_markdown = MarkdownIt("commonmark")
+
 
 
 def release_notes_url(solution_name: str) -> str:
@@ -55,7 +55,7 @@ def description_with_logo(b: TemplateBuilder, package: PackageInput) -> str:
 
 
 def description_html(b: TemplateBuilder, package: PackageInput) -> str:
-    return _markdown.render(description_markdown(b, package))
+    return render_markdown(description_markdown(b, package))
 
 
 def publisher_display_name(package: PackageInput) -> str:
