@@ -35,7 +35,7 @@ def build(
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
         result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions)
     for warning in result.warnings:
-        typer.echo(f"warning: skipped {warning}", err=True)
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"built {result.solution_name} {result.version}: {len(result.files)} files in {result.out}")
     for path in result.files:
         typer.echo(f"  {path.as_posix()}")

@@ -26,6 +26,9 @@ UNSUPPORTED_KEYS = ("Playbooks", "Watchlists", "SavedSearches", "SummaryRules")
 BLADE_KEYS = ("WorkbookBladeDescription", "AnalyticalRuleBladeDescription", "HuntingQueryBladeDescription",
               "PlaybooksBladeDescription")
 REFUSED_SOURCE_KINDS = ("community", "standalone")
+# Keys the packager reads that need no packaging of their own (solution-format.md 2.2).
+SETTING_KEYS = ("Name", "Author", "Logo", "Description", "BasePath", "Version", "Metadata", "TemplateSpec",
+                "Is1PConnector", "StaticDataConnectorIds", "dependentDomainSolutionIds") + BLADE_KEYS
 
 
 def _read_json(path: Path) -> Any:
@@ -84,6 +87,13 @@ def strip_prefixes(entry: str, name: str, base_path: str) -> str:
     return path
 
 
+def package_version(data_version: Any) -> str:
+    """The contentPackages version the packager derives from the data file's `Version`: a 3.x
+    version is kept, anything else (absent, 2.x, not X.Y.Z) becomes 3.0.0."""
+    text = str(data_version or "")
+    return text if re.fullmatch(r"3\.\d+\.\d+", text) else "3.0.0"
+
+
 def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
     author_name, _, email = str(get(data, "Author") or "").partition(" - ")
     support = get(metadata, "support") or {}
@@ -92,8 +102,9 @@ def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
         name=str(get(data, "Name")),
         publisher_id=str(get(metadata, "publisherId")),
         offer_id=str(get(metadata, "offerId")),
-        version=str(get(data, "Version") or "3.0.0"),
-        description=str(get(data, "Description") or ""),
+        version=package_version(get(data, "Version")),
+        # inserted with PowerShell's -replace, whose replacement text turns `$$` into `$`
+        description=str(get(data, "Description") or "").replace("$$", "$"),
         author=Author(author_name.strip(), email.strip() or None),
         support=Support(tier=str(get(support, "tier") or ""), name=get(support, "name"),
                         email=get(support, "email"), link=get(support, "link")),
@@ -161,10 +172,9 @@ class _Reader:
         self.name = str(get(self.data, "Name") or "")
         self.base_path = str(get(self.data, "BasePath") or "")
         self.workbooks_metadata = workbooks_metadata
-        static = [str(i) for i in get(self.data, "StaticDataConnectorIds") or []]
-        all_static = bool(get(self.data, "Is1PConnector")) and not static
-        self.static_ids = {i.lower() for i in static}
-        self.all_static = all_static
+        # Current V3 rule: StaticUI exactly for the listed ids (older builds made every connector
+        # StaticUI under Is1PConnector; today's commonFunctions.ps1 does not read that key).
+        self.static_ids = {str(i).lower() for i in _names(self.data, "StaticDataConnectorIds", str(data_file))}
         self.entries: list[Entry] = []
         self.skipped: list[str] = []
         self.parser_descriptions: dict[str, str] = {}
@@ -182,9 +192,15 @@ class _Reader:
 
     def read(self) -> None:
         for key, value in self.data.items():
-            if not isinstance(value, list):
-                continue
             canonical = next((k for k in CONTENT_KEYS + UNSUPPORTED_KEYS if k.lower() == key.lower()), None)
+            if canonical is None and not any(k.lower() == key.lower() for k in SETTING_KEYS):
+                self.skipped.append(f"data file key '{key}': not read by this builder (nor under this name by "
+                                    f"Microsoft's packager); its content is not packaged")
+                continue
+            if not isinstance(value, list):
+                if canonical is not None and value not in (None, ""):
+                    self.skipped.append(f"{canonical}: '{key}' is not a list of files; nothing of it is packaged")
+                continue
             if canonical in UNSUPPORTED_KEYS:
                 self.skipped += [f"{canonical} {entry}: not supported by this builder yet" for entry in value]
             elif canonical is not None:
@@ -201,7 +217,14 @@ class _Reader:
             self.skipped.append(f"{key} {entry}: only YAML {key.lower()} are supported by this builder yet")
         elif (doc := self.checked(path, key)) is None:
             return
-        elif key == "Parsers":
+        else:
+            try:
+                self.add_item(key, path, doc)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise PackerError(f"{path}: cannot be packaged: {exc}") from None
+
+    def add_item(self, key: str, path: Path, doc: YamlDocument) -> None:
+        if key == "Parsers":
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
             parser = parser_from(doc)
             self.entries.append(replace(
@@ -224,8 +247,13 @@ class _Reader:
         result = check_file(path, {"Parsers": PARSER, "Hunting Queries": HUNTING}.get(key, RULE))
         self.files_checked += 1
         errors = [p for p in result.problems if p.is_error]
-        self.problems += errors
-        return None if errors else result.source
+        if result.source is None or not isinstance(result.source.value, dict):
+            self.problems += errors  # unreadable: Microsoft's packager cannot package it either
+            return None
+        # What Microsoft's packager does not check (a misspelt tactic...) is packaged as written.
+        self.skipped += [f"{p.path}:{p.line}: {p.field or '(file)'}: {p.message} (Microsoft's packager does not "
+                         "check this; packaged as written)" for p in errors]
+        return result.source
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)
@@ -236,7 +264,7 @@ class _Reader:
             self.skipped.append(f"Data Connectors {entry}: codeless (CCP) connectors are not supported yet")
             return
         connector_id = str(definition["id"])
-        static = self.all_static or connector_id.lower() in self.static_ids
+        static = connector_id.lower() in self.static_ids
         self.entries.append(DataConnector(connector_id, STATIC_UI if static else GENERIC_UI,
                                           MappingProxyType(definition), path))
 

@@ -41,7 +41,7 @@ def description_markdown(b: TemplateBuilder, package: PackageInput) -> str:
     note = "**Note:** Please refer to the following before installing the solution: \n\n"
     if package.release_notes_url:
         note += f"• Review the solution [Release Notes]({package.release_notes_url})\n\n"
-    parts = [note + KNOWN_ISSUES, package.solution.description.rstrip()]
+    parts = [note + KNOWN_ISSUES, package.solution.description]  # verbatim: the packager keeps trailing spaces
     counts = counts_line(b)
     if counts:
         parts.append(counts)
