@@ -175,7 +175,9 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     main, ui = render_package(package)
     top = next(r for r in main["resources"] if r["type"].endswith("/dataConnectors"))
     config = top["properties"]["connectorUiConfig"]
-    assert top["kind"] == "GenericUI" and list(config)[-1] == "id" and "metadata" not in config
+    # the fixed order, then id; the banner the file has is added after it (GetDataConnectorMetadata)
+    assert top["kind"] == "GenericUI" and list(config)[-2:] == ["id", "additionalRequirementBanner"]
+    assert "metadata" not in config
     assert list(config)[:6] == ["title", "publisher", "descriptionMarkdown", "graphQueries", "dataTypes", "connectivityCriterias"]
     assert config["availability"]["isPreview"] is False
     template = next(r for r in main["resources"] if r["name"] == "[variables('dataConnectorTemplateSpecName1')]")
@@ -184,7 +186,8 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     assert "additionalRequirementBanner" in inner  # GenericUI keeps every key of the file
     assert main["variables"]["uiConfigId1"] == connector.id == "OpenVPN"
     step = ui["parameters"]["steps"][0]
-    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-link1"]
+    # the solution has a parser: its text comes before the link, which is always named link2
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link2"]
     assert "OpenVPN Syslog data" in step["elements"][0]["options"]["text"]
 
 

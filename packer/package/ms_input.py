@@ -95,7 +95,8 @@ def package_version(data_version: Any) -> str:
 
 
 def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
-    author_name, _, email = str(get(data, "Author") or "").partition(" - ")
+    # String.Split(" - "): every occurrence splits, nothing is trimmed; part 2 (even "") is the e-mail
+    author_parts = str(get(data, "Author") or "").split(" - ")
     support = get(metadata, "support") or {}
     categories = get(metadata, "categories") or {}
     return Solution(
@@ -105,7 +106,7 @@ def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
         version=package_version(get(data, "Version")),
         # inserted with PowerShell's -replace, whose replacement text turns `$$` into `$`
         description=str(get(data, "Description") or "").replace("$$", "$"),
-        author=Author(author_name.strip(), email.strip() or None),
+        author=Author(author_parts[0], author_parts[1] if len(author_parts) > 1 else None),
         support=Support(tier=str(get(support, "tier") or ""), name=get(support, "name"),
                         email=get(support, "email"), link=get(support, "link")),
         source=SourceInfo(data_file),

@@ -51,7 +51,7 @@ def description_markdown(b: TemplateBuilder, package: PackageInput) -> str:
 
 def description_with_logo(b: TemplateBuilder, package: PackageInput) -> str:
     text = description_markdown(b, package)
-    return f"{package.solution.logo}\n\n{text}" if package.solution.logo else text
+    return f"{package.solution.logo}\n\n{text}" if package.solution.logo is not None else text
 
 
 def description_html(b: TemplateBuilder, package: PackageInput) -> str:
@@ -84,7 +84,7 @@ def add_solution_resource(b: TemplateBuilder, package: PackageInput) -> None:
         "contentProductId": "[variables('_solutioncontentProductId')]",
         "id": "[variables('_solutioncontentProductId')]",
     }
-    if solution.logo:
+    if solution.logo is not None:  # an empty Logo still gives `icon` (PrepareSolutionMetadata adds it)
         props["icon"] = solution.logo
     props.update({
         "contentId": "[variables('_solutionId')]",
