@@ -130,12 +130,12 @@ def test_cli_reports_skipped_content_and_unread_keys_by_name(tmp_path: Path) -> 
     data_file = next((folder / "Data").glob("*.json"))
     data = json.loads(data_file.read_text(encoding="utf-8"))
     data["Playbooks"] = ["Playbooks/Block/azuredeploy.json"]
-    data["DataConnectors"] = ["Data Connectors/Other.json"]  # no space: not a key the packager reads
+    data["Analytic Rule"] = ["Analytic Rules/Other.yaml"]  # misspelt: not a key this builder reads
     data_file.write_text(json.dumps(data), encoding="utf-8")
     result = CliRunner().invoke(app, ["build", "--solution-input", str(data_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "warning: Playbooks Playbooks/Block/azuredeploy.json: not supported by this builder yet" in result.output
-    assert "warning: data file key 'DataConnectors'" in result.output
+    assert "warning: data file key 'Analytic Rule'" in result.output
 
 
 def test_cli_content_must_be_a_folder(tmp_path: Path) -> None:

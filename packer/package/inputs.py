@@ -79,6 +79,12 @@ class PackageInput:
     skipped: tuple[str, ...] = ()  # "<kind> <path>: <reason>", reported by the build
     parser_descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     release_notes_url: str | None = None  # linked from the Content Hub description when set
+    # Microsoft-format input: each analytic rule's YAML mapping as written (by source path), whose
+    # objects the packager copies into the package instead of our normalised rendering.
+    rules_as_written: Mapping[Path, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # Microsoft-format input: how many entries come before the data file's `Metadata` key; the
+    # solution's dependencies list only their criteria (None: all of them).
+    entries_before_metadata: int | None = None
 
     def of_type(self, cls: type) -> list:
         return [e for e in self.entries if isinstance(e, cls)]

@@ -13,7 +13,7 @@ from packer.package.template import DEPLOYMENT_SCHEMA, TemplateBuilder, author_t
 
 def _add_entry(b: TemplateBuilder, package: PackageInput, entry) -> None:
     if isinstance(entry, AnalyticRule):
-        add_analytic_rule(b, entry)
+        add_analytic_rule(b, entry, package.rules_as_written.get(entry.source.path))
     elif isinstance(entry, HuntingQuery):
         add_hunting_query(b, entry)
     elif isinstance(entry, Parser):

@@ -7,6 +7,7 @@ packager does (prefixes stripped, case-insensitive). What this builder cannot pa
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import replace
@@ -179,6 +180,8 @@ class _Reader:
         self.entries: list[Entry] = []
         self.skipped: list[str] = []
         self.parser_descriptions: dict[str, str] = {}
+        self.rules_as_written: dict[Path, dict] = {}
+        self.entries_before_metadata: int | None = None
         self.problems: list = []  # packer.validate Problems of the listed YAML files
         self.files_checked = 0
 
@@ -193,7 +196,11 @@ class _Reader:
 
     def read(self) -> None:
         for key, value in self.data.items():
+            if key.lower() == "metadata":
+                self.entries_before_metadata = len(self.entries)
             canonical = next((k for k in CONTENT_KEYS + UNSUPPORTED_KEYS if k.lower() == key.lower()), None)
+            if key.lower() == "dataconnectors":  # createSolutionV3.ps1 reads this spelling too
+                canonical = "Data Connectors"
             if canonical is None and not any(k.lower() == key.lower() for k in SETTING_KEYS):
                 self.skipped.append(f"data file key '{key}': not read by this builder (nor under this name by "
                                     f"Microsoft's packager); its content is not packaged")
@@ -207,6 +214,9 @@ class _Reader:
             elif canonical is not None:
                 for entry in value:
                     self.add(canonical, str(entry))
+                    if self.entries_before_metadata is not None:
+                        self.skipped.append(f"{canonical} {entry}: listed after Metadata in the data file; packaged, "
+                                            "but (as Microsoft's packager does) not a dependency of the solution")
 
     def add(self, key: str, entry: str) -> None:
         path = self.resolve(key, entry)
@@ -239,6 +249,8 @@ class _Reader:
                 raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
             builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
             item = builder(doc)
+            if key != "Hunting Queries":
+                self.rules_as_written[item.source.path] = copy.deepcopy(doc.value)
             self.entries.append(replace(item, query=clip_block_newline(doc.text, "query", item.query)))
 
     def checked(self, path: Path, key: str) -> YamlDocument | None:
@@ -346,5 +358,7 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         blade_descriptions=MappingProxyType(blades),
         skipped=tuple(reader.skipped),
         parser_descriptions=MappingProxyType(reader.parser_descriptions),
+        rules_as_written=MappingProxyType(reader.rules_as_written),
+        entries_before_metadata=reader.entries_before_metadata,
         release_notes_url=release_notes_url(solution.name),
     )

@@ -71,7 +71,10 @@ def add_solution_resource(b: TemplateBuilder, package: PackageInput) -> None:
         "[concat(take(variables('_solutionId'),50),'-','sl','-', uniqueString(concat(variables('_solutionId'),"
         "'-','Solution','-',variables('_solutionId'),'-', variables('_solutionVersion'))))]"
     )
-    criteria = list(b.criteria) + [{"kind": "Solution", "contentId": s} for s in solution.dependent_solution_ids]
+    # The packager builds this resource when the data file's walk reaches `Metadata`: items listed
+    # after it are packaged but are not among the solution's dependencies.
+    listed = b.criteria if package.entries_before_metadata is None else b.criteria[:package.entries_before_metadata]
+    criteria = list(listed) + [{"kind": "Solution", "contentId": s} for s in solution.dependent_solution_ids]
     dependencies = {"criteria": criteria} if solution.dependent_solution_ids else {"operator": "AND", "criteria": criteria}
     props = {
         "version": b.version,
