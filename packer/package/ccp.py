@@ -296,11 +296,15 @@ def _rest_api_placeholders(parameters: dict, properties: dict) -> None:
                 _secret(parameters, match.group(1))
         request["apiEndpoint"] = "[[concat(" + ",".join(
             f"parameters('{m.group(1)}')" if (m := PLACEHOLDER.fullmatch(p)) else f"'{p}'" for p in parts) + ")]"
-    for group in ("headers", "queryParameters"):
-        values = request.get(group)
-        if isinstance(values, dict):
-            for key, value in values.items():
-                values[key] = _placeholder_value(parameters, value)
+    headers = request.get("headers")
+    if isinstance(headers, dict):  # a header holding a placeholder becomes that parameter, whole
+        for key, value in headers.items():
+            if isinstance(value, str) and (match := PLACEHOLDER.search(value)):
+                headers[key] = _secret(parameters, match.group(1))
+    query_parameters = request.get("queryParameters")
+    if isinstance(query_parameters, dict):
+        for key, value in query_parameters.items():
+            query_parameters[key] = _placeholder_value(parameters, value)
     paging = properties.get("paging")
     if isinstance(paging, dict):
         for key, value in paging.items():
