@@ -101,6 +101,15 @@ def test_description_html_differs_only_in_the_preamble() -> None:
         assert theirs.split("\n", 1)[0].startswith("<p><strong>Note:</strong>")
         assert theirs.split("\n", 1)[1] == body
 
+    # OpenVPN: only the corpus README's drift (the stored data file's older sentence, and the
+    # connector it still lists adding a count) separates the two renderings.
+    folder = shared_path("corpus", "solutions", "OpenVPN")
+    ours = _description_html(build_corpus_solution(folder)[0])
+    theirs = _description_html(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
+    theirs = theirs.replace("which were deprecated on <strong>Aug 31, 2024.</strong>",
+                            "which is about to be deprecated by <strong>Aug 31, 2024</strong>.")
+    assert ours == theirs.replace("<p><strong>Parsers:</strong>", "<p><strong>Data Connectors:</strong> 1, <strong>Parsers:</strong>")
+
 
 def test_workbook_serialized_data_differs_only_in_the_build_platform_newline() -> None:
     folder = shared_path("corpus", "solutions", "Windows Firewall")
