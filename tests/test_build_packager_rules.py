@@ -112,6 +112,10 @@ def resources(main: dict, fragment: str) -> list[dict]:
 def test_markdig_lists_headings_links_tables_and_strikethrough() -> None:
     assert render("a. one\nb. two\n") == '<ol type="a">\n<li>one</li>\n<li>two</li>\n</ol>\n'
     assert render("A. one\n") == '<ol type="A">\n<li>one</li>\n</ol>\n'
+    assert render("b. two\nc. three\n") == '<ol type="a" start="2">\n<li>two</li>\n<li>three</li>\n</ol>\n'
+    assert render("c. hundred\n") == '<ol type="i" start="100">\n<li>hundred</li>\n</ol>\n'  # roman starts win
+    assert render("i. one\nii. two\n") == '<ol type="i">\n<li>one</li>\n<li>two</li>\n</ol>\n'
+    assert render("IV. four\n") == '<ol type="I" start="4">\n<li>four</li>\n</ol>\n'
     assert render("# Hello, World 2!\n") == '<h1 id="hello-world-2">Hello, World 2!</h1>\n'
     assert render("see https://example.com/x now\n") == \
         '<p>see <a href="https://example.com/x">https://example.com/x</a> now</p>\n'

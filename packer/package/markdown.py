@@ -4,7 +4,8 @@
 markdown-it-py (CommonMark) with plugins set to Markdig's behaviour: pipe tables, `~~strike~~`
 as `<del>`, bare URLs as links (GFM autolinks), heading ids (Markdig's AutoIdentifiers slug),
 task lists, footnotes, definition lists, and Markdig's list extras: `a.`/`A.` items make an
-`<ol type="a">` list (no plugin of mdit-py-plugins has them; `alpha_lists` below adds them).
+`<ol type="a">` list, roman numerals an `<ol type="i">` (no plugin of mdit-py-plugins has them;
+`alpha_lists` below adds them).
 """
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-_ALPHA_MARKER = re.compile(r"([a-zA-Z])\.(?=[ \t]|$)")
+_ALPHA_MARKER = re.compile(r"([ivxlcdm]+|[IVXLCDM]+|[a-zA-Z])\.(?=[ \t]|$)")
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+
+
+def _roman_value(numeral: str) -> int:
+    values = [_ROMAN[c] for c in numeral.lower()]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 _RESERVED = "_-."
 
 
@@ -50,44 +57,57 @@ def markdig_slug(text: str) -> str:
     return "".join(out).rstrip(_RESERVED) or "section"
 
 
-def _alpha_marker(state: StateBlock, line: int) -> tuple[str, int] | None:
-    """(letter, position after the marker and one space) when `line` starts an `a.` item."""
+def _list_type(marker: str, list_type: str | None) -> str | None:
+    """Markdig's ListExtra bullet type of `marker` ("a", "A", "i", "I"), given the type of the list
+    it would continue (None: a new list, where a roman letter starts a roman list), or None."""
+    roman = all(c in _ROMAN for c in marker.lower()) and (marker.islower() or marker.isupper())
+    if roman and list_type in (None, "i", "I"):
+        return "i" if marker.islower() else "I"
+    if len(marker) == 1 and list_type in (None, "a", "A"):
+        return "a" if marker.islower() else "A"
+    return None
+
+
+def _alpha_marker(state: StateBlock, line: int, list_type: str | None = None) -> tuple[str, str, int] | None:
+    """(bullet type, marker, position after it and one space) when `line` starts an item."""
     if state.sCount[line] - state.blkIndent >= 4:
         return None
     start = state.bMarks[line] + state.tShift[line]
     match = _ALPHA_MARKER.match(state.src, start, state.eMarks[line])
-    if not match:
+    bullet = _list_type(match.group(1), list_type) if match else None
+    if bullet is None or (list_type is not None and bullet != list_type):
         return None
     after = match.end()
     if after < state.eMarks[line] and state.src[after] in " \t":
         after += 1
-    return match.group(1), after
+    return bullet, match.group(1), after
 
 
 def alpha_lists(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-    """Markdig's ListExtra: consecutive `a.`, `b.` ... items as `<ol type="a">` (tight lists
-    only; a paragraph is not interrupted, as for CommonMark ordered lists not starting at 1)."""
+    """Markdig's ListExtra: `a.`, `b.` ... items as `<ol type="a">`, a list starting with a
+    roman numeral (`i.`, `iv.`, also `c.`) as `<ol type="i">`. Tight lists only; a paragraph is
+    not interrupted, as for CommonMark ordered lists not starting at 1."""
     first = _alpha_marker(state, start_line)
     if first is None or (silent and state.parentType == "paragraph"):
         return False
     if silent:
         return True
-    letter = first[0]
-    list_type = "a" if letter.islower() else "A"
+    list_type, marker, _ = first
+    start = _roman_value(marker) if list_type in "iI" else ord(marker.lower()) - ord("a") + 1
     token = state.push("ordered_list_open", "ol", 1)
     token.attrSet("type", list_type)
-    if letter.lower() != "a":
-        token.attrSet("start", str(ord(letter.lower()) - ord("a") + 1))
+    if start != 1:
+        token.attrSet("start", str(start))
     token.map = [start_line, start_line]
     line = start_line
     old_parent = state.parentType
     state.parentType = "list"
-    while line < end_line and (marker := _alpha_marker(state, line)) is not None:
+    while line < end_line and (item_marker := _alpha_marker(state, line, list_type)) is not None:
         item_end = line + 1
-        while item_end < end_line and not state.isEmpty(item_end) and _alpha_marker(state, item_end) is None:
+        while item_end < end_line and not state.isEmpty(item_end) and _alpha_marker(state, item_end, list_type) is None:
             item_end += 1
         old_mark, old_shift, old_count = state.bMarks[line], state.tShift[line], state.sCount[line]
-        state.bMarks[line], state.tShift[line], state.sCount[line] = marker[1], 0, state.blkIndent
+        state.bMarks[line], state.tShift[line], state.sCount[line] = item_marker[2], 0, state.blkIndent
         item = state.push("list_item_open", "li", 1)
         item.map = [line, item_end]
         first_token = len(state.tokens)
