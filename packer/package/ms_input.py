@@ -202,8 +202,8 @@ class _Reader:
             if key.lower() == "dataconnectors":  # createSolutionV3.ps1 reads this spelling too
                 canonical = "Data Connectors"
             if canonical is None and not any(k.lower() == key.lower() for k in SETTING_KEYS):
-                self.skipped.append(f"data file key '{key}': not read by this builder (nor under this name by "
-                                    f"Microsoft's packager); its content is not packaged")
+                self.skipped.append(f"data file key '{key}': not one this builder reads; nothing of it is packaged "
+                                    "(Microsoft's packager would package a .yaml file it lists as an analytic rule)")
                 continue
             if not isinstance(value, list):
                 if canonical is not None and value not in (None, ""):
