@@ -225,16 +225,16 @@ def _parameters_of_instructions(out: dict, instructions: Any) -> None:
     for instruction in instructions if isinstance(instructions, list) else []:
         if not isinstance(instruction, dict):
             continue
-        kind = instruction.get("type")
+        kind = str(instruction.get("type", "")).lower()  # PowerShell's -eq ignores case
         params = instruction.get("parameters") if isinstance(instruction.get("parameters"), dict) else {}
-        if kind in ("Textbox", "ServicePrincipalIDTextBox_test", "Dropdown") and params.get("name"):
+        if kind in ("textbox", "serviceprincipalidtextbox_test", "dropdown") and params.get("name"):
             out[str(params["name"])] = {"defaultValue": params["name"],
-                                        "type": "array" if kind == "Dropdown" else "securestring", "minLength": 1}
-        elif kind == "OAuthForm":
+                                        "type": "array" if kind == "dropdown" else "securestring", "minLength": 1}
+        elif kind == "oauthform":
             for name in ("ClientId", "ClientSecret", "AuthorizationCode"):
                 if not any(name.lower() in existing.lower() for existing in out):  # PowerShell -match
                     out[name] = {"defaultValue": "-NA-", "type": "securestring", "minLength": 1}
-        elif kind == "ContextPane":
+        elif kind == "contextpane":
             inner = params.get("instructionSteps")
             for step in inner if isinstance(inner, list) else [inner] if isinstance(inner, dict) else []:
                 _parameters_of_instructions(out, step.get("instructions") if isinstance(step, dict) else None)
