@@ -26,6 +26,8 @@ from packer.errors import ConfigError
 from packer.validate import load_content
 
 PLAN_FORMATS = ("table", "json", "markdown")
+ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
+                    "same field (fail: plan exits 1 and apply writes nothing).")
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
@@ -168,12 +170,26 @@ def open_client(options: TargetOptions, resolved: Resolved):
 
 def load_validated(content_root: Path, resolved: Resolved):
     """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
+    return load_validated_with_base(content_root, resolved)[0]
+
+
+def load_validated_with_base(content_root: Path, resolved: Resolved):
+    """(the content with the target's overlays, the content before them): overlays shape the
+    active items, the Content Hub package is built from the content as it is."""
     if not content_root.is_dir():
         raise ConfigError(f"--content {content_root} is not a folder")
-    content = load_content(content_root)
+    base = load_content(content_root)
+    content = base
     if resolved.inventory is not None:
-        content = resolved.inventory.content_for(content, resolved.target)
-    return content
+        content = resolved.inventory.content_for(base, resolved.target)
+    return content, base
+
+
+def check_on_conflict(value: str) -> None:
+    from packer.hub.merge import ON_CONFLICT
+
+    if value not in ON_CONFLICT:
+        raise ConfigError(f"--on-conflict must be one of {', '.join(ON_CONFLICT)}, not {value!r}")
 
 
 def current_commit() -> str | None:
@@ -197,6 +213,7 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -207,10 +224,12 @@ def plan(
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
+    check_on_conflict(on_conflict)
     resolved = resolve_target(options)
-    content_set = load_validated(content, resolved)
+    content_set, base = load_validated_with_base(content, resolved)
     with open_client(options, resolved) as client:
-        result = compute_plan(content_set, resolved.target, client, commit or current_commit())
+        result = compute_plan(content_set, resolved.target, client, commit or current_commit(),
+                              package_content=base, on_conflict=on_conflict)
     if out is not None:
         write_output(out, result.to_json())
     if fmt == "json":
@@ -219,6 +238,8 @@ def plan(
         typer.echo(render_markdown(result), nl=False)
     else:
         render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+    if any(item.action.value == "conflict" for item in result.items):
+        raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_NO_CHANGES)
 
 
@@ -267,6 +288,7 @@ def apply(
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
@@ -276,6 +298,7 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    check_on_conflict(on_conflict)
     console = Console(highlight=False)
     saved = None
     if plan_file is not None:
@@ -284,11 +307,12 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     resolved = resolve_target(options, saved.target if saved else None)
-    content_set = None if saved else load_validated(content, resolved)
+    content_set, base = (None, None) if saved else load_validated_with_base(content, resolved)
     with open_client(options, resolved) as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
-        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit())
+        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit(),
+                                         package_content=base, on_conflict=on_conflict)
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))

@@ -112,6 +112,8 @@ def rollout_command(
     parallel: int = typer.Option(8, "--parallel", min=1, max=256, help="Workspaces deployed at once within a wave."),
     prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    on_conflict: str = typer.Option("fail", "--on-conflict",
+                                    help="fail | ours | theirs: upgrades of items edited in a workspace."),
     max_failures: Optional[int] = typer.Option(None, "--max-failures", min=0,
                                                help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
@@ -128,15 +130,17 @@ def rollout_command(
     from rich.console import Console
 
     from packer.apply import ON_DRIFT
+    from packer.cli.plan_cmd import check_on_conflict
     from packer.rollout.engine import RolloutOptions, rollout
     from packer.rollout.progress import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    check_on_conflict(on_conflict)
     inventory, content_set, chosen = _load(targets, content, wave, select)
     connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
-    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
-                             commit=_commit(commit))
+    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
+                             max_failures=max_failures, commit=_commit(commit))
     console = Console(highlight=False)
     with RichObserver(console) as observer:
         report = rollout(content_set, inventory, chosen, connection, options, observer)

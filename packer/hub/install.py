@@ -29,6 +29,11 @@ from packer.targets.model import Target
 
 PACKAGE_TYPE = "contentPackages"
 TEMPLATE_TYPE = "contentTemplates"
+# A template's record of the package version that installed it. A new package version alone
+# does not re-install a template whose item did not change: `packageVersion` (and the
+# description, "... with template version <package version>") then keep the version of the
+# package that last changed the item, as an item's contentProductId keeps its own version.
+PACKAGE_BOOKKEEPING = frozenset({"packageVersion", "description"})
 
 
 def package_metadata_id(target: Target, package_content_id: str) -> str:
@@ -156,12 +161,9 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
 
 def _template_item(template: HubResource, live: dict | None) -> PlanItem:
     if live is None:
-        return _item(template, Action.CREATE, f"template {template.display_name} {template.version}",
+        return _item(template, Action.CREATE, f"template {template.version}",
                      writes=(Write("PUT", template.resource_id, dict(template.body)),))
-    desired = dict(template.body)
-    if "mainTemplate" not in (live.get("properties") or {}):  # listed without $expand: compare the rest
-        desired = {"properties": {k: v for k, v in template.properties.items() if k != "mainTemplate"}}
-    if live["id"].lower() == template.resource_id.lower() and content_hash(live) == content_hash(desired):
+    if live["id"].lower() == template.resource_id.lower() and _same_template(live, template):
         return _item(template, Action.UNCHANGED, resource_id=live["id"])
     if live["id"].lower() != template.resource_id.lower():
         # same contentId under another name (an older packaging vintage): install under the
@@ -179,6 +181,31 @@ def _template_item(template: HubResource, live: dict | None) -> PlanItem:
 
 
 # --- uninstall ------------------------------------------------------------------------------
+
+
+def _same_template(live: dict, template: HubResource) -> bool:
+    live_props = live.get("properties") or {}
+    ignored = set(PACKAGE_BOOKKEEPING)
+    if "mainTemplate" not in live_props:  # listed without $expand: compare the rest
+        ignored.add("mainTemplate")
+    return content_hash(_comparable(live_props, ignored)) == content_hash(_comparable(template.properties, ignored))
+
+
+def _comparable(props: Mapping, ignored: set[str]) -> dict:
+    """A template's properties without package bookkeeping; the inner metadata's description is
+    the packager's item counter ("<solution> Analytics Rule 3"), which moves when an earlier
+    item is removed: not a change of this item."""
+    out = {k: v for k, v in props.items() if k not in ignored}
+    main = out.get("mainTemplate")
+    if isinstance(main, dict) and isinstance(main.get("resources"), list):
+        resources = []
+        for resource in main["resources"]:
+            if isinstance(resource, dict) and str(resource.get("type", "")).lower().endswith("/metadata"):
+                inner = {k: v for k, v in (resource.get("properties") or {}).items() if k != "description"}
+                resource = {**resource, "properties": inner}
+            resources.append(resource)
+        out["mainTemplate"] = {**main, "resources": resources}
+    return {"properties": out}
 
 
 def _uninstall_package(content_id: str, package: dict | None, metadata: dict, state: LiveState) -> list[PlanItem]:

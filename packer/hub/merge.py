@@ -11,6 +11,7 @@ leaves), on normalised bodies (packer.remote.normalise: server fields and defaul
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -34,7 +35,7 @@ class Conflict:
 
 @dataclass(frozen=True)
 class MergeResult:
-    body: dict  # the merged body (normalised form); valid even with conflicts under fail
+    body: dict  # ours, with the workspace's values where they win (under fail: ours for conflicts)
     kept: tuple[str, ...]  # paths whose workspace value was kept
     taken: tuple[str, ...]  # paths whose new template value was taken over a local one (conflicts, ours)
     conflicts: tuple[Conflict, ...]
@@ -45,22 +46,23 @@ def three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[
     if on_conflict not in ON_CONFLICT:
         raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}")
     flat_base, flat_ours, flat_theirs = (_flatten(normalise(dict(b))) for b in (base, ours, theirs))
-    merged: dict[tuple[str, ...], Any] = {}
+    theirs_wins: dict[tuple[str, ...], Any] = {}
     kept, taken, conflicts = [], [], []
     for path in sorted(set(flat_base) | set(flat_ours) | set(flat_theirs)):
         b, o, t = (f.get(path, _ABSENT) for f in (flat_base, flat_ours, flat_theirs))
         if o == t or b == t:
-            value = o
-        elif b == o:
-            value = t
+            continue
+        if b == o:
+            theirs_wins[path] = t
+            kept.append(_dotted(path))
+            continue
+        conflicts.append(Conflict(_dotted(path), _value(b), _value(o), _value(t)))
+        if on_conflict == "theirs":
+            theirs_wins[path] = t
             kept.append(_dotted(path))
         else:
-            conflicts.append(Conflict(_dotted(path), _value(b), _value(o), _value(t)))
-            value = t if on_conflict == "theirs" else o
-            (kept if on_conflict == "theirs" else taken).append(_dotted(path))
-        if value is not _ABSENT:
-            merged[path] = value
-    return MergeResult(_unflatten(merged), tuple(kept), tuple(taken), tuple(conflicts))
+            taken.append(_dotted(path))
+    return MergeResult(_overlaid(ours, theirs_wins), tuple(kept), tuple(taken), tuple(conflicts))
 
 
 def _flatten(value: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
@@ -72,13 +74,20 @@ def _flatten(value: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], 
     return {prefix: value} if prefix else {}
 
 
-def _unflatten(flat: Mapping[tuple[str, ...], Any]) -> dict:
-    out: dict = {}
-    for path, value in flat.items():
+def _overlaid(ours: Mapping[str, Any], values: Mapping[tuple[str, ...], Any]) -> dict:
+    """`ours` as sent (defaults the API requires kept), with `values` set (or removed: absent)."""
+    out = json.loads(json.dumps(dict(ours)))
+    for path, value in values.items():
         node = out
         for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        if value is _ABSENT:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
     return out
 
 
