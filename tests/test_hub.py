@@ -7,16 +7,15 @@ import json
 import pytest
 
 from packer.apply import ConflictDetected, Outcome
-from packer.hub.bodies import package_bodies
-from packer.hub.evaluate import DeployScope, unique_string
-from packer.hub.merge import three_way
-from packer.hub.status import ItemState, status_of, workspace_status
+from packer.package.hub_resources import package_bodies
+from packer.package.deploy import DeployScope, unique_string
+from packer.plan.merge import three_way
+from packer.plan.status import ItemState, status_of, workspace_status
 from packer.package.build import build_content
-from packer.plan.compute import active_body_from_template
 from packer.plan.live import owned_by, read_live_state
 from packer.plan.model import Action
 from packer.remote.normalise import content_hash, normalise
-from packer.render.api_bodies import OWNER_PREFIX, parse_stamp
+from packer.bodies.resources import OWNER_PREFIX, active_body_from_template, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import MESH_RULE, REPOSITORY, copy_content, deployment, edit
 

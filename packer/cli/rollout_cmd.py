@@ -64,41 +64,10 @@ def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select
 # --- shared plumbing --------------------------------------------------------------------------
 
 
-def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emulator_tenant: str | None,
-                     rate_scale: float = 1.0, pacing: bool = True):
-    """Credentials per tenant (azure-identity, or the emulator's tokens), budgets per subscription."""
-    from packer.auth import CredentialProvider, azure_credential
-    from packer.remote.api_versions import ARM_ENDPOINT
-    from packer.rollout.budget import ArmLimits, FleetBudgets
-    from packer.rollout.connection import FleetConnection
+def _endpoint(base_url: str | None, ca_cert: str | None, emulator_tenant: str | None):
+    from packer.connect import Endpoint
 
-    factory = azure_credential
-    if emulator_tenant:
-        from packer.cli.plan_cmd import emulator_credential
-
-        def factory(tenant):
-            return emulator_credential(emulator_tenant, tenant.tenant_id)
-
-    limits = ArmLimits().scaled(rate_scale) if pacing else None
-    return FleetConnection(CredentialProvider(inventory, factory), base_url or ARM_ENDPOINT, ca_cert,
-                           budgets=FleetBudgets(limits))
-
-
-def _load(targets: Path, content: Path, wave: str, select: str):
-    from packer.targets import load_inventory
-    from packer.validate import load_content
-
-    inventory = load_inventory(targets)
-    if not content.is_dir():
-        raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)
-    return inventory, content_set, inventory.select(wave=wave or None, glob=select or None)
-
-
-def _commit(commit: str | None) -> str | None:
-    from packer.cli.plan_cmd import current_commit
-
-    return commit or current_commit()
+    return Endpoint(base_url, ca_cert, emulator_tenant)
 
 
 # --- rollout ----------------------------------------------------------------------------------
@@ -130,20 +99,22 @@ def rollout_command(
     from rich.console import Console
 
     from packer.apply import ON_DRIFT
-    from packer.cli.plan_cmd import check_on_conflict
-    from packer.rollout.engine import RolloutOptions, rollout
-    from packer.rollout.progress import RichObserver
+    from packer.connect import connect_fleet, current_commit
+    from packer.plan.merge import check_on_conflict
+    from packer.rollout.engine import RolloutOptions
+    from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
     check_on_conflict(on_conflict)
-    inventory, content_set, chosen = _load(targets, content, wave, select)
-    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
+    fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
-                             max_failures=max_failures, commit=_commit(commit))
+                             max_failures=max_failures,
+                             commit=commit or current_commit())
     console = Console(highlight=False)
     with RichObserver(console) as observer:
-        report = rollout(content_set, inventory, chosen, connection, options, observer)
+        report = fleet.rollout(content, options, observer)
     if report_json is not None:
         write_output(report_json, report.to_json())
     if report_md is not None:
@@ -168,13 +139,13 @@ def doctor_command(
     from rich.console import Console
     from rich.markup import escape
 
-    from packer.rollout.doctor import doctor
+    from packer.connect import connect_fleet
 
     if bool(target) == all_:
         raise ConfigError("give exactly one of --target NAME or --all")
-    inventory, content_set, everything = _load(targets, content, wave="", select="")
-    chosen = [inventory.target(target)] if target else everything
-    results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
+    fleet = connect_fleet(targets, names=[target] if target else None,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
+    results = fleet.doctor(content)
     console = Console(highlight=False)
     marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
     for result in results:

@@ -3,7 +3,7 @@
 Reads with list calls only (see packer.plan.live), classifies every content item, and every
 resource this tool and this repository own that the content no longer has (prune).
 Classification of an item whose resource exists (hashes: packer.remote.normalise; the stamp
-"sent / stored" is read from our metadata, see packer.render.api_bodies):
+"sent / stored" is read from our metadata, see packer.bodies.resources):
 - not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
   already equals ours and carries no metadata at all (an apply interrupted between the
   resource and its metadata): then only the metadata is written;
@@ -15,11 +15,11 @@ An item whose resource does not exist is foreign when another resource, not ours
 its display name (or function alias), else create. Rules whose tables, or columns of those
 tables, are missing from the workspace are blocked instead of created/updated.
 
-Content Hub (packer.hub): the content's package and one template per item are planned first
-(packer.hub.install), from the un-overlaid content (`package_content`): every workspace gets the
+Content Hub (packer.plan.content_hub): the content's package and one template per item are planned first
+(packer.plan.content_hub), from the un-overlaid content (`package_content`): every workspace gets the
 same package; overlays shape only the active items. An item of ours whose template version
 moves is an `upgrade`. One of ours edited in the workspace since our last apply, whose template
-changed upstream, is merged per field (packer.hub.merge): base = the item as made from the live
+changed upstream, is merged per field (packer.plan.merge): base = the item as made from the live
 template it was created from, ours = as made from the new template, theirs = the live item;
 conflicts follow `on_conflict` (fail: the item is `conflict`, nothing of the plan is applied).
 Without such a base (no live template of that version), it is `drifted` as before.
@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from packer.content.model import ContentItem, ContentSet
-from packer.errors import ConfigError
-from packer.hub.bodies import PackageBodies, content_package_bodies
-from packer.hub.install import live_template_by_content_id, plan_install
-from packer.hub.merge import ON_CONFLICT, three_way
+from packer.package.hub_resources import PackageBodies, content_package_bodies
+from packer.plan.content_hub import live_template_by_content_id, plan_install
+from packer.plan.merge import check_on_conflict, three_way
 from packer.plan.diff import field_changes
 from packer.plan.live import (
     LiveState,
@@ -49,10 +48,11 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
-from packer.plan.tables import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
-from packer.render.api_bodies import (
+from packer.resource_ids import ResourceRole
+from packer.bodies.resources import (
     DesiredResource,
     ResourceType,
     desired_resources,
@@ -60,7 +60,8 @@ from packer.render.api_bodies import (
     owner_source_id,
     owner_source_path,
     parse_stamp,
-    rule_from_template,
+    active_body_from_template,
+    repository_path,
     stamped_metadata,
     with_location,
 )
@@ -82,8 +83,7 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     (table -> columns) of which columns; given `tables_needed` alone, columns are not checked.
     `package_content`: the content the package is built from (default `content`; the fleet
     passes the content before overlays). `install=False` plans the active items alone."""
-    if on_conflict not in ON_CONFLICT:
-        raise ConfigError(f"--on-conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}")
+    check_on_conflict(on_conflict)
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client)
     needs = _needs_of(content, tables_needed, columns_needed)
@@ -149,9 +149,7 @@ def _watched_ids(item: PlanItem) -> list[str]:
 
 
 def _solution_path(content: ContentSet, root: Path | None) -> str:
-    from packer.render.api_bodies import _relative
-
-    return _relative(content.solution.source.path, root) if content.solution is not None else "solution.yaml"
+    return repository_path(content.solution.source.path, root) if content.solution is not None else "solution.yaml"
 
 
 class _Planner:
@@ -268,11 +266,11 @@ class _Planner:
             parent = str(props.get("parentId") or "")
             if not owned_by(meta, self.target.repository) or parent.lower() in self.desired_ids:
                 continue
-            if props.get("kind") == "Solution":  # a package's record: packer.hub.install plans it
+            if props.get("kind") == "Solution":  # a package's record: packer.plan.content_hub plans it
                 continue
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
-            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag"), role=ResourceRole.METADATA))
             edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
             path = owner_source_path(owner_of(meta) or "", self.target.repository)
             items.append(PlanItem(
@@ -308,7 +306,8 @@ class _Planner:
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
+                     ResourceRole.METADATA)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:
@@ -354,28 +353,6 @@ def _identity(body: dict) -> tuple[str, str]:
     if "serializedData" in props or body.get("kind") == "shared":
         return "workbook", str(props.get("displayName", "")).lower()
     return "rule", str(props.get("displayName", "")).lower()
-
-
-def active_body_from_template(template: dict, desired_body) -> dict | None:
-    """The active item a live contentTemplate makes: its inner resource's kind and properties (a
-    rule linked to the template by name and version, with the desired `enabled`), as the API
-    body of that kind. None when the template has no inner resource (listed without $expand)."""
-    props = template.get("properties") or {}
-    resources = (props.get("mainTemplate") or {}).get("resources") or []
-    inner = next((r for r in resources if isinstance(r, dict)
-                  and not str(r.get("type", "")).lower().endswith("/metadata")), None)
-    if inner is None:
-        return None
-    inner_props = dict(inner.get("properties") or {})
-    if str(inner.get("type", "")).lower().endswith("alertruletemplates"):
-        enabled = bool(body_value(desired_body, "properties", "enabled"))
-        return rule_from_template(str(inner.get("kind", "")), inner_props, str(props.get("contentId", "")),
-                                  str(props.get("version", "")), enabled)
-    inner_props.pop("eTag", None)
-    body = {"properties": inner_props}
-    if inner.get("kind"):
-        body = {"kind": inner["kind"], **body}
-    return body
 
 
 def _same_metadata(live: dict | None, desired: dict) -> bool:

@@ -14,18 +14,15 @@ item, or an active item of ours whose template is not installed).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from packer.hub.install import live_template_by_content_id, owned_packages
+from packer.bodies.resources import active_body_from_template
+from packer.plan.content_hub import live_template_by_content_id, owned_packages
 from packer.plan.live import LiveState, body_value, display_name, owned_by, read_live_state
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash
 from packer.targets.model import Target
-
-STATUS_FORMATS = ("table", "json", "markdown")
-
 
 class ItemState(StrEnum):
     UP_TO_DATE = "up to date"
@@ -73,8 +70,6 @@ def workspace_status(client: WorkspaceClient) -> PackageStatus:
 
 
 def status_of(state: LiveState, target: Target) -> PackageStatus:
-    from packer.plan.compute import active_body_from_template
-
     packages = owned_packages(state, target.repository)
     items: list[ItemStatus] = []
     linked: set[str] = set()
@@ -141,25 +136,3 @@ def _active_version(live: dict, meta: dict | None) -> str | None:
 def _without_enabled(body: dict) -> dict:
     props = {k: v for k, v in (body.get("properties") or {}).items() if k != "enabled"}
     return {**body, "properties": props}
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def status_json(statuses: list[PackageStatus]) -> str:
-    return json.dumps([s.to_dict() for s in statuses], indent=2, ensure_ascii=False)
-
-
-def status_markdown(statuses: list[PackageStatus]) -> str:
-    lines: list[str] = []
-    for status in statuses:
-        package = (f"package `{status.package_id}` {status.installed_version or status.package_version}"
-                   if status.package_id else "no package of this repository installed")
-        lines += [f"### `{status.target.workspace}` ({status.target.name}): {package}", "",
-                  "| item | kind | template | active | status |", "|---|---|---|---|---|"]
-        for item in status.items:
-            name = item.name.replace("|", "\\|")
-            lines.append(f"| {name} | {item.kind} | {item.template_version or '-'} | {item.active_version or '-'} | "
-                         f"{item.state.value}{' (' + item.detail + ')' if item.detail else ''} |")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"

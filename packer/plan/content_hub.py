@@ -1,12 +1,12 @@
 """Plan the Content Hub install of one package into one workspace: the `contentPackages`
-resource and its `contentTemplates`, given their bodies (packer.hub.bodies).
+resource and its `contentTemplates`, given their bodies (packer.package.hub_resources).
 
 `plan_install(bodies, state, target, owner_id)` is shared by `plan`/`apply`/`rollout` (bodies
 from the content's own package) and `install PACKAGE.zip` (bodies from the zip's mainTemplate).
 
 Ownership. A package is ours when a metadata record of kind Solution whose parentId is the
 package carries this repository's mark in `customVersion` (with the hash stamp of the package
-body we sent / the service stored, as for items; see packer.render.api_bodies). Templates are
+body we sent / the service stored, as for items; see packer.bodies.resources). Templates are
 ours when their `packageId` is the contentId of a package of ours. Anything else (Microsoft's
 solutions, another repository's) is never written or deleted: a package or template with one
 of our contentIds that is not ours is `foreign`.
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from packer.hub.bodies import HubResource, PackageBodies
+from packer.package.hub_resources import HubResource, PackageBodies
 from packer.plan.live import LiveState, owned_by, owner_description, recorded_hashes
 from packer.plan.model import Action, PlanItem, Write
 from packer.remote.normalise import content_hash
-from packer.render.api_bodies import owner_mark
+from packer.bodies.resources import owner_mark
 from packer.targets.model import Target
 
 PACKAGE_TYPE = "contentPackages"

@@ -1,7 +1,7 @@
 """The Content Hub resources a built package installs into one workspace, as API bodies.
 
 One source of truth: the bodies come from evaluating the package's own mainTemplate for the
-workspace (packer.hub.evaluate), the same mainTemplate `build` writes, so what `apply` PUTs
+workspace (packer.package.deploy), the same mainTemplate `build` writes, so what `apply` PUTs
 and what a portal deployment of mainTemplate.json would create cannot differ. For a content
 folder the mainTemplate is rendered in memory (packer.package.main_template.render_package);
 `install PACKAGE.zip` passes the zip's mainTemplate to `package_bodies`.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from packer.content.model import ContentSet
-from packer.hub.evaluate import DeployScope, deployed_resources
+from packer.package.deploy import DeployScope, deployed_resources
 from packer.targets.model import Target
 
 PACKAGE_TYPE = "microsoft.operationalinsights/workspaces/providers/contentpackages"

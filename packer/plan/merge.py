@@ -15,10 +15,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from packer.errors import ConfigError
 from packer.remote.normalise import normalise
 
 ON_CONFLICT = ("fail", "ours", "theirs")
 _ABSENT = object()
+
+
+def check_on_conflict(value: str) -> None:
+    if value not in ON_CONFLICT:
+        raise ConfigError(f"--on-conflict must be one of {', '.join(ON_CONFLICT)}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,7 @@ class MergeResult:
 
 def three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any],
               on_conflict: str = "fail") -> MergeResult:
-    if on_conflict not in ON_CONFLICT:
-        raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}")
+    check_on_conflict(on_conflict)
     flat_base, flat_ours, flat_theirs = (_flatten(normalise(dict(b))) for b in (base, ours, theirs))
     theirs_wins: dict[tuple[str, ...], Any] = {}
     kept, taken, conflicts = [], [], []

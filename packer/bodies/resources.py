@@ -1,6 +1,6 @@
 """Content items -> the exact management-API bodies for one workspace (what `apply` PUTs).
 
-The `properties` come from `packer.render.properties` (the packager's own mapping, one place);
+The `properties` come from `packer.bodies.properties` (the packager's own mapping, one place);
 this module adds what the live API needs and drops what only a template carries:
 - alertRules (Scheduled, NRT): `kind`; `alertRuleTemplateName` = the rule id and
   `templateVersion` = its version (the contentId/version of the AlertRuleTemplate the built
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from packer import resource_ids
 from packer.content.model import (
     AnalyticRule,
     ContentItem,
@@ -55,7 +56,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.remote.normalise import content_hash
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
@@ -147,16 +148,16 @@ def content_id_of(item: ContentItem) -> str:
 
 def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
     if isinstance(item, AnalyticRule):
-        rid = f"{target.workspace_id}/providers/Microsoft.SecurityInsights/alertRules/{item.id}"
+        rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
         return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
     if isinstance(item, HuntingQuery):
-        rid = f"{target.workspace_id}/savedSearches/{item.id}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.id)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
     if isinstance(item, Parser):
-        rid = f"{target.workspace_id}/savedSearches/{item.function_name}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.function_name)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
     if isinstance(item, Workbook):
-        rid = f"{target.resource_group_id}/providers/Microsoft.Insights/workbooks/{workbook_name(item, target)}"
+        rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
         return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
     raise TypeError(f"no API body for {type(item).__name__}")
 
@@ -174,6 +175,28 @@ def rule_from_template(kind: str, template_properties: Mapping[str, Any], templa
              "templateVersion": template_version}
     allowed = [k for k in RULE_PROPERTIES if not (kind == RuleKind.NRT.value and k in NRT_EXCLUDED)]
     return {"kind": kind, "properties": {k: props[k] for k in allowed if k in props}}
+
+
+def active_body_from_template(template: dict, desired_body) -> dict | None:
+    """The active item a live contentTemplate makes: its inner resource's kind and properties (a
+    rule linked to the template by name and version, with the desired `enabled`), as the API
+    body of that kind. None when the template has no inner resource (listed without $expand)."""
+    props = template.get("properties") or {}
+    resources = (props.get("mainTemplate") or {}).get("resources") or []
+    inner = next((r for r in resources if isinstance(r, dict)
+                  and not str(r.get("type", "")).lower().endswith("/metadata")), None)
+    if inner is None:
+        return None
+    inner_props = dict(inner.get("properties") or {})
+    if str(inner.get("type", "")).lower().endswith("alertruletemplates"):
+        enabled = bool(((desired_body or {}).get("properties") or {}).get("enabled"))
+        return rule_from_template(str(inner.get("kind", "")), inner_props, str(props.get("contentId", "")),
+                                  str(props.get("version", "")), enabled)
+    inner_props.pop("eTag", None)
+    body = {"properties": inner_props}
+    if inner.get("kind"):
+        body = {"kind": inner["kind"], **body}
+    return body
 
 
 def _saved_search(props: dict) -> dict:
@@ -206,8 +229,7 @@ def with_location(body: Mapping[str, Any], location: str | None) -> dict:
 
 
 def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
-    name = f"{kind.value}-{resource_id.rsplit('/', 1)[-1]}"
-    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/{name}"
+    return resource_ids.metadata_id(target.workspace_id, f"{kind.value}-{resource_ids.name_of(resource_id)}")
 
 
 _STAMP = re.compile(r"(?:^|(?<= ))(sha256:[0-9a-f]+)(?: live=(sha256:[0-9a-f]+))?$")
@@ -285,6 +307,11 @@ def item_metadata_body(kind: str, content_id: str, version: str, parent_id: str,
     props["support"] = {k: v for k, v in (("tier", support.tier), ("name", support.name),
                                           ("email", support.email), ("link", support.link)) if v}
     return {"properties": props}
+
+
+def repository_path(path: Path, root: Path | None) -> str:
+    """A file's path as recorded in ownership marks (see _relative)."""
+    return _relative(path, root)
 
 
 def _relative(path: Path, root: Path | None) -> str:
