@@ -97,6 +97,8 @@ def rollout_command(
     parallel: int = typer.Option(8, "--parallel", min=1, max=256, help="Workspaces deployed at once within a wave."),
     prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    on_conflict: str = typer.Option("fail", "--on-conflict",
+                                    help="fail | ours | theirs: upgrades of items edited in a workspace."),
     max_failures: Optional[int] = typer.Option(None, "--max-failures", min=0,
                                                help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
@@ -115,14 +117,17 @@ def rollout_command(
 
     from packer.apply import ON_DRIFT
     from packer.connect import connect_fleet, current_commit
+    from packer.plan.merge import check_on_conflict
     from packer.rollout.engine import RolloutOptions
     from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    check_on_conflict(on_conflict)
     fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
-    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
+    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
+                             max_failures=max_failures,
                              commit=commit or current_commit())
     console = Console(highlight=False)
     with RichObserver(console) as observer:

@@ -110,6 +110,16 @@ class WorkspaceClient:
     def list_metadata(self) -> list[dict]:
         return self.list_collection(self.sentinel_collection("metadata"))
 
+    def list_content_packages(self) -> list[dict]:
+        """Installed Content Hub packages (ContentPackages.json)."""
+        return self.list_collection(self.sentinel_collection("contentPackages"))
+
+    def list_content_templates(self) -> list[dict]:
+        """Installed item templates with their ARM body (`mainTemplate` is only listed when
+        expanded: ContentTemplates.json, "Expandable properties")."""
+        return self.list_collection(self.sentinel_collection("contentTemplates"),
+                                    {"$expand": "properties/mainTemplate"})
+
     def list_saved_searches(self) -> list[dict]:
         return self.list_collection(self.saved_searches_collection)
 
