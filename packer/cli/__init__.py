@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.github_cmd",
     "packer.cli.rollout_cmd",
     "packer.cli.emulator_cmd",
+    "packer.cli.demo_cmd",
 ]
 
 app = typer.Typer(
