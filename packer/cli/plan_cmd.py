@@ -21,7 +21,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
 from packer.validate import load_content
 
@@ -218,7 +218,7 @@ def plan(
     elif fmt == "markdown":
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+        render_table(result, make_console(), show_unchanged=show_unchanged)
     raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_NO_CHANGES)
 
 
@@ -252,7 +252,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     elif fmt == "markdown":
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
-        print_fleet_plan(fleet, Console(highlight=False))
+        print_fleet_plan(fleet, make_console())
         typer.echo(fleet.summary())
     if fleet.errors:
         raise typer.Exit(EXIT_ERROR)
@@ -276,7 +276,7 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    console = Console(highlight=False)
+    console = make_console()
     saved = None
     if plan_file is not None:
         try:

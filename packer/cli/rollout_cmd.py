@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
@@ -44,7 +44,6 @@ def matrix(
 @targets_app.command("list")
 def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
-    from rich.console import Console
     from rich.table import Table
 
     from packer.targets import load_inventory
@@ -58,7 +57,7 @@ def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select
         table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
                       target.subscription_id, f"{target.resource_group}/{target.workspace}",
                       "" if entry.overlay.is_empty else "yes")
-    Console().print(table)
+    make_console().print(table)
 
 
 # --- shared plumbing --------------------------------------------------------------------------
@@ -125,8 +124,6 @@ def rollout_command(
 ) -> None:
     """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
     Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped."""
-    from rich.console import Console
-
     from packer.apply import ON_DRIFT
     from packer.rollout.engine import RolloutOptions, rollout
     from packer.rollout.progress import RichObserver
@@ -137,7 +134,7 @@ def rollout_command(
     connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
                              commit=_commit(commit))
-    console = Console(highlight=False)
+    console = make_console()
     with RichObserver(console) as observer:
         report = rollout(content_set, inventory, chosen, connection, options, observer)
     if report_json is not None:
@@ -161,7 +158,6 @@ def doctor_command(
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
 ) -> None:
     """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
-    from rich.console import Console
     from rich.markup import escape
 
     from packer.rollout.doctor import doctor
@@ -171,7 +167,7 @@ def doctor_command(
     inventory, content_set, everything = _load(targets, content, wave="", select="")
     chosen = [inventory.target(target)] if target else everything
     results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
-    console = Console(highlight=False)
+    console = make_console()
     marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
     for result in results:
         console.print(f"[bold]{escape(result.target)}[/]")
