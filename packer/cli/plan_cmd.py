@@ -23,6 +23,7 @@ from rich.console import Console
 
 from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
+from packer.remote.preflight import preflight_fleet
 from packer.validate import load_content
 
 PLAN_FORMATS = ("table", "json", "markdown")
@@ -166,6 +167,13 @@ def open_client(options: TargetOptions, resolved: Resolved):
                            options.ca_cert, max_concurrency=options.concurrency)
 
 
+def check_connection(options: TargetOptions, resolved: Resolved) -> None:
+    """A token and an answer from the endpoint, before validation and KQL analysis take their seconds."""
+    from packer.remote.preflight import preflight
+
+    preflight(resolved.target, resolved.credential, options.base_url, options.ca_cert, options.emulator_tenant)
+
+
 def load_validated(content_root: Path, resolved: Resolved):
     """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
     if not content_root.is_dir():
@@ -208,6 +216,7 @@ def plan(
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
     resolved = resolve_target(options)
+    check_connection(options, resolved)
     content_set = load_validated(content, resolved)
     with open_client(options, resolved) as client:
         result = compute_plan(content_set, resolved.target, client, commit or current_commit())
@@ -240,10 +249,11 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     targets = inventory.select(wave=wave, glob=select)
     if not content.is_dir():
         raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
     factory = (lambda tenant: _credential_for(options, tenant.tenant_id)) if options.emulator_tenant else azure_credential
     connection = FleetConnection(CredentialProvider(inventory, factory), options.base_url or ARM_ENDPOINT,
                                  options.ca_cert, requests_per_workspace=options.concurrency)
+    preflight_fleet(connection, targets, options.emulator_tenant)
+    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
     fleet = plan_fleet(content_set, inventory, targets, connection, commit)
     if out is not None:
         write_output(out, fleet.to_json())
@@ -284,6 +294,7 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     resolved = resolve_target(options, saved.target if saved else None)
+    check_connection(options, resolved)
     content_set = None if saved else load_validated(content, resolved)
     with open_client(options, resolved) as client:
         if saved is not None:

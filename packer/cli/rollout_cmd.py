@@ -10,6 +10,8 @@ import typer
 
 from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
+from packer.remote.preflight import preflight_fleet
+from packer.validate import load_content
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
 
@@ -83,15 +85,14 @@ def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emula
                            budgets=FleetBudgets(limits))
 
 
-def _load(targets: Path, content: Path, wave: str, select: str):
+def _inventory(targets: Path, content: Path, wave: str, select: str):
+    """The inventory and the chosen workspaces; the content is loaded after the connection check."""
     from packer.targets import load_inventory
-    from packer.validate import load_content
 
     inventory = load_inventory(targets)
     if not content.is_dir():
         raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)
-    return inventory, content_set, inventory.select(wave=wave or None, glob=select or None)
+    return inventory, inventory.select(wave=wave or None, glob=select or None)
 
 
 def _commit(commit: str | None) -> str | None:
@@ -130,8 +131,10 @@ def rollout_command(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    inventory, content_set, chosen = _load(targets, content, wave, select)
+    inventory, chosen = _inventory(targets, content, wave, select)
     connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
+    preflight_fleet(connection, chosen, emulator_tenant)
+    content_set = load_content(content)
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
                              commit=_commit(commit))
     console = make_console()
@@ -164,9 +167,11 @@ def doctor_command(
 
     if bool(target) == all_:
         raise ConfigError("give exactly one of --target NAME or --all")
-    inventory, content_set, everything = _load(targets, content, wave="", select="")
+    inventory, everything = _inventory(targets, content, wave="", select="")
     chosen = [inventory.target(target)] if target else everything
-    results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
+    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant)
+    preflight_fleet(connection, chosen, emulator_tenant)
+    results = doctor(load_content(content), inventory, chosen, connection)
     console = make_console()
     marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
     for result in results:
