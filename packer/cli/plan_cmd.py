@@ -263,7 +263,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
         print_fleet_plan(fleet, make_console())
-        typer.echo(fleet.summary())
+        typer.echo(fleet.summary())  # plain echo: never wrapped
     if fleet.errors:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_CHANGES if fleet.has_changes else EXIT_NO_CHANGES)
@@ -336,7 +336,7 @@ def _print_report(console: Console, report) -> None:
         table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
     if table.row_count:
         console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     for failure in report.failures:
         console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
@@ -53,7 +54,7 @@ def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select
     inventory = load_inventory(targets)
     table = Table()
     for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "workspace")
     for target in inventory.select(wave=wave or None, glob=select or None):
         entry = inventory.entry(target.name)
         table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
@@ -144,7 +145,7 @@ def rollout_command(
         write_output(report_json, report.to_json())
     if report_md is not None:
         write_output(report_md, report.to_markdown())
-    console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", markup=True, soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -161,8 +162,6 @@ def doctor_command(
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
 ) -> None:
     """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
-    from rich.markup import escape
-
     from packer.rollout.doctor import doctor
 
     if bool(target) == all_:
@@ -173,15 +172,17 @@ def doctor_command(
     preflight_fleet(connection, chosen, emulator_tenant)
     results = doctor(load_content(content), inventory, chosen, connection)
     console = make_console()
-    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
+    marks = {True: ("ok", "green"), False: ("FAIL", "red"), None: ("?", "yellow")}
     for result in results:
-        console.print(f"[bold]{escape(result.target)}[/]")
+        console.print(f"[bold]{escape(result.target)}[/]", soft_wrap=True)
         for check in result.checks:
-            console.print(f"  {marks[check.ok]:<14} {escape(check.name)}: {escape(check.detail)}")
+            label, style = marks[check.ok]
+            console.print(f"  [{style}]{label:<4}[/] {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
             if check.ok is False and check.fix:
-                console.print(f"  {'':<3}fix: {escape(check.fix)}")
+                console.print(f"       fix: {escape(check.fix)}", soft_wrap=True)
     bad = [r.target for r in results if not r.ok]
-    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]")
+    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]",
+                  soft_wrap=True)
     raise typer.Exit(1 if bad else 0)
 
 
