@@ -2,9 +2,10 @@
 
 validate -> build -> plan -> apply -> re-plan (no changes) -> a portal edit -> plan (drift)
 -> the fleet of examples/fleet (plan, rollout in waves) -> where everything was written.
-Each step calls the library functions the commands call against Azure (validate_paths,
-build_package, compute_plan, apply_plan, edit_alert_rule, plan_fleet, rollout): nothing here
-imitates them. Azure is never contacted: every client is pointed at an in-process emulator.
+Each step calls what the commands call against Azure (packer.connect for targets, credentials
+and clients; validate_paths, build_package, compute_plan, apply_plan, plan_fleet, rollout, the
+views): nothing here imitates them. Azure is never contacted: the endpoint is an in-process
+emulator, the credentials its test tokens (as `--emulator-tenant target`).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def _step(console: Console, title: str) -> None:
 
 def _validate(content: Path, console: Console):
     from packer.validate import validate_paths
-    from packer.validate.report import render
+    from packer.views.validation import render
 
     _step(console, f"validate {content}")
     report = validate_paths([content])
@@ -97,19 +98,19 @@ def _build(content_set, out: Path, console: Console, result: DemoResult) -> None
 
 def _single_workspace(content_set, out: Path, console: Console, result: DemoResult) -> None:
     from packer.apply import apply_plan
-    from packer.auth import TenantBoundCredential
+    from packer.connect import Endpoint, WorkspaceFlags, connect_workspace
     from packer.emulator import Emulator
     from packer.emulator.portal import edit_alert_rule
     from packer.plan.compute import compute_plan
-    from packer.plan.render import render_table
-    from packer.remote.client import WorkspaceClient
-    from packer.targets import Target
+    from packer.views.plan import render_table
 
     with Emulator() as emu:
         ws = emu.workspace
-        target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, REPOSITORY)
-        credential = TenantBoundCredential(emu.credential(emu.tenant_id), emu.tenant_id, target.name)
-        with WorkspaceClient(target, credential, emu.base_url, emu.ca_path) as client:
+        flags = WorkspaceFlags(ws.subscription, ws.resource_group, ws.name, emu.tenant_id, REPOSITORY)
+        workspace = connect_workspace(flags=flags, endpoint=Endpoint(emu.base_url, emu.ca_path, "target"))
+        workspace.check()
+        with workspace.client() as client:
+            target = workspace.target
             _step(console, f"plan: one workspace, {ws.name} (emulated at {emu.base_url})")
             plan = compute_plan(content_set, target, client, DEMO_COMMIT)
             render_table(plan, console)
@@ -127,12 +128,12 @@ def _single_workspace(content_set, out: Path, console: Console, result: DemoResu
             result.replan_changes = again.has_changes
 
             _step(console, "someone edits a rule in the portal")
-            rule = next((r for r in content_set.analytic_rules if "meshcentral" in r.name.lower()), None)
-            name = rule.name if rule else (content_set.analytic_rules[0].name if content_set.analytic_rules else "")
-            if name:
-                severity = "Low" if str(getattr(rule or content_set.analytic_rules[0], "severity", "")) != "Low" else "High"
-                edit = edit_alert_rule(client, name, {"severity": severity})
-                console.print(edit.describe(), markup=False, soft_wrap=True)
+            rules = content_set.analytic_rules
+            rule = next((r for r in rules if "meshcentral" in r.name.lower()), rules[0] if rules else None)
+            if rule is not None:
+                severity = "High" if str(rule.severity).lower() == "low" else "Low"
+                console.print(edit_alert_rule(client, rule.name, {"severity": severity}).describe(),
+                              markup=False, soft_wrap=True)
             _step(console, "plan: the drift is shown, never silently overwritten")
             drift = compute_plan(content_set, target, client, DEMO_COMMIT)
             render_table(drift, console)
@@ -141,36 +142,31 @@ def _single_workspace(content_set, out: Path, console: Console, result: DemoResu
 
 
 def _fleet(content_set, content: Path, fleet: Path, out: Path, console: Console, result: DemoResult) -> None:
-    from packer.auth import CredentialProvider
+    from packer.connect import Endpoint, connect_fleet
     from packer.emulator import Emulator, EmulatorConfig
-    from packer.rollout.connection import FleetConnection
     from packer.rollout.engine import RolloutOptions, rollout
     from packer.rollout.fleet_plan import plan_fleet
-    from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
-    from packer.targets import load_inventory
+    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
     targets_file = fleet / "targets.yaml"
     if content.resolve() != BUNDLED_CONTENT.resolve():
         targets_file = _without_overlays(targets_file, out / "fleet-targets.yaml")
         console.print(f"note: the example fleet's overlays name items of the bundled content; "
                       f"your content is rolled out without them ({targets_file})", markup=False, soft_wrap=True)
-    inventory = load_inventory(targets_file)
     with Emulator(EmulatorConfig.load(fleet / "emulator.yaml")) as emu:
-        from packer.emulator.credential import EmulatorCredential
-
-        connection = FleetConnection(CredentialProvider(inventory, lambda tenant: EmulatorCredential(tenant.tenant_id)),
-                                     emu.base_url, emu.ca_path)
+        fleet_ = connect_fleet(targets_file, endpoint=Endpoint(emu.base_url, emu.ca_path, "target"))
+        inventory, targets = fleet_.inventory, fleet_.targets
         tenants = ", ".join(t.name for t in inventory.tenants)
-        _step(console, f"the fleet: {len(inventory.entries)} workspaces of {len(inventory.tenants)} tenants "
+        _step(console, f"the fleet: {len(targets)} workspaces of {len(inventory.tenants)} tenants "
                        f"({tenants}), {len(inventory.waves)} waves, from {targets_file}")
-        targets = inventory.select()
-        fleet_plan = plan_fleet(content_set, inventory, targets, connection, DEMO_COMMIT)
+        fleet_.check()
+        fleet_plan = plan_fleet(content_set, inventory, targets, fleet_.connection, DEMO_COMMIT)
         print_fleet_plan(fleet_plan, console)
         console.print(fleet_plan.summary(), markup=False, soft_wrap=True)
         result.written.append(_write(out / "fleet-plan.md", fleet_plan_markdown(fleet_plan)))
 
         _step(console, "rollout, wave by wave")
-        report = rollout(content_set, inventory, targets, connection, RolloutOptions(commit=DEMO_COMMIT),
+        report = rollout(content_set, inventory, targets, fleet_.connection, RolloutOptions(commit=DEMO_COMMIT),
                          _LineObserver(console))
         console.print(report.summary(), markup=False, soft_wrap=True)
         result.fleet_ok = report.ok

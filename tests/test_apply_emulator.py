@@ -6,7 +6,7 @@ import pytest
 from packer.apply import DriftDetected, Outcome, StalePlan, apply_plan
 from packer.plan.model import Action, Plan
 from packer.remote.normalise import normalise
-from packer.render.api_bodies import OWNER_PREFIX, ResourceType, parse_stamp
+from packer.bodies.resources import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit, full_tables
 

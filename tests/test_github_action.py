@@ -129,18 +129,14 @@ def test_every_output_the_action_declares_is_set_by_some_command(tmp_path):
     assert set(action()["outputs"]) == produced
 
 
-def test_command_lines_per_scope():
-    from packer.github.action import ActionInputs, command_lines
+def test_the_action_driver_runs_the_library_not_the_cli():
+    """The driver sits beside the CLI: it must work without packer.cli ever being imported."""
+    import subprocess
+    import sys
 
-    def plan_args(**kwargs) -> list[str]:
-        return command_lines(ActionInputs("plan", **kwargs))[0].args
-
-    assert plan_args()[:4] == ["plan", "--targets", "targets.yaml", "--all"]
-    assert plan_args(target="ws03")[:5] == ["plan", "--target", "ws03", "--targets", "targets.yaml"]
-    assert plan_args(wave="early", select="ws0*")[:7] == ["plan", "--targets", "targets.yaml", "--wave", "early",
-                                                          "--select", "ws0*"]
-    rollout = command_lines(ActionInputs("rollout", wave="canary", select="ws00,ws01"))[0].args
-    assert rollout[-4:] == ["--wave", "canary", "--select", "ws00,ws01"]
+    code = ("import sys, packer.github.action; "
+            "sys.exit(1 if any(m == 'packer.cli' or m.startswith('packer.cli.') for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT).returncode == 0
 
 
 def test_an_unknown_command_is_refused_before_anything_runs(workspace):

@@ -79,6 +79,20 @@ def test_single_target_plan_through_the_action(fleet_repo):
     assert again.exit_code == 0 and again.outputs["has-changes"] == "false", again.stdout
 
 
+def test_a_wave_and_a_name_glob_plan_only_those_workspaces_through_the_action(fleet_repo):
+    root, emulator, _ = fleet_repo
+    inventory = load_inventory(root / "targets.yaml")
+    early = [t.name for t in inventory.select(wave="early")]
+    run = run_step(root, action_argv({"command": "plan", "wave": "early", "select": f"{early[0]},{early[1]}"}))
+    assert run.exit_code == 0, run.stdout
+    fleet = json.loads((root / run.outputs["plan-path"]).read_text(encoding="utf-8"))
+    assert [w["name"] for w in fleet["workspaces"]] == early[:2]
+    everything = run_step(root, action_argv({"command": "plan"}))
+    fleet = json.loads((root / everything.outputs["plan-path"]).read_text(encoding="utf-8"))
+    assert sorted(w["name"] for w in fleet["workspaces"]) == sorted(t.name for t in inventory.targets)
+    assert writes(emulator) == 0
+
+
 def test_a_plan_that_cannot_run_is_not_published_as_a_plan(fleet_repo):
     root, _, _ = fleet_repo
     run = run_step(root, action_argv({"command": "plan", "target": "no-such-workspace"}))

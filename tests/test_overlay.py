@@ -10,6 +10,7 @@ from packer.errors import ConfigError
 from packer.overlay import Exclusion, Overlay, Override, Selector, apply_overlays, declared_parameters, substitute
 from packer.overlay.params import ParameterError
 from packer.targets import load_inventory
+from packer.validate import validate_paths
 from tests.fleetkit import HUNT_ID, KASEYA_RULE_ID, NRT_RULE_ID, SIGNIN_RULE_ID, fleet_inventory, write_content
 
 
@@ -60,8 +61,29 @@ def test_selector_matching_nothing_is_an_error(content) -> None:
 
 def test_schedule_override_keeps_period_at_least_frequency(content) -> None:
     overlay = Overlay(overrides=(Override(Selector(id=SIGNIN_RULE_ID), query_frequency="6h"),), origin="t")
-    with pytest.raises(ConfigError, match="shorter than queryFrequency 6h"):
+    with pytest.raises(ConfigError, match="would get queryFrequency 6h and queryPeriod .*queryPeriod must be at least"):
         apply_overlays(content, overlay)
+
+
+# (queryFrequency, queryPeriod) pairs: the first was the live bug (an overlay could set 5m with 3d).
+SCHEDULES = [("5m", "3d"), ("30m", "2d"), ("1h", "2d"), ("6h", "1h"), ("5m", "1d"), ("1h", "15d"), ("2h", "4h")]
+
+
+@pytest.mark.parametrize("frequency, period", SCHEDULES)
+def test_an_overlay_schedule_is_refused_exactly_when_validate_refuses_it_in_a_file(tmp_path, content, frequency, period):
+    from tests.test_validate_rules import rule
+
+    (tmp_path / "rule.yaml").write_text(rule(queryFrequency=frequency, queryPeriod=period))
+    in_file = [p.message for p in validate_paths([tmp_path / "rule.yaml"], kql=False).errors]
+    overlay = Overlay(overrides=(Override(Selector(id=SIGNIN_RULE_ID), query_frequency=frequency,
+                                          query_period=period),), origin="targets.yaml (workspace ws01)")
+    if not in_file:
+        assert _by_id(apply_overlays(content, overlay))[SIGNIN_RULE_ID].query_period == period
+        return
+    with pytest.raises(ConfigError) as refused:
+        apply_overlays(content, overlay)
+    assert str(refused.value).startswith("targets.yaml (workspace ws01): rule ")
+    assert all(message in str(refused.value) for message in in_file)  # the same rule, the same words
 
 
 def test_undeclared_parameter_is_an_error(content) -> None:

@@ -12,8 +12,8 @@ from packer.kql import KqlUnavailable
 from packer.kql.analyser import find_node
 from packer.plan.compute import compute_plan
 from packer.plan.model import Action
-from packer.plan.tables import QueryNeeds, WorkspaceTables, default_query_needs
-from packer.render.api_bodies import ResourceType
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, default_query_needs
+from packer.bodies.resources import ResourceType
 from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
@@ -145,7 +145,7 @@ def test_doctor_names_the_missing_column(node_available, tmp_path, emulator_fact
 
 def test_fleet_plan_blocks_per_workspace_from_one_analysis_per_query(node_available, tmp_path, emulator_factory,
                                                                      monkeypatch):
-    import packer.rollout.tables as shared_tables
+    import packer.rollout.shared_needs as shared_tables
 
     analysed: list[str] = []
 

@@ -27,7 +27,8 @@ from packer.plan.model import Action, Plan, PlanItem
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
 from packer.remote.normalise import content_hash
-from packer.render.api_bodies import stamped_metadata
+from packer.resource_ids import ResourceRole
+from packer.bodies.resources import stamped_metadata
 
 ON_DRIFT = ("fail", "overwrite", "skip")
 Progress = Callable[[ItemResult], None]
@@ -141,7 +142,7 @@ class _Runner:
             return _result(item, Outcome.SKIPPED, f"skipped: parser {', '.join(blocked_by)} failed to deploy")
         done, stored_hash = 0, None
         for write in item.writes:
-            metadata = _is_metadata(write.resource_id)
+            metadata = write.role is ResourceRole.METADATA
             if metadata and stored_hash and write.body is not None:
                 write = replace(write, body=stamped_metadata(write.body, stored_hash))
             try:
@@ -171,10 +172,6 @@ class _Runner:
         if self.progress is not None:
             self.progress(result)
         return result
-
-
-def _is_metadata(resource_id: str) -> bool:
-    return "/providers/microsoft.securityinsights/metadata/" in resource_id.lower()
 
 
 def _alias(item: PlanItem) -> str:

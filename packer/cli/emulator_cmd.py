@@ -53,12 +53,13 @@ def edit(
 ) -> None:
     """Change a deployed analytic rule as someone in the portal would (the next plan shows it as
     drifted). Same target flags and environment as `plan`."""
-    from packer.cli.plan_cmd import open_client, resolve_target
+    from packer.cli.plan_cmd import _connect
     from packer.emulator.portal import edit_alert_rule, parse_assignments
 
     values = parse_assignments(assignments)
-    resolved = resolve_target(options)
-    with open_client(options, resolved) as client:
+    workspace = _connect(options)
+    workspace.check()
+    with workspace.client() as client:
         typer.echo(edit_alert_rule(client, rule, values).describe())
 
 

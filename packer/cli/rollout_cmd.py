@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
 from rich.markup import escape
 
 from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
-from packer.remote.preflight import preflight_fleet
-from packer.validate import load_content
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
 
@@ -23,6 +22,7 @@ SELECT_OPTION = typer.Option("", "--select", help="Workspace name globs, comma-s
 BASE_URL_OPTION = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_URL",
                                help="Management endpoint (default Azure; the emulator's URL in tests).")
 CA_OPTION = typer.Option(None, "--ca-cert", envvar="SENTINEL_PACKER_CA_CERT", help="CA bundle to trust (the emulator's).")
+FORMAT_OPTION = typer.Option("text", "--format", "-f", help="text | json (for scripts).")
 EMULATOR_TENANT_OPTION = typer.Option(
     None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
     help="Use the emulator's test tokens ('target': each workspace's token tenant; a tenant id: only that tenant's).")
@@ -45,61 +45,46 @@ def matrix(
 
 
 @targets_app.command("list")
-def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
+def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION,
+                 fmt: str = FORMAT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
     from rich.table import Table
 
     from packer.targets import load_inventory
 
+    _check_format(fmt)
     inventory = load_inventory(targets)
+    rows = []
+    for target in inventory.select(wave=wave or None, glob=select or None):
+        entry = inventory.entry(target.name)
+        rows.append({"workspace": target.name, "tenant": entry.tenant.name, "auth": entry.tenant.auth.kind.value,
+                     "wave": target.wave or "", "subscription": target.subscription_id,
+                     "resource_group": target.resource_group, "workspace_name": target.workspace,
+                     "overlay": not entry.overlay.is_empty})
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table()
     for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
         table.add_column(column, overflow="fold", no_wrap=column == "workspace")
-    for target in inventory.select(wave=wave or None, glob=select or None):
-        entry = inventory.entry(target.name)
-        table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
-                      target.subscription_id, f"{target.resource_group}/{target.workspace}",
-                      "" if entry.overlay.is_empty else "yes")
+    for row in rows:
+        table.add_row(row["workspace"], row["tenant"], row["auth"], row["wave"], row["subscription"],
+                      f"{row['resource_group']}/{row['workspace_name']}", "yes" if row["overlay"] else "")
     make_console().print(table)
 
 
 # --- shared plumbing --------------------------------------------------------------------------
 
 
-def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emulator_tenant: str | None,
-                     rate_scale: float = 1.0, pacing: bool = True):
-    """Credentials per tenant (azure-identity, or the emulator's tokens), budgets per subscription."""
-    from packer.auth import CredentialProvider, azure_credential
-    from packer.remote.api_versions import ARM_ENDPOINT
-    from packer.rollout.budget import ArmLimits, FleetBudgets
-    from packer.rollout.connection import FleetConnection
-
-    factory = azure_credential
-    if emulator_tenant:
-        from packer.cli.plan_cmd import emulator_credential
-
-        def factory(tenant):
-            return emulator_credential(emulator_tenant, tenant.tenant_id)
-
-    limits = ArmLimits().scaled(rate_scale) if pacing else None
-    return FleetConnection(CredentialProvider(inventory, factory), base_url or ARM_ENDPOINT, ca_cert,
-                           budgets=FleetBudgets(limits))
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format {fmt!r} is not supported; use text or json")
 
 
-def _inventory(targets: Path, content: Path, wave: str, select: str):
-    """The inventory and the chosen workspaces; the content is loaded after the connection check."""
-    from packer.targets import load_inventory
+def _endpoint(base_url: str | None, ca_cert: str | None, emulator_tenant: str | None):
+    from packer.connect import Endpoint
 
-    inventory = load_inventory(targets)
-    if not content.is_dir():
-        raise ConfigError(f"--content {content} is not a folder")
-    return inventory, inventory.select(wave=wave or None, glob=select or None)
-
-
-def _commit(commit: str | None) -> str | None:
-    from packer.cli.plan_cmd import current_commit
-
-    return commit or current_commit()
+    return Endpoint(base_url, ca_cert, emulator_tenant)
 
 
 # --- rollout ----------------------------------------------------------------------------------
@@ -123,29 +108,37 @@ def rollout_command(
     base_url: Optional[str] = BASE_URL_OPTION,
     ca_cert: Optional[str] = CA_OPTION,
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
-    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped."""
+    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped.
+    --format json prints the fleet report (as --report-json writes it) instead of progress."""
     from packer.apply import ON_DRIFT
-    from packer.rollout.engine import RolloutOptions, rollout
-    from packer.rollout.progress import RichObserver
+    from packer.connect import connect_fleet, current_commit
+    from packer.rollout.engine import RolloutOptions
+    from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    inventory, chosen = _inventory(targets, content, wave, select)
-    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
-    preflight_fleet(connection, chosen, emulator_tenant)
-    content_set = load_content(content)
+    _check_format(fmt)
+    fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
-                             commit=_commit(commit))
+                             commit=commit or current_commit())
     console = make_console()
-    with RichObserver(console) as observer:
-        report = rollout(content_set, inventory, chosen, connection, options, observer)
+    if fmt == "json":
+        report = fleet.rollout(content, options)
+    else:
+        with RichObserver(console) as observer:
+            report = fleet.rollout(content, options, observer)
     if report_json is not None:
         write_output(report_json, report.to_json())
     if report_md is not None:
         write_output(report_md, report.to_markdown())
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", markup=True, soft_wrap=True)
+    if fmt == "json":
+        typer.echo(report.to_json())
+    else:
+        console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -155,22 +148,32 @@ def rollout_command(
 def doctor_command(
     target: Optional[str] = typer.Option(None, "--target", help="One workspace of the inventory."),
     all_: bool = typer.Option(False, "--all", help="Every workspace of the inventory."),
+    wave: str = WAVE_OPTION,
+    select: str = SELECT_OPTION,
     targets: Path = TARGETS_OPTION,
     content: Path = CONTENT_OPTION,
     base_url: Optional[str] = BASE_URL_OPTION,
     ca_cert: Optional[str] = CA_OPTION,
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
-    from packer.rollout.doctor import doctor
+    """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot.
+    Which workspaces: --target NAME, --all, --wave W or --select GLOBS."""
+    from packer.connect import connect_fleet
 
-    if bool(target) == all_:
-        raise ConfigError("give exactly one of --target NAME or --all")
-    inventory, everything = _inventory(targets, content, wave="", select="")
-    chosen = [inventory.target(target)] if target else everything
-    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant)
-    preflight_fleet(connection, chosen, emulator_tenant)
-    results = doctor(load_content(content), inventory, chosen, connection)
+    chosen = [flag for flag, given in (("--target", target), ("--all", all_), ("--wave", wave), ("--select", select))
+              if given]
+    if len(chosen) != 1 and chosen != ["--wave", "--select"]:
+        raise ConfigError("give exactly one of --target NAME, --all, --wave W or --select GLOBS")
+    _check_format(fmt)
+    fleet = connect_fleet(targets, names=[target] if target else None, wave=wave or None, select=select or None,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
+    results = fleet.doctor(content)
+    bad = [r.target for r in results if not r.ok]
+    if fmt == "json":
+        typer.echo(json.dumps({"ready": len(results) - len(bad), "workspaces": [_doctor_json(r) for r in results]},
+                              indent=2))
+        raise typer.Exit(1 if bad else 0)
     console = make_console()
     marks = {True: ("ok", "green"), False: ("FAIL", "red"), None: ("?", "yellow")}
     for result in results:
@@ -180,10 +183,14 @@ def doctor_command(
             console.print(f"  [{style}]{label:<4}[/] {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
             if check.ok is False and check.fix:
                 console.print(f"       fix: {escape(check.fix)}", soft_wrap=True)
-    bad = [r.target for r in results if not r.ok]
     console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]",
                   soft_wrap=True)
     raise typer.Exit(1 if bad else 0)
+
+
+def _doctor_json(result) -> dict:
+    return {"workspace": result.target, "ok": result.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in result.checks]}
 
 
 def register(app: typer.Typer) -> None:

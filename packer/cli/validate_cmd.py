@@ -18,7 +18,7 @@ def validate(
 ) -> None:
     """Validate content the way Azure-Sentinel's CI does. Exit 1 on any error; warnings do not fail."""
     from packer.validate import validate_paths
-    from packer.validate.report import FORMATS, render, summary
+    from packer.views.validation import FORMATS, render, summary
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")

@@ -1,14 +1,13 @@
-"""What the composite action does for each command: build the command line, run it, then
-publish the result to the job summary, the step outputs and (for validate) annotations.
+"""What the composite action does for each command: run it, then publish the result to the
+job summary, the step outputs and (for validate) annotations.
 
-The wrapped commands run in-process through the same CLI a user types, so the action and a
-terminal behave identically.
+Each command calls the same library functions as the CLI command of that name (packer.connect,
+packer.validate, packer.package.build) and the same views, so the action and a terminal behave
+identically; the driver sits beside the CLI, never calling it.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from packer.errors import ConfigError, PackerError
 from packer.github.annotations import findings_markdown, read_sarif, workflow_command
 from packer.github.outputs import set_outputs, write_step_summary
+from packer.views.output import error_details, write_output
 
 COMMANDS = ("validate", "build", "plan", "rollout")
 PLAN_EXIT_CHANGES = 2  # `plan` exits like `terraform plan -detailed-exitcode`
@@ -71,82 +71,78 @@ class ActionResult:
     summary: str
 
 
-def _plan_scope(inputs: ActionInputs) -> list[str]:
-    """One workspace (target), part of the fleet (wave and/or select), or all of it."""
-    if inputs.target:
-        return ["--target", inputs.target, "--targets", str(inputs.targets)]
-    scope = ["--targets", str(inputs.targets)]
-    scope += ["--wave", inputs.wave] if inputs.wave else []
-    scope += ["--select", inputs.select] if inputs.select else []
-    return scope if len(scope) > 2 else scope + ["--all"]
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One sentinel-packer command line; `stdout_to` also keeps its standard output in a file."""
-
-    args: list[str]
-    stdout_to: Path | None = None
-
-
-def command_lines(inputs: ActionInputs) -> list[Invocation]:
-    """The sentinel-packer invocations the action makes, in order."""
-    content = ["--content", str(inputs.content)]
-    if inputs.command == "validate":
-        inventory = [str(inputs.targets)] if inputs.targets.is_file() else []  # the inventory too, when there is one
-        return [Invocation(["validate", str(inputs.content), *inventory, "--format", "sarif",
-                            "--output", str(inputs.sarif_path)])]
-    if inputs.command == "build":
-        return [Invocation(["build", *content, "--out", str(inputs.dist_dir)])]
-    if inputs.command == "plan":
-        # One pass over the workspaces: --out saves the JSON plan, stdout is the Markdown one.
-        return [Invocation(["plan", *_plan_scope(inputs), *content, "--format", "markdown",
-                            "--out", str(inputs.plan_json)], stdout_to=inputs.plan_markdown)]
-    rollout = ["rollout", "--targets", str(inputs.targets), *content,
-               "--report-json", str(inputs.report_json), "--report-md", str(inputs.report_markdown)]
-    if inputs.wave:
-        rollout += ["--wave", inputs.wave]
-    if inputs.select:
-        rollout += ["--select", inputs.select]
-    return [Invocation(rollout)]
-
-
-class _Tee(io.TextIOBase):
-    """Writes to the job log and to a file at once."""
-
-    def __init__(self, *streams):
-        self._streams = streams
-
-    def write(self, text: str) -> int:
-        for stream in self._streams:
-            stream.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        for stream in self._streams:
-            stream.flush()
-
-
-def invoke_cli(args: list[str], stdout_to: Path | None = None) -> int:
-    """Run one sentinel-packer command in this process; returns its exit code.
-
-    Standalone mode lets the CLI report usage errors itself; it always ends in SystemExit."""
-    if stdout_to is not None:
-        stdout_to.parent.mkdir(parents=True, exist_ok=True)
-        with stdout_to.open("w", encoding="utf-8") as kept, contextlib.redirect_stdout(_Tee(sys.stdout, kept)):
-            return invoke_cli(args)
-    from packer.cli import app
-
+def run_command(inputs: ActionInputs) -> int:
+    """Run the action's command through the library; returns its exit code. A library error is
+    printed as the CLI prints it (validation problems, then `error: ...`) and gives its exit code."""
     try:
-        app(args=args, prog_name="sentinel-packer", standalone_mode=True)
+        return _RUNNERS[inputs.command](inputs)
     except PackerError as exc:
-        from packer.cli.output import error_details
-
         print(f"{error_details(exc)}error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def _run_validate(inputs: ActionInputs) -> int:
+    from packer.validate import validate_paths
+    from packer.views.validation import render, summary
+
+    inventory = [inputs.targets] if inputs.targets.is_file() else []  # the inventory too, when there is one
+    report = validate_paths([inputs.content, *inventory], kql=True)
+    write_output(inputs.sarif_path, render(report, "sarif"))
+    print(summary(report), file=sys.stderr, flush=True)
+    return 1 if report.errors else 0
+
+
+def _run_build(inputs: ActionInputs) -> int:
+    from packer.package.build import build_content
+    from packer.views.build import build_lines, build_warnings
+
+    result = build_content(inputs.content, inputs.dist_dir, None, kql=True)
+    for line in build_warnings(result):
+        print(line, file=sys.stderr, flush=True)
+    print("\n".join(build_lines(result)), flush=True)
     return 0
+
+
+def _run_plan(inputs: ActionInputs) -> int:
+    """One workspace (target), part of the fleet (wave and/or select), or all of it."""
+    from packer.connect import Endpoint, connect_fleet, connect_workspace, current_commit, plan_exit_code
+    from packer.views.fleet_plan import fleet_plan_markdown
+    from packer.views.plan import render_markdown
+
+    endpoint, commit = Endpoint.from_environ(), current_commit()
+    if inputs.target:
+        plan = connect_workspace(inputs.target, inputs.targets, endpoint=endpoint).plan(inputs.content, commit)
+        markdown = render_markdown(plan)
+    else:
+        if not inputs.targets.is_file():
+            raise ConfigError(f"the inventory {inputs.targets} does not exist (--targets)")
+        fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=endpoint)
+        plan = fleet.plan(inputs.content, commit)
+        markdown = fleet_plan_markdown(plan)
+    write_output(inputs.plan_json, plan.to_json())
+    write_output(inputs.plan_markdown, markdown)
+    print(markdown, end="", flush=True)
+    return plan_exit_code(plan)
+
+
+def _run_rollout(inputs: ActionInputs) -> int:
+    from rich.console import Console
+
+    from packer.connect import Endpoint, connect_fleet, current_commit
+    from packer.rollout.engine import RolloutOptions
+    from packer.views.rollout import RichObserver
+
+    fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
+    console = Console(highlight=False)
+    with RichObserver(console) as observer:
+        report = fleet.rollout(inputs.content, RolloutOptions(commit=current_commit()), observer)
+    write_output(inputs.report_json, report.to_json())
+    write_output(inputs.report_markdown, report.to_markdown())
+    console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
+    return 0 if report.ok else 1
+
+
+_RUNNERS = {"validate": _run_validate, "build": _run_build, "plan": _run_plan, "rollout": _run_rollout}
 
 
 def _read(path: Path) -> str:
@@ -208,11 +204,7 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
     for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown):
         stale.unlink(missing_ok=True)  # outputs must only ever name what this run wrote
-    code = 0
-    for invocation in command_lines(inputs):
-        code = invoke_cli(invocation.args, invocation.stdout_to)
-        if code not in (0, PLAN_EXIT_CHANGES):
-            break
+    code = run_command(inputs)
     outputs, summary = _PUBLISHERS[inputs.command](inputs, code)
     outputs["exit-code"] = str(code)
     write_step_summary(summary, environ)

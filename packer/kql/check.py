@@ -14,7 +14,7 @@ from packer.errors import ContentError
 from packer.kql.analyser import INSTALL_HINT, KqlDiagnostic, KqlUnavailable, analyse_in_parallel, shared_analyser
 from packer.kql.functions import parser_function
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
-from packer.validate.problems import ERROR, WARNING, Problem
+from packer.problems import ERROR, WARNING, Problem
 
 SCHEMA_DIRS_ENV = "SENTINEL_PACKER_KQL_SCHEMAS"
 WORKERS_ENV = "SENTINEL_PACKER_KQL_WORKERS"

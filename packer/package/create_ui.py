@@ -6,7 +6,7 @@ from packer.package.connectors import log_kind
 from packer.package.inputs import DataConnector, PackageInput
 from packer.package.solution import description_with_logo
 from packer.package.template import TemplateBuilder
-from packer.render.properties import hunting_description, rule_description
+from packer.bodies.properties import hunting_description, rule_description
 
 TEXT_BLOCK = "Microsoft.Common.TextBlock"
 SECTION = "Microsoft.Common.Section"

@@ -16,8 +16,8 @@ from packer.package.template import (
     quoted,
     template_spec_name,
 )
-from packer.render.api_bodies import content_id_of
-from packer.render.properties import (
+from packer.bodies.resources import content_id_of
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,

@@ -3,7 +3,7 @@
 Reads with list calls only (see packer.plan.live), classifies every content item, and every
 resource this tool and this repository own that the content no longer has (prune).
 Classification of an item whose resource exists (hashes: packer.remote.normalise; the stamp
-"sent / stored" is read from our metadata, see packer.render.api_bodies):
+"sent / stored" is read from our metadata, see packer.bodies.resources):
 - not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
   already equals ours and carries no metadata at all (an apply interrupted between the
   resource and its metadata): then only the metadata is written;
@@ -35,10 +35,11 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, Plan, PlanItem, Write
-from packer.plan.tables import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
-from packer.render.api_bodies import (
+from packer.resource_ids import ResourceRole
+from packer.bodies.resources import (
     DesiredResource,
     ResourceType,
     desired_resources,
@@ -182,7 +183,7 @@ class _Planner:
                 continue
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
-            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag"), role=ResourceRole.METADATA))
             edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
             source_id = str((props.get("source") or {}).get("sourceId", ""))
             path = owner_source_path(source_id, self.target.repository)
@@ -216,7 +217,8 @@ class _Planner:
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
+                     ResourceRole.METADATA)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:

@@ -3,7 +3,7 @@
 One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
 workspace, and metadata (four list calls, paged); the table list is read separately, only
 when a rule is about to be written. Ownership is read from metadata (see
-packer.render.api_bodies for the marker).
+packer.bodies.resources for the marker).
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from packer.plan.tables import WorkspaceTables
+from packer.plan.query_needs import WorkspaceTables
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
-from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND, parse_stamp
+from packer.bodies.resources import OWNER_PREFIX, SOURCE_KIND, parse_stamp
 
 
 @dataclass(frozen=True)

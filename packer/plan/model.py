@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from packer.errors import ConfigError
+from packer.resource_ids import ResourceRole, role_of
 from packer.targets.model import Target
 
 PLAN_FORMAT = "sentinel-packer/plan@1"
@@ -50,6 +51,7 @@ class Write:
     resource_id: str
     body: Mapping[str, Any] | None = None
     etag: str | None = None  # what the plan read; None: the resource did not exist
+    role: ResourceRole = ResourceRole.RESOURCE  # the item's own resource, or its ownership metadata
 
 
 @dataclass(frozen=True)
@@ -144,10 +146,16 @@ def _item(data: dict) -> PlanItem:
         resource_type=data["resource_type"], resource_id=data["resource_id"],
         source_path=data.get("source_path", ""), reason=data.get("reason", ""),
         changes=tuple(FieldChange(**c) for c in data.get("changes") or ()),
-        writes=tuple(Write(**w) for w in data.get("writes") or ()),
+        writes=tuple(_write(w) for w in data.get("writes") or ()),
         calls=tuple(data.get("calls") or ()), content_hash=data.get("content_hash"),
         live_hash=data.get("live_hash"), replaces=data.get("replaces"),
     )
+
+
+def _write(data: dict) -> Write:
+    # Plans saved before writes carried their role: the id says which one is the metadata.
+    role = ResourceRole(data["role"]) if "role" in data else role_of(data["resource_id"])
+    return Write(**{**data, "role": role})
 
 
 def _jsonable(value: Any) -> Any:

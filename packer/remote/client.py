@@ -31,6 +31,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.securityinsight import SecurityInsights
 
+from packer import resource_ids
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT, api_version_for
 from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
@@ -38,7 +39,6 @@ from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
 from packer.targets.model import Target
 
 DEFAULT_CONCURRENCY = 4
-SENTINEL_PROVIDER = "providers/Microsoft.SecurityInsights"
 WORKBOOK_CATEGORY = "sentinel"
 
 
@@ -93,15 +93,15 @@ class WorkspaceClient:
         return self.target.workspace_id
 
     def sentinel_collection(self, name: str) -> str:
-        return f"{self.workspace_id}/{SENTINEL_PROVIDER}/{name}"
+        return resource_ids.sentinel_collection(self.workspace_id, name)
 
     @property
     def saved_searches_collection(self) -> str:
-        return f"{self.workspace_id}/savedSearches"
+        return resource_ids.saved_searches_collection(self.workspace_id)
 
     @property
     def workbooks_collection(self) -> str:
-        return f"{self.target.resource_group_id}/providers/Microsoft.Insights/workbooks"
+        return resource_ids.workbooks_collection(self.target.resource_group_id)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class WorkspaceClient:
         return self.list_collection(self.workbooks_collection, params)
 
     def list_tables(self) -> list[dict]:
-        return self.list_collection(f"{self.workspace_id}/tables")
+        return self.list_collection(resource_ids.tables_collection(self.workspace_id))
 
     def get_workspace(self) -> dict:
         found = self.get(self.workspace_id)

@@ -4,11 +4,15 @@ becomes one line that says what to do, instead of a page of azure-identity outpu
 """
 from __future__ import annotations
 
+import socket
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
 from azure.core.exceptions import ClientAuthenticationError
 
-from packer.errors import PackerError
+from packer.errors import ConfigError, PackerError
 from packer.remote.api_versions import ARM_ENDPOINT
-from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound
 
 
 class CannotConnect(PackerError):
@@ -17,26 +21,37 @@ class CannotConnect(PackerError):
 
 def preflight(target, credential, base_url: str | None, ca_cert: str | bool | None,
               emulator_tenant: str | None) -> None:
-    """Fetch a token for the target's workspace (a TenantBoundCredential) and read the workspace
-    once, without the usual retries (a missing workspace is left to the command, which reports
-    it in its own terms)."""
-    from packer.remote.client import WorkspaceClient
-
+    """Fetch a token for the target's workspace (a TenantBoundCredential: a token of another
+    tenant is TenantMismatch, as ever) and, for an endpoint other than Azure's, open a TLS
+    connection to it. No request is sent: nothing is read from a workspace before the content
+    has validated."""
     endpoint = base_url or ARM_ENDPOINT
     try:
         credential.verify()
     except ClientAuthenticationError as exc:
         raise CannotConnect(credential_hint(target.tenant_id, endpoint, emulator_tenant, exc)) from None
-    with WorkspaceClient(target, credential, endpoint, ca_cert, retry_total=0, connection_timeout=10) as client:
-        try:
-            client.get_workspace()
-        except NotFound:
-            pass
-        except AuthorizationFailed as exc:
-            if exc.code == "CredentialUnavailable":
-                raise CannotConnect(credential_hint(target.tenant_id, endpoint, emulator_tenant, exc)) from None
-        except ConnectionFailed as exc:
-            raise CannotConnect(connection_hint(endpoint, exc.message)) from None
+    if endpoint.rstrip("/") != ARM_ENDPOINT.rstrip("/"):
+        _handshake(endpoint, ca_cert)
+
+
+def _handshake(endpoint: str, ca_cert: str | bool | None) -> None:
+    if isinstance(ca_cert, str) and not Path(ca_cert).is_file():
+        raise ConfigError(f"the CA bundle {ca_cert} does not exist (--ca-cert / SENTINEL_PACKER_CA_CERT): "
+                          "export the path the emulator printed at its start")
+    url = urlsplit(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=10) as sock:
+            if url.scheme == "https":
+                context = ssl.create_default_context(cafile=ca_cert if isinstance(ca_cert, str) else None)
+                if ca_cert is False:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                with context.wrap_socket(sock, server_hostname=host):
+                    pass
+    except ssl.SSLError as exc:
+        raise CannotConnect(connection_hint(endpoint, f"SSL: {exc.reason or exc}")) from None
+    except OSError as exc:
+        raise CannotConnect(connection_hint(endpoint, exc.strerror or str(exc))) from None
 
 
 def _first_line(exc: Exception) -> str:

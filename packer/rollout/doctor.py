@@ -6,14 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from packer import resource_ids
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.tables import WorkspaceTables, missing_tables
+from packer.plan.query_needs import WorkspaceTables, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -101,7 +102,7 @@ def _tenant_fix(connection: FleetConnection, target: Target) -> str:
 
 def _onboarding(client) -> Check:
     try:
-        state = client.get(f"{client.sentinel_collection('onboardingStates')}/default")
+        state = client.get(f"{resource_ids.sentinel_collection(client.workspace_id, 'onboardingStates')}/default")
     except RemoteError as exc:
         return Check("Sentinel onboarded", None, f"cannot tell: {exc.code}: {exc.message}")
     if state is None:
@@ -112,7 +113,7 @@ def _onboarding(client) -> Check:
 
 def _permissions(client) -> Check:
     try:
-        entries = client.list_collection(f"{client.workspace_id}/providers/Microsoft.Authorization/permissions",
+        entries = client.list_collection(resource_ids.permissions_collection(client.workspace_id),
                                          {"api-version": PERMISSIONS_API_VERSION})
     except AuthorizationFailed as exc:
         return Check("identity roles", False, exc.message, ROLE_FIX)

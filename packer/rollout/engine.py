@@ -18,7 +18,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.rollout.report import FleetReport, ItemFailure, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
 

@@ -10,7 +10,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
 from packer.rollout.connection import FleetConnection
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 FLEET_PLAN_FORMAT = "sentinel-packer/fleet-plan@1"

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from packer.plan.model import Action, Plan, PlanItem
 from packer.rollout.fleet_plan import FleetPlan, WorkspacePlan
-from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
+from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 from packer.targets import Target
 
 

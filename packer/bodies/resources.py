@@ -1,6 +1,6 @@
 """Content items -> the exact management-API bodies for one workspace (what `apply` PUTs).
 
-The `properties` come from `packer.render.properties` (the packager's own mapping, one place);
+The `properties` come from `packer.bodies.properties` (the packager's own mapping, one place);
 this module adds what the live API needs and drops what only a template carries:
 - alertRules (Scheduled, NRT): `kind`; `alertRuleTemplateName` = the rule id and
   `templateVersion` = its version (the contentId/version of the AlertRuleTemplate the built
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from packer import resource_ids
 from packer.content.model import (
     AnalyticRule,
     ContentItem,
@@ -55,7 +56,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.remote.normalise import content_hash
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
@@ -147,16 +148,16 @@ def content_id_of(item: ContentItem) -> str:
 
 def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
     if isinstance(item, AnalyticRule):
-        rid = f"{target.workspace_id}/providers/Microsoft.SecurityInsights/alertRules/{item.id}"
+        rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
         return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
     if isinstance(item, HuntingQuery):
-        rid = f"{target.workspace_id}/savedSearches/{item.id}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.id)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
     if isinstance(item, Parser):
-        rid = f"{target.workspace_id}/savedSearches/{item.function_name}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.function_name)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
     if isinstance(item, Workbook):
-        rid = f"{target.resource_group_id}/providers/Microsoft.Insights/workbooks/{workbook_name(item, target)}"
+        rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
         return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
     raise TypeError(f"no API body for {type(item).__name__}")
 
@@ -199,8 +200,7 @@ def with_location(body: Mapping[str, Any], location: str | None) -> dict:
 
 
 def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
-    name = f"{kind.value}-{resource_id.rsplit('/', 1)[-1]}"
-    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/{name}"
+    return resource_ids.metadata_id(target.workspace_id, f"{kind.value}-{resource_ids.name_of(resource_id)}")
 
 
 def ownership_stamp(desired_hash: str, stored_hash: str | None = None) -> str:
