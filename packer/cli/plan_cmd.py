@@ -20,7 +20,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
 from packer.errors import ConfigError
 
@@ -130,7 +130,7 @@ def plan(
     elif fmt == "markdown":
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+        render_table(result, make_console(), show_unchanged=show_unchanged)
     raise typer.Exit(plan_exit_code(result))
 
 
@@ -153,8 +153,8 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     elif fmt == "markdown":
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
-        print_fleet_plan(fleet, Console(highlight=False))
-        typer.echo(fleet.summary())
+        print_fleet_plan(fleet, make_console())
+        typer.echo(fleet.summary())  # plain echo: never wrapped
     raise typer.Exit(plan_exit_code(fleet))
 
 
@@ -176,10 +176,14 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+<<<<<<< HEAD
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
     console = Console(highlight=False)
+=======
+    console = make_console()
+>>>>>>> firsthour
     saved = None
     if plan_file is not None:
         try:
@@ -187,7 +191,12 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     workspace = _connect(options, saved.target if saved else None)
+<<<<<<< HEAD
     content_set, base = (None, None) if saved else workspace.contents(content)
+=======
+    workspace.check()
+    content_set = None if saved else workspace.content(content)
+>>>>>>> firsthour
     with workspace.client() as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
@@ -229,7 +238,7 @@ def _print_report(console: Console, report) -> None:
         table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
     if table.row_count:
         console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     for failure in report.failures:
         console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 
