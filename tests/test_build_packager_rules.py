@@ -274,12 +274,15 @@ def test_ccp_placeholders_become_parameters_of_the_connections_template(tmp_path
                           "streamDeclarations": {}}}
     table = {"type": "Microsoft.OperationalInsights/workspaces/tables", "name": "Synth_CL", "tags": {"a": "b"},
              "properties": {"schema": {"name": "Synth_CL", "columns": [{"name": "TimeGenerated", "type": "datetime"}]}}}
+    other_table = {**table, "name": "Other_CL"}  # named by no DCR: still packaged, after the paired one
     data_file = solution(tmp_path, {"Data Connectors": ["Data Connectors/ccp/definition.json"]}, {
         "Data Connectors/ccp/definition.json": definition, "Data Connectors/ccp/poller.json": [poller],
-        "Data Connectors/ccp/dcr.json": [dcr], "Data Connectors/ccp/table.json": [table]})
+        "Data Connectors/ccp/dcr.json": [dcr], "Data Connectors/ccp/table.json": [table],
+        "Data Connectors/other/table.json": other_table})
     main, ui = render_package(read_solution_input(data_file))
     definition_template = resources(main, "dataConnectorTemplateNameConnectorDefinition1")[0]
-    dcr_out, table_out = definition_template["properties"]["mainTemplate"]["resources"][2:]
+    dcr_out, table_out, other_out = definition_template["properties"]["mainTemplate"]["resources"][2:]
+    assert other_out["name"] == "Other_CL"
     assert dcr_out["name"] == "[concat('SynthDCR', parameters('workspace'))]"
     assert dcr_out["kind"] == "[variables('blanks')]" and "streamDeclarations" not in dcr_out["properties"]
     assert dcr_out["properties"]["dataCollectionEndpointId"] == "[variables('dataCollectionEndpointId')]"
