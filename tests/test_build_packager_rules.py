@@ -267,7 +267,8 @@ def test_ccp_placeholders_become_parameters_of_the_connections_template(tmp_path
     poller = {"type": "Microsoft.SecurityInsights/dataConnectors", "name": "{{connectorName}}", "kind": "RestApiPoller",
               "properties": {"connectorDefinitionName": "SynthCcp", "dcrConfig": {"streamName": "Custom-Synth"},
                              "auth": {"type": "APIKey", "ApiKey": "{{apiKey}}"},
-                             "request": {"apiEndpoint": "https://{{domain}}/api/v1", "headers": {"X": "{{apiKey}}"}}}}
+                             "request": {"apiEndpoint": "https://{{domain}}/api/v1", "headers": {"X": "{{apiKey}}"},
+                                         "queryParameters": {"type": "{{types}}[0]", "limit": 10}}}}
     dcr = {"type": "Microsoft.Insights/dataCollectionRules", "name": "SynthDCR{{suffix}}", "location": "{{location}}",
            "properties": {"destinations": {"logAnalytics": [{"workspaceResourceId": "{{workspaceResourceId}}"}]},
                           "dataFlows": [{"streams": ["Custom-Synth"], "outputStream": "Custom-Synth_CL"}],
@@ -297,6 +298,7 @@ def test_ccp_placeholders_become_parameters_of_the_connections_template(tmp_path
     assert poller_out["properties"]["auth"]["ApiKey"] == "[[parameters('apiKey')]"
     assert poller_out["properties"]["request"]["apiEndpoint"] == "[[concat('https://',parameters('domain'),'/api/v1')]"
     assert poller_out["properties"]["request"]["headers"] == {"X": "[[parameters('apiKey')]"}
+    assert poller_out["properties"]["request"]["queryParameters"] == {"type": "[[parameters('types')[0]]", "limit": 10}
     assert poller_out["properties"]["dcrConfig"]["dataCollectionEndpoint"] == "[[parameters('dcrConfig').dataCollectionEndpoint]"
     assert list(connections["parameters"]) == ["guidValue", "innerWorkspace", "connectorName", "apiKey", "domain",
                                                "connectorDefinitionName", "workspace", "dcrConfig"]
