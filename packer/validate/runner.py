@@ -153,7 +153,7 @@ def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], 
     """KQL analysis lives in packer.kql. It needs Node.js and the Kusto.Language package, whose
     absence analyse_content reports as a skip; an ImportError here is a defect, never a skip.
     Also returns what each query reads (packer.content.model.QueryFacts), for plan and doctor."""
-    from packer.kql.check import analyse_content
+    from packer.kql import analyse_content
 
     result = analyse_content(content.items, require=require)
     return result.problems, result.status, result.facts
