@@ -25,6 +25,7 @@ from packer.plan.live import LiveState, owned_by, owner_description, recorded_ha
 from packer.plan.model import Action, PlanItem, Write
 from packer.remote.normalise import content_hash
 from packer.bodies.resources import owner_mark
+from packer.resource_ids import ResourceRole, metadata_id
 from packer.targets.model import Target
 
 PACKAGE_TYPE = "contentPackages"
@@ -37,7 +38,7 @@ PACKAGE_BOOKKEEPING = frozenset({"packageVersion", "description"})
 
 
 def package_metadata_id(target: Target, package_content_id: str) -> str:
-    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/Solution-{package_content_id}"
+    return metadata_id(target.workspace_id, f"Solution-{package_content_id}")
 
 
 def package_metadata_body(package: HubResource, digest: str, owner_id: str) -> dict:
@@ -137,7 +138,7 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
     digest = content_hash(dict(package.body))
     metadata_id = (meta or {}).get("id") or package_metadata_id(target, package.content_id)
     metadata = package_metadata_body(package, digest, owner_id)
-    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"))
+    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"), role=ResourceRole.METADATA)
     if live is None:
         return _item(package, Action.CREATE, f"install package {package.version}",
                      writes=(Write("PUT", package.resource_id, dict(package.body)), metadata_write), digest=digest)
@@ -149,7 +150,7 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
         return _item(package, Action.UNCHANGED, resource_id=live["id"], digest=digest, live_hash=live_hash)
     if same_body:
         return _item(package, Action.UPDATE, "metadata only: the package's ownership record",
-                     writes=(Write("PUT", metadata_id, metadata, (meta or {}).get("etag")),),
+                     writes=(metadata_write,),
                      resource_id=live["id"], digest=digest, live_hash=live_hash)
     writes = (Write("PUT", live["id"], dict(package.body), live.get("etag")), metadata_write)
     if before != package.version:
@@ -212,7 +213,7 @@ def _uninstall_package(content_id: str, package: dict | None, metadata: dict, st
     items = [_uninstall_template(t, f"package {content_id} is no longer in the content")
              for t in sorted(live_templates_of(state, content_id), key=lambda b: b["id"])]
     writes = [Write("DELETE", package["id"], etag=package.get("etag"))] if package else []
-    writes.append(Write("DELETE", metadata["id"], etag=metadata.get("etag")))
+    writes.append(Write("DELETE", metadata["id"], etag=metadata.get("etag"), role=ResourceRole.METADATA))
     props = (package or {}).get("properties") or {}
     items.append(PlanItem(
         key=f"Package/{props.get('contentId') or content_id}", kind="Package",
