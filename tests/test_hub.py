@@ -263,3 +263,35 @@ def test_status_before_install_and_for_a_rule_whose_template_moved_on(dep, emula
               for i in status_of(read_live_state(dep.client), dep.target).items}
     assert states[f"AnalyticsRule/{MESH_RULE}"] == (ItemState.UPDATE_AVAILABLE, "1.0.1", "1.0.0")
     assert sum(1 for s, *_ in states.values() if s is ItemState.UP_TO_DATE) == 11
+
+
+def test_the_cli_plan_exits_1_on_a_conflict_and_status_reports_json(dep, emulator, repo):
+    from typer.testing import CliRunner
+
+    from packer.cli import app
+
+    ws = emulator.workspace
+    flags = ["--subscription", ws.subscription, "--resource-group", ws.resource_group, "--workspace", ws.name,
+             "--tenant", emulator.tenant_id, "--repository", REPOSITORY, "--base-url", emulator.base_url,
+             "--ca-cert", emulator.ca_path, "--emulator-tenant", "target"]
+    run = lambda *args: CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})  # noqa: E731
+    assert run("apply", *flags, "--content", str(repo)).exit_code == 0
+    status = run("status", *flags, "--format", "json")
+    assert status.exit_code == 0, status.output
+    [workspace] = json.loads(status.output)
+    assert workspace["package_id"] == SOLUTION_ID and workspace["counts"]["up to date"] == 12
+
+    _portal_edit(emulator, dep.client.sentinel_collection("alertRules") + f"/{MESH_RULE}", severity="Low")
+    edit(repo.joinpath(*MESH_YAML), r"^severity: Medium$", "severity: High")
+    _bump(repo)
+    planned = run("plan", *flags, "--content", str(repo), "--format", "markdown")
+    assert planned.exit_code == 1, planned.output
+    assert "conflict properties.severity: template was Medium, new template High, workspace Low" in planned.output
+    writes = dep.writes()
+    refused = run("apply", *flags, "--content", str(repo))
+    assert refused.exit_code == 1 and "Nothing was written" in str(refused.exception) and dep.writes() == writes
+    assert run("apply", *flags, "--content", str(repo), "--on-conflict", "ours").exit_code == 0
+    assert emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{MESH_RULE}")[
+        "properties"]["severity"] == "High"
+    bad = run("plan", *flags, "--content", str(repo), "--on-conflict", "mine")
+    assert bad.exit_code == 1 and "--on-conflict must be one of fail, ours, theirs" in str(bad.exception)
