@@ -29,6 +29,7 @@ from packer.content.model import ContentSet
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
+from packer.remote.preflight import preflight, preflight_fleet
 from packer.rollout.budget import ArmLimits, FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.targets import Inventory, Target, load_inventory
@@ -154,6 +155,12 @@ class WorkspaceConnection:
         return WorkspaceClient(self.target, self.credential, self.endpoint.url, self.endpoint.ca_cert,
                                max_concurrency=self.concurrency)
 
+    def check(self) -> None:
+        """A token and an answer from the endpoint, before validation and KQL analysis take their
+        seconds: a missing login or a stopped emulator is one line with the fix (CannotConnect)."""
+        preflight(self.target, self.credential, self.endpoint.base_url, self.endpoint.ca_cert,
+                  self.endpoint.emulator_tenant)
+
     def content(self, content_root: Path) -> ContentSet:
         """The validated content set with this workspace's overlays (when it is in an inventory)."""
         return self.contents(content_root)[0]
@@ -169,6 +176,7 @@ class WorkspaceConnection:
         """What apply would change here (packer.plan.Plan); reads only."""
         from packer.plan.compute import compute_plan
 
+        self.check()
         content, base = self.contents(content_root)
         with self.client() as client:
             return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
@@ -242,17 +250,24 @@ class Fleet:
     inventory: Inventory
     targets: list[Target]
     connection: FleetConnection
+    endpoint: Endpoint = field(default_factory=Endpoint)
+
+    def check(self) -> None:
+        """As WorkspaceConnection.check, on the first selected workspace (before content is loaded)."""
+        preflight_fleet(self.connection, self.targets, self.endpoint.emulator_tenant)
 
     def plan(self, content_root: Path, commit: str | None = None):
         """Every selected workspace planned with its overlays (packer.rollout.fleet_plan.FleetPlan)."""
         from packer.rollout.fleet_plan import plan_fleet
 
+        self.check()
         return plan_fleet(load_content_folder(content_root), self.inventory, self.targets, self.connection, commit)
 
     def rollout(self, content_root: Path, options=None, observer=None):
         """Deploy wave by wave (packer.rollout.engine.rollout); returns the FleetReport."""
         from packer.rollout.engine import RolloutOptions, rollout
 
+        self.check()
         content = load_content_folder(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
 
@@ -270,6 +285,7 @@ class Fleet:
         """Whether each selected workspace can take the content (packer.rollout.doctor.DoctorResult list)."""
         from packer.rollout.doctor import doctor
 
+        self.check()
         return doctor(load_content_folder(content_root), self.inventory, self.targets, self.connection)
 
 
@@ -285,7 +301,7 @@ def connect_fleet(targets: Path = DEFAULT_TARGETS, *, wave: str | None = None, s
     connection = FleetConnection(CredentialProvider(inventory, endpoint.credential_factory()), endpoint.url,
                                  endpoint.ca_cert, budgets=FleetBudgets(ArmLimits().scaled(rate_scale)),
                                  requests_per_workspace=requests_per_workspace)
-    return Fleet(inventory, chosen, connection)
+    return Fleet(inventory, chosen, connection, endpoint)
 
 
 def plan_exit_code(plan) -> int:

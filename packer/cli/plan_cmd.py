@@ -20,11 +20,12 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
+REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
 ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
                     "same field (fail: plan exits 1 and apply writes nothing).")
 
@@ -97,6 +98,9 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
+    require_kql: bool = typer.Option(
+        False, "--require-kql", envvar=REQUIRE_KQL_ENV,
+        help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
@@ -105,6 +109,8 @@ def plan(
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
+        os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
     from packer.plan.merge import check_on_conflict
@@ -118,7 +124,7 @@ def plan(
     elif fmt == "markdown":
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+        render_table(result, make_console(), show_unchanged=show_unchanged)
     raise typer.Exit(plan_exit_code(result))
 
 
@@ -141,8 +147,8 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     elif fmt == "markdown":
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
-        print_fleet_plan(fleet, Console(highlight=False))
-        typer.echo(fleet.summary())
+        print_fleet_plan(fleet, make_console())
+        typer.echo(fleet.summary())  # plain echo: never wrapped
     raise typer.Exit(plan_exit_code(fleet))
 
 
@@ -167,7 +173,7 @@ def apply(
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
-    console = Console(highlight=False)
+    console = make_console()
     saved = None
     if plan_file is not None:
         try:
@@ -175,6 +181,7 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     workspace = _connect(options, saved.target if saved else None)
+    workspace.check()
     content_set, base = (None, None) if saved else workspace.contents(content)
     with workspace.client() as client:
         if saved is not None:
@@ -217,7 +224,7 @@ def _print_report(console: Console, report) -> None:
         table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
     if table.row_count:
         console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     for failure in report.failures:
         console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 

@@ -65,7 +65,9 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
             waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
             continue
         observer.wave_started(wave, wave_targets)
-        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
+        # The threshold is the whole wave's, even when this run is one shard of it (--select).
+        whole_wave = sum(1 for t in inventory.targets if t.wave == wave.name)
+        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(whole_wave)
         wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables, allowed,
                                  package_content=content)
         results += wave_results

@@ -35,7 +35,7 @@ def render_table(plan: Plan, console: Console, show_unchanged: bool = False) -> 
         console.print(table)
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
-    console.print(_summary_text(plan))
+    console.print(_summary_text(plan), soft_wrap=True)
 
 
 def _details(item: PlanItem) -> Group | str:
