@@ -18,6 +18,7 @@ by every apply: the portal's "Delete" removes a solution's templates likewise) /
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping
 
 from packer.package.hub_resources import HubResource, PackageBodies
@@ -35,6 +36,7 @@ TEMPLATE_TYPE = "contentTemplates"
 # description, "... with template version <package version>") then keep the version of the
 # package that last changed the item, as an item's contentProductId keeps its own version.
 PACKAGE_BOOKKEEPING = frozenset({"packageVersion", "description"})
+_HUNTING_NAME = re.compile(r"_Hunting_Query_\d+$")
 
 
 def package_metadata_id(target: Target, package_content_id: str) -> str:
@@ -193,20 +195,26 @@ def _same_template(live: dict, template: HubResource) -> bool:
 
 
 def _comparable(props: Mapping, ignored: set[str]) -> dict:
-    """A template's properties without package bookkeeping; the inner metadata's description is
-    the packager's item counter ("<solution> Analytics Rule 3"), which moves when an earlier
-    item is removed: not a change of this item."""
+    """A template's properties without package bookkeeping. The packager numbers items: the inner
+    metadata's description ("<solution> Analytics Rule 3") and a hunting query's inner
+    savedSearch name ("<solution>_Hunting_Query_3") move when an earlier item is removed; that
+    is not a change of this item."""
     out = {k: v for k, v in props.items() if k not in ignored}
     main = out.get("mainTemplate")
     if isinstance(main, dict) and isinstance(main.get("resources"), list):
-        resources = []
-        for resource in main["resources"]:
-            if isinstance(resource, dict) and str(resource.get("type", "")).lower().endswith("/metadata"):
-                inner = {k: v for k, v in (resource.get("properties") or {}).items() if k != "description"}
-                resource = {**resource, "properties": inner}
-            resources.append(resource)
-        out["mainTemplate"] = {**main, "resources": resources}
+        out["mainTemplate"] = {**main, "resources": [_without_counter(r) for r in main["resources"]]}
     return {"properties": out}
+
+
+def _without_counter(resource):
+    if not isinstance(resource, dict):
+        return resource
+    if str(resource.get("type", "")).lower().endswith("/metadata"):
+        inner = {k: v for k, v in (resource.get("properties") or {}).items() if k != "description"}
+        return {**resource, "properties": inner}
+    if _HUNTING_NAME.search(str(resource.get("name", ""))):
+        return {k: v for k, v in resource.items() if k != "name"}
+    return resource
 
 
 def _uninstall_package(content_id: str, package: dict | None, metadata: dict, state: LiveState) -> list[PlanItem]:
