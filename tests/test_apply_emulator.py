@@ -215,7 +215,8 @@ def test_prune_beside_another_repositorys_and_unowned_content_deletes_only_our_o
     assert pruned[0].resource_type == ResourceType.SAVED_SEARCH
 
     report = dep.apply(plan, prune=True, on_drift="overwrite")
-    assert report.ok and report.counts[Outcome.DELETED] == 1
+    deleted = sorted(r.action for r in report.results if r.outcome is Outcome.DELETED)
+    assert report.ok and deleted == ["prune", "uninstall"]  # the query, and its template from our package
     assert emulator.store.get(pruned[0].resource_id) is None
     for rid, etag in foreign.items():
         assert emulator.store.get(rid)["etag"] == etag
