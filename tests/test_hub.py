@@ -155,6 +155,14 @@ def test_a_portal_edit_survives_an_upstream_change_of_another_field(dep, emulato
     states = {i.key: i.state for i in workspace_status(dep.client).items}
     assert states[f"AnalyticsRule/{MESH_RULE}"] is ItemState.CUSTOMISED
 
+    # the next upgrade keeps the edit too: the merge is recorded, not only the body it stored
+    edit(repo.joinpath(*MESH_YAML), r"^version: 1\.0\.1$", "version: 1.0.2")
+    edit(repo.joinpath(*MESH_YAML), r"has_cs 'MeshCentral'", "has_any ('MeshCentral')")
+    assert dep.apply().ok
+    live = emulator.store.get(rule_id)["properties"]
+    assert "has_any ('MeshCentral')" in live["query"] and live["severity"] == "Low"
+    assert live["templateVersion"] == "1.0.2" and not dep.plan().has_changes
+
 
 def test_a_conflicting_edit_fails_with_the_three_values_and_writes_nothing(dep, emulator, repo):
     dep.apply()
