@@ -26,6 +26,7 @@ Without such a base (no live template of that version), it is `drifted` as befor
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping
@@ -61,7 +62,9 @@ from packer.bodies.resources import (
     owner_source_path,
     parse_stamp,
     active_body_from_template,
+    merged_metadata,
     repository_path,
+    stamp_merged,
     stamped_metadata,
     with_location,
 )
@@ -205,10 +208,13 @@ class _Planner:
             return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
         writes = (self._put(d, live), self._put_metadata(d, meta))
         upgrade = self._upgrade_from(d, live, meta)
-        if stored is not None and stored != live_hash:
+        edited = stored is not None and stored != live_hash
+        kept_before = stamp_merged(body_value(meta, "properties", "customVersion"))  # edits a merge kept
+        if edited or kept_before:
             base = self._base_body(d, live)
             if base is not None and content_hash(base) != d.content_hash:
                 return self._merged(d, live, meta, base, live_hash, upgrade)
+        if edited:
             return self._item(d, Action.DRIFTED, "changed outside sentinel-packer since the last apply",
                               changes=changes, writes=writes, live_hash=live_hash)
         if upgrade:
@@ -255,7 +261,10 @@ class _Planner:
             reason += f"; conflicts resolved with --on-conflict {self.on_conflict}"
         if upgrade:
             reason = f"{upgrade}; {reason}"
-        writes = (self._put_body(d, merged, live), self._put_metadata(d, meta))
+        metadata = self._put_metadata(d, meta)
+        if result.kept:  # still customised: the next upgrade merges again
+            metadata = replace(metadata, body=merged_metadata(metadata.body))
+        writes = (self._put_body(d, merged, live), metadata)
         return self._item(d, Action.UPGRADE if upgrade else Action.UPDATE, reason, changes=changes, writes=writes,
                           live_hash=live_hash, conflicts=conflicts)
 
