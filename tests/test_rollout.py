@@ -15,6 +15,7 @@ from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.rollout.engine import RolloutOptions, rollout
 from packer.rollout.fleet_plan import plan_fleet
+from packer.views.rollout import rollout_report_markdown
 from packer.rollout.report import WorkspaceStatus
 from packer.targets import load_inventory
 from tests.fleetkit import (
@@ -131,7 +132,7 @@ def test_wave_over_its_threshold_stops_the_rollout_and_a_rerun_finishes(fleet) -
     broad_ids = [inventory.target(f"ws{i:02d}").workspace_id for i in range(8, 20)]
     assert all(emulator.counters[ws]["writes"] == 0 for ws in broad_ids)  # never touched
     assert "Stopped after wave 'early'" in report.summary()
-    markdown = report.to_markdown()
+    markdown = rollout_report_markdown(report)
     assert "**stopped the rollout**" in markdown and "not started" in markdown and "ws02" in markdown
 
     emulator.faults.clear()
@@ -167,7 +168,7 @@ def test_prune_removes_only_with_the_flag_and_is_reported(fleet) -> None:
     pruned = rollout(smaller, inventory, canary, connect(emulator, inventory), RolloutOptions(prune=True))
     assert pruned.ok and [r.pruned for r in pruned.results] == [1, 1]
     assert emulator.counters.total()["deletes"] >= 2
-    assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in pruned.to_markdown()
+    assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in rollout_report_markdown(pruned)
 
 
 def test_an_overlay_mistake_stops_the_rollout_before_any_request(fleet, tmp_path: Path) -> None:

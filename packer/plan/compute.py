@@ -49,7 +49,7 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
-from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
@@ -112,9 +112,9 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
 
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
               columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
-    if tables_needed is None:  # one KQL analysis answers both
+    if tables_needed is None:  # validation's KQL pass answers both (one analysis per query)
         dirs = content_schema_dirs(content.items)
-        return lambda item: default_query_needs(getattr(item, "query", "") or "", content.parsers, dirs)
+        return lambda item: query_needs(content, getattr(item, "query", "") or "", dirs)
     return lambda item: QueryNeeds(
         frozenset(tables_needed(item)),
         {t: frozenset(c) for t, c in (columns_needed(item) if columns_needed else {}).items()},
