@@ -108,12 +108,14 @@ def test_the_catalogue_offers_the_configured_packages_for_the_workspace(emulator
                     **{"$expand": "properties/packagedContent"}).json()["value"][0]
     assert expanded["properties"]["packagedContent"]["resources"]
 
-    templates = send(client, "GET", _base(emu, "contentProductTemplates")).json()["value"]
+    templates = send(client, "GET", _base(emu, "contentProductTemplates"),
+                     **{"$filter": f"properties/packageId eq '{solution_id}'"}).json()["value"]
     assert [t["properties"]["contentKind"] for t in templates] == ["Parser"]
-    packaged = templates[0]["properties"]["packagedContent"]
-    assert packaged["resources"][0]["name"] == f"{emu.workspace.name}/OpenVpnEvent"  # evaluated for this workspace
+    assert "packagedContent" not in templates[0]["properties"]  # lists omit the body (content-hub-install.md 1.3)
     one = send(client, "GET", f"{_base(emu, 'contentProductTemplates')}/{templates[0]['name']}")
     assert one.status_code == 200 and one.json()["name"] == templates[0]["name"]
+    packaged = one.json()["properties"]["packagedContent"]
+    assert packaged["resources"][0]["name"] == f"{emu.workspace.name}/OpenVpnEvent"  # evaluated for this workspace
     assert send(client, "PUT", f"{_base(emu, 'contentProductPackages')}/{product['name']}", {"properties": {}}).status_code == 405
 
     installed = {"properties": {"contentId": solution_id, "contentProductId": product["name"], "contentKind": "Solution",

@@ -14,7 +14,8 @@ ContentProductTemplates.json and their examples).
   zips, evaluated for the workspace. A product package is named by its contentProductId, carries
   `installedVersion` when that package is installed, and its `packagedContent` (the mainTemplate)
   only with `$expand=properties/packagedContent`; a product template carries its item's
-  mainTemplate as `packagedContent`.
+  mainTemplate as `packagedContent` when read by id; lists omit it, as public tools report
+  ("The list endpoint omits the deployable ARM template body": ../shared/docs/content-hub-install.md 1.3).
 """
 from __future__ import annotations
 
@@ -142,8 +143,9 @@ def _product_body(collection_id: str, type_name: str, name: str, properties: dic
             "properties": properties}
 
 
-def catalogue(service, route, query: dict[str, str]) -> list[dict]:
-    """The product packages or templates the workspace at `route` could install."""
+def catalogue(service, route, query: dict[str, str], listing: bool = True) -> list[dict]:
+    """The product packages or templates the workspace at `route` could install. A template
+    carries its packagedContent only when read one by one (`listing=False`)."""
     ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
     installed = {str((b.get("properties") or {}).get("contentId", "")).lower(): b for b in service.store.iter_under(
         f"{route.workspace_id}/providers/Microsoft.SecurityInsights/contentPackages")}
@@ -163,14 +165,15 @@ def catalogue(service, route, query: dict[str, str]) -> list[dict]:
         else:
             for template in install.templates:
                 props = {k: v for k, v in template.body.get("properties", {}).items() if k != "mainTemplate"}
-                props["packagedContent"] = template.body.get("properties", {}).get("mainTemplate")
+                if not listing:
+                    props["packagedContent"] = template.body.get("properties", {}).get("mainTemplate")
                 out.append(_product_body(collection, "Microsoft.SecurityInsights/contentproducttemplates",
                                          str(props.get("contentProductId") or props.get("contentId")), props))
     return out
 
 
 def catalogue_item(service, route, query: dict[str, str]) -> dict:
-    for body in catalogue(service, route, query):
+    for body in catalogue(service, route, query, listing=False):
         if body["name"].lower() == route.name.lower():
             return body
     label = "contentProductPackages" if route.kind.name == "contentProductPackages" else "contentProductTemplates"
