@@ -115,3 +115,16 @@ def test_microsoft_package_and_build_from_inputs_install_the_same_hub_resources(
     unlisted = [d for d in diffs if not any(pattern_matches(e["path"], d) for e in entries)]
     assert not unlisted, "differences not listed in docs/install.md:\n" + "\n".join(unlisted)
     assert len(found["theirs"]) >= 2
+
+
+def test_a_stale_saved_install_plan_is_refused_and_nothing_is_written(emulator, tmp_path):
+    package = microsoft_zip(tmp_path, "OpenVPN")
+    plan_file = tmp_path / "plan.json"
+    assert run("install", str(package), *flags(emulator), "--plan-only", "--out", str(plan_file)).exit_code == 2
+    assert run("install", str(package), *flags(emulator)).exit_code == 0  # installed in between
+    writes = emulator.counters.total()["writes"]
+    stale = run("install", *flags(emulator), "--plan", str(plan_file))
+    assert stale.exit_code == 1 and "changed since this plan was computed" in str(stale.exception)
+    assert emulator.counters.total()["writes"] == writes
+    both = run("install", str(package), *flags(emulator), "--plan", str(plan_file))
+    assert both.exit_code == 1 and "not both" in str(both.exception)

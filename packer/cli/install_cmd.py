@@ -18,6 +18,7 @@ from packer.cli.plan_cmd import (
     _connect,
     _print_report,
     _with_target_options,
+    read_saved_plan,
 )
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
 from packer.errors import ConfigError
@@ -48,7 +49,6 @@ def install(
     from packer.apply import apply_plan, check_saved_plan
     from packer.package.install import read_package
     from packer.plan.install_plan import compute_install_plan
-    from packer.plan.model import Plan
     from packer.views.plan import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
@@ -58,12 +58,7 @@ def install(
     if plan_file is not None and plan_only:
         raise ConfigError("--plan applies a saved plan; --plan-only makes one: give one or the other")
     values = parse_parameters(parameter)
-    saved = None
-    if plan_file is not None:
-        try:
-            saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
+    saved = read_saved_plan(plan_file)
     loaded = read_package(package) if package is not None else None  # a bad zip fails before any request
     workspace = _connect(options, saved.target if saved else None)
     workspace.check()
