@@ -128,3 +128,20 @@ def test_a_stale_saved_install_plan_is_refused_and_nothing_is_written(emulator, 
     assert emulator.counters.total()["writes"] == writes
     both = run("install", str(package), *flags(emulator), "--plan", str(plan_file))
     assert both.exit_code == 1 and "not both" in str(both.exception)
+
+
+def test_a_zip_built_from_the_content_installs_the_templates_apply_of_that_content_writes(emulator, tmp_path):
+    """One source of truth: after `install` of the zip `build` writes, `plan` of the same content
+    finds every template unchanged (only the package's ownership record names another source)."""
+    from tests.conftest import CONTENT
+
+    built = run("build", "--content", str(CONTENT), "--out", str(tmp_path / "dist"), "--no-kql")
+    assert built.exit_code == 0, built.output
+    package = next((tmp_path / "dist").rglob("*.zip"))
+    assert run("install", str(package), *flags(emulator)).exit_code == 0
+    planned = run("plan", *flags(emulator), "--content", str(CONTENT), "--format", "json")
+    items = json.loads(planned.output)["items"]
+    templates = [i for i in items if i["resource_type"] == "contentTemplates"]
+    assert templates and {i["action"] for i in templates} == {"unchanged"}
+    [package_item] = [i for i in items if i["resource_type"] == "contentPackages"]
+    assert package_item["action"] == "update" and package_item["reason"].startswith("metadata only")

@@ -2,8 +2,8 @@
 by the same Content Hub planner `plan`/`apply` use for the content's own package
 (packer.plan.content_hub.plan_install), so ownership, upgrades and `foreign` work the same way.
 
-The package is evaluated for the workspace as a portal install would (packer.package.install):
-the workspace's own location, and the parameters createUiDefinition passes. What the template
+The package is evaluated for the workspace as a portal install would (packer.package.install),
+with the parameters createUiDefinition passes, the location as `apply` passes it (see below). What the template
 deploys directly besides the package and its templates (item metadata, parsers' savedSearches,
 data connectors: Content Hub's own install deploys them too) is not written by install; the plan
 lists it in its notes.
@@ -28,7 +28,11 @@ from packer.targets.model import Target
 def compute_install_plan(package: PackageFile, target: Target, client: WorkspaceClient, *,
                          parameters: dict[str, Any] | None = None, commit: str | None = None) -> Plan:
     """The plan that installs `package` into the workspace `client` talks to (reads only)."""
-    location = str(client.get_workspace().get("location") or "")
+    # `workspace-location` as plan/apply pass it for the content's own package (packer.plan.compute:
+    # DeployScope.of(target)), so a built zip installs exactly the templates `apply` of its content
+    # writes, and a re-plan reads list calls only. A portal install passes the workspace's region;
+    # it shows only in the `location` of the resources inside each template (docs/install.md).
+    location = ""
     install = package_install(package, Scope(target.subscription_id, target.resource_group, location),
                               target.workspace, parameters)  # PackageError before anything is read
     values = deployment_parameters(package, target.workspace, location, parameters)
