@@ -79,9 +79,13 @@ def test_template_lists_filter_top_and_page(emulator_factory):
     assert names({"$filter": "properties/contentKind eq 'Parser' or properties/packageId eq 'pkg-b'"}) == ["t3", "t4"]
     assert names({"$filter": "properties/contentKind ne 'AnalyticsRule'"}) == ["t1", "t3"]
     assert names({"$top": "3"}) == ["t0", "t1", "t2"]
+    assert names({"$orderby": "properties/contentKind desc", "$skip": "1", "$top": "2"}) == ["t3", "t1"]
+    assert names({"$orderby": "properties/displayName"}) == ["t0", "t1", "t2", "t3", "t4"]
     assert names({}) == ["t0", "t1", "t2", "t3", "t4"]
     bad = send(client, "GET", base, **{"$filter": "startswith(properties/displayName, 'I')"})
     assert bad.status_code == 400 and "startswith(properties/displayName" in bad.text()
+    unsorted = send(client, "GET", base, **{"$orderby": "properties/contentKind, properties/version"})
+    assert unsorted.status_code == 400 and "$orderby" in unsorted.text()
 
 
 def _corpus_zip(tmp_path: Path, solution: str) -> Path:
