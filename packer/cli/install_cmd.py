@@ -14,9 +14,7 @@ from packer.cli.output import make_console, write_output
 from packer.cli.plan_cmd import (
     PLAN_FORMATS,
     TargetOptions,
-    _apply_with_progress,
     _connect,
-    _print_report,
     _with_target_options,
     read_saved_plan,
 )
@@ -49,6 +47,7 @@ def install(
     from packer.apply import apply_plan, check_saved_plan
     from packer.package.install import read_package
     from packer.plan.install_plan import compute_install_plan
+    from packer.views.apply import apply_with_progress, print_apply_report
     from packer.views.plan import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
@@ -79,9 +78,9 @@ def install(
                 render_table(planned, console)
             raise typer.Exit(plan_exit_code(planned))
         render_table(planned, console)
-        report = _apply_with_progress(console, planned, lambda progress: apply_plan(
+        report = apply_with_progress(console, planned, lambda progress: apply_plan(
             planned, client, progress=progress, check_stale=False))
-    _print_report(console, report)
+    print_apply_report(console, report)
     if report_file is not None:
         write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
