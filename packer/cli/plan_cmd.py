@@ -13,12 +13,12 @@ own tenant).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 
 from packer.cli.output import make_console, write_output
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
@@ -165,7 +165,6 @@ def apply(
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
-    from packer.plan.model import Plan
     from packer.views.apply import apply_with_progress, print_apply_report
     from packer.views.plan import render_table
 
@@ -175,12 +174,7 @@ def apply(
 
     check_on_conflict(on_conflict)
     console = make_console()
-    saved = None
-    if plan_file is not None:
-        try:
-            saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
+    saved = read_saved_plan(plan_file)
     workspace = _connect(options, saved.target if saved else None)
     workspace.check()
     content_set, base = (None, None) if saved else workspace.contents(content)
@@ -196,6 +190,18 @@ def apply(
     if report_file is not None:
         write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
+
+
+def read_saved_plan(plan_file: Path | None):
+    """The plan saved in `plan_file` (packer.plan.model.Plan), or None when no file is given."""
+    from packer.plan.model import Plan
+
+    if plan_file is None:
+        return None
+    try:
+        return Plan.from_json(plan_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:
