@@ -163,17 +163,34 @@ class WorkspaceConnection:
 
     def content(self, content_root: Path) -> ContentSet:
         """The validated content set with this workspace's overlays (when it is in an inventory)."""
-        content = load_content_folder(content_root)
-        return self.inventory.content_for(content, self.target) if self.inventory is not None else content
+        return self.contents(content_root)[0]
 
-    def plan(self, content_root: Path, commit: str | None = None):
+    def contents(self, content_root: Path) -> tuple[ContentSet, ContentSet]:
+        """(the content with this workspace's overlays, the content before them): overlays shape the
+        active items; the Content Hub package is built from the content as it is."""
+        base = load_content_folder(content_root)
+        overlaid = self.inventory.content_for(base, self.target) if self.inventory is not None else base
+        return overlaid, base
+
+    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail"):
         """What apply would change here (packer.plan.Plan); reads only."""
         from packer.plan.compute import compute_plan
 
+<<<<<<< HEAD
+        content, base = self.contents(content_root)
+=======
         self.check()
         content = self.content(content_root)
+>>>>>>> firsthour
         with self.client() as client:
-            return compute_plan(content, self.target, client, commit)
+            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
+
+    def status(self):
+        """What the portal shows for this repository's package here (packer.plan.status.PackageStatus)."""
+        from packer.plan.status import workspace_status
+
+        with self.client() as client:
+            return workspace_status(client)
 
     def apply(self, plan, *, prune: bool = False, on_drift: str = "fail", progress=None, check_stale: bool = True):
         """Make the writes `plan` lists (packer.apply.apply_plan); returns the ApplyReport."""
@@ -258,6 +275,16 @@ class Fleet:
         content = load_content_folder(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
 
+    def status(self):
+        """packer.plan.status.PackageStatus of every selected workspace."""
+        from packer.plan.status import workspace_status
+
+        out = []
+        for target in self.targets:
+            with self.connection.client_for(target) as client:
+                out.append(workspace_status(client))
+        return out
+
     def doctor(self, content_root: Path):
         """Whether each selected workspace can take the content (packer.rollout.doctor.DoctorResult list)."""
         from packer.rollout.doctor import doctor
@@ -282,8 +309,11 @@ def connect_fleet(targets: Path = DEFAULT_TARGETS, *, wave: str | None = None, s
 
 
 def plan_exit_code(plan) -> int:
-    """0 no changes, 2 changes, 1 a workspace of a fleet plan could not be planned."""
+    """0 no changes, 2 changes, 1 a workspace of a fleet plan could not be planned, or an upgrade
+    conflicts with edits made in the workspace (--on-conflict fail)."""
     if getattr(plan, "errors", None):
+        return EXIT_ERROR
+    if any(item.action.value == "conflict" for item in getattr(plan, "items", ())):
         return EXIT_ERROR
     return EXIT_CHANGES if plan.has_changes else EXIT_NO_CHANGES
 

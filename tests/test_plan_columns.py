@@ -8,8 +8,6 @@ import pytest
 
 from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
-from packer.kql import KqlUnavailable
-from packer.kql.analyser import find_node
 from packer.plan.compute import compute_plan
 from packer.plan.model import Action
 from packer.plan.query_needs import QueryNeeds, WorkspaceTables, default_query_needs
@@ -19,7 +17,7 @@ from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, kql_or_skip
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
 from tests.plankit import copy_content, deployment, edit, full_tables
 
@@ -30,10 +28,7 @@ LACKING = "InitiatingProcessVersionInfoCompanyName"  # read by the Kaseya rule, 
 
 @pytest.fixture(scope="module")
 def node_available():
-    try:
-        find_node()
-    except KqlUnavailable as exc:
-        pytest.skip(f"the column check needs Kusto.Language (Node.js and `npm ci`): {exc}")
+    kql_or_skip("the column check")
 
 
 def table_body(name: str, columns=(), standard=()) -> dict:

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.validate_cmd",
     "packer.cli.build_cmd",
     "packer.cli.plan_cmd",
+    "packer.cli.status_cmd",
     "packer.cli.github_cmd",
     "packer.cli.rollout_cmd",
     "packer.cli.emulator_cmd",

@@ -25,6 +25,13 @@ from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exi
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
+<<<<<<< HEAD
+REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
+=======
+ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
+                    "same field (fail: plan exits 1 and apply writes nothing).")
+
+>>>>>>> hub
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,13 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
+<<<<<<< HEAD
+    require_kql: bool = typer.Option(
+        False, "--require-kql", envvar=REQUIRE_KQL_ENV,
+        help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
+=======
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
+>>>>>>> hub
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -101,9 +115,14 @@ def plan(
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
+        os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
-    result = _connect(options).plan(content, commit or current_commit())
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    result = _connect(options).plan(content, commit or current_commit(), on_conflict=on_conflict)
     if out is not None:
         write_output(out, result.to_json())
     if fmt == "json":
@@ -147,6 +166,7 @@ def apply(
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
@@ -156,7 +176,14 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+<<<<<<< HEAD
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    console = Console(highlight=False)
+=======
     console = make_console()
+>>>>>>> firsthour
     saved = None
     if plan_file is not None:
         try:
@@ -164,12 +191,17 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     workspace = _connect(options, saved.target if saved else None)
+<<<<<<< HEAD
+    content_set, base = (None, None) if saved else workspace.contents(content)
+=======
     workspace.check()
     content_set = None if saved else workspace.content(content)
+>>>>>>> firsthour
     with workspace.client() as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
-        to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit())
+        to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
+                                         package_content=base, on_conflict=on_conflict)
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))

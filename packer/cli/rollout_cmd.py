@@ -44,6 +44,22 @@ def matrix(
     typer.echo(json.dumps(job_matrix(load_inventory(targets), wave=wave or None, shard_size=shard_size)))
 
 
+@targets_app.command("gate")
+def gate(
+    reports: list[Path] = typer.Argument(..., help="The wave's rollout reports (JSON), one per shard."),
+    targets: Path = TARGETS_OPTION,
+    wave: str = typer.Option(..., "--wave", help="The wave to judge."),
+) -> None:
+    """Sum a wave's shard reports against the wave's failure threshold (the gate before the next wave).
+    Exit 0: the wave passed; 1: it crossed its threshold or a workspace is missing from the reports."""
+    from packer.rollout.gate import wave_verdict
+    from packer.targets import load_inventory
+
+    verdict = wave_verdict(load_inventory(targets), wave, reports)
+    typer.echo(verdict.summary())
+    raise typer.Exit(0 if verdict.passed else 1)
+
+
 @targets_app.command("list")
 def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION,
                  fmt: str = FORMAT_OPTION) -> None:
@@ -98,6 +114,8 @@ def rollout_command(
     parallel: int = typer.Option(8, "--parallel", min=1, max=256, help="Workspaces deployed at once within a wave."),
     prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    on_conflict: str = typer.Option("fail", "--on-conflict",
+                                    help="fail | ours | theirs: upgrades of items edited in a workspace."),
     max_failures: Optional[int] = typer.Option(None, "--max-failures", min=0,
                                                help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
@@ -111,19 +129,23 @@ def rollout_command(
     fmt: str = FORMAT_OPTION,
 ) -> None:
     """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
-    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped.
+    Exit 0: every wave stayed within its failure threshold (failed workspaces are listed as
+    warnings); 1: a wave crossed its threshold and the rollout stopped, or an error.
     --format json prints the fleet report (as --report-json writes it) instead of progress."""
     from packer.apply import ON_DRIFT
     from packer.connect import connect_fleet, current_commit
+    from packer.plan.merge import check_on_conflict
     from packer.rollout.engine import RolloutOptions
     from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
+    check_on_conflict(on_conflict)
     _check_format(fmt)
     fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
-    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
+    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
+                             max_failures=max_failures,
                              commit=commit or current_commit())
     console = make_console()
     if fmt == "json":
@@ -138,8 +160,14 @@ def rollout_command(
     if fmt == "json":
         typer.echo(report.to_json())
     else:
-        console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
-    raise typer.Exit(0 if report.ok else 1)
+        colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
+        console.print(f"[bold {colour}]{escape(report.summary())}[/]", soft_wrap=True)
+        if report.within_thresholds:
+            for failed in report.failed_workspaces():
+                console.print(f"warning: workspace {failed.name} ({failed.status.value}) is within wave "
+                              f"'{failed.wave}''s failure threshold: {failed.error or 'see its item failures above'}",
+                              markup=False, soft_wrap=True)
+    raise typer.Exit(0 if report.within_thresholds else 1)
 
 
 # --- doctor -----------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from packer.rollout.fleet_plan import FleetPlan
 COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
 COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
-SYMBOLS = {"create": "+", "update": "~", "prune": "-", "drifted": "!", "blocked": "x", "foreign": "?", "unchanged": "·"}
-STYLES = {"create": "green", "update": "yellow", "prune": "red", "drifted": "magenta", "blocked": "red", "foreign": "cyan"}
+SYMBOLS = {"create": "+", "update": "~", "upgrade": "^", "prune": "-", "uninstall": "-", "drifted": "!", "conflict": "!!",
+           "blocked": "x", "foreign": "?", "unchanged": "·"}
+STYLES = {"create": "green", "update": "yellow", "upgrade": "yellow", "prune": "red", "uninstall": "red",
+          "drifted": "magenta", "conflict": "red", "blocked": "red", "foreign": "cyan"}
 
 
 def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
