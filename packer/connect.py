@@ -176,12 +176,8 @@ class WorkspaceConnection:
         """What apply would change here (packer.plan.Plan); reads only."""
         from packer.plan.compute import compute_plan
 
-<<<<<<< HEAD
-        content, base = self.contents(content_root)
-=======
         self.check()
-        content = self.content(content_root)
->>>>>>> firsthour
+        content, base = self.contents(content_root)
         with self.client() as client:
             return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
 

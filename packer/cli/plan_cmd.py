@@ -25,13 +25,10 @@ from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exi
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
-<<<<<<< HEAD
 REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
-=======
 ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
                     "same field (fail: plan exits 1 and apply writes nothing).")
 
->>>>>>> hub
 
 
 @dataclass(frozen=True)
@@ -101,13 +98,10 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
-<<<<<<< HEAD
     require_kql: bool = typer.Option(
         False, "--require-kql", envvar=REQUIRE_KQL_ENV,
         help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
-=======
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
->>>>>>> hub
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -176,14 +170,10 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-<<<<<<< HEAD
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
-    console = Console(highlight=False)
-=======
     console = make_console()
->>>>>>> firsthour
     saved = None
     if plan_file is not None:
         try:
@@ -191,12 +181,8 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     workspace = _connect(options, saved.target if saved else None)
-<<<<<<< HEAD
-    content_set, base = (None, None) if saved else workspace.contents(content)
-=======
     workspace.check()
-    content_set = None if saved else workspace.content(content)
->>>>>>> firsthour
+    content_set, base = (None, None) if saved else workspace.contents(content)
     with workspace.client() as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run

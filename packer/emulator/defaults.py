@@ -157,18 +157,9 @@ def _keep(route: Route, body: dict, ctx: Context) -> dict:
 
 
 def _content_package(route: Route, body: dict, ctx: Context) -> dict:
-<<<<<<< HEAD
     from packer.emulator.content import installed_package
 
     return installed_package(_keep(route, body, ctx))
-=======
-    """An install answers with `installedVersion` = the version installed (InstallPackage.json,
-    ContentPackages.json 2024-09-01 examples; the packageModel itself does not declare it)."""
-    props = _properties(body)
-    if "version" in props:
-        props["installedVersion"] = props["version"]
-    return {**body, "properties": props}
->>>>>>> hub
 
 
 _BY_KIND = {
