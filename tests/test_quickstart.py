@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import packer
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import CONTENT, PROJECT_ROOT
 from tests.docblocks import commands, section_blocks
 
 README = PROJECT_ROOT / "README.md"
@@ -28,6 +27,13 @@ def test_the_quick_start_is_install_then_one_command_then_the_tests():
     assert tests == ["python -m pytest"]
 
 
+def content_items() -> int:
+    from packer.validate import validate_paths
+
+    content = validate_paths([CONTENT], kql=False).content
+    return len(content.analytic_rules) + len(content.hunting_queries) + len(content.parsers) + len(content.workbooks)
+
+
 def test_the_quick_start_deploys_replans_detects_drift_and_rolls_out(tmp_path: Path):
     (install, run), _ = quick_start()
     # The install command made the environment this test runs in: an editable install of this checkout.
@@ -35,12 +41,11 @@ def test_the_quick_start_deploys_replans_detects_drift_and_rolls_out(tmp_path: P
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
-    created = re.search(r"^Plan: (\d+) to create, 0 to update, 0 to prune; 0 unchanged$", out, re.M)
-    assert created and int(created[1]) > 0, out
-    items = int(created[1])
-    assert f"Apply complete: {items} created, 0 updated, 0 deleted" in out
-    assert f"Plan: 0 to create, 0 to update, 0 to prune; {items} unchanged\n" in out  # re-plan: nothing to do
+    out, items = done.stdout, content_items()
+    items = 1 + 2 * items  # the Content Hub package, a template per item, the items (docs/content-hub.md)
+    assert f"Plan: {items} to create, 0 to update, 0 to prune; 0 unchanged" in out
+    assert f"Apply complete: {items} created" in out
+    assert f"Plan: 0 to create, 0 to update, 0 to prune; {items} unchanged" in out
     assert f"Plan: 0 to create, 0 to update, 0 to prune; {items - 1} unchanged; 1 drifted" in out
     assert "properties.severity:" in out
     assert "Rollout complete: 5 workspace(s): 5 succeeded" in out and "Demo complete" in out
