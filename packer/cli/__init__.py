@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.install_cmd",
     "packer.cli.emulator_cmd",
     "packer.cli.demo_cmd",
+    "packer.cli.kql_cmd",
 ]
 
 app = typer.Typer(

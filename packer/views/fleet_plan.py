@@ -67,15 +67,22 @@ def _workspace_rows(plan: FleetPlan, columns: tuple[str, ...]) -> Table:
 
 
 def _print_grid(plan: FleetPlan, matrix: dict, console: Console) -> None:
+    """Workspaces down, numbered items across; as many grids as the console width needs."""
     item_names = plan.item_names()
     keys = list(matrix)
-    grid = Table(title="Items x workspaces", title_justify="left")
-    grid.add_column("workspace", no_wrap=True, min_width=_longest([w.target.name for w in plan.workspaces]))
-    for number in range(1, len(keys) + 1):
-        grid.add_column(str(number), justify="center", no_wrap=True)
-    for w in plan.workspaces:
-        grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in keys))
-    console.print(grid)
+    names = [w.target.name for w in plan.workspaces]
+    per_grid = max(1, (console.width - _longest(names) - 5) // 5)  # an item column takes up to 5 characters
+    for first in range(0, len(keys), per_grid):
+        chunk = keys[first:first + per_grid]
+        title = "Items x workspaces" if len(keys) <= per_grid else \
+            f"Items x workspaces ({first + 1}-{first + len(chunk)} of {len(keys)})"
+        grid = Table(title=title, title_justify="left")
+        grid.add_column("workspace", no_wrap=True, min_width=_longest(names))
+        for number in range(first + 1, first + len(chunk) + 1):
+            grid.add_column(str(number), justify="center", no_wrap=True)
+        for w in plan.workspaces:
+            grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in chunk))
+        console.print(grid)
     for number, key in enumerate(keys, 1):
         console.print(f"{number:>3}  {escape(item_names.get(key, key))}", soft_wrap=True, highlight=False)
     legend = "  ".join(f"{SYMBOLS[a]} {a}" for a in columns_of(plan))
