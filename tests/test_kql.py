@@ -472,3 +472,64 @@ def test_absent_node_modules_is_a_skip_unless_kql_is_required(tmp_path, monkeypa
         validate_paths([rule])
     result = CliRunner().invoke(cli_app, ["validate", str(rule)])
     assert result.exit_code == 1
+
+
+# --- per-rule suppressions (issue 23) -----------------------------------------------------------
+
+KASEYA_RULE_FILE = CONTENT / "analytic-rules" / "rmm_Kaseya_netconn.yaml"
+KASEYA_ID = "2bfc9d99-5051-4aee-ae25-05b62a1e052d"
+
+
+def _rule_with(tmp_path: Path, comment: str = "", broken: bool = True) -> Path:
+    """The Kaseya rule in a content root under tmp_path, its query reading a column that does not
+    exist (KS142) when `broken`, with `comment` after `query: |`."""
+    text = KASEYA_RULE_FILE.read_text(encoding="utf-8")
+    text = text.replace("query: |\n", f"query: |{comment}\n", 1)
+    if broken:
+        text = text.replace("  | project-away DomainIndex\n", "  | project-away DomainIndex\n  | extend Oops = NoSuchColumn\n", 1)
+    path = tmp_path / "content" / "analytic-rules" / KASEYA_RULE_FILE.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _check(path: Path):
+    from packer.content.load import analytic_rule_from
+
+    return check_content([analytic_rule_from(load_yaml(path))])
+
+
+def test_a_suppression_comment_with_a_reason_silences_that_code_on_that_rule_only(node_available, tmp_path):
+    unsuppressed, _ = _check(_rule_with(tmp_path / "a"))
+    assert [p.code for p in unsuppressed if p.is_error] == ["kql.KS142"]
+    path = _rule_with(tmp_path / "b", "  # sentinel-packer: ignore KS142 -- the column arrives with the v2 connector")
+    problems, status = _check(path)
+    assert [p for p in problems if p.is_error or p.code.startswith("kql.suppression")] == []
+    assert "1 diagnostic suppressed" in status
+
+
+def test_a_suppression_without_a_reason_is_an_error_and_suppresses_nothing(node_available, tmp_path):
+    path = _rule_with(tmp_path, "  # sentinel-packer: ignore KS142")
+    problems, _ = _check(path)
+    errors = {p.code: p.line for p in problems if p.is_error}
+    assert set(errors) == {"kql.KS142", "kql.suppression"} and errors["kql.suppression"] == 21
+
+
+def test_a_suppression_that_matches_nothing_is_reported(node_available, tmp_path):
+    path = _rule_with(tmp_path, "  # sentinel-packer: ignore KS107 -- was needed before the query was fixed", broken=False)
+    problems, _ = _check(path)
+    assert [(p.code, p.severity, p.line) for p in problems if p.code.startswith("kql.suppression")] == [
+        ("kql.suppression-unused", "warning", 21)]
+
+
+def test_a_project_suppression_file_names_rule_code_and_reason(node_available, tmp_path):
+    path = _rule_with(tmp_path)
+    listing = path.parent.parent / "kql-suppressions.yaml"
+    listing.write_text(f"- id: {KASEYA_ID}\n  code: KS142\n  reason: the column arrives with the v2 connector\n"
+                       "- id: 00000000-0000-4000-8000-000000000000\n  code: KS107\n  reason: a rule deleted since\n"
+                       f"- id: {KASEYA_ID}\n  code: KS999\n", encoding="utf-8")
+    problems, _ = _check(path)
+    assert not [p for p in problems if p.code == "kql.KS142"]
+    assert sorted((p.code, p.severity, p.line) for p in problems if p.code.startswith("kql.suppression")) == [
+        ("kql.suppression", "error", 7), ("kql.suppression-unused", "warning", 4)]
+    assert all(p.path == listing for p in problems if p.code.startswith("kql.suppression"))
