@@ -29,6 +29,7 @@ from packer.content.model import ContentSet
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
+from packer.remote.preflight import preflight, preflight_fleet
 from packer.rollout.budget import ArmLimits, FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.targets import Inventory, Target, load_inventory
@@ -154,18 +155,38 @@ class WorkspaceConnection:
         return WorkspaceClient(self.target, self.credential, self.endpoint.url, self.endpoint.ca_cert,
                                max_concurrency=self.concurrency)
 
+    def check(self) -> None:
+        """A token and an answer from the endpoint, before validation and KQL analysis take their
+        seconds: a missing login or a stopped emulator is one line with the fix (CannotConnect)."""
+        preflight(self.target, self.credential, self.endpoint.base_url, self.endpoint.ca_cert,
+                  self.endpoint.emulator_tenant)
+
     def content(self, content_root: Path) -> ContentSet:
         """The validated content set with this workspace's overlays (when it is in an inventory)."""
-        content = load_content_folder(content_root)
-        return self.inventory.content_for(content, self.target) if self.inventory is not None else content
+        return self.contents(content_root)[0]
 
-    def plan(self, content_root: Path, commit: str | None = None):
+    def contents(self, content_root: Path) -> tuple[ContentSet, ContentSet]:
+        """(the content with this workspace's overlays, the content before them): overlays shape the
+        active items; the Content Hub package is built from the content as it is."""
+        base = load_content_folder(content_root)
+        overlaid = self.inventory.content_for(base, self.target) if self.inventory is not None else base
+        return overlaid, base
+
+    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail"):
         """What apply would change here (packer.plan.Plan); reads only."""
         from packer.plan.compute import compute_plan
 
-        content = self.content(content_root)
+        self.check()
+        content, base = self.contents(content_root)
         with self.client() as client:
-            return compute_plan(content, self.target, client, commit)
+            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
+
+    def status(self):
+        """What the portal shows for this repository's package here (packer.plan.status.PackageStatus)."""
+        from packer.plan.status import workspace_status
+
+        with self.client() as client:
+            return workspace_status(client)
 
     def apply(self, plan, *, prune: bool = False, on_drift: str = "fail", progress=None, check_stale: bool = True):
         """Make the writes `plan` lists (packer.apply.apply_plan); returns the ApplyReport."""
@@ -229,24 +250,42 @@ class Fleet:
     inventory: Inventory
     targets: list[Target]
     connection: FleetConnection
+    endpoint: Endpoint = field(default_factory=Endpoint)
+
+    def check(self) -> None:
+        """As WorkspaceConnection.check, on the first selected workspace (before content is loaded)."""
+        preflight_fleet(self.connection, self.targets, self.endpoint.emulator_tenant)
 
     def plan(self, content_root: Path, commit: str | None = None):
         """Every selected workspace planned with its overlays (packer.rollout.fleet_plan.FleetPlan)."""
         from packer.rollout.fleet_plan import plan_fleet
 
+        self.check()
         return plan_fleet(load_content_folder(content_root), self.inventory, self.targets, self.connection, commit)
 
     def rollout(self, content_root: Path, options=None, observer=None):
         """Deploy wave by wave (packer.rollout.engine.rollout); returns the FleetReport."""
         from packer.rollout.engine import RolloutOptions, rollout
 
+        self.check()
         content = load_content_folder(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
+
+    def status(self):
+        """packer.plan.status.PackageStatus of every selected workspace."""
+        from packer.plan.status import workspace_status
+
+        out = []
+        for target in self.targets:
+            with self.connection.client_for(target) as client:
+                out.append(workspace_status(client))
+        return out
 
     def doctor(self, content_root: Path):
         """Whether each selected workspace can take the content (packer.rollout.doctor.DoctorResult list)."""
         from packer.rollout.doctor import doctor
 
+        self.check()
         return doctor(load_content_folder(content_root), self.inventory, self.targets, self.connection)
 
 
@@ -262,12 +301,15 @@ def connect_fleet(targets: Path = DEFAULT_TARGETS, *, wave: str | None = None, s
     connection = FleetConnection(CredentialProvider(inventory, endpoint.credential_factory()), endpoint.url,
                                  endpoint.ca_cert, budgets=FleetBudgets(ArmLimits().scaled(rate_scale)),
                                  requests_per_workspace=requests_per_workspace)
-    return Fleet(inventory, chosen, connection)
+    return Fleet(inventory, chosen, connection, endpoint)
 
 
 def plan_exit_code(plan) -> int:
-    """0 no changes, 2 changes, 1 a workspace of a fleet plan could not be planned."""
+    """0 no changes, 2 changes, 1 a workspace of a fleet plan could not be planned, or an upgrade
+    conflicts with edits made in the workspace (--on-conflict fail)."""
     if getattr(plan, "errors", None):
+        return EXIT_ERROR
+    if any(item.action.value == "conflict" for item in getattr(plan, "items", ())):
         return EXIT_ERROR
     return EXIT_CHANGES if plan.has_changes else EXIT_NO_CHANGES
 

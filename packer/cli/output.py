@@ -1,4 +1,4 @@
 """The CLI's output helpers live in the views layer (packer.views.output); named here too."""
-from packer.views.output import error_details, write_output
+from packer.views.output import PIPED_WIDTH, error_details, make_console, write_output
 
-__all__ = ["error_details", "write_output"]
+__all__ = ["PIPED_WIDTH", "error_details", "make_console", "write_output"]

@@ -20,12 +20,15 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
 from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
 REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
+ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
+                    "same field (fail: plan exits 1 and apply writes nothing).")
+
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def plan(
     require_kql: bool = typer.Option(
         False, "--require-kql", envvar=REQUIRE_KQL_ENV,
         help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -109,7 +113,10 @@ def plan(
         os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
-    result = _connect(options).plan(content, commit or current_commit())
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    result = _connect(options).plan(content, commit or current_commit(), on_conflict=on_conflict)
     if out is not None:
         write_output(out, result.to_json())
     if fmt == "json":
@@ -117,7 +124,7 @@ def plan(
     elif fmt == "markdown":
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
+        render_table(result, make_console(), show_unchanged=show_unchanged)
     raise typer.Exit(plan_exit_code(result))
 
 
@@ -140,8 +147,8 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     elif fmt == "markdown":
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
-        print_fleet_plan(fleet, Console(highlight=False))
-        typer.echo(fleet.summary())
+        print_fleet_plan(fleet, make_console())
+        typer.echo(fleet.summary())  # plain echo: never wrapped
     raise typer.Exit(plan_exit_code(fleet))
 
 
@@ -153,6 +160,7 @@ def apply(
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
@@ -162,7 +170,10 @@ def apply(
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    console = Console(highlight=False)
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    console = make_console()
     saved = None
     if plan_file is not None:
         try:
@@ -170,11 +181,13 @@ def apply(
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
     workspace = _connect(options, saved.target if saved else None)
-    content_set = None if saved else workspace.content(content)
+    workspace.check()
+    content_set, base = (None, None) if saved else workspace.contents(content)
     with workspace.client() as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
-        to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit())
+        to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
+                                         package_content=base, on_conflict=on_conflict)
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
@@ -211,7 +224,7 @@ def _print_report(console: Console, report) -> None:
         table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
     if table.row_count:
         console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     for failure in report.failures:
         console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 

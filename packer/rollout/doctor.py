@@ -75,6 +75,9 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection,
                                 "check subscription, resourceGroup and workspace in targets.yaml"))
             return DoctorResult(target.name, tuple(checks))
         except AuthorizationFailed as exc:  # say which permissions are missing, if ARM tells
+            if exc.code == "InvalidAuthenticationTokenTenant":  # no role helps: ARM refuses the tenant itself
+                checks.append(Check("workspace", False, exc.message.split(". ")[0], _tenant_fix(connection, target)))
+                return DoctorResult(target.name, tuple(checks))
             checks.append(Check("workspace", False, exc.message, ROLE_FIX))
             checks.append(_permissions(client))
             return DoctorResult(target.name, tuple(checks))
@@ -86,6 +89,15 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection,
         checks.append(_permissions(client))
         checks.append(_tables(client, content, tables or SharedTablesNeeded()))
     return DoctorResult(target.name, tuple(checks))
+
+
+def _tenant_fix(connection: FleetConnection, target: Target) -> str:
+    managing = connection.credentials.expected_tenant(target)
+    if managing.lower() != target.tenant_id.lower():
+        return (f"the customer has not delegated subscription {target.subscription_id} to the managing tenant "
+                f"{managing} (Azure Lighthouse): deploy arm/lighthouse-delegation.json in that subscription")
+    return (f"subscription {target.subscription_id} does not belong to tenant {target.tenant_id}: "
+            "check the workspace's tenant and subscription in targets.yaml")
 
 
 def _onboarding(client) -> Check:

@@ -9,4 +9,5 @@ def build_lines(result) -> list[str]:
 
 
 def build_warnings(result) -> list[str]:
-    return [f"warning: skipped {warning}" for warning in result.warnings]
+    # each warning says itself what happened (not packaged, or packaged despite a problem)
+    return [f"warning: {warning}" for warning in result.warnings]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from packer.rollout.fleet_plan import FleetPlan
@@ -9,28 +10,67 @@ from packer.rollout.fleet_plan import FleetPlan
 COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
 COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
-SYMBOLS = {"create": "+", "update": "~", "prune": "-", "drifted": "!", "blocked": "x", "foreign": "?", "unchanged": "·"}
-STYLES = {"create": "green", "update": "yellow", "prune": "red", "drifted": "magenta", "blocked": "red", "foreign": "cyan"}
+SYMBOLS = {"create": "+", "update": "~", "upgrade": "^", "prune": "-", "uninstall": "-", "drifted": "!", "conflict": "!!",
+           "blocked": "x", "foreign": "?", "unchanged": "·"}
+STYLES = {"create": "green", "update": "yellow", "upgrade": "yellow", "prune": "red", "uninstall": "red",
+          "drifted": "magenta", "conflict": "red", "blocked": "red", "foreign": "cyan"}
 
 
 def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
+    """A row per workspace, then (up to GRID_MAX_WORKSPACES) a grid of workspaces x numbered items
+    with the item names listed below it, then the workspaces that could not be planned. Names are
+    never cut: when the table is wider than the console, count columns that are 0 everywhere are
+    left out, then headers fold, never the names."""
     console = console or Console()
-    table = Table("wave", "workspace", "tenant", *COLUMNS, title="Fleet plan")
-    for w in plan.workspaces:
-        if w.error:
-            table.add_row(w.target.wave or "", w.target.name, w.tenant, f"[red]error: {w.error}[/]")
-            continue
-        counts = w.counts  # counted from the plan's items on each access
-        cells = [_styled(c, counts.get(c, 0)) for c in COLUMNS]
-        table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
+    table, left_out = _workspace_rows(plan, COLUMNS), ""
+    if console.measure(table, options=console.options.update_width(10_000)).maximum > console.width:
+        shown = tuple(c for c in COLUMNS if any(w.counts.get(c, 0) for w in plan.workspaces)) or COLUMNS[:1]
+        if shown != COLUMNS:
+            table = _workspace_rows(plan, shown)
+            left_out = f"(0 everywhere: {', '.join(c for c in COLUMNS if c not in shown)})"
     console.print(table)
+    if left_out:
+        console.print(left_out, soft_wrap=True, highlight=False)
     matrix = plan.matrix()
     if matrix and len(plan.workspaces) <= GRID_MAX_WORKSPACES:
-        names = plan.item_names()
-        grid = Table("item", *(w.target.name for w in plan.workspaces), title="Items x workspaces")
-        for key, row in matrix.items():
-            grid.add_row(names.get(key, key), *(_symbol(row.get(w.target.name)) for w in plan.workspaces))
-        console.print(grid)
+        _print_grid(plan, matrix, console)
+    for w in plan.errors:
+        console.print(f"[red]error[/] {escape(w.target.name)}: {escape(w.error)}", soft_wrap=True)
+
+
+def _workspace_rows(plan: FleetPlan, columns: tuple[str, ...]) -> Table:
+    table = Table(title="Fleet plan", title_justify="left")
+    table.add_column("wave", no_wrap=True)
+    table.add_column("workspace", no_wrap=True, overflow="fold",
+                     min_width=_longest([w.target.name for w in plan.workspaces]))
+    table.add_column("tenant", no_wrap=True, overflow="fold")
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="right")
+    for w in plan.workspaces:
+        cells = (["[red]err[/]"] + [""] * (len(columns) - 1) if w.error
+                 else [_styled(c, w.counts.get(c, 0)) for c in columns])  # counts: from the plan, on each access
+        table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
+    return table
+
+
+def _print_grid(plan: FleetPlan, matrix: dict, console: Console) -> None:
+    item_names = plan.item_names()
+    keys = list(matrix)
+    grid = Table(title="Items x workspaces", title_justify="left")
+    grid.add_column("workspace", no_wrap=True, min_width=_longest([w.target.name for w in plan.workspaces]))
+    for number in range(1, len(keys) + 1):
+        grid.add_column(str(number), justify="center", no_wrap=True)
+    for w in plan.workspaces:
+        grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in keys))
+    console.print(grid)
+    for number, key in enumerate(keys, 1):
+        console.print(f"{number:>3}  {escape(item_names.get(key, key))}", soft_wrap=True, highlight=False)
+    legend = "  ".join(f"{SYMBOLS[a]} {a}" for a in COLUMNS)
+    console.print(f"     {legend}", soft_wrap=True, highlight=False)
+
+
+def _longest(names: list[str]) -> int:
+    return max((len(n) for n in names), default=0)
 
 
 def _styled(action: str, count: int) -> str:
@@ -49,7 +89,7 @@ def _symbol(action: str | None) -> str:
 def fleet_plan_markdown(plan: FleetPlan, limit: int = COMMENT_LIMIT) -> str:
     """Summary first, then collapsed sections; sections that do not fit are cut with a note."""
     head = [f"### sentinel-packer fleet plan{f' @ `{plan.commit[:12]}`' if plan.commit else ''}", "", f"**{plan.summary()}**", ""]
-    sections = [_workspace_table(plan), _matrix_section(plan), *_errors_section(plan)]
+    sections = [_workspace_table(plan), _matrix_section(plan), *_errors_section(plan), *_change_sections(plan)]
     out = "\n".join(head)
     for section in sections:
         if len(out) + len(section) + 200 > limit:
@@ -102,6 +142,68 @@ def _errors_section(plan: FleetPlan) -> list[str]:
         return []
     lines = [f"- `{w.target.name}`: {_cell(w.error or '')}" for w in plan.errors]
     return [_details(f"{len(plan.errors)} workspace(s) could not be planned", "\n".join(lines), open_=True)]
+
+
+DIFF_LINES_PER_ITEM = 40  # a changed query shows this many diff lines, then a count of the rest
+VALUE_CHARS = 120
+
+
+def _change_sections(plan: FleetPlan) -> list[str]:
+    """Per changed item, what changes: `field: old -> new`, a KQL or JSON change as a unified
+    diff. The same change in several workspaces is shown once, naming the workspaces."""
+    groups: dict[tuple, tuple[object, list[str]]] = {}
+    for workspace in plan.workspaces:
+        for item in workspace.plan.items if workspace.plan else ():
+            if not item.changes or item.action.value in ("unchanged", "create"):
+                continue
+            signature = (item.key, item.action.value,
+                         tuple((c.path, repr(c.before), repr(c.after), c.text_diff) for c in item.changes))
+            groups.setdefault(signature, (item, []))[1].append(workspace.target.name)
+    sections = []
+    for (_, action, _), (item, workspaces) in groups.items():
+        title = f"{SYMBOLS.get(action, '')} {action} {_html(item.name)} in {_html(_plain_names(workspaces))}"
+        sections.append(_details(title, _change_body(item)))
+    return sections
+
+
+def _change_body(item) -> str:
+    lines = []
+    for change in item.changes:
+        if change.text_diff:
+            diff = change.text_diff.splitlines()
+            if len(diff) > DIFF_LINES_PER_ITEM:
+                diff = diff[:DIFF_LINES_PER_ITEM] + [f"... {len(diff) - DIFF_LINES_PER_ITEM} more lines"]
+            fence = "~~~~" if any(line.lstrip().startswith("```") for line in diff) else "```"
+            lines += [f"`{_code(change.path)}`", "", f"{fence}diff", *diff, fence, ""]
+        else:
+            lines.append(f"- `{_code(change.path)}`: {_value(change.before)} → {_value(change.after)}")
+    return _no_mentions("\n".join(lines))
+
+
+def _value(value) -> str:
+    import json
+
+    text = "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
+    text = text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + "…"
+    return f"`{_code(text)}`"
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "ˋ").replace("\n", " ")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _no_mentions(text: str) -> str:
+    """A query or description may hold `@someone` or `#123`: never ping or link from a plan."""
+    return text.replace("@", "@\u200b").replace("#", "#\u200b")
+
+
+def _plain_names(workspaces: list[str], shown: int = 6) -> str:
+    listed = ", ".join(workspaces[:shown])
+    return listed + (f" and {len(workspaces) - shown} more" if len(workspaces) > shown else "")
 
 
 def _names(workspaces: list[str], shown: int = 6) -> str:

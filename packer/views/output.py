@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
+
 from packer.errors import ConfigError, PackerError, ValidationFailed
 
 
@@ -22,3 +24,15 @@ def error_details(exc: PackerError) -> str:
 
         return render(exc.report, "text")
     return ""
+
+
+PIPED_WIDTH = 200  # CI logs and pipes: wide enough that no table cell or summary line wraps
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console for reports: in a terminal, its width; piped or in CI, plain (no colour) and
+    at least PIPED_WIDTH wide, whatever COLUMNS says, so names are never cut or wrapped."""
+    console = Console(stderr=stderr, highlight=False)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, highlight=False, width=max(console.width, PIPED_WIDTH), no_color=True)
