@@ -712,6 +712,7 @@ def test_a_broken_kql_import_is_an_error_not_a_skip(tmp_path, monkeypatch):
     """packer.kql is part of this package: failing to import it is a defect to see (issue 24), not
     "not installed". Only an absent Node.js or npm package is a skip (tests/test_kql.py)."""
     monkeypatch.setitem(sys.modules, "packer.kql", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "packer.kql.check", None)  # even when an earlier test imported it
     path = tmp_path / "analytic-rules" / "rule.yaml"
     path.parent.mkdir()
     path.write_text(BASE_RULE)
