@@ -27,6 +27,8 @@ def _evaluate(text: str, context: dict[str, str]) -> str:
         expression = match.group(1)
         for alternative in (part.strip() for part in expression.split("||")):  # `a || b`: first non-empty
             found = context.get(alternative, alternative.strip("'") if alternative.startswith("'") else None)
+            if found is None and re.fullmatch(r"steps\.[\w-]+\.outputs\.[\w-]+", alternative):
+                found = ""  # as on GitHub: a step that was skipped or set no such output gives ""
             if found is None:
                 raise KeyError(f"the simulated runner has no value for ${{{{ {alternative} }}}}")
             if found:
@@ -101,7 +103,7 @@ def test_the_action_installs_itself_from_its_path_and_leaves_path_and_python_alo
     assert Path(workspace / outputs["sarif-path"]).is_file()
     assert "sentinel-packer" in files["summary"].read_text()
     installed = subprocess.run([str(executable.parent / "python"), "-c", "import packer; print(packer.__file__)"],
-                               capture_output=True, text=True, check=True).stdout
+                               capture_output=True, text=True, check=True, cwd=temp).stdout
     assert str(temp) in installed  # a real install into the action's venv, not the source tree
     # Nothing for later steps: no PATH entry, no environment variable (KQL was off), same python3.
     assert files["path"].read_text() == "" and files["env"].read_text() == ""
