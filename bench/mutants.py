@@ -6,7 +6,8 @@ Each mutant below is one deliberate bug in the code behind a safety promise (own
 prune, etags on the client and in the emulator, exit codes, the tenant guard). For each, the
 project is copied to a temporary folder, the one edit is made there (the working tree is never
 touched), and the tests that guard that promise run; a mutant is killed when they fail.
-The score and an explanation of every survivor are in docs/test-quality.md.
+The tests first run on an unmutated copy, which must pass (else every mutant would look
+killed). The score and an explanation of every survivor are in docs/test-quality.md.
 
 Why hand-written mutants, not mutmut: mutmut mutates every operator of a module and runs the
 suite per mutant; with a ~90 s suite and KQL workers that is hours for these modules. These
@@ -136,6 +137,10 @@ MUTANTS = (
 )
 
 
+BASELINE = Mutant("baseline (no edit)", "packer/__init__.py", "", "",
+                  tuple(sorted({t for m in MUTANTS for t in m.tests})))
+
+
 def run(mutant: Mutant, timeout: int) -> tuple[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
         copy = Path(tmp)
@@ -148,9 +153,10 @@ def run(mutant: Mutant, timeout: int) -> tuple[str, float]:
         (copy / "node_modules").symlink_to((ROOT / "node_modules").resolve())
         target = copy / mutant.path
         text = target.read_text(encoding="utf-8")
-        if text.count(mutant.old) != 1:
+        if mutant is not BASELINE and text.count(mutant.old) != 1:
             return "not applied (code moved: update the mutant)", 0.0
-        target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+        if mutant is not BASELINE:
+            target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
         started = time.monotonic()
         try:
             result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
@@ -171,6 +177,11 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=600)
     args = parser.parse_args()
     chosen = [m for m in MUTANTS if not args.only or args.only in m.name]
+    baseline, seconds = run(BASELINE, args.timeout * 3)
+    print(f"{BASELINE.name:40} {'passed' if baseline == 'SURVIVED' else 'FAILED'} {seconds:6.1f} s", flush=True)
+    if baseline != "SURVIVED":  # the unmutated copy must pass, or every mutant looks killed
+        print("the tests fail without any mutant: fix them first", file=sys.stderr)
+        return 2
     outcomes = []
     for mutant in chosen:
         outcome, seconds = run(mutant, args.timeout)

@@ -64,6 +64,22 @@ def test_a_put_under_a_stale_etag_sends_it_as_if_match(emulator):
     assert emulator.store.get(rule_id)["properties"]["displayName"] == "two"
 
 
+def test_a_conditional_put_carries_the_etag_in_the_body_and_as_if_match(emulator):
+    """Sentinel's resource provider compares the body's etag (409 on a mismatch) and ARM's
+    conditional requests use If-Match: the client sends both. Seen on the wire through
+    azure-core's raw_request_hook, not a stub."""
+    import json
+
+    sent = []
+    with _client(emulator, raw_request_hook=lambda request: sent.append(request.http_request)) as client:
+        rule_id = client.sentinel_collection("alertRules") + "/r1"
+        created = client.put(rule_id, _rule("one"))
+        client.put(rule_id, _rule("two"), etag=created["etag"])
+    put = [r for r in sent if r.method == "PUT"][-1]
+    assert put.headers["If-Match"] == created["etag"]
+    assert json.loads(put.body)["etag"] == created["etag"]
+
+
 def test_a_delete_under_a_stale_etag_is_refused_and_keeps_the_resource(emulator):
     """Issue 24, surviving mutation 3 (client side): DELETE sends its etag as If-Match."""
     with _client(emulator) as client:

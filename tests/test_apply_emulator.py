@@ -142,6 +142,20 @@ def test_deleted_yaml_is_pruned_only_with_prune(dep, emulator, repo):
     assert not dep.plan().has_changes
 
 
+def test_a_prune_under_a_stale_etag_is_refused_and_keeps_the_edit(dep, emulator, repo):
+    """The prune's DELETE carries the etag the plan read: an edit made after the plan (a rollout
+    applies without the stale-plan check) makes it fail, never deletes the edited rule."""
+    dep.apply()
+    (repo / "analytic-rules" / "rmm_Level_netconn.yaml").unlink()
+    plan = dep.plan()
+    (pruned,) = [i for i in plan.items if i.action is Action.PRUNE]
+    live = emulator.store.get(pruned.resource_id)
+    edited = emulator.store.put(pruned.resource_id, {**live, "properties": {**live["properties"], "severity": "High"}})
+    report = dep.apply(plan, prune=True, check_stale=False)
+    assert not report.ok and [r.outcome for r in report.results if r.action == "prune"] == [Outcome.FAILED]
+    assert emulator.store.get(pruned.resource_id)["etag"] == edited["etag"]
+
+
 def test_foreign_resources_are_never_touched(dep, emulator, repo):
     rules = dep.client.sentinel_collection("alertRules")
     mine = next(d for d in dep.desired() if d.key == f"AnalyticsRule/{KASEYA_RULE}")
