@@ -211,12 +211,13 @@ class _Planner:
         body = dict(d.body)
         if d.resource_type == ResourceType.WORKBOOK:
             body = with_location(body, (live or {}).get("location") or self._workspace_location())
-        return Write("PUT", d.resource_id, body, (live or {}).get("etag"))
+        return Write("PUT", d.resource_id, body, (live or {}).get("etag"), create=live is None)
 
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
+                     create=meta is None)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:

@@ -50,6 +50,7 @@ class Write:
     resource_id: str
     body: Mapping[str, Any] | None = None
     etag: str | None = None  # what the plan read; None: the resource did not exist
+    create: bool = False  # the plan read no resource: sent with If-None-Match: *, never overwrites
 
 
 @dataclass(frozen=True)

@@ -150,13 +150,16 @@ class WorkspaceClient:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def put(self, resource_id: str, body: dict, etag: str | None = None) -> dict:
+    def put(self, resource_id: str, body: dict, etag: str | None = None, *, create: bool = False) -> dict:
         """Create or replace. With `etag`, the write only succeeds if the resource still has it
-        (sent in the body as ARM resources define it, and as If-Match); else `Conflict`."""
+        (sent in the body as ARM resources define it, and as If-Match); with `create`, only if
+        there is no resource yet (If-None-Match: *); else `Conflict` (412)."""
         body = dict(body)
         body.pop("etag", None)
         headers = {}
-        if etag:
+        if create:
+            headers["If-None-Match"] = "*"
+        elif etag:
             body["etag"] = etag
             headers["If-Match"] = etag
         version = api_version_for(resource_id, kind=body.get("kind"))
