@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from packer.content import safefile
 from packer.content.yamlsource import MAX_FILE_BYTES
 from packer.errors import ValidationFailed
 from packer.validate import Problem, load_content, validate_paths
@@ -549,10 +550,10 @@ def test_unreadable_file(tmp_path, monkeypatch):
     path.parent.mkdir()
     path.write_text(BASE_RULE)
 
-    def refuse(self):
+    def refuse(real):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(safefile, "_open", refuse)
     report = validate_paths([path], kql=False)
     assert error_codes(report) == {"file.unreadable"} and "Permission denied" in report.errors[0].message
 

@@ -1,12 +1,14 @@
 """Validate files, folders or a whole content root; build the ContentSet of what passed."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Iterable
 
 from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
 from packer.content.model import ContentKind, ContentSet
+from packer.content.safefile import safe_resolve
 from packer.errors import ValidationFailed
 from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
 from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
@@ -32,14 +34,14 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     report = ValidationReport()
     results: list[FileResult] = []
     inventories = 0
-    for path, kind in _targets([Path(p) for p in paths], report.problems):
+    for path, kind, root in _targets([Path(p) for p in paths], report.problems):
         if kind is None and path.name.lower() in INVENTORY_FILE_NAMES:  # the fleet inventory, not content
             from packer.targets import validate_inventory
 
             report.problems += validate_inventory(path)
             inventories += 1
             continue
-        results.append(check_file(path, kind))
+        results.append(check_file(path, kind, root))
     report.files_checked = len(results) + inventories
     report.problems += _duplicate_ids(results)
     for result in results:
@@ -64,28 +66,30 @@ def load_content(root: Path, kql: bool = True) -> ContentSet:
     return report.content
 
 
-def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None]]:
+def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None, Path]]:
+    """(file, kind, content root) per file to check; the root is the only place it is read from."""
     seen: set[Path] = set()
-    targets: list[tuple[Path, str | None]] = []
+    targets: list[tuple[Path, str | None, Path]] = []
 
-    def add(path: Path, kind: str | None) -> None:
-        key = path.resolve()
+    def add(path: Path, kind: str | None, root: Path) -> None:
+        key = safe_resolve(path)
         if key not in seen:
             seen.add(key)
-            targets.append((path, kind))
+            targets.append((path, kind, root))
 
     for path in paths:
         if path.is_dir() and (path / SOLUTION_FILE).is_file():
             for content_file in discover(path):
-                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
+                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind], path)
             problems += _outside_content_folders(path, seen)
         elif path.is_dir():
+            root = _content_root_of(path)
             for file in sorted(path.rglob("*")):
                 # not is_file(): a broken link must be reported as unreadable, not skipped
                 if not file.is_dir() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
-                    add(file, SOLUTION if file.name == SOLUTION_FILE else None)
-        elif path.exists():
-            add(path, SOLUTION if path.name == SOLUTION_FILE else None)
+                    add(file, SOLUTION if file.name == SOLUTION_FILE else None, root)
+        elif os.path.lexists(path):  # a link loop or a broken link is reported by check_file
+            add(path, SOLUTION if path.name == SOLUTION_FILE else None, _content_root_of(path.parent))
         else:
             problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
     return targets
@@ -98,9 +102,18 @@ def _outside_content_folders(root: Path, discovered: set[Path]) -> list[Problem]
                 f"not in a content folder ({', '.join(f'{name}/' for name in FOLDERS)}), so it is neither "
                 "validated nor packaged; move it into one, or out of the content folder")
         for file in sorted(root.rglob("*"))
-        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and file.resolve() not in discovered
+        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and safe_resolve(file) not in discovered
         and not _skipped(file.relative_to(root)) and file.name.lower() not in INVENTORY_FILE_NAMES
     ]
+
+
+def _content_root_of(folder: Path) -> Path:
+    """The content root holding `folder` (the nearest folder with solution.yaml), else `folder`:
+    a file may link to another place in its content root, never outside it."""
+    for candidate in (folder, *folder.absolute().parents):
+        if (candidate / SOLUTION_FILE).is_file():
+            return candidate
+    return folder
 
 
 def _skipped(relative: Path) -> bool:
