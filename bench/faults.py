@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.apply import generate
+from apply import generate  # bench/apply.py: the same generated content
 from packer.apply import apply_plan
 from packer.content.load import load_content_unchecked
 from packer.emulator import Emulator, EmulatorConfig
