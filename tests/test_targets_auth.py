@@ -68,10 +68,23 @@ def test_token_of_another_tenant_is_refused_without_leaking_it(inventory) -> Non
 
 def test_oidc_tenant_gets_a_federated_credential(monkeypatch) -> None:
     monkeypatch.delenv("AZURE_FEDERATED_TOKEN_FILE", raising=False)
-    tenant = Tenant("acme", CUSTOMER_TENANT, auth=TenantAuth(AuthKind.OIDC, client_id="33333333-3333-4333-8333-333333333333"))
-    assert type(azure_credential(tenant)).__name__ == "ClientAssertionCredential"
+    client_id = "33333333-3333-4333-8333-333333333333"
+    tenant = Tenant("acme", CUSTOMER_TENANT, auth=TenantAuth(AuthKind.OIDC, client_id=client_id))
+    assertion = azure_credential(tenant)
+    assert type(assertion).__name__ == "ClientAssertionCredential"
+    assert _tenant_and_client(assertion) == (CUSTOMER_TENANT, client_id)
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", "/tmp/token")
-    assert type(azure_credential(tenant)).__name__ == "WorkloadIdentityCredential"
+    federated = azure_credential(tenant)
+    assert type(federated).__name__ == "WorkloadIdentityCredential"
+    assert _tenant_and_client(federated) == (CUSTOMER_TENANT, client_id)
+
+
+def _tenant_and_client(credential) -> tuple[str, str]:
+    """The (tenant id, client id) azure-identity will ask Entra ID with. Issue 24, surviving
+    mutation 4: the two GUIDs swapped build a credential of the right type that fails at token
+    time, on the runner. azure-identity keeps them on its AAD client (no public accessor)."""
+    client = credential._client
+    return client._tenant_id, client._client_id
 
 
 def test_github_oidc_needs_the_id_token_permission(monkeypatch) -> None:

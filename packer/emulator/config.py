@@ -140,6 +140,7 @@ class EmulatorConfig:
     state_file: str | None = None
     token_lifetime_s: int = 3600
     rbac: bool = False  # enforce built-in roles (also on for a subscription that lists roles)
+    content_catalogue: tuple[str, ...] = ()  # package zips every workspace's Content Hub offers (content.py)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmulatorConfig":

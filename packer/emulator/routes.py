@@ -37,8 +37,13 @@ class Kind:
 KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
     Kind("alertRules", "Microsoft.SecurityInsights/alertRules", _SI_VERSIONS, "sentinel"),
     Kind("metadata", "Microsoft.SecurityInsights/metadata", _SI_VERSIONS, "sentinel"),
-    Kind("contentPackages", "Microsoft.SecurityInsights/contentPackages", _CONTENT_VERSIONS, "sentinel"),
-    Kind("contentTemplates", "Microsoft.SecurityInsights/contentTemplates", _CONTENT_VERSIONS, "sentinel"),
+    # `type` as the 2024-09-01 examples spell it (GetPackageById.json, GetTemplateById.json).
+    Kind("contentPackages", "Microsoft.SecurityInsights/contentpackages", _CONTENT_VERSIONS, "sentinel"),
+    Kind("contentTemplates", "Microsoft.SecurityInsights/contenttemplates", _CONTENT_VERSIONS, "sentinel"),
+    Kind("contentProductPackages", "Microsoft.SecurityInsights/contentproductpackages", _CONTENT_VERSIONS,
+         "sentinel", writable=False),
+    Kind("contentProductTemplates", "Microsoft.SecurityInsights/contentproducttemplates", _CONTENT_VERSIONS,
+         "sentinel", writable=False),
     Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", _SI_VERSIONS, "onboarding",
          paged=False),
     Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches", _LA_VERSIONS, "workspace",

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from packer.plan.model import Action, Plan, PlanItem
 from packer.rollout.fleet_plan import FleetPlan, WorkspacePlan
-from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
+from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 from packer.targets import Target
 
 
@@ -38,7 +38,9 @@ def test_small_fleet_gets_a_grid_and_counts() -> None:
     assert json.loads(plan.to_json())["workspaces"][3]["error"].startswith("AuthorizationFailed")
     console = Console(record=True, width=200)
     print_fleet_plan(plan, console)
-    assert "Items x workspaces" in console.export_text()
+    text = console.export_text()
+    assert "Items x workspaces" in text
+    assert "error broken: AuthorizationFailed: the client | has no access" in text  # below the tables, on one line
 
 
 def test_large_fleet_lists_workspaces_per_item_and_fits_one_comment() -> None:
@@ -49,3 +51,31 @@ def test_large_fleet_lists_workspaces_per_item_and_fits_one_comment() -> None:
     assert "| Rule 0 | create in 67: `ws000`, `ws003`, `ws006`, `ws009`, `ws012`, `ws015` and 61 more |" in markdown
     small_limit = fleet_plan_markdown(plan, limit=5_000)
     assert len(small_limit) <= 5_000 and "left out to fit one comment" in small_limit
+
+
+def test_at_80_columns_workspace_names_are_whole_and_errors_below_the_tables() -> None:
+    plan = _fleet(workspaces=3, items=12)
+    long_names = []
+    for w in plan.workspaces:
+        name = f"fabrikam-production-westeurope-{w.target.name}"
+        long_names.append(name)
+        object.__setattr__(w.target, "name", name)
+    console = Console(record=True, width=80)
+    print_fleet_plan(plan, console)
+    lines = console.export_text().splitlines()
+    for name in long_names:
+        assert sum(1 for line in lines if line.startswith("│") and name in line) == 2, name  # a row per table, whole
+    assert all(len(line) <= 80 for line in lines if line[:1] in "┏┃┡│└")  # tables fit; the error line is never wrapped
+    assert lines[-1].startswith("error fabrikam-production-westeurope-broken: AuthorizationFailed")
+    assert "(0 everywhere: update, prune, drifted, blocked, foreign)" in lines
+
+
+def test_piped_output_is_plain_and_wide_whatever_columns_says(monkeypatch) -> None:
+    import io
+
+    from packer.cli.output import PIPED_WIDTH, make_console
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    console = make_console()
+    assert not console.is_terminal and console.width >= PIPED_WIDTH and console.no_color

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from packer.rollout.fleet_plan import FleetPlan
@@ -9,28 +10,67 @@ from packer.rollout.fleet_plan import FleetPlan
 COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
 COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
-SYMBOLS = {"create": "+", "update": "~", "prune": "-", "drifted": "!", "blocked": "x", "foreign": "?", "unchanged": "·"}
-STYLES = {"create": "green", "update": "yellow", "prune": "red", "drifted": "magenta", "blocked": "red", "foreign": "cyan"}
+SYMBOLS = {"create": "+", "update": "~", "upgrade": "^", "prune": "-", "uninstall": "-", "drifted": "!", "conflict": "!!",
+           "blocked": "x", "foreign": "?", "unchanged": "·"}
+STYLES = {"create": "green", "update": "yellow", "upgrade": "yellow", "prune": "red", "uninstall": "red",
+          "drifted": "magenta", "conflict": "red", "blocked": "red", "foreign": "cyan"}
 
 
 def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
+    """A row per workspace, then (up to GRID_MAX_WORKSPACES) a grid of workspaces x numbered items
+    with the item names listed below it, then the workspaces that could not be planned. Names are
+    never cut: when the table is wider than the console, count columns that are 0 everywhere are
+    left out, then headers fold, never the names."""
     console = console or Console()
-    table = Table("wave", "workspace", "tenant", *COLUMNS, title="Fleet plan")
-    for w in plan.workspaces:
-        if w.error:
-            table.add_row(w.target.wave or "", w.target.name, w.tenant, f"[red]error: {w.error}[/]")
-            continue
-        counts = w.counts  # counted from the plan's items on each access
-        cells = [_styled(c, counts.get(c, 0)) for c in COLUMNS]
-        table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
+    table, left_out = _workspace_rows(plan, COLUMNS), ""
+    if console.measure(table, options=console.options.update_width(10_000)).maximum > console.width:
+        shown = tuple(c for c in COLUMNS if any(w.counts.get(c, 0) for w in plan.workspaces)) or COLUMNS[:1]
+        if shown != COLUMNS:
+            table = _workspace_rows(plan, shown)
+            left_out = f"(0 everywhere: {', '.join(c for c in COLUMNS if c not in shown)})"
     console.print(table)
+    if left_out:
+        console.print(left_out, soft_wrap=True, highlight=False)
     matrix = plan.matrix()
     if matrix and len(plan.workspaces) <= GRID_MAX_WORKSPACES:
-        names = plan.item_names()
-        grid = Table("item", *(w.target.name for w in plan.workspaces), title="Items x workspaces")
-        for key, row in matrix.items():
-            grid.add_row(names.get(key, key), *(_symbol(row.get(w.target.name)) for w in plan.workspaces))
-        console.print(grid)
+        _print_grid(plan, matrix, console)
+    for w in plan.errors:
+        console.print(f"[red]error[/] {escape(w.target.name)}: {escape(w.error)}", soft_wrap=True)
+
+
+def _workspace_rows(plan: FleetPlan, columns: tuple[str, ...]) -> Table:
+    table = Table(title="Fleet plan", title_justify="left")
+    table.add_column("wave", no_wrap=True)
+    table.add_column("workspace", no_wrap=True, overflow="fold",
+                     min_width=_longest([w.target.name for w in plan.workspaces]))
+    table.add_column("tenant", no_wrap=True, overflow="fold")
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="right")
+    for w in plan.workspaces:
+        cells = (["[red]err[/]"] + [""] * (len(columns) - 1) if w.error
+                 else [_styled(c, w.counts.get(c, 0)) for c in columns])  # counts: from the plan, on each access
+        table.add_row(w.target.wave or "", w.target.name, w.tenant, *cells)
+    return table
+
+
+def _print_grid(plan: FleetPlan, matrix: dict, console: Console) -> None:
+    item_names = plan.item_names()
+    keys = list(matrix)
+    grid = Table(title="Items x workspaces", title_justify="left")
+    grid.add_column("workspace", no_wrap=True, min_width=_longest([w.target.name for w in plan.workspaces]))
+    for number in range(1, len(keys) + 1):
+        grid.add_column(str(number), justify="center", no_wrap=True)
+    for w in plan.workspaces:
+        grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in keys))
+    console.print(grid)
+    for number, key in enumerate(keys, 1):
+        console.print(f"{number:>3}  {escape(item_names.get(key, key))}", soft_wrap=True, highlight=False)
+    legend = "  ".join(f"{SYMBOLS[a]} {a}" for a in COLUMNS)
+    console.print(f"     {legend}", soft_wrap=True, highlight=False)
+
+
+def _longest(names: list[str]) -> int:
+    return max((len(n) for n in names), default=0)
 
 
 def _styled(action: str, count: int) -> str:
