@@ -7,7 +7,7 @@ import pytest
 from packer.apply import Outcome, apply_plan
 from packer.plan.model import Action
 from packer.remote.errors import Conflict
-from packer.render.api_bodies import ResourceType
+from packer.bodies.resources import ResourceType
 from tests.conftest import CONTENT
 from tests.test_apply_client import _rule
 from tests.plankit import copy_content, deployment
