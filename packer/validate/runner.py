@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -25,9 +26,12 @@ _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
 
-def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None) -> ValidationReport:
+def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None,
+                   strict: bool = False) -> ValidationReport:
     """Check every file under `paths` and report all problems at once; never raises for bad input
     (a broken KQL analysis raises KqlFailed; `require_kql`: see packer.kql.check_content).
+    `strict`: every warning is an error (unknown keys, case variants, non-ASCII text...), and a
+    file with one is left out of the content.
 
     A folder holding solution.yaml is a content root (kinds come from its layout); other files
     and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
@@ -55,6 +59,10 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
             report.problems += kql_problems
             failed = {p.path for p in kql_problems if p.is_error}
             report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
+    if strict and report.warnings:
+        report.problems = [replace(p, severity=ERROR) for p in report.problems]
+        failed = {p.path for p in report.problems}
+        report.content = _build_content([r for r in results if r.path not in failed], [])
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
 
