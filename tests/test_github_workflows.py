@@ -144,10 +144,13 @@ def test_pull_request_workflow_validates_builds_plans_and_keeps_one_comment():
     assert "head.repo.full_name == github.repository" in plan["if"]  # no fork PR gets a token
 
 
-def test_pull_request_plan_uses_the_read_only_identity():
-    login = steps_using(workflow("content-pr.yml")["jobs"]["plan"], "azure/login@")[0]
-    assert login["with"]["client-id"] == "${{ vars.AZURE_PLAN_CLIENT_ID }}"
+def test_pull_request_plan_uses_the_read_only_identity_and_waves_the_deploying_one():
+    """Through the tool's own OIDC exchange (a fresh assertion per token), not azure/login."""
+    plan = workflow("content-pr.yml")["jobs"]["plan"]
+    assert plan["env"] == {"SENTINEL_PACKER_AUTH": "oidc", "AZURE_CLIENT_ID": "${{ vars.AZURE_PLAN_CLIENT_ID }}"}
+    assert not steps_using(plan, "azure/login@")
     for job in rollout_jobs().values():
+        assert job["env"] == {"SENTINEL_PACKER_AUTH": "oidc", "AZURE_CLIENT_ID": "${{ vars.AZURE_CLIENT_ID }}"}
         assert not steps_using(job, "azure/login@")
 
 

@@ -79,6 +79,24 @@ def test_oidc_tenant_gets_a_federated_credential(monkeypatch) -> None:
     assert _tenant_and_client(federated) == (CUSTOMER_TENANT, client_id)
 
 
+def test_sentinel_packer_auth_oidc_gives_default_tenants_the_jobs_own_app(monkeypatch) -> None:
+    """What the shipped workflows set: no azure/login, each job names its app (read-only for PR
+    plans, deploying for rollouts) and every `default` tenant exchanges GitHub OIDC tokens for it."""
+    monkeypatch.delenv("AZURE_FEDERATED_TOKEN_FILE", raising=False)
+    tenant = Tenant("mssp", MSSP_TENANT)
+    monkeypatch.delenv("SENTINEL_PACKER_AUTH", raising=False)
+    assert type(azure_credential(tenant)).__name__ == "DefaultAzureCredential"
+    monkeypatch.setenv("SENTINEL_PACKER_AUTH", "oidc")
+    monkeypatch.delenv("AZURE_CLIENT_ID", raising=False)
+    with pytest.raises(AuthError, match="AZURE_CLIENT_ID"):
+        azure_credential(tenant)
+    plan_app = "44444444-4444-4444-8444-444444444444"
+    monkeypatch.setenv("AZURE_CLIENT_ID", plan_app)
+    credential = azure_credential(tenant)
+    assert type(credential).__name__ == "ClientAssertionCredential"
+    assert _tenant_and_client(credential) == (MSSP_TENANT, plan_app)
+
+
 def _tenant_and_client(credential) -> tuple[str, str]:
     """The (tenant id, client id) azure-identity will ask Entra ID with. Issue 24, surviving
     mutation 4: the two GUIDs swapped build a credential of the right type that fails at token

@@ -79,3 +79,26 @@ def test_piped_output_is_plain_and_wide_whatever_columns_says(monkeypatch) -> No
     monkeypatch.setattr("sys.stdout", io.StringIO())
     console = make_console()
     assert not console.is_terminal and console.width >= PIPED_WIDTH and console.no_color
+
+
+def test_the_pr_comment_shows_what_changes_value_by_value_once_per_identical_change() -> None:
+    from packer.plan.model import FieldChange
+
+    query_diff = "--- before\n+++ after\n@@ -1,2 +1,2 @@\n SecurityEvent\n-| where EventID == 4625\n+| where EventID in (4625, 4771)"
+    changes = (FieldChange("properties.severity", "Medium", "High"),
+               FieldChange("properties.query", "a", "b", text_diff=query_diff),
+               FieldChange("properties.description", "old", "ping @octocat about #12 | now"))
+    planned = []
+    for w, severity_after in ((0, "High"), (1, "High"), (2, "Low")):
+        target = Target(f"ws{w}", "t", "s", "rg", f"law{w}", "repo", wave="broad")
+        item_changes = (FieldChange("properties.severity", "Medium", severity_after), *changes[1:])
+        item = PlanItem("AnalyticsRule/r", "AnalyticsRule", "Logon <failures>", Action.UPDATE, "alertRules", "/x/r",
+                        changes=item_changes)
+        planned.append(WorkspacePlan(target, "tenant", Plan(target, "c", "now", "fp", (), (item,))))
+    markdown = fleet_plan_markdown(FleetPlan(tuple(planned), commit="c"))
+
+    assert "~ update Logon &lt;failures&gt; in ws0, ws1</summary>" in markdown  # the same change once
+    assert "~ update Logon &lt;failures&gt; in ws2</summary>" in markdown
+    assert '- `properties.severity`: `"Medium"` → `"High"`' in markdown
+    assert "```diff\n--- before\n+++ after" in markdown and "+| where EventID in (4625, 4771)" in markdown
+    assert "@octocat" not in markdown and "@\u200boctocat" in markdown and "#\u200b12" in markdown

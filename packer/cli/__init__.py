@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.plan_cmd",
     "packer.cli.status_cmd",
     "packer.cli.github_cmd",
+    "packer.cli.azdo_cmd",
     "packer.cli.rollout_cmd",
     "packer.cli.emulator_cmd",
     "packer.cli.demo_cmd",

@@ -89,7 +89,7 @@ def _symbol(action: str | None) -> str:
 def fleet_plan_markdown(plan: FleetPlan, limit: int = COMMENT_LIMIT) -> str:
     """Summary first, then collapsed sections; sections that do not fit are cut with a note."""
     head = [f"### sentinel-packer fleet plan{f' @ `{plan.commit[:12]}`' if plan.commit else ''}", "", f"**{plan.summary()}**", ""]
-    sections = [_workspace_table(plan), _matrix_section(plan), *_errors_section(plan)]
+    sections = [_workspace_table(plan), _matrix_section(plan), *_errors_section(plan), *_change_sections(plan)]
     out = "\n".join(head)
     for section in sections:
         if len(out) + len(section) + 200 > limit:
@@ -142,6 +142,68 @@ def _errors_section(plan: FleetPlan) -> list[str]:
         return []
     lines = [f"- `{w.target.name}`: {_cell(w.error or '')}" for w in plan.errors]
     return [_details(f"{len(plan.errors)} workspace(s) could not be planned", "\n".join(lines), open_=True)]
+
+
+DIFF_LINES_PER_ITEM = 40  # a changed query shows this many diff lines, then a count of the rest
+VALUE_CHARS = 120
+
+
+def _change_sections(plan: FleetPlan) -> list[str]:
+    """Per changed item, what changes: `field: old -> new`, a KQL or JSON change as a unified
+    diff. The same change in several workspaces is shown once, naming the workspaces."""
+    groups: dict[tuple, tuple[object, list[str]]] = {}
+    for workspace in plan.workspaces:
+        for item in workspace.plan.items if workspace.plan else ():
+            if not item.changes or item.action.value in ("unchanged", "create"):
+                continue
+            signature = (item.key, item.action.value,
+                         tuple((c.path, repr(c.before), repr(c.after), c.text_diff) for c in item.changes))
+            groups.setdefault(signature, (item, []))[1].append(workspace.target.name)
+    sections = []
+    for (_, action, _), (item, workspaces) in groups.items():
+        title = f"{SYMBOLS.get(action, '')} {action} {_html(item.name)} in {_html(_plain_names(workspaces))}"
+        sections.append(_details(title, _change_body(item)))
+    return sections
+
+
+def _change_body(item) -> str:
+    lines = []
+    for change in item.changes:
+        if change.text_diff:
+            diff = change.text_diff.splitlines()
+            if len(diff) > DIFF_LINES_PER_ITEM:
+                diff = diff[:DIFF_LINES_PER_ITEM] + [f"... {len(diff) - DIFF_LINES_PER_ITEM} more lines"]
+            fence = "~~~~" if any(line.lstrip().startswith("```") for line in diff) else "```"
+            lines += [f"`{_code(change.path)}`", "", f"{fence}diff", *diff, fence, ""]
+        else:
+            lines.append(f"- `{_code(change.path)}`: {_value(change.before)} → {_value(change.after)}")
+    return _no_mentions("\n".join(lines))
+
+
+def _value(value) -> str:
+    import json
+
+    text = "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
+    text = text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + "…"
+    return f"`{_code(text)}`"
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "ˋ").replace("\n", " ")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _no_mentions(text: str) -> str:
+    """A query or description may hold `@someone` or `#123`: never ping or link from a plan."""
+    return text.replace("@", "@\u200b").replace("#", "#\u200b")
+
+
+def _plain_names(workspaces: list[str], shown: int = 6) -> str:
+    listed = ", ".join(workspaces[:shown])
+    return listed + (f" and {len(workspaces) - shown} more" if len(workspaces) > shown else "")
 
 
 def _names(workspaces: list[str], shown: int = 6) -> str:
