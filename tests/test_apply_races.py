@@ -6,7 +6,9 @@ import pytest
 
 from packer.apply import Outcome, apply_plan
 from packer.plan.model import Action
-from packer.remote.errors import Conflict
+from packer.apply.writes import put_reconciled
+from packer.plan.model import Write
+from packer.remote.errors import Conflict, ConnectionFailed
 from packer.bodies.resources import ResourceType
 from tests.conftest import CONTENT
 from tests.test_apply_client import _rule
@@ -51,3 +53,28 @@ def test_a_create_meeting_an_existing_resource_is_refused_412_by_the_service(dep
         dep.client.put(rule_id, _rule("second"), create=True)
     assert refused.value.status == 412
     assert emulator.store.get(rule_id)["etag"] == first["etag"]
+
+
+class _DropsThenTheirs:
+    """A create whose connection drops, while someone else's resource appears at the id."""
+
+    def __init__(self):
+        self.live = None
+        self.calls = []
+
+    def put(self, resource_id, body, etag=None, *, create=False):
+        self.calls.append(("PUT", create))
+        self.live = {"kind": "Scheduled", "properties": {"displayName": "theirs"}, "etag": '"9"'}
+        raise ConnectionFailed("connection aborted", resource_id, "PUT")
+
+    def get(self, resource_id):
+        self.calls.append(("GET", None))
+        return self.live
+
+
+def test_a_dropped_create_that_finds_someone_elses_resource_is_not_resent():
+    client = _DropsThenTheirs()
+    with pytest.raises(Conflict, match="created by someone else meanwhile"):
+        put_reconciled(client, Write("PUT", "/r", {"kind": "Scheduled", "properties": {"displayName": "ours"}},
+                                     create=True))
+    assert client.calls == [("PUT", True), ("GET", None)]
