@@ -86,11 +86,31 @@ class KqlDiagnostic:
 
 @dataclass(frozen=True)
 class QueryReferences:
-    """Workspace tables a query reads (through declared functions too) and their columns."""
+    """Workspace tables a query reads (through declared functions too) and their columns; the
+    declared functions (the content's parsers) it calls; the columns its result has."""
 
     tables: frozenset[str]
     columns: dict[str, frozenset[str]]
     unknown_tables: frozenset[str]
+    functions: frozenset[str] = frozenset()
+    output_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def from_worker(cls, answer: dict) -> "QueryReferences":
+        return cls(tables=frozenset(answer["tables"]),
+                   columns={t: frozenset(c) for t, c in answer["columns"].items()},
+                   unknown_tables=frozenset(answer["unknownTables"]),
+                   functions=frozenset(answer.get("functions") or ()),
+                   output_columns=tuple(answer.get("outputColumns") or ()))
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    """One query analysed once: its diagnostics and what it reads (None when Kusto.Language
+    could not analyse it)."""
+
+    diagnostics: list[KqlDiagnostic]
+    references: QueryReferences | None
 
 
 def node_modules_dir() -> Path:
@@ -223,19 +243,18 @@ class KqlAnalyser:
         return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
 
     def references(self, query: str) -> QueryReferences:
-        answer = self._request("references", query=query)
-        return QueryReferences(
-            tables=frozenset(answer["tables"]),
-            columns={t: frozenset(c) for t, c in answer["columns"].items()},
-            unknown_tables=frozenset(answer["unknownTables"]),
-        )
+        return QueryReferences.from_worker(self._request("references", query=query))
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
+        return [analysis.diagnostics for analysis in self.analyse_fully(queries)]
+
+    def analyse_fully(self, queries: Sequence[str]) -> list[QueryAnalysis]:
+        """Diagnostics and references of each query, from one analysis per query (pipelined)."""
         with self._lock:
             return self._analyse_many(queries)
 
-    def _analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
+    def _analyse_many(self, queries: Sequence[str]) -> list[QueryAnalysis]:
         if self._process is None:
             self._start()
         first = self._next_id + 1
@@ -249,7 +268,7 @@ class KqlAnalyser:
             reply = self._readline()
             if not reply:
                 raise KqlFailed(f"the KQL worker stopped: {self._stderr_tail()}")
-            results.append(_diagnostics_of(json.loads(reply), query))
+            results.append(_analysis_of(json.loads(reply), query))
         writer.join()
         return results
 
@@ -321,19 +340,30 @@ class KqlAnalyser:
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
     """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
     started for this call and closed after it); results in the order of `queries`."""
+    return [analysis.diagnostics for analysis in analyse_fully_in_parallel(analyser, queries, workers)]
+
+
+def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
+    """`analyser.analyse_fully(queries)` spread over `workers` processes (extra ones are
+    started for this call and closed after it); results in the order of `queries`."""
     workers = max(1, min(workers, len(queries)))
     if workers == 1:
-        return analyser.analyse_many(queries)
+        return analyser.analyse_fully(queries)
     extra = [analyser.clone() for _ in range(workers - 1)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(KqlAnalyser.start, extra))
             shares = [list(queries[i::workers]) for i in range(workers)]
-            parts = list(pool.map(lambda pair: pair[0].analyse_many(pair[1]), zip([analyser, *extra], shares)))
+            parts = list(pool.map(lambda pair: pair[0].analyse_fully(pair[1]), zip([analyser, *extra], shares)))
     finally:
         for twin in extra:
             twin.close()
     return [parts[i % workers][i // workers] for i in range(len(queries))]
+
+
+def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
+    references = None if answer.get("error") or "tables" not in answer else QueryReferences.from_worker(answer)
+    return QueryAnalysis(_diagnostics_of(answer, query), references)
 
 
 def _diagnostics_of(answer: dict, query: str) -> list[KqlDiagnostic]:

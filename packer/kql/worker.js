@@ -6,8 +6,11 @@
 //    "functions":[{name, parameters:"(a:string, ...)", body:"{ ... }"} |
 //                 {name, parameters:"(...)", columns:[[name,type]...], open} |
 //                 {name, parameters:"(...)", returns:"database"}]}
-//   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...]}
-//   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables}
+//   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...],
+//                                                   tables, columns, functions, outputColumns}
+//   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables,
+//                                                   functions:[...], outputColumns:[...]}
+// One bind answers both: `analyse` carries what the query reads, so a query is analysed once.
 // Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
 const path = require('path');
@@ -74,6 +77,7 @@ function configure(msg) {
     members,
     globals: globalsFor(dbRef.db),
     tables: new Set(tables),
+    functions: new Set(functions),
     assumed: new Map(),
   };
   // the first analysis initialises Kusto's built-in function tables: pay it now, not on query 1
@@ -162,16 +166,20 @@ function analyse(msg) {
   const result = bind(text);
   const problem = notAQuery(result.code, text);
   if (problem) result.diagnostics.unshift(problem);
-  return { kind: String(result.code.Kind), diagnostics: result.diagnostics, unknownTables: result.unknownTables };
+  return Object.assign({ kind: String(result.code.Kind), diagnostics: result.diagnostics }, readsOf(result));
 }
 
-// Tables and table columns the query reads, following calls into declared functions.
 function references(msg) {
-  const text = msg.query || '';
-  const result = bind(text);
+  return readsOf(bind(msg.query || ''));
+}
+
+// Tables and table columns the query reads, following calls into declared functions; the
+// declared functions it calls; the columns of its result (when it is a table).
+function readsOf(result) {
   const globals = result.code.Globals;
   const tables = new Set();
   const columns = new Map();
+  const functions = new Set();
   const assumed = new Set(state.assumed.values());
   const isDbTable = (sym) => state.tables.has(sym) || assumed.has(sym);
   const seen = new Set();
@@ -189,6 +197,7 @@ function references(msg) {
           columns.get(owner.Name).add(sym.Name);
         }
       }
+      if (sym && sym.Kind === S.SymbolKind.Function && state.functions.has(sym)) functions.add(sym.Name);
       if (depth < 8 && typeof el.GetExpansion === 'function' && sym && sym.Kind === S.SymbolKind.Function) {
         const expansion = el.GetExpansion();
         if (expansion && !seen.has(expansion)) {
@@ -201,7 +210,16 @@ function references(msg) {
   visit(result.code.Syntax, 0);
   const cols = {};
   for (const [name, set] of columns) cols[name] = Array.from(set).sort();
-  return { tables: Array.from(tables).sort(), columns: cols, unknownTables: result.unknownTables };
+  return { tables: Array.from(tables).sort(), columns: cols, unknownTables: result.unknownTables,
+    functions: Array.from(functions).sort(), outputColumns: outputColumns(result.code) };
+}
+
+function outputColumns(code) {
+  const type = code.ResultType;
+  if (!type || type.Kind !== S.SymbolKind.Table || !type.Columns) return [];
+  const names = [];
+  for (let i = 0; i < type.Columns.Count; i++) names.push(type.Columns.getItem(i).Name);
+  return names;
 }
 
 const handlers = { configure, analyse, references, ping: () => ({ version: loaded.version }) };
