@@ -27,7 +27,7 @@ from packer.apply.report import ApplyReport, ItemResult, Outcome
 from packer.apply.writes import execute
 from packer.content.model import ContentKind
 from packer.errors import ConfigError, PackerError
-from packer.plan.live import fingerprint, read_live_state
+from packer.plan.live import fingerprint, read_live_state, same_repository
 from packer.plan.model import Action, Plan, PlanItem
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
@@ -95,7 +95,7 @@ def check_saved_plan(plan: Plan, client: WorkspaceClient) -> None:
 
 def _check_target(plan: Plan, client: WorkspaceClient) -> None:
     planned, actual = plan.target, client.target
-    if planned.workspace_id.lower() != actual.workspace_id.lower() or planned.repository != actual.repository:
+    if planned.workspace_id.lower() != actual.workspace_id.lower() or not same_repository(planned.repository, actual.repository):
         raise ConfigError(f"the plan is for {planned.workspace_id} (repository {planned.repository!r}), not "
                           f"{actual.workspace_id} (repository {actual.repository!r})")
 

@@ -8,6 +8,8 @@ That is done here: re-read the resource and
 - if it is untouched (same etag as the plan read, or still absent) -> send again (tenacity,
   a few times with back-off);
 - otherwise -> `Conflict`: someone else changed it; never overwritten blindly.
+A create is sent with If-None-Match: * (`Write.create`): a resource someone else created at the
+planned id since the plan is refused by the service (412) and reported, never overwritten.
 Nothing azure-core already retried is retried again here: a connection that never reached the
 server (after azure-core's connect retries) and a failed re-read are final.
 """
@@ -61,6 +63,8 @@ def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
 
     def send() -> dict:
         try:
+            if write.create:
+                return client.put(write.resource_id, body, create=True)
             return client.put(write.resource_id, body, write.etag)
         except ConnectionFailed as dropped:
             if not dropped.sent:
@@ -68,7 +72,7 @@ def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
             live = client.get(write.resource_id)
             if live is not None and content_hash(live) == expected:
                 return live
-            if _etag(live) == write.etag:
+            if (live is None) if write.create else (_etag(live) == write.etag):
                 raise _Resend(dropped) from None  # untouched: our write never landed
             raise _changed(write, "while the connection dropped") from None
         except Conflict as conflict:
@@ -77,6 +81,10 @@ def put_reconciled(client: WorkspaceClient, write: Write) -> dict:
                 return live  # an earlier attempt of ours landed
             if live is None and write.etag is None:
                 raise  # not a concurrent change: the API refuses the create itself (say, a name in use)
+            if write.create:
+                raise Conflict(conflict.status, "CreatedConcurrently",
+                               "created by someone else meanwhile (it did not exist when the plan was made); "
+                               "nothing was overwritten: re-run plan", write.resource_id, "PUT") from None
             raise Conflict(conflict.status, conflict.code,
                            f"{conflict.message} (re-read: the resource was changed by someone else since "
                            "the plan; re-run plan)", write.resource_id, "PUT") from None
@@ -112,6 +120,7 @@ def _etag(live: dict | None) -> str | None:
 
 
 def _changed(write: Write, when: str) -> Conflict:
+    what = "created by someone else meanwhile" if write.create else "changed by someone else"
     return Conflict(None, "ConcurrentChange",
-                    f"the resource was changed by someone else {when}; nothing was overwritten: re-run plan",
+                    f"the resource was {what} {when}; nothing was overwritten: re-run plan",
                     write.resource_id, write.method)

@@ -12,6 +12,7 @@ import traceback
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 from rich.markup import escape
 
 from packer import __version__
@@ -32,8 +33,40 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.kql_cmd",
 ]
 
+try:  # typer vendors click (0.16+); older typer uses click itself
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
+
+EXIT_USAGE = 1  # click's default is 2, which `plan` uses for "changes": a typo must never read as "deploy"
+
+
+class _Commands(TyperGroup):
+    """The root group: a usage error (unknown option, missing value, bad parameter) in it or in
+    any subcommand exits 1, not click's 2 (README, "Exit codes")."""
+
+    def make_context(self, *args, **kwargs):
+        with _usage_exit():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _usage_exit():
+            return super().invoke(ctx)
+
+
+class _usage_exit:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, UsageError):
+            error.exit_code = EXIT_USAGE
+        return False
+
+
 app = typer.Typer(
     name="sentinel-packer",
+    cls=_Commands,
     help="Microsoft Sentinel content as code: validate, build, plan, apply and roll out.",
     no_args_is_help=True,
     add_completion=True,

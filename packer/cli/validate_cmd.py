@@ -18,14 +18,17 @@ def validate(
     require_kql: bool = typer.Option(
         False, "--require-kql", envvar="SENTINEL_PACKER_REQUIRE_KQL",
         help="Fail instead of skipping KQL analysis when Node.js or the Kusto.Language package is absent."),
+    strict: bool = typer.Option(False, "--strict", help="Treat every warning (unknown keys, case variants...) as an error."),
 ) -> None:
-    """Validate content the way Azure-Sentinel's CI does. Exit 1 on any error; warnings do not fail."""
+    """Validate content the way Azure-Sentinel's CI does. Exit 1 on any error; warnings do not fail
+    unless --strict."""
     from packer.validate import validate_paths
     from packer.views.validation import FORMATS, render, summary
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")
-    report = validate_paths(paths or [Path("content")], kql=not no_kql, require_kql=require_kql)
+    report = validate_paths(paths or [Path("content")], kql=not no_kql, require_kql=require_kql,
+                            strict=strict)
     text = render(report, fmt)
     if output is None:
         typer.echo(text, nl=False)

@@ -7,6 +7,7 @@ Use `packer.validate.validate_paths` to get a ContentSet together with every pro
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -32,7 +33,8 @@ from packer.content.model import (
     Support,
     Workbook,
 )
-from packer.content.yamlsource import YamlDocument, load_yaml
+from packer.content.yamlsource import YamlDocument, load_yaml, read_text
+from packer.errors import ContentError
 from packer.durations import to_iso8601
 from packer.vocabulary import canonical_tactic
 
@@ -278,11 +280,45 @@ def parser_from(doc: YamlDocument) -> Parser:
     )
 
 
+def workbook_template_path(doc: YamlDocument) -> Path:
+    """Where a workbook's JSON is: beside its YAML (`templateRelativePath`, or the same stem)."""
+    key = get(doc.value, "templateRelativePath")
+    return doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".json")
+
+
+def read_workbook_json(template: Path, root: Path | None) -> Any:
+    """The parsed workbook JSON; ContentError naming the JSON file when it cannot be used
+    (outside the content root, not a regular file, too large, not UTF-8/JSON, not valid Unicode)."""
+    text = read_text(template, root)
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", 1)
+        raise ContentError(template, line, getattr(exc, "colno", 1), "", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ContentError(template, 1, 1, "", "JSON is nested too deeply to be a workbook") from None
+    if _SURROGATE.search(json.dumps(data, ensure_ascii=False)):
+        found = _LONE_SURROGATE_ESCAPE.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise ContentError(template, line, 1, "", "text is not valid Unicode (a lone surrogate \\u escape such as "
+                           "\\ud800); it cannot be packaged or sent: write the character itself or a full pair")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (Python accepts it; the services do not)")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                                    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 def workbook_from(doc: YamlDocument) -> Workbook:
     """A workbook metadata YAML; its JSON sits beside it (`templateRelativePath` or same stem)."""
     d = doc.value
-    template = doc.path.parent / str(get(d, "templateRelativePath") or (doc.path.stem + ".json"))
-    serialized = json.dumps(json.loads(template.read_text(encoding="utf-8-sig")), ensure_ascii=False)
+    template = workbook_template_path(doc)
+    serialized = json.dumps(read_workbook_json(template, doc.root), ensure_ascii=False)
     return Workbook(
         key=str(get(d, "workbookKey")),
         title=str(get(d, "title")),
@@ -347,7 +383,7 @@ def load_content_unchecked(root: Path) -> ContentSet:
     solution = None
     items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
     for content_file in discover(root):
-        doc = load_yaml(content_file.path)
+        doc = load_yaml(content_file.path, root=root)
         if content_file.kind is None:
             solution = solution_from(doc)
         else:

@@ -7,15 +7,15 @@ PyYAML is used only to *compose* the node tree; values are built here so that
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from packer.content.safefile import MAX_FILE_BYTES, read_bytes
 from packer.errors import ContentError
-
-MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 
 FieldPath = tuple[str | int, ...]
@@ -38,6 +38,7 @@ class YamlDocument:
     scalar_text: dict[FieldPath, str] = field(default_factory=dict)
     duplicate_keys: list[tuple[FieldPath, Position]] = field(default_factory=list)
     nodes_built: int = 0  # guards against alias bombs (anchors expanded exponentially)
+    root: Path | None = None  # the content root: files it refers to (workbook JSON) must be inside it
 
     def position(self, path: FieldPath) -> Position:
         """Where `path` stands; falls back to its nearest located parent."""
@@ -55,14 +56,10 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when av
     pass
 
 
-def read_text(path: Path) -> str:
-    """Read a content file as text: BOM stripped, CRLF accepted, clear errors for the rest."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ContentError(path, 1, 1, "", f"cannot read file: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ContentError(path, 1, 1, "", f"file is {len(data):,} bytes; content files are limited to {MAX_FILE_BYTES:,}")
+def read_text(path: Path, root: Path | None = None) -> str:
+    """Read a content file as text: BOM stripped, CRLF accepted, clear errors for the rest.
+    Only a regular file inside `root` is read (packer.content.safefile)."""
+    data = read_bytes(path, root)
     if b"\x00" in data:
         raise ContentError(path, 1, 1, "", "file is binary (contains NUL bytes), not YAML or JSON text")
     try:
@@ -73,14 +70,14 @@ def read_text(path: Path) -> str:
     return text.replace("\r\n", "\n")
 
 
-def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
+def load_yaml(path: Path, text: str | None = None, root: Path | None = None) -> YamlDocument:
     """Parse one YAML file into a YamlDocument; raises ContentError for unusable input."""
     if text is None:
-        text = read_text(path)
+        text = read_text(path, root)
     if not text.strip():
         raise ContentError(path, 1, 1, "", "file is empty")
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -88,17 +85,18 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         raise ContentError(path, line, column, "", f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:  # composer errors without a mark (e.g. several documents)
         raise ContentError(path, 1, 1, "", f"YAML error: {exc}") from None
-    if root is None:
+    if node is None:
         raise ContentError(path, 1, 1, "", "file holds no YAML document")
-    doc = YamlDocument(path=path, text=text, value=None)
+    doc = YamlDocument(path=path, text=text, value=None, root=root)
     try:
-        doc.value = _build(root, (), doc)
+        doc.value = _build(node, (), doc)
     except RecursionError:
         raise ContentError(path, 1, 1, "", "YAML is nested too deeply to be a content file") from None
     return doc
 
 
 _constructor = yaml.SafeLoader(stream="")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -110,6 +108,7 @@ def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
                            f"more than {MAX_NODES:,} YAML values (aliases expanding?); content files are far smaller")
     doc.positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
+        _check_unicode(node, doc)
         doc.scalar_text[path] = node.value
         if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
             return node.value
@@ -127,6 +126,8 @@ def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
             _constructor.flatten_mapping(node)  # `<<: *anchor` merge keys
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                _check_unicode(key_node, doc)
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             child = path + (key,)
             if key in result:
@@ -141,3 +142,11 @@ def _build(node: yaml.Node, path: FieldPath, doc: YamlDocument) -> Any:
             )
         return result
     raise ContentError(doc.path, 1, 1, "", f"unsupported YAML node {node!r}")
+
+
+def _check_unicode(node: yaml.ScalarNode, doc: YamlDocument) -> None:
+    """Only an escape can make a surrogate (the text decoded as UTF-8); libyaml refuses them, the
+    pure-Python reader keeps them, and they cannot be encoded into a package or an API body."""
+    if _SURROGATE.search(node.value):
+        raise ContentError(doc.path, node.start_mark.line + 1, node.start_mark.column + 1, "",
+                           "text is not valid Unicode (a surrogate from a \\u escape); write the character itself")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from packer.content.model import ContentItem, ContentSet
+from packer.errors import PackerError
 from packer.package.hub_resources import PackageBodies, content_package_bodies
 from packer.plan.content_hub import live_template_by_content_id, plan_install
 from packer.plan.merge import check_on_conflict, three_way
@@ -44,6 +45,7 @@ from packer.plan.live import (
     owned_by,
     owner_description,
     owner_of,
+    owning_repository,
     read_live_state,
     recorded_hashes,
     workspace_tables,
@@ -104,12 +106,33 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     planner.disabled = _disabled_here(package_content, content)
     items += [planner.classify(d) for d in desired]
     items += planner.prunes()
+    _refuse_all_foreign(items, state, target)
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
     return Plan(
         target=target, commit=commit, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         fingerprint=fingerprint(state.etags(), watched), watched=tuple(watched), items=tuple(items), notes=notes,
     )
+
+
+class AllForeign(PackerError):
+    """Every item exists in the workspace and belongs to someone else: nothing would be deployed."""
+
+
+def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target) -> None:
+    """A repository-name mismatch makes every item foreign; a green "nothing to do" would hide it."""
+    if not items or any(item.action is not Action.FOREIGN for item in items):
+        return
+    owners = sorted({o for o in map(owning_repository, state.metadata.values()) if o}, key=str.casefold)
+    where = f"every item of the plan ({len(items)}) already exists in workspace {target.workspace} and is not " \
+            f"owned by repository {target.repository!r}, so nothing would be deployed."
+    if owners:
+        names = ", ".join(repr(o) for o in owners)
+        raise AllForeign(f"{where} They were deployed by sentinel-packer from repository {names}: if this "
+                         f"repository was renamed or moved, pass --repository {owners[0]} (or set `repository:` "
+                         "in targets.yaml) to keep managing them under the name they were deployed with.")
+    raise AllForeign(f"{where} They were made in the portal or by another tool: delete them or give this "
+                     "content new ids and names.")
 
 
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
@@ -319,13 +342,13 @@ class _Planner:
         body = dict(body)
         if d.resource_type == ResourceType.WORKBOOK:
             body = with_location(body, (live or {}).get("location") or self._workspace_location())
-        return Write("PUT", d.resource_id, body, (live or {}).get("etag"))
+        return Write("PUT", d.resource_id, body, (live or {}).get("etag"), create=live is None)
 
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
         return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
-                     ResourceRole.METADATA)
+                     ResourceRole.METADATA, create=meta is None)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:

@@ -125,9 +125,10 @@ def _plan_package(bodies: PackageBodies, state: LiveState, target: Target, owner
     owned = ours.get(package.content_id.lower())
     meta = owned[1] if owned else None
     if live is not None and owned is None:
-        reason = f"package {package.content_id} is already installed and is not ours ({_package_owner(live, state)})"
+        owner = _package_owner(live, state)
+        reason = f"package {package.content_id} is already installed and is not ours ({owner})"
         return [_item(package, Action.FOREIGN, reason, resource_id=live["id"])] + [
-            _item(t, Action.FOREIGN, f"its package {package.content_id} is not ours") for t in bodies.templates]
+            _item(t, Action.FOREIGN, f"its package {package.content_id} is not ours ({owner})") for t in bodies.templates]
     items = [_package_item(package, live, meta, target, owner_id)]
     live_templates = _live_template_by_kind_and_id(state, package.content_id)
     clashes = _foreign_templates(state, package.content_id)

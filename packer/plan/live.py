@@ -93,19 +93,31 @@ def owner_of(metadata: dict | None) -> str | None:
 
 
 def owned_by(metadata: dict | None, repository: str) -> bool:
-    """Deployed by this tool from this repository (older form: source kind, name and id must all match)."""
+    """Deployed by this tool from this repository (older form: source kind, name and id must all
+    match). Repository names compare as GitHub compares them: case-insensitively."""
     owner = owner_of(metadata)
-    if not owner or not owner.startswith(f"{OWNER_PREFIX}{repository}:"):
+    if not owner or not owner.lower().startswith(f"{OWNER_PREFIX}{repository}:".lower()):
         return False
     source = source_of(metadata)
-    return source.get("kind") != SOURCE_KIND or source.get("name") == repository
+    return source.get("kind") != SOURCE_KIND or same_repository(str(source.get("name") or ""), repository)
+
+
+def same_repository(one: str, other: str) -> bool:
+    """GitHub's `owner/name` is case-insensitive (Contoso/Sentinel is contoso/sentinel)."""
+    return one.casefold() == other.casefold()
+
+
+def owning_repository(metadata: dict | None) -> str | None:
+    """The repository a sentinel-packer mark names, if any."""
+    owner = owner_of(metadata)
+    return owner[len(OWNER_PREFIX):].split(":", 1)[0] if owner else None
 
 
 def owner_description(metadata: dict | None) -> str:
     source = source_of(metadata)
-    owner = owner_of(metadata)
+    owner = owning_repository(metadata)
     if owner:
-        return f"deployed by sentinel-packer from repository {owner[len(OWNER_PREFIX):].split(':', 1)[0]!r}"
+        return f"deployed by sentinel-packer from repository {owner!r}"
     if not source:
         return "no sentinel-packer metadata (created in the portal or by another tool)"
     return f"source {source.get('kind')} {source.get('name')!r}".strip()

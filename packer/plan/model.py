@@ -66,6 +66,7 @@ class Write:
     body: Mapping[str, Any] | None = None
     etag: str | None = None  # what the plan read; None: the resource did not exist
     role: ResourceRole = ResourceRole.RESOURCE  # the item's own resource, or its ownership metadata
+    create: bool = False  # the plan read no resource: sent with If-None-Match: *, never overwrites
 
 
 @dataclass(frozen=True)

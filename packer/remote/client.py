@@ -10,7 +10,11 @@ Insights workbooks, OperationalInsights) share that one ARM pipeline.
 
 Retries, deliberately split:
 - azure-core retries 408/429/5xx (honouring Retry-After) and connections that never reached
-  the server, for every method (`retry_total` etc.).
+  the server, for every method, up to `retry_total` times. azure-core's RetryPolicy caps status
+  retries separately (`retry_status`, 3 by default whatever `retry_total` says), so it is set to
+  `retry_total` too. The default 10 (azure-core's own `retry_total` default) lets a request
+  survive a storm where 30% of answers are 429/5xx: all 11 attempts fail with probability
+  0.3^11, about 2e-6, so a few hundred requests almost surely all get through.
 - A write whose connection dropped AFTER it was sent has an unknown outcome: azure-core would
   replay it blindly (and a replayed conditional PUT fails 412 if the first one landed), so
   writes are sent with azure-core's read retries off and surface as `ConnectionFailed`; the
@@ -55,7 +59,7 @@ class WorkspaceClient:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         rate_limiter: LimiterLike | None = None,
         rate_limited_operations: frozenset[str] = frozenset({WRITE, DELETE}),
-        retry_total: int = 6,
+        retry_total: int = 10,
         retry_backoff_factor: float = 0.5,
         retry_backoff_max: int = 30,
         connection_timeout: int = 30,
@@ -68,6 +72,7 @@ class WorkspaceClient:
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
         kwargs: dict[str, Any] = dict(
             retry_total=retry_total,
+            retry_status=retry_total,
             retry_backoff_factor=retry_backoff_factor,
             retry_backoff_max=retry_backoff_max,
             connection_timeout=connection_timeout,
@@ -159,13 +164,16 @@ class WorkspaceClient:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def put(self, resource_id: str, body: dict, etag: str | None = None) -> dict:
+    def put(self, resource_id: str, body: dict, etag: str | None = None, *, create: bool = False) -> dict:
         """Create or replace. With `etag`, the write only succeeds if the resource still has it
-        (sent in the body as ARM resources define it, and as If-Match); else `Conflict`."""
+        (sent in the body as ARM resources define it, and as If-Match); with `create`, only if
+        there is no resource yet (If-None-Match: *); else `Conflict` (412)."""
         body = dict(body)
         body.pop("etag", None)
         headers = {}
-        if etag:
+        if create:
+            headers["If-None-Match"] = "*"
+        elif etag:
             body["etag"] = etag
             headers["If-Match"] = etag
         version = api_version_for(resource_id, kind=body.get("kind"))

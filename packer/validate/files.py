@@ -1,11 +1,12 @@
 """Validate one content file: read, parse, pick its kind, normalise, schema, then semantic checks."""
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from packer.content.load import read_workbook_json
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
 from packer.validate import fields, rules
@@ -66,11 +67,12 @@ def field_kind(value: dict) -> str:
     return HUNTING
 
 
-def check_file(path: Path, kind: str | None = None) -> FileResult:
-    """`kind` None: decided by folder name, else by fields."""
+def check_file(path: Path, kind: str | None = None, root: Path | None = None) -> FileResult:
+    """`kind` None: decided by folder name, else by fields. `root`: the content root, the only
+    place content (this file, a workbook's JSON) is read from (packer.content.safefile)."""
     result = FileResult(path, kind)
     try:
-        result.source = load_yaml(path)
+        result.source = load_yaml(path, root=root)
     except ContentError as exc:
         result.problems.append(Problem(path, exc.line, exc.column, exc.field, ERROR, _read_code(exc.message), exc.message))
         return result
@@ -83,11 +85,11 @@ def check_file(path: Path, kind: str | None = None) -> FileResult:
     result.kind = kind or folder_kind(path) or field_kind(value)
     result.ci = ci_document(result.source, keys(result.kind))
     result.problems += _duplicate_keys(result.source)
-    result.problems += check_document(result.kind, result.ci)
+    result.problems += check_document(result.kind, result.ci, root)
     return result
 
 
-def check_document(kind: str, doc: CiDocument) -> list[Problem]:
+def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list[Problem]:
     if kind in (RULE, HUNTING):
         fields.canonicalise_enums(doc, list_from_text=kind == HUNTING)
     problems = doc.problems + schema_problems(kind, doc)
@@ -97,7 +99,7 @@ def check_document(kind: str, doc: CiDocument) -> list[Problem]:
     elif kind == HUNTING:
         problems += _check_hunting_version(doc) + fields.check_techniques(doc, tactics_must_match=False)
     elif kind == WORKBOOK:
-        problems += _check_workbook_template(doc)
+        problems += _check_workbook_template(doc, root)
     elif kind == SOLUTION:
         problems += _check_dates(doc)
     if kind in (RULE, HUNTING):
@@ -111,7 +113,9 @@ def check_document(kind: str, doc: CiDocument) -> list[Problem]:
 
 
 def _read_code(message: str) -> str:
-    for needle, code in (("YAML syntax", "yaml.syntax"), ("YAML error", "yaml.syntax"), ("binary", "file.binary"),
+    for needle, code in (("outside the content folder", "file.outside-root"), ("not a regular file", "file.special"),
+                         ("symlink loop", "file.link-loop"), ("not valid Unicode", "file.encoding"),
+                         ("YAML syntax", "yaml.syntax"), ("YAML error", "yaml.syntax"), ("binary", "file.binary"),
                          ("empty", "file.empty"), ("no YAML document", "file.empty"), ("bytes;", "file.too-large"),
                          ("UTF-8", "file.encoding"), ("aliases expanding", "yaml.too-many-values"),
                          ("nested too deeply", "yaml.too-deep")):
@@ -136,18 +140,16 @@ def _check_hunting_version(doc: CiDocument) -> list[Problem]:
     return []
 
 
-def _check_workbook_template(doc: CiDocument) -> list[Problem]:
+def _check_workbook_template(doc: CiDocument, root: Path | None) -> list[Problem]:
     key = doc.value.get("templateRelativePath")
-    template = doc.path.parent / (key if isinstance(key, str) else doc.path.stem + ".json")
+    template = doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".json")
     field_path = ("templateRelativePath",) if isinstance(key, str) else ()
-    try:
-        data = json.loads(template.read_text(encoding="utf-8-sig"))
-    except OSError:
+    if not os.path.lexists(template):
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
-    except (ValueError, UnicodeDecodeError) as exc:
-        return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is not valid JSON: {exc}")]
-    except RecursionError:
-        return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is nested too deeply to be a workbook")]
+    try:
+        data = read_workbook_json(template, root)
+    except ContentError as exc:  # about the JSON file itself: reported at it, naming it
+        return [Problem(template, exc.line, exc.column, "", ERROR, "workbook.template", f"workbook JSON: {exc.message}")]
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         return [doc.problem(field_path, ERROR, "workbook.template",
                             f"{template.name} is not a workbook (expected a JSON object with an 'items' list)")]

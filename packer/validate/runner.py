@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 from typing import Iterable
 
 from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
 from packer.content.model import ContentKind, ContentSet
+from packer.content.safefile import safe_resolve
 from packer.errors import ValidationFailed
 from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
 from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
@@ -24,9 +26,12 @@ _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
 
-def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None) -> ValidationReport:
+def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None,
+                   strict: bool = False) -> ValidationReport:
     """Check every file under `paths` and report all problems at once; never raises for bad input
     (a broken KQL analysis raises KqlFailed; `require_kql`: see packer.kql.check_content).
+    `strict`: every warning is an error (unknown keys, case variants, non-ASCII text...), and a
+    file with one is left out of the content.
 
     A folder holding solution.yaml is a content root (kinds come from its layout); other files
     and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
@@ -34,14 +39,14 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     report = ValidationReport()
     results: list[FileResult] = []
     inventories: list[Path] = []
-    for path, kind in _targets([Path(p) for p in paths], report.problems):
+    for path, kind, root in _targets([Path(p) for p in paths], report.problems):
         if kind is None and _is_inventory(path):  # the fleet inventory, not content
             from packer.targets import validate_inventory
 
             report.problems += validate_inventory(path)
             inventories.append(path)
             continue
-        results.append(check_file(path, kind))
+        results.append(check_file(path, kind, root))
     report.files_checked = len(results) + len(inventories)
     report.problems += _duplicate_ids(results)
     for result in results:
@@ -60,6 +65,11 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
 
         for path in inventories:
             report.problems += overlay_problems(path, report.content)
+    if strict and report.warnings:
+        report.problems = [dataclasses.replace(p, severity=ERROR) for p in report.problems]
+        failed = {p.path for p in report.problems}
+        report.content = dataclasses.replace(_build_content([r for r in results if r.path not in failed], []),
+                                             query_facts=report.content.query_facts)
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
 
@@ -81,28 +91,30 @@ def load_content(root: Path, kql: bool = True, require_kql: bool | None = None) 
     return report.content
 
 
-def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None]]:
+def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None, Path]]:
+    """(file, kind, content root) per file to check; the root is the only place it is read from."""
     seen: set[Path] = set()
-    targets: list[tuple[Path, str | None]] = []
+    targets: list[tuple[Path, str | None, Path]] = []
 
-    def add(path: Path, kind: str | None) -> None:
-        key = path.resolve()
+    def add(path: Path, kind: str | None, root: Path) -> None:
+        key = safe_resolve(path)
         if key not in seen:
             seen.add(key)
-            targets.append((path, kind))
+            targets.append((path, kind, root))
 
     for path in paths:
         if path.is_dir() and (path / SOLUTION_FILE).is_file():
             for content_file in discover(path):
-                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind])
+                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind], path)
             problems += _outside_content_folders(path, seen)
         elif path.is_dir():
+            root = _content_root_of(path)
             for file in sorted(path.rglob("*")):
                 # not is_file(): a broken link must be reported as unreadable, not skipped
                 if not file.is_dir() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
-                    add(file, SOLUTION if file.name == SOLUTION_FILE else None)
-        elif path.exists():
-            add(path, SOLUTION if path.name == SOLUTION_FILE else None)
+                    add(file, SOLUTION if file.name == SOLUTION_FILE else None, root)
+        elif os.path.lexists(path):  # a link loop or a broken link is reported by check_file
+            add(path, SOLUTION if path.name == SOLUTION_FILE else None, _content_root_of(path.parent))
         else:
             problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
     return targets
@@ -115,9 +127,18 @@ def _outside_content_folders(root: Path, discovered: set[Path]) -> list[Problem]
                 f"not in a content folder ({', '.join(f'{name}/' for name in FOLDERS)}), so it is neither "
                 "validated nor packaged; move it into one, or out of the content folder")
         for file in sorted(root.rglob("*"))
-        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and file.resolve() not in discovered
+        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and safe_resolve(file) not in discovered
         and not _skipped(file.relative_to(root)) and not _is_inventory(file)
     ]
+
+
+def _content_root_of(folder: Path) -> Path:
+    """The content root holding `folder` (the nearest folder with solution.yaml), else `folder`:
+    a file may link to another place in its content root, never outside it."""
+    for candidate in (folder, *folder.absolute().parents):
+        if (candidate / SOLUTION_FILE).is_file():
+            return candidate
+    return folder
 
 
 def _skipped(relative: Path) -> bool:

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from packer.validate.document import CiDocument, KeyTree, field_name, key_tree
 from packer.validate.problems import ERROR, Problem
+from packer.validate.unknown_keys import unknown_key_problems
 
 SCHEMA_FILES = {
     "analytic-rule": "analytic-rule.schema.json",
@@ -50,10 +51,13 @@ def fast_check(name: str):
 
 
 def _inline_refs(node, defs: dict):
+    """Also drops `additionalProperties: false`: it is there for editors; Microsoft's CI accepts
+    unknown keys, so validation reports them as warnings (packer.validate.unknown_keys)."""
     if isinstance(node, dict):
         if node.get("$ref", "").startswith("#/$defs/"):
             return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+        return {k: _inline_refs(v, defs) for k, v in node.items()
+                if k != "$defs" and not (k == "additionalProperties" and v is False)}
     if isinstance(node, list):
         return [_inline_refs(v, defs) for v in node]
     return node
@@ -65,6 +69,10 @@ def keys(name: str) -> KeyTree:
 
 
 def schema_problems(name: str, doc: CiDocument) -> list[Problem]:
+    return _schema_errors(name, doc) + unknown_key_problems(schema(name), doc)
+
+
+def _schema_errors(name: str, doc: CiDocument) -> list[Problem]:
     try:
         fast_check(name)(doc.value)
         return []

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from packer import __version__
+from packer.content.safefile import safe_resolve
 from packer.validate.problems import Problem, ValidationReport
 
 FORMATS = ("text", "json", "sarif")
@@ -71,13 +72,19 @@ def render(report: ValidationReport, fmt: str, base: Path | None = None) -> str:
 
 def display_path(path: Path, base: Path) -> str:
     try:
-        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix() if _inside(path, base) else path.as_posix()
+        return Path(os.path.relpath(_located(path), base.resolve())).as_posix() if _inside(path, base) else path.as_posix()
     except ValueError:
         return path.as_posix()
 
 
 def _inside(path: Path, base: Path) -> bool:
-    return path.resolve().is_relative_to(base.resolve())
+    return _located(path).is_relative_to(base.resolve())
+
+
+def _located(path: Path) -> Path:
+    """Where the file itself is, its folder resolved but not the file: a problem about a link
+    (leaving the content root, a loop) names the link, not its target."""
+    return safe_resolve(path.parent) / path.name
 
 
 def summary(report: ValidationReport) -> str:
@@ -113,7 +120,7 @@ def render_json(report: ValidationReport, base: Path) -> str:
 def _artifact(path: Path, base: Path) -> dict:
     if _inside(path, base):
         return {"uri": quote(display_path(path, base)), "uriBaseId": "SRCROOT"}
-    return {"uri": path.resolve().as_uri()}
+    return {"uri": _located(path).as_uri()}
 
 
 def _invocation(report: ValidationReport) -> dict:
