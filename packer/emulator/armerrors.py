@@ -24,6 +24,13 @@ def missing_api_version() -> ArmError:
                     "The api-version query parameter (?api-version=) is required for all requests.")
 
 
+def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmError:
+    """ARM's answer for its own resource types (subscriptions, resource groups), worded as quoted in
+    Azure/azure-cli#28038 and Azure/azure-sdk-for-python#975."""
+    return ArmError(400, "InvalidApiVersionParameter",
+                    f"The api-version '{version}' is invalid. The supported versions are '{','.join(supported)}'.")
+
+
 def unsupported_api_version(version: str, resource_type: str, location: str, supported: tuple[str, ...]) -> ArmError:
     return ArmError(400, "NoRegisteredProviderFound",
                     f"No registered resource provider found for location '{location}' and API version "

@@ -16,7 +16,7 @@ from packer.emulator.routes import Kind, Route
 from packer.emulator.rulechecks import check_rule
 
 if TYPE_CHECKING:
-    from packer.emulator.resources import WorkspaceFacts
+    from packer.emulator.facts import WorkspaceFacts
 
 RULE_KINDS = ("Scheduled", "NRT")
 

@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors, rbac, resources, views
 from packer.emulator.armerrors import ArmError
+from packer.emulator.config import EmulatorConfig
+from packer.emulator.facts import WorkspaceFacts
 from packer.emulator.messages import Call, Response
 from packer.emulator.stamping import utc_now
+from packer.emulator.store import ResourceStore
 
 if TYPE_CHECKING:
-    from packer.emulator.service import Service
+    from packer.emulator.validation import Validator
 
 # PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
 # (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
@@ -18,9 +21,14 @@ _CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates",
 
 
 class Handlers:
-    def __init__(self, service: "Service", validator=None):
-        self.service = service
-        self.store = service.store
+    """The operations, given what they read and write: the config, the resources, the onboarding
+    state per workspace (lower-cased id -> onboarded) and the body validator."""
+
+    def __init__(self, config: EmulatorConfig, store: ResourceStore, onboarded: dict[str, bool],
+                 validator: "Validator | None" = None):
+        self.config = config
+        self.store = store
+        self.onboarded = onboarded
         self.validator = validator
 
     def dispatch(self, call: Call) -> Response:
@@ -28,7 +36,7 @@ class Handlers:
         if route.kind is None:
             if method != "GET":
                 raise armerrors.method_not_allowed(method, call.request.target)
-            return Response(200, views.subscription_or_group(self.service.config, route))
+            return Response(200, views.subscription_or_group(self.config, route))
         kind = route.kind
         if kind.name == "permissions":
             return self._permissions(call)
@@ -49,7 +57,7 @@ class Handlers:
 
     # --- checks on the parent resource -------------------------------------------------------
     def _check_parent(self, call: Call) -> None:
-        route, config = call.route, self.service.config
+        route, config = call.route, self.config
         if route.resource_group is None:
             return
         if not config.resource_group_exists(route.subscription, route.resource_group):
@@ -59,7 +67,7 @@ class Handlers:
         if config.workspace(route.subscription, route.resource_group, route.workspace) is None:
             raise armerrors.resource_not_found("Microsoft.OperationalInsights/workspaces", route.workspace,
                                                route.resource_group)
-        if route.kind.scope == "sentinel" and not self.service.onboarded.get(route.workspace_id.lower()):
+        if route.kind.scope == "sentinel" and not self.onboarded.get(route.workspace_id.lower()):
             raise armerrors.not_onboarded(route.workspace)
 
     # --- generic resources -------------------------------------------------------------------
@@ -79,7 +87,7 @@ class Handlers:
         return Response(200, page)
 
     def _page(self, call: Call, items: list[dict]) -> dict:
-        size = self.service.config.page_size
+        size = self.config.page_size
         try:
             start = max(0, int(call.query.get("$skipToken", "0") or 0))
         except ValueError:
@@ -106,7 +114,7 @@ class Handlers:
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
-                                     resources.WorkspaceFacts.of(self.service, call.route), call.query)
+                                     WorkspaceFacts.of(self.config, self.store, call.route), call.query)
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, resources.present(kind, stored, call.api_version))
@@ -125,14 +133,14 @@ class Handlers:
     def _read_only(self, call: Call, one, many) -> Response:
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
-        config = self.service.config
+        config = self.config
         if call.route.name:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
 
     def _permissions(self, call: Call) -> Response:
-        subscription = self.service.config.subscription(call.route.subscription)
-        if not rbac.enforced(self.service.config, subscription):
+        subscription = self.config.subscription(call.route.subscription)
+        if not rbac.enforced(self.config, subscription):
             raise ArmError(404, "NotFound", "Role-based access control is off in this emulator (config: rbac).")
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
@@ -141,7 +149,7 @@ class Handlers:
     def _onboarding(self, call: Call) -> Response:
         route, method = call.route, call.request.method
         key = route.workspace_id.lower()
-        onboarded = self.service.onboarded.get(key, False)
+        onboarded = self.onboarded.get(key, False)
         if route.name and route.name != "default":
             raise ArmError(404, "NotFound", f"Onboarding state '{route.name}' was not found.")
         if method == "GET":
@@ -152,14 +160,14 @@ class Handlers:
                 raise ArmError(404, "NotFound", "Sentinel onboarding state 'default' was not found.")
             return Response(200, state)
         if method == "PUT" and route.name:
-            self.service.onboarded[key] = True
-            ws = self.service.config.workspace(route.subscription, route.resource_group, route.workspace)
+            self.onboarded[key] = True
+            ws = self.config.workspace(route.subscription, route.resource_group, route.workspace)
             if not onboarded and ws.builtin_fusion_rule:
                 fusion = views.builtin_fusion_rule(ws, utc_now())
                 self.store.write(fusion["id"], fusion)
             return Response(200 if onboarded else 201, views.onboarding_state(route))
         if method == "DELETE" and route.name:
-            self.service.onboarded[key] = False
+            self.onboarded[key] = False
             return Response(200 if onboarded else 204)
         raise armerrors.method_not_allowed(method, call.request.target)
 

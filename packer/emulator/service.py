@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
-from packer.emulator import armerrors, rbac
+from packer.emulator import apiversions, armerrors, rbac
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig, SubscriptionConfig
 from packer.emulator.credential import InvalidToken, read_claims
@@ -31,8 +31,8 @@ class Service:
         self.log = log
         self.faults = faults
         self.throttler = throttler
-        self.handlers = Handlers(self, validator)
         self.onboarded: dict[str, bool] = {w.resource_id.lower(): w.sentinel_onboarded for w in config.workspaces}
+        self.handlers = Handlers(config, store, self.onboarded, validator)
 
     def handle(self, request: Request) -> Response:
         path, _, raw_query = request.target.partition("?")
@@ -125,7 +125,12 @@ class Service:
     def _check_api_version(self, route: Route, api_version: str | None) -> str:
         if not api_version:
             raise armerrors.missing_api_version()
-        if route.kind is None or api_version in route.kind.api_versions:
+        if route.kind is None:  # ARM's own resources answer for themselves (Microsoft.Resources)
+            served = apiversions.served("subscriptions" if route.target == "subscription" else "resourceGroups")
+            if api_version not in served:
+                raise armerrors.invalid_api_version(api_version, served)
+            return api_version
+        if api_version in route.kind.api_versions:
             return api_version
         location = "westeurope"
         if route.workspace:
