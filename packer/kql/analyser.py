@@ -71,6 +71,21 @@ class QueryReferences:
     unknown_tables: frozenset[str]
 
 
+@dataclass(frozen=True)
+class QueryAnalysis:
+    """A query's diagnostics and the columns of its result (None: not a table; `output_open`:
+    built from a table the schema does not know, so other columns may exist too)."""
+
+    diagnostics: tuple[KqlDiagnostic, ...]
+    output_columns: tuple[str, ...] | None
+    output_open: bool
+    unknown_tables: frozenset[str]
+
+    @property
+    def errors(self) -> tuple[KqlDiagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
 def node_modules_dir() -> Path:
     """Where the npm package is installed: $SENTINEL_PACKER_NODE_MODULES, else <project>/node_modules
     (a source checkout), else ./node_modules (where `npm ci` ran for an installed package)."""
@@ -115,9 +130,12 @@ class KqlAnalyser:
         schema_dirs: Iterable[Path] = (),
         functions: Iterable[FunctionSpec | Parser] = (),
         builtin_schemas: bool = True,
+        tables: Iterable[TableSchema] = (),
     ):
+        """`tables` are added to (or replace) those of the schema folders: a workspace's own tables."""
         functions = [f if isinstance(f, FunctionSpec) else parser_function(f) for f in functions]
         self.tables: dict[str, TableSchema] = load_tables(schema_dirs, builtin=builtin_schemas)
+        self.tables.update({t.name: t for t in tables})
         if builtin_schemas:
             for name, columns in asim_tables().items():
                 self.tables.setdefault(name, TableSchema(name, dict(columns), open=True))
@@ -200,6 +218,10 @@ class KqlAnalyser:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
         return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
 
+    def analysis(self, query: str) -> QueryAnalysis:
+        """Diagnostics and the result's columns, from one analysis."""
+        return _analysis_of(self._request("analyse", tolerate_error=True, query=query), query)
+
     def references(self, query: str) -> QueryReferences:
         answer = self._request("references", query=query)
         return QueryReferences(
@@ -210,10 +232,14 @@ class KqlAnalyser:
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
+        return [list(a.diagnostics) for a in self.analyses(queries)]
+
+    def analyses(self, queries: Sequence[str]) -> list[QueryAnalysis]:
+        """`analysis` of each query (diagnostics and result columns), pipelined like analyse_many."""
         with self._lock:
             return self._analyse_many(queries)
 
-    def _analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
+    def _analyse_many(self, queries: Sequence[str]) -> list[QueryAnalysis]:
         if self._process is None:
             self._start()
         first = self._next_id + 1
@@ -227,7 +253,7 @@ class KqlAnalyser:
             reply = self._readline()
             if not reply:
                 raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
-            results.append(_diagnostics_of(json.loads(reply), query))
+            results.append(_analysis_of(json.loads(reply), query))
         writer.join()
         return results
 
@@ -299,19 +325,30 @@ class KqlAnalyser:
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
     """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
     started for this call and closed after it); results in the order of `queries`."""
+    return [list(a.diagnostics) for a in analyses_in_parallel(analyser, queries, workers)]
+
+
+def analyses_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
+    """As analyse_in_parallel, with each query's result columns too."""
     workers = max(1, min(workers, len(queries)))
     if workers == 1:
-        return analyser.analyse_many(queries)
+        return analyser.analyses(queries)
     extra = [analyser.clone() for _ in range(workers - 1)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(KqlAnalyser.start, extra))
             shares = [list(queries[i::workers]) for i in range(workers)]
-            parts = list(pool.map(lambda pair: pair[0].analyse_many(pair[1]), zip([analyser, *extra], shares)))
+            parts = list(pool.map(lambda pair: pair[0].analyses(pair[1]), zip([analyser, *extra], shares)))
     finally:
         for twin in extra:
             twin.close()
     return [parts[i % workers][i // workers] for i in range(len(queries))]
+
+
+def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
+    output = None if answer.get("error") else answer.get("output")
+    return QueryAnalysis(tuple(_diagnostics_of(answer, query)), tuple(output["columns"]) if output else None,
+                         bool(output and output["open"]), frozenset(answer.get("unknownTables") or ()))
 
 
 def _diagnostics_of(answer: dict, query: str) -> list[KqlDiagnostic]:

@@ -6,7 +6,8 @@
 //    "functions":[{name, parameters:"(a:string, ...)", body:"{ ... }"} |
 //                 {name, parameters:"(...)", columns:[[name,type]...], open} |
 //                 {name, parameters:"(...)", returns:"database"}]}
-//   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...]}
+//   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...],
+//                                                   output:{columns:[...], open} | null}
 //   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables}
 // Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
@@ -162,7 +163,19 @@ function analyse(msg) {
   const result = bind(text);
   const problem = notAQuery(result.code, text);
   if (problem) result.diagnostics.unshift(problem);
-  return { kind: String(result.code.Kind), diagnostics: result.diagnostics, unknownTables: result.unknownTables };
+  return { kind: String(result.code.Kind), diagnostics: result.diagnostics, unknownTables: result.unknownTables,
+    output: outputOf(result.code) };
+}
+
+// The columns the query's result has (what a rule's entity mappings and custom details may
+// name); null when the result is not a table. `open`: built from a table the schema does not
+// know, so other columns may exist too.
+function outputOf(code) {
+  const type = code.ResultType;
+  if (!type || type.Kind !== S.SymbolKind.Table) return null;
+  const columns = [];
+  for (let i = 0; i < type.Columns.Count; i++) columns.push(type.Columns.getItem(i).Name);
+  return { columns, open: Boolean(type.IsOpen) };
 }
 
 // Tables and table columns the query reads, following calls into declared functions.
