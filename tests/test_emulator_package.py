@@ -72,7 +72,7 @@ def test_the_server_does_not_read_the_clients_api_versions():
 def test_handlers_are_given_what_they_need_not_the_service():
     tree = ast.parse((EMULATOR / "handlers.py").read_text(encoding="utf-8"))
     init = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__init__")
-    assert [a.arg for a in init.args.args] == ["self", "config", "store", "onboarded", "validator"]
+    assert [a.arg for a in init.args.args] == ["self", "config", "store", "onboarded", "validator", "compiler"]
     assert "packer.emulator.service" not in _imports(EMULATOR / "handlers.py")
 
 

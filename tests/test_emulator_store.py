@@ -208,7 +208,10 @@ def test_workspace_facts_read_only_the_workspace_own_saved_searches():
     route = resolve(f"{rules_of(1)}/r1")
     assert WorkspaceFacts.of(alone.config, alone.store, route) == WorkspaceFacts.of(crowded.config, crowded.store, route)  # also warms lookups
     assert WorkspaceFacts.of(crowded.config, crowded.store, route).functions == frozenset({"MyParser"})
-    assert WorkspaceFacts.of(crowded.config, crowded.store, resolve(f"{searches_of(1)}/s1")) is None  # nothing checks them
+    # a saved search's function is compiled against the others, not against its own older body
+    assert WorkspaceFacts.of(crowded.config, crowded.store, resolve(f"{searches_of(1)}/parser")).functions == frozenset()
+    metadata = resolve(rules_of(1).replace("/alertRules", "/metadata") + "/m1")
+    assert WorkspaceFacts.of(crowded.config, crowded.store, metadata) is None  # no query to compile
     assert (opcodes_executed(lambda: WorkspaceFacts.of(crowded.config, crowded.store, route))
             == opcodes_executed(lambda: WorkspaceFacts.of(alone.config, alone.store, route)))
 

@@ -33,7 +33,7 @@ def test_a_mapped_column_the_query_does_not_output_fails_validate_at_its_line(ru
     path = rule_folder / RULE.name
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(rule_folder.parent)])
-    assert result.exit_code != 0
+    assert result.exit_code != 0, result.output
     column = changed.split(": ")[1]
     expected = f"{path}:{_line_of(text, changed)}:"
     lines = [line for line in result.output.splitlines() if f"The given column '{column}' does not exist" in line]

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors
-from packer.emulator.kqltables import missing_tables
 from packer.emulator.routes import Kind, Route
 from packer.emulator.rulechecks import check_rule
 
@@ -95,14 +94,6 @@ def _alert_rule(route: Route, body: dict, ctx: Context) -> dict:
     props = _properties(body)
     if ctx.validate:
         check_rule(kind, props)
-    query = props.get("query")
-    if ctx.facts is not None and isinstance(query, str):
-        missing = missing_tables(query, ctx.facts.tables, ctx.facts.functions)
-        if missing:
-            raise armerrors.bad_request(
-                "Failed to run the analytics rule query. One of the tables does not exist. "
-                f"(not found in workspace '{route.workspace}': {', '.join(missing)})",
-                target="properties.query")
     props.setdefault("alertRuleTemplateName", None)  # spec example CreateScheduledAlertRule.json (2024-09-01)
     if props.get("incidentConfiguration") is None:
         props["incidentConfiguration"] = DEFAULT_INCIDENT_CONFIGURATION

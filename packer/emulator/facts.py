@@ -1,30 +1,45 @@
-"""What a rule query may reference in a workspace: its tables and its saved functions."""
+"""What a query may reference in a workspace: its tables (with columns) and its saved functions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from packer.emulator.config import EmulatorConfig
+from packer.emulator.config import EmulatorConfig, TableConfig
 from packer.emulator.routes import Route
 from packer.emulator.store import ResourceStore
+
+_CHECKED = ("alertRules", "savedSearches")  # the kinds whose PUT compiles a query
+
+
+@dataclass(frozen=True)
+class SavedFunction:
+    alias: str
+    parameters: str  # as the saved search states them, without parentheses
+    body: str
 
 
 @dataclass(frozen=True)
 class WorkspaceFacts:
     tables: frozenset[str]
     functions: frozenset[str]
+    schemas: tuple[TableConfig, ...] = ()
+    saved_functions: tuple[SavedFunction, ...] = ()
 
     @classmethod
     def of(cls, config: EmulatorConfig, store: ResourceStore, route: Route) -> "WorkspaceFacts | None":
-        """The facts a PUT at `route` is checked against; None where nothing is (only rule queries are).
+        """The facts a PUT at `route` is checked against; None where nothing is (only queries are).
         Reads the workspace's own savedSearches collection, nothing else the store holds."""
-        if not route.workspace or route.kind is None or route.kind.name != "alertRules":
+        if not route.workspace or route.kind is None or route.kind.name not in _CHECKED:
             return None
         ws = config.workspace(route.subscription, route.resource_group, route.workspace)
         if ws is None:
             return None
-        functions = set()
-        for saved in store.iter_under(f"{ws.resource_id}/savedSearches"):
-            alias = (saved.get("properties") or {}).get("functionAlias")
-            if alias:
-                functions.add(alias)
-        return cls(frozenset(t.name for t in ws.tables), frozenset(functions))
+        saved, aliases = [], set()
+        for search in store.iter_under(f"{ws.resource_id}/savedSearches"):
+            props = search.get("properties") or {}
+            alias, body = props.get("functionAlias"), props.get("query")
+            if not alias or str(search.get("name", "")).lower() == (route.name or "").lower():
+                continue
+            aliases.add(str(alias))
+            if isinstance(body, str):
+                saved.append(SavedFunction(str(alias), str(props.get("functionParameters") or ""), body))
+        return cls(frozenset(t.name for t in ws.tables), frozenset(aliases), ws.tables, tuple(saved))

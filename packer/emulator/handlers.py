@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, rbac, resources, views
+from packer.emulator import armerrors, querycheck, rbac, resources, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -22,14 +22,15 @@ _CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates",
 
 class Handlers:
     """The operations, given what they read and write: the config, the resources, the onboarding
-    state per workspace (lower-cased id -> onboarded) and the body validator."""
+    state per workspace (lower-cased id -> onboarded), the body validator and the query compiler."""
 
     def __init__(self, config: EmulatorConfig, store: ResourceStore, onboarded: dict[str, bool],
-                 validator: "Validator | None" = None):
+                 validator: "Validator | None" = None, compiler: querycheck.QueryCompiler | None = None):
         self.config = config
         self.store = store
         self.onboarded = onboarded
         self.validator = validator
+        self.compiler = compiler or querycheck.shared_compiler()
 
     def dispatch(self, call: Call) -> Response:
         route, method = call.route, call.request.method
@@ -109,12 +110,13 @@ class Handlers:
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
         body = resources.check_shape(kind, body, call, self.validator)
+        facts = WorkspaceFacts.of(self.config, self.store, call.route)
+        querycheck.check_body(kind.name, call.route.workspace or "", body, facts, self.compiler)
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
-            stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
-                                     WorkspaceFacts.of(self.config, self.store, call.route), call.query)
+            stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, resources.present(kind, stored, call.api_version))
