@@ -131,15 +131,28 @@ def github_oidc_assertion() -> str:
         return json.load(response)["value"]
 
 
+# In GitHub Actions, `SENTINEL_PACKER_AUTH=oidc` with AZURE_CLIENT_ID makes every `default` tenant
+# use GitHub OIDC with that app: a fresh assertion per token, so a rollout longer than the hour an
+# azure/login token lives is never cut off, and the same inventory serves the read-only plan
+# identity (PR jobs) and the deploying one (rollout jobs), each job naming its own client id.
+DEFAULT_AUTH_ENV = "SENTINEL_PACKER_AUTH"
+
+
 def azure_credential(tenant: Tenant) -> TokenCredentialLike:
     """The azure-identity credential for one tenant entry of the inventory."""
     from azure.identity import ClientAssertionCredential, DefaultAzureCredential, WorkloadIdentityCredential
 
-    if tenant.auth.kind is AuthKind.OIDC:
-        if os.environ.get("AZURE_FEDERATED_TOKEN_FILE"):
-            return WorkloadIdentityCredential(tenant_id=tenant.tenant_id, client_id=tenant.auth.client_id)
-        return ClientAssertionCredential(tenant.tenant_id, tenant.auth.client_id, github_oidc_assertion)
-    return DefaultAzureCredential(additionally_allowed_tenants=["*"])
+    client_id = tenant.auth.client_id
+    if tenant.auth.kind is not AuthKind.OIDC:
+        if os.environ.get(DEFAULT_AUTH_ENV, "").lower() != "oidc":
+            return DefaultAzureCredential(additionally_allowed_tenants=["*"])
+        client_id = os.environ.get("AZURE_CLIENT_ID", "")
+        if not client_id:
+            raise AuthError(f"{DEFAULT_AUTH_ENV}=oidc needs AZURE_CLIENT_ID (the app whose federated credential "
+                            "trusts this workflow)")
+    if os.environ.get("AZURE_FEDERATED_TOKEN_FILE"):
+        return WorkloadIdentityCredential(tenant_id=tenant.tenant_id, client_id=client_id)
+    return ClientAssertionCredential(tenant.tenant_id, client_id, github_oidc_assertion)
 
 
 class CredentialProvider:

@@ -1,21 +1,47 @@
-"""Shared test fixtures. `../shared` (the corpus, docs and seeds) sits beside the project root."""
+"""Shared test fixtures. `../shared` (the corpus, docs and seeds) sits beside the project root;
+SENTINEL_PACKER_SHARED points elsewhere (a worktree, or the folder CI fetches into:
+.ci/fetch-shared). With SENTINEL_PACKER_REQUIRE_SHARED=1 (both CI definitions set it) a missing
+part fails the test instead of skipping it: on CI a skip would be a green run that checked nothing."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SENTINEL_PACKER_SHARED") or PROJECT_ROOT.parent / "shared").resolve()
 CONTENT = PROJECT_ROOT / "content"
 
 
 def shared_path(*parts: str) -> Path:
-    """A path under ../shared, skipping the calling test when it is absent (CI always has it)."""
+    """A path under ../shared, skipping the calling test when it is absent (failing it when
+    SENTINEL_PACKER_REQUIRE_SHARED is set)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: the shared corpus is needed for this conformance test")
+        reason = f"{path} is absent: the shared corpus is needed for this conformance test"
+        if shared_required():
+            pytest.fail(reason + " (SENTINEL_PACKER_REQUIRE_SHARED is set; fetch it with .ci/fetch-shared)")
+        pytest.skip(reason)
     return path
+
+
+def shared_required() -> bool:
+    return os.environ.get("SENTINEL_PACKER_REQUIRE_SHARED", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def kql_or_skip(purpose: str = "KQL analysis") -> None:
+    """Skip the calling test when Node.js or the Kusto.Language package is absent, the one
+    reason KQL analysis may not run; with SENTINEL_PACKER_REQUIRE_KQL set (CI) that fails it.
+    A worker that crashes or hangs is never a skip: it raises KqlFailed in the test."""
+    from packer.kql.analyser import KqlUnavailable, find_node, kql_required
+
+    try:
+        find_node()
+    except KqlUnavailable as exc:
+        if kql_required():
+            pytest.fail(f"{purpose} needs Node.js and `npm ci` (SENTINEL_PACKER_REQUIRE_KQL is set): {exc}")
+        pytest.skip(f"{purpose} needs Node.js and `npm ci`: {exc}")
 
 
 @pytest.fixture

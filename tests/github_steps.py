@@ -34,9 +34,12 @@ def resolve(text: str, context: dict[str, str]) -> str:
     """Substitute `${{ expr }}` from `context`; an expression the test did not provide fails."""
     def value(match: re.Match) -> str:
         expression = match.group(1)
-        if expression not in context:
-            raise KeyError(f"the test gave no value for ${{{{ {expression} }}}}")
-        return context[expression]
+        if expression in context:
+            return context[expression]
+        left, bar, default = expression.partition("||")  # `inputs.x || 'v'`: a dispatch input absent on push
+        if bar and default.strip().startswith("'") and left.strip().startswith("inputs."):
+            return context.get(left.strip()) or default.strip().strip("'")
+        raise KeyError(f"the test gave no value for ${{{{ {expression} }}}}")
 
     return _EXPRESSION.sub(value, str(text))
 
@@ -76,15 +79,23 @@ def action_argv(with_: dict, context: dict[str, str] | None = None) -> list[str]
     """The sentinel-packer argv that action.yml's run step executes for these inputs."""
     inputs = action_inputs(with_, context or {})
     run_step = next(s for s in action()["runs"]["steps"] if s.get("id") == "run")
-    env = {name: resolve(value, {f"inputs.{k}": v for k, v in inputs.items()})
-           for name, value in run_step.get("env", {}).items()}
+    values = {f"inputs.{k}": v for k, v in inputs.items()} | {"steps.install.outputs.executable": "sentinel-packer",
+                                                               "steps.kql.outputs.node-modules": ""}
+    env = {name: resolve(value, values) for name, value in run_step.get("env", {}).items()}
     argv = command_line(run_step["run"], env)
     assert argv[0] == "sentinel-packer"
     return argv[1:]
 
 
+def executables(run_step: dict) -> dict[str, str]:
+    """`${{ steps.X.outputs.executable }}` (the action's installed CLI) stands for `sentinel-packer`."""
+    found = _EXPRESSION.findall(" ".join(str(v) for v in run_step.get("env", {}).values()))
+    return {expression: "sentinel-packer" for expression in found if expression.endswith(".outputs.executable")}
+
+
 def step_argv(run_step: dict, context: dict[str, str]) -> list[str]:
     """The sentinel-packer argv of a workflow `run:` step that calls it directly."""
+    context = executables(run_step) | context
     env = {name: resolve(value, context) for name, value in run_step.get("env", {}).items()}
     argv = command_line(run_step["run"], env)
     assert argv[0] == "sentinel-packer"
@@ -92,4 +103,5 @@ def step_argv(run_step: dict, context: dict[str, str]) -> list[str]:
 
 
 def step_env(run_step: dict, context: dict[str, str]) -> dict[str, str]:
+    context = executables(run_step) | context
     return {name: resolve(value, context) for name, value in run_step.get("env", {}).items()}

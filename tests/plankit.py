@@ -8,9 +8,9 @@ from pathlib import Path
 
 from packer.apply import apply_plan
 from packer.plan.compute import compute_plan
-from packer.plan.tables import tokenized_tables
+from packer.plan.query_needs import tokenized_tables
 from packer.remote.client import WorkspaceClient
-from packer.render.api_bodies import desired_resources
+from packer.bodies.resources import desired_resources
 from packer.targets.model import Target
 from packer.validate import load_content
 

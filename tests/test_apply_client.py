@@ -51,6 +51,32 @@ def test_put_get_delete_with_etags(emulator):
         assert client.delete(rule_id) is False
 
 
+def test_a_put_under_a_stale_etag_sends_it_as_if_match(emulator):
+    """Issue 24, surviving mutation 2: the etag must travel as If-Match, not only in the body.
+    ARM checks the header first and answers 412; the body's etag alone would get Sentinel's 409."""
+    with _client(emulator) as client:
+        rule_id = client.sentinel_collection("alertRules") + "/r1"
+        created = client.put(rule_id, _rule("one"))
+        client.put(rule_id, _rule("two"), etag=created["etag"])
+        with pytest.raises(Conflict) as stale:
+            client.put(rule_id, _rule("three"), etag=created["etag"])
+    assert (stale.value.status, stale.value.code) == (412, "PreconditionFailed")
+    assert emulator.store.get(rule_id)["properties"]["displayName"] == "two"
+
+
+def test_a_delete_under_a_stale_etag_is_refused_and_keeps_the_resource(emulator):
+    """Issue 24, surviving mutation 3 (client side): DELETE sends its etag as If-Match."""
+    with _client(emulator) as client:
+        rule_id = client.sentinel_collection("alertRules") + "/r1"
+        created = client.put(rule_id, _rule("one"))
+        updated = client.put(rule_id, _rule("edited elsewhere"), etag=created["etag"])
+        with pytest.raises(Conflict) as stale:
+            client.delete(rule_id, etag=created["etag"])
+        assert stale.value.status == 412
+        assert emulator.store.get(rule_id)["etag"] == updated["etag"]
+        assert client.delete(rule_id, etag=updated["etag"]) is True
+
+
 def test_a_token_of_another_tenant_is_refused_without_leaking_it(emulator):
     with _client(emulator, tenant=OTHER_TENANT) as client:
         with pytest.raises(AuthorizationFailed) as refused:

@@ -6,7 +6,7 @@ import pytest
 from packer.apply import DriftDetected, Outcome, StalePlan, apply_plan
 from packer.plan.model import Action, Plan
 from packer.remote.normalise import normalise
-from packer.render.api_bodies import OWNER_PREFIX, ResourceType, parse_stamp
+from packer.bodies.resources import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit, full_tables
 
@@ -170,6 +170,56 @@ def test_items_owned_by_another_repository_are_foreign_and_never_pruned(dep, emu
         assert other.apply(plan, prune=True).ok and dep.writes() == writes
     finally:
         other.client.close()
+
+
+def test_prune_beside_another_repositorys_and_unowned_content_deletes_only_our_own(dep, emulator, repo, tmp_path):
+    """The ownership check of the planner's prune step (issue 24, surviving mutation 1): with
+    --prune and --on-drift overwrite, only what this repository deployed and no longer has goes.
+    Another repository's items and portal-made ones are absent from our content, so without the
+    check they would all be prune candidates."""
+    for kind in ("analytic-rules", "hunting-queries"):
+        (repo / kind / "rmm_Level_netconn.yaml").unlink()
+    assert dep.apply().ok  # ours: everything but Level
+
+    other_root = copy_content(CONTENT, tmp_path / "other")
+    for path in other_root.glob("*/*"):
+        if path.parent.name != "parsers" and "Level" not in path.name:
+            path.unlink()
+    other = deployment(emulator, other_root, repository="someone/else")
+    try:
+        assert other.apply().ok  # theirs: Level only
+    finally:
+        other.client.close()
+    rules = dep.client.sentinel_collection("alertRules")
+    metadata = dep.client.sentinel_collection("metadata")
+    hand_made = emulator.store.put(f"{rules}/99999999-2222-4333-8444-555555555555", {"kind": "Scheduled", "properties": {
+        "displayName": "Made in the portal", "enabled": True, "query": "SecurityEvent | take 1", "queryFrequency": "PT1H",
+        "queryPeriod": "PT1H", "severity": "Low", "triggerOperator": "GreaterThan", "triggerThreshold": 0,
+        "suppressionDuration": "PT5H", "suppressionEnabled": False}})
+    hub_metadata = emulator.store.put(f"{metadata}/hub-rule", {"properties": {
+        "parentId": hand_made["id"], "kind": "AnalyticsRule", "contentId": "hub-rule",
+        "source": {"kind": "Solution", "name": "Some Solution", "sourceId": "azuresentinel.some-solution"}}})
+    foreign = {r["id"]: r["etag"] for r in emulator.store.iter_under(rules) if r["id"] != hand_made["id"]}
+    foreign = {rid: etag for rid, etag in foreign.items()
+               if "Level" in emulator.store.get(rid)["properties"]["displayName"]}
+    assert len(foreign) == 1  # the other repository's Level rule
+
+    (repo / "hunting-queries" / "rmm_Kaseya_netconn.yaml").unlink()  # ours to prune
+    plan = dep.plan()
+    pruned = [i for i in plan.items if i.action is Action.PRUNE]
+    assert [i.source_path.rsplit("/", 1)[-1] for i in pruned] == ["rmm_Kaseya_netconn.yaml"]
+    assert pruned[0].resource_type == ResourceType.SAVED_SEARCH
+
+    report = dep.apply(plan, prune=True, on_drift="overwrite")
+    assert report.ok and report.counts[Outcome.DELETED] == 1
+    assert emulator.store.get(pruned[0].resource_id) is None
+    for rid, etag in foreign.items():
+        assert emulator.store.get(rid)["etag"] == etag
+    assert emulator.store.get(hand_made["id"])["etag"] == hand_made["etag"]
+    assert emulator.store.get(hub_metadata["id"])["etag"] == hub_metadata["etag"]
+    level_searches = [s for s in emulator.store.iter_under(dep.client.saved_searches_collection)
+                      if "Level" in s["properties"]["displayName"]]
+    assert len(level_searches) == 1  # theirs, kept
 
 
 def test_throttling_and_server_errors_during_apply_apply_everything_once(dep, emulator):

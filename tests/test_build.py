@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -123,12 +124,18 @@ def test_cli_builds_the_pack(tmp_path: Path) -> None:
     assert "Package/createUiDefinition.json" in result.output
 
 
-def test_cli_reports_skipped_content_by_name(tmp_path: Path) -> None:
-    data_file = next(shared_path("corpus", "solutions", "Microsoft Copilot", "Data").glob("*.json"))
-    result = CliRunner().invoke(app, ["build", "--solution-input", str(data_file), "--out", str(tmp_path)])
+def test_cli_reports_skipped_content_and_unread_keys_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "Solution"
+    shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
+    data_file = next((folder / "Data").glob("*.json"))
+    data = json.loads(data_file.read_text(encoding="utf-8"))
+    data["Playbooks"] = ["Playbooks/Block/azuredeploy.json"]
+    data["Analytic Rule"] = ["Analytic Rules/Other.yaml"]  # misspelt: not a key this builder reads
+    data_file.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(app, ["build", "--solution-input", str(data_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "warning: skipped Data Connectors" in result.output
-    assert "MicrosoftCopilot_ConnectorDefinition.json" in result.output
+    assert "warning: Playbooks Playbooks/Block/azuredeploy.json: not supported by this builder yet" in result.output
+    assert "warning: data file key 'Analytic Rule'" in result.output
 
 
 def test_cli_content_must_be_a_folder(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 from conftest import shared_path
 from packer.content.model import AnalyticRule, HuntingQuery, Workbook
 from packer.errors import PackerError, ValidationFailed
-from packer.package.inputs import STATIC_UI, DataConnector
+from packer.package.inputs import STATIC_UI, CcpConnector, DataConnector
+from packer.package.main_template import render_package
 from packer.package.ms_input import find_case_insensitive, read_solution_input, strip_prefixes
 
 
@@ -27,15 +28,35 @@ def test_paths_are_found_case_insensitively(tmp_path: Path) -> None:
     assert find_case_insensitive(tmp_path, "Data Connectors/missing.json") is None
 
 
-def test_copilot_keeps_file_order_and_reports_the_codeless_connector() -> None:
+def test_copilot_keeps_file_order_and_reads_the_codeless_connector() -> None:
     data_file = shared_path("corpus", "solutions", "Microsoft Copilot", "Data", "Solution_MicrosoftCopilot.json")
     package = read_solution_input(data_file)
     kinds = [type(e) for e in package.entries]
-    assert kinds == [AnalyticRule] * 4 + [HuntingQuery] * 2
-    assert [e.source.path.stem for e in package.entries[:2]] == ["CopilotFileUploadsDisabled", "CopilotJailbreakAttempt"]
-    assert len(package.skipped) == 1 and "MicrosoftCopilot_ConnectorDefinition.json" in package.skipped[0]
+    assert kinds == [CcpConnector] + [AnalyticRule] * 4 + [HuntingQuery] * 2
+    assert [e.source.path.stem for e in package.entries[1:3]] == ["CopilotFileUploadsDisabled", "CopilotJailbreakAttempt"]
+    assert package.skipped == ()
+    [ccp] = package.of_type(CcpConnector)
+    # the poller and DCR are found beside the definition (the data file lists only the definition)
+    assert (ccp.id, ccp.title, len(ccp.pollers), len(ccp.dcrs), ccp.tables) == ("MicrosoftCopilot", "Microsoft Copilot", 1, 1, ())
+    assert ccp.pollers[0]["name"] == "CopilotPolling" and ccp.dcrs[0]["name"] == "Copilot-DCR"
     assert package.solution.author.email is None
     assert package.solution.content_id == "azuresentinel.azure-sentinel-solution-microsoftcopilot"
+
+
+def test_a_ccp_definition_is_paired_with_poller_dcr_and_table_by_name_and_stream() -> None:
+    data_file = next(shared_path("corpus", "solutions", "Ermes Browser Security", "Data").glob("*.json"))
+    [ccp] = read_solution_input(data_file).of_type(CcpConnector)
+    assert [p["name"] for p in ccp.pollers] == ["apiRequest"]
+    assert [d["name"] for d in ccp.dcrs] == ["ErmesOauthDCR1"]
+    assert [t["name"] for t in ccp.tables] == ["ErmesBrowserSecurityEvents_CL"]
+
+
+def test_a_ccp_definition_without_its_poller_is_an_error_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "Ermes"
+    shutil.copytree(shared_path("corpus", "solutions", "Ermes Browser Security"), folder)
+    (folder / "Data Connectors" / "ErmesBrowserSecurityEvents_ccp" / "data_connector_poller.json").unlink()
+    with pytest.raises(PackerError, match="ErmesBrowserSecurityEvents' has no poller"):
+        read_solution_input(next((folder / "Data").glob("*.json")))
 
 
 def test_windows_firewall_connectors_are_static_and_the_workbook_needs_its_metadata() -> None:
@@ -79,17 +100,31 @@ def test_a_listed_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
         read_solution_input(data_file)
 
 
-def test_listed_yaml_files_are_validated_and_every_error_reported(tmp_path: Path) -> None:
+def test_an_unreadable_listed_yaml_file_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "Solution"
+    shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
+    rule = sorted((folder / "Analytic Rules").glob("*.yaml"))[0]
+    rule.write_text("- a list\n- not a rule\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        read_solution_input(next((folder / "Data").glob("*.json")))
+    assert {(p.path.name, p.code) for p in caught.value.report.errors} == {(rule.name, "yaml.not-mapping")}
+
+
+def test_problems_microsofts_packager_does_not_check_are_warnings_and_the_item_is_packaged(tmp_path: Path) -> None:
     folder = tmp_path / "Solution"
     shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
     rule = sorted((folder / "Analytic Rules").glob("*.yaml"))[0]
     query = sorted((folder / "Hunting Queries").glob("*.yaml"))[0]
-    rule.write_text("- a list\n- not a rule\n", encoding="utf-8")
-    query.write_text(query.read_text(encoding="utf-8").replace("\ntactics:", "\ntactics: 5\nignored:", 1), encoding="utf-8")
-    with pytest.raises(ValidationFailed) as caught:
-        read_solution_input(next((folder / "Data").glob("*.json")))
-    found = {(p.path.name, p.code) for p in caught.value.report.errors}
-    assert (rule.name, "yaml.not-mapping") in found and (query.name, "schema.enum") in found
+    rule.write_text(rule.read_text(encoding="utf-8").replace("  - DefenseEvasion", "  - DefenceEvasion", 1), encoding="utf-8")
+    query.write_text(query.read_text(encoding="utf-8").replace("  - InitialAccess", "  - InitialAcess", 1), encoding="utf-8")
+    package = read_solution_input(next((folder / "Data").glob("*.json")))
+    assert len(package.of_type(AnalyticRule)) == 4 and len(package.of_type(HuntingQuery)) == 2
+    warnings = "\n".join(package.skipped)
+    assert f"{rule.name}:" in warnings and "tactics" in warnings
+    assert f"{query.name}:" in warnings
+    main, _ = render_package(package)
+    template = next(r for r in main["resources"] if "analyticRuleTemplateSpecName1" in r["name"])
+    assert template["properties"]["mainTemplate"]["resources"][0]["properties"]["tactics"] == ["DefenceEvasion"]
 
 
 def test_wrong_value_types_in_microsofts_json_are_errors_not_tracebacks(tmp_path: Path) -> None:
@@ -140,7 +175,9 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     main, ui = render_package(package)
     top = next(r for r in main["resources"] if r["type"].endswith("/dataConnectors"))
     config = top["properties"]["connectorUiConfig"]
-    assert top["kind"] == "GenericUI" and list(config)[-1] == "id" and "metadata" not in config
+    # the fixed order, then id; the banner the file has is added after it (GetDataConnectorMetadata)
+    assert top["kind"] == "GenericUI" and list(config)[-2:] == ["id", "additionalRequirementBanner"]
+    assert "metadata" not in config
     assert list(config)[:6] == ["title", "publisher", "descriptionMarkdown", "graphQueries", "dataTypes", "connectivityCriterias"]
     assert config["availability"]["isPreview"] is False
     template = next(r for r in main["resources"] if r["name"] == "[variables('dataConnectorTemplateSpecName1')]")
@@ -149,5 +186,15 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     assert "additionalRequirementBanner" in inner  # GenericUI keeps every key of the file
     assert main["variables"]["uiConfigId1"] == connector.id == "OpenVPN"
     step = ui["parameters"]["steps"][0]
-    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-link1"]
+    # the solution has a parser: its text comes before the link, which is always named link2
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link2"]
     assert "OpenVPN Syslog data" in step["elements"][0]["options"]["text"]
+
+
+def test_a_field_the_builder_cannot_package_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "Solution"
+    shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
+    query = sorted((folder / "Hunting Queries").glob("*.yaml"))[0]
+    query.write_text(query.read_text(encoding="utf-8").replace("\ntactics:", "\ntactics: 5\nignored:", 1), encoding="utf-8")
+    with pytest.raises(PackerError, match=f"{query.name}: cannot be packaged"):
+        read_solution_input(next((folder / "Data").glob("*.json")))

@@ -1,4 +1,4 @@
-"""packer.render.properties: the packager's mapping from the content model to resource properties."""
+"""packer.bodies.properties: the packager's mapping from the content model to resource properties."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from packer.content.model import (
     SourceInfo,
     Workbook,
 )
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     packager_duration,

@@ -94,6 +94,19 @@ def test_stale_if_match_header_is_a_failed_precondition(emulator, sentinel_clien
     assert ok.status_code == 200
 
 
+def test_delete_under_a_stale_if_match_is_a_failed_precondition_and_keeps_the_resource(emulator, sentinel_client):
+    """Issue 24, surviving mutation 3 (emulator side): DELETE checks If-Match like PUT (ARM's
+    conditional requests; AlertRules_Delete has no body to carry an etag)."""
+    created = send(sentinel_client, "PUT", rule_path(emulator, "r1"), scheduled_rule()).json()
+    edited = emulator.store.put(rule_path(emulator, "r1"), {**created, "properties": {
+        **created["properties"], "displayName": "edited in portal"}})
+    stale = send(sentinel_client, "DELETE", rule_path(emulator, "r1"), headers={"If-Match": created["etag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "PreconditionFailed"
+    assert emulator.store.get(rule_path(emulator, "r1"))["etag"] == edited["etag"]
+    current = send(sentinel_client, "DELETE", rule_path(emulator, "r1"), headers={"If-Match": edited["etag"]})
+    assert current.status_code == 200 and emulator.store.get(rule_path(emulator, "r1")) is None
+
+
 def test_delete_answers_200_then_204(emulator, sentinel_client):
     send(sentinel_client, "PUT", rule_path(emulator, "r1"), scheduled_rule())
     assert send(sentinel_client, "DELETE", rule_path(emulator, "r1")).status_code == 200

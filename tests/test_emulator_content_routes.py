@@ -31,8 +31,8 @@ def test_content_hub_routes_create_list_replace_and_delete(emulator_factory, col
 
     created = [send(client, "PUT", f"{base}/item-{n}", body(n)) for n in range(3)]
     assert [r.status_code for r in created] == [201, 201, 201]
-    first = created[0].json()
-    assert first["name"] == "item-0" and first["etag"] and first["type"] == f"Microsoft.SecurityInsights/{collection}"
+    first = created[0].json()  # `type` lower-cased as GetPackageById.json / GetTemplateById.json spell it
+    assert first["name"] == "item-0" and first["etag"] and first["type"] == f"Microsoft.SecurityInsights/{collection.lower()}"
     assert send(client, "GET", f"{base}/item-0").json()["properties"] == first["properties"]
 
     page = send(client, "GET", base).json()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import shared_path
 from packer.emulator.clients import send, sentinel_client
 from packer.emulator.routes import KINDS
 from packer.emulator.swagger import SwaggerSchemas
@@ -99,11 +100,9 @@ def _bodies(emu) -> list[tuple[str, str, dict]]:
     ]
 
 
-def test_responses_conform_to_the_shared_specs(emulator_factory, shared):
+def test_responses_conform_to_the_shared_specs(emulator_factory):
     """PUT and GET bodies of every writable route against ../shared/specs (skipped where absent)."""
-    specs = shared / "specs"
-    if not specs.exists():
-        pytest.skip(f"{specs} is absent")
+    specs = shared_path("specs")
     emu = emulator_factory({}, specs_dir=specs)
     schemas = SwaggerSchemas(specs)
     client = sentinel_client(emu)
@@ -122,13 +121,11 @@ def test_responses_conform_to_the_shared_specs(emulator_factory, shared):
     assert checked, "no response schema found in the shared specs"
 
 
-def test_a_member_may_be_null_only_where_the_specs_examples_return_it_null(shared):
+def test_a_member_may_be_null_only_where_the_specs_examples_return_it_null():
     """Decision: the examples are recorded service responses. GetScheduledAlertRule.json returns
     `alertRuleTemplateName: null` although the schema types it as a non-nullable string, so a
     response may carry null there; `displayName`, never null in an example, may not."""
-    specs = shared / "specs"
-    if not specs.exists():
-        pytest.skip(f"{specs} is absent")
+    specs = shared_path("specs")
     validator = SwaggerSchemas(specs).response_validator(KINDS["alertrules"], "2024-09-01", "get", 200)
     assert validator is not None
     rule = {"kind": "Scheduled", "etag": "\"1\"", "properties": {

@@ -123,24 +123,20 @@ def test_release_builds_the_same_way(workspace):
 def test_every_output_the_action_declares_is_set_by_some_command(tmp_path):
     from packer.github.action import _PUBLISHERS, ActionInputs
 
-    produced = {"exit-code"}
+    produced = {"exit-code", "executable"}  # executable: the install step's (test_github_action_runner.py)
     for command, publish in _PUBLISHERS.items():
         produced |= set(publish(ActionInputs(command, output_dir=tmp_path), 1)[0])
     assert set(action()["outputs"]) == produced
 
 
-def test_command_lines_per_scope():
-    from packer.github.action import ActionInputs, command_lines
+def test_the_action_driver_runs_the_library_not_the_cli():
+    """The driver sits beside the CLI: it must work without packer.cli ever being imported."""
+    import subprocess
+    import sys
 
-    def plan_args(**kwargs) -> list[str]:
-        return command_lines(ActionInputs("plan", **kwargs))[0].args
-
-    assert plan_args()[:4] == ["plan", "--targets", "targets.yaml", "--all"]
-    assert plan_args(target="ws03")[:5] == ["plan", "--target", "ws03", "--targets", "targets.yaml"]
-    assert plan_args(wave="early", select="ws0*")[:7] == ["plan", "--targets", "targets.yaml", "--wave", "early",
-                                                          "--select", "ws0*"]
-    rollout = command_lines(ActionInputs("rollout", wave="canary", select="ws00,ws01"))[0].args
-    assert rollout[-4:] == ["--wave", "canary", "--select", "ws00,ws01"]
+    code = ("import sys, packer.github.action; "
+            "sys.exit(1 if any(m == 'packer.cli' or m.startswith('packer.cli.') for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT).returncode == 0
 
 
 def test_an_unknown_command_is_refused_before_anything_runs(workspace):
@@ -148,3 +144,39 @@ def test_an_unknown_command_is_refused_before_anything_runs(workspace):
     assert result.exit_code != 0
     assert "validate, build, plan, rollout" in str(result.exception)
     assert not (workspace / "sentinel-packer-out").exists()
+
+
+def test_rollout_policy_inputs_are_checked_before_anything_runs():
+    from packer.errors import ConfigError
+    from packer.github.action import RolloutInputs
+
+    policy = RolloutInputs.from_action(prune="true", on_drift="skip", max_failures="2", parallel="4")
+    assert policy == RolloutInputs(prune=True, on_drift="skip", max_failures=2, parallel=4)
+    assert RolloutInputs.from_action(prune="", on_drift="fail", max_failures="", parallel="").max_failures is None
+    for bad in ({"prune": "yes"}, {"on_drift": "ignore"}, {"max_failures": "-1"}, {"parallel": "many"}):
+        arguments = {"prune": "false", "on_drift": "fail", "max_failures": "", "parallel": "8", **bad}
+        with pytest.raises(ConfigError, match="input"):
+            RolloutInputs.from_action(**arguments)
+
+
+def test_the_gate_command_sums_the_downloaded_shard_reports(tmp_path, monkeypatch):
+    """download-artifact puts each shard's report in its own folder under the output dir."""
+    from packer.github.action import ActionInputs, run_action
+    from packer.rollout.report import REPORT_FORMAT
+    from tests.fleetkit import fleet_inventory
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=10, subscriptions=2))
+    reports = tmp_path / "out" / "reports"
+    early = [f"ws{i:02d}" for i in range(2, 8)]
+    for shard, names in enumerate((early[:3], early[3:])):
+        folder = reports / f"rollout-early-shard{shard}"
+        folder.mkdir(parents=True)
+        results = [{"name": n, "status": "failed" if n in ("ws02", "ws05") else "succeeded"} for n in names]
+        (folder / "rollout-report.json").write_text(json.dumps({"format": REPORT_FORMAT, "results": results}))
+    summary = tmp_path / "summary"
+    summary.write_text("")
+    result = run_action(ActionInputs("gate", targets=Path("targets.yaml"), wave="early", output_dir=Path("out")),
+                        {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(tmp_path / "output")})
+    assert result.exit_code == 1  # early allows 1 failed workspace; the shards had 2 between them
+    assert "Wave 'early' FAILED: 2 failed workspace(s) of 6" in summary.read_text()

@@ -35,6 +35,8 @@ class FakeGitHub:
         self.comments: dict[int, list[dict]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_with: int | None = None
+        self.user_login: str | None = None  # None: an installation token (GITHUB_TOKEN), /user is refused
+        self.transient: list[tuple[int, dict]] = []  # (status, headers) answered before the real answer
         self._next_id = 1000
         self._lock = threading.Lock()
 
@@ -75,6 +77,10 @@ def _handler(fake: FakeGitHub, base: list[str]):
             if fake.fail_with:
                 self._reply(fake.fail_with, {"message": "Resource not accessible by integration"})
                 return False
+            if fake.transient:
+                status, headers = fake.transient.pop(0)
+                self._reply(status, {"message": "You have exceeded a secondary rate limit"}, headers)
+                return False
             return True
 
         def _body(self) -> dict:
@@ -85,6 +91,10 @@ def _handler(fake: FakeGitHub, base: list[str]):
             if not self._authorised():
                 return
             url = urlparse(self.path)
+            if url.path == "/user":  # as api.github.com answers an installation token
+                if fake.user_login is None:
+                    return self._reply(403, {"message": "Resource not accessible by integration"})
+                return self._reply(200, {"login": fake.user_login})
             match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", url.path)
             if not match or match.group(1) != REPO:
                 return self._reply(404, {"message": "Not Found"})
@@ -106,7 +116,7 @@ def _handler(fake: FakeGitHub, base: list[str]):
             match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", self.path)
             if not match or match.group(1) != REPO:
                 return self._reply(404, {"message": "Not Found"})
-            self._reply(201, fake.add(int(match.group(2)), self._body()["body"], "github-actions[bot]"))
+            self._reply(201, fake.add(int(match.group(2)), self._body()["body"], fake.user_login or "github-actions[bot]"))
 
         def do_PATCH(self):
             fake.requests.append(("PATCH", self.path))
@@ -139,7 +149,7 @@ def github():
 
 
 def client(github) -> GitHubClient:
-    return GitHubClient(github.url, TOKEN)
+    return GitHubClient(github.url, TOKEN, backoff=0.0)
 
 
 def test_first_run_creates_second_run_updates_the_same_comment(github):
@@ -174,7 +184,7 @@ def test_finds_the_marker_comment_on_a_later_page(github):
 
     assert result.action == "updated" and result.comment_id == ours["id"]
     assert len(github.marked(PR)) == 1
-    assert sum(1 for method, path in github.requests if method == "GET") == 5
+    assert sum(1 for method, path in github.requests if method == "GET" and "/comments" in path) == 5
     assert github.writes() == ["PATCH"]
 
 
@@ -265,3 +275,35 @@ def test_cli_names_the_commit_and_run_the_plan_is_for(github, tmp_path):
     body = github.marked(PR)[0]["body"]
     assert "commit 0123456789ab" in body
     assert f"(https://github.com/{REPO}/actions/runs/77)" in body
+
+
+def test_a_planted_marker_comment_by_someone_else_is_never_updated(github):
+    """Anyone can paste our marker into a comment; only the token's own comment is ours."""
+    planted = github.add(PR, f"{marker_line(MARKER)}\nplanted by a reviewer", "mallory")
+    result = upsert_sticky_comment(client(github), REPO, PR, MARKER, "the real plan")
+    assert result.action == "created" and result.comment_id != planted["id"]
+    assert planted["body"].endswith("planted by a reviewer")
+    second = upsert_sticky_comment(client(github), REPO, PR, MARKER, "the next plan")
+    assert second.action == "updated" and second.comment_id == result.comment_id
+
+
+def test_a_user_token_finds_its_own_comment_by_its_login(github):
+    github.user_login = "release-bot"
+    github.add(PR, f"{marker_line(MARKER)}\nby the actions bot", "github-actions[bot]")
+    ours = github.add(PR, f"{marker_line(MARKER)}\nold", "Release-Bot")
+    result = upsert_sticky_comment(client(github), REPO, PR, MARKER, "new")
+    assert result.action == "updated" and result.comment_id == ours["id"]
+
+
+def test_rate_limits_and_server_errors_are_retried_honouring_retry_after(github):
+    github.transient = [(429, {"Retry-After": "0"}), (503, {}), (502, {})]
+    result = upsert_sticky_comment(client(github), REPO, PR, MARKER, "plan")
+    assert result.action == "created" and github.transient == []
+    assert len(github.marked(PR)) == 1
+
+
+def test_retries_give_up_with_the_status_named(github):
+    github.transient = [(503, {})] * 10
+    with pytest.raises(GitHubApiError) as error:
+        upsert_sticky_comment(GitHubClient(github.url, TOKEN, attempts=3, backoff=0.0), REPO, PR, MARKER, "plan")
+    assert "503" in str(error.value) and len(github.transient) == 7

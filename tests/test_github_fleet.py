@@ -79,6 +79,20 @@ def test_single_target_plan_through_the_action(fleet_repo):
     assert again.exit_code == 0 and again.outputs["has-changes"] == "false", again.stdout
 
 
+def test_a_wave_and_a_name_glob_plan_only_those_workspaces_through_the_action(fleet_repo):
+    root, emulator, _ = fleet_repo
+    inventory = load_inventory(root / "targets.yaml")
+    early = [t.name for t in inventory.select(wave="early")]
+    run = run_step(root, action_argv({"command": "plan", "wave": "early", "select": f"{early[0]},{early[1]}"}))
+    assert run.exit_code == 0, run.stdout
+    fleet = json.loads((root / run.outputs["plan-path"]).read_text(encoding="utf-8"))
+    assert [w["name"] for w in fleet["workspaces"]] == early[:2]
+    everything = run_step(root, action_argv({"command": "plan"}))
+    fleet = json.loads((root / everything.outputs["plan-path"]).read_text(encoding="utf-8"))
+    assert sorted(w["name"] for w in fleet["workspaces"]) == sorted(t.name for t in inventory.targets)
+    assert writes(emulator) == 0
+
+
 def test_a_plan_that_cannot_run_is_not_published_as_a_plan(fleet_repo):
     root, _, _ = fleet_repo
     run = run_step(root, action_argv({"command": "plan", "target": "no-such-workspace"}))
@@ -90,7 +104,7 @@ def test_a_plan_that_cannot_run_is_not_published_as_a_plan(fleet_repo):
 def test_pull_request_fleet_plan_and_one_sticky_comment(fleet_repo, github, tmp_path):  # noqa: F811
     root, emulator, _ = fleet_repo
     plan_job = workflow("content-pr.yml")["jobs"]["plan"]
-    comment_step = next(s for s in plan_job["steps"] if "sentinel-packer github comment" in s.get("run", ""))
+    comment_step = next(s for s in plan_job["steps"] if "github comment" in s.get("run", ""))
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"number": PR, "pull_request": {"number": PR}}))
     runner_env = {"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event), "GITHUB_API_URL": github.url}
@@ -114,8 +128,10 @@ def test_pull_request_fleet_plan_and_one_sticky_comment(fleet_repo, github, tmp_
 
 
 def _prepare_matrices(root: Path, env: dict[str, str]) -> dict[str, dict]:
-    """Run the prepare job's matrix step as GitHub would: its bash script, sentinel-packer on PATH."""
-    script = step(workflow("content-rollout.yml")["jobs"]["prepare"], "matrix")["run"]
+    """Run the prepare job's matrix step as GitHub would: its bash script, with $PACKER the CLI."""
+    matrix_step = step(workflow("content-rollout.yml")["jobs"]["prepare"], "matrix")
+    script = matrix_step["run"]
+    env = {**env, **step_env(matrix_step, {})}
     output = root.parent / "prepare-output"
     output.write_text("")
     bin_dir = str(Path(sys.executable).parent)

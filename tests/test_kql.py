@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
-from conftest import CONTENT, PROJECT_ROOT, shared_path
+from conftest import CONTENT, PROJECT_ROOT, kql_or_skip, shared_path
+from packer.cli import app as cli_app
 from packer.content.load import hunting_query_from, load_content_unchecked, parser_from
 from packer.content.model import SourceInfo, Workbook
 from packer.content.yamlsource import load_yaml
-from packer.kql import KqlAnalyser, KqlUnavailable, check_content, columns_used, tables_used
+from packer.kql import KqlAnalyser, KqlFailed, KqlUnavailable, check_content, columns_used, tables_used
 from packer.kql.analyser import NODE_MODULES_ENV, find_node
 from packer.kql.check import errors_first_to_report, queries_of
 
@@ -21,10 +23,7 @@ CORPUS_TSV = PROJECT_ROOT / "tests" / "data" / "kql_corpus.tsv"
 
 @pytest.fixture(scope="module")
 def node_available():
-    try:
-        find_node()
-    except KqlUnavailable as exc:
-        pytest.skip(f"KQL analysis needs Node.js and `npm ci`: {exc}")
+    kql_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -383,7 +382,7 @@ def test_a_silent_worker_is_stopped_not_waited_for(node_available, monkeypatch):
     with KqlAnalyser() as kql:
         monkeypatch.setattr(analyser_module, "REPLY_TIMEOUT", 1)
         os.kill(kql._process.pid, signal.SIGSTOP)  # a worker that never answers
-        with pytest.raises(KqlUnavailable, match="no answer within 1 s"):
+        with pytest.raises(KqlFailed, match="no answer within 1 s"):
             kql.analyse("print 1")
 
 
@@ -393,5 +392,47 @@ def test_a_worker_that_dies_reports_its_last_error_line(node_available, tmp_path
     broken = tmp_path / "worker.js"
     broken.write_text("console.error('first line'); console.error('Error: cannot load Kusto'); process.exit(3);\n")
     monkeypatch.setattr(analyser_module, "WORKER", broken)
-    with pytest.raises(KqlUnavailable, match="worker stopped: Error: cannot load Kusto"):
+    with pytest.raises(KqlFailed, match="worker stopped: Error: cannot load Kusto"):
         KqlAnalyser(builtin_schemas=False).start()
+
+
+def test_a_worker_that_dies_fails_validation_instead_of_skipping_it(node_available, tmp_path, monkeypatch):
+    """Issue 24: a crash is an error in validate (and so in plan, which validates first)."""
+    from packer.kql import analyser as analyser_module
+    from packer.validate import validate_paths
+
+    broken = tmp_path / "worker.js"
+    broken.write_text("console.error('Error: Kusto.Language crashed'); process.exit(3);\n")
+    monkeypatch.setattr(analyser_module, "WORKER", broken)
+    analyser_module.close_shared()  # the warm workers of earlier tests would answer instead
+    try:
+        with pytest.raises(KqlFailed, match="Kusto.Language crashed") as failed:
+            validate_paths([CONTENT / "analytic-rules" / "rmm_Kaseya_netconn.yaml"])
+        assert "Nothing was checked" in str(failed.value)
+        result = CliRunner().invoke(cli_app, ["validate", str(CONTENT / "analytic-rules" / "rmm_Kaseya_netconn.yaml")])
+        assert result.exit_code == 1 and "KQL analysis failed" in str(result.exception or "") + result.output
+    finally:
+        analyser_module.close_shared()
+
+
+def test_absent_node_modules_is_a_skip_unless_kql_is_required(tmp_path, monkeypatch):
+    """Only an absent Node.js or package skips, and --require-kql / SENTINEL_PACKER_REQUIRE_KQL
+    makes even that an error, in validate and in plan's table check."""
+    from packer.plan import tables as plan_tables
+    from packer.validate import validate_paths
+
+    monkeypatch.setenv(NODE_MODULES_ENV, str(tmp_path))  # no package there
+    monkeypatch.delenv("SENTINEL_PACKER_REQUIRE_KQL", raising=False)
+    monkeypatch.setattr(plan_tables, "_KQL_STATE", {})
+    rule = CONTENT / "analytic-rules" / "rmm_Kaseya_netconn.yaml"
+    assert validate_paths([rule]).kql_status.startswith("skipped: the npm package")
+    assert plan_tables.default_query_needs("DeviceNetworkEvents | take 1").tables == {"DeviceNetworkEvents"}
+    with pytest.raises(KqlUnavailable, match="required"):
+        validate_paths([rule], require_kql=True)
+    with pytest.raises(KqlUnavailable, match="required"):
+        plan_tables.default_query_needs("DeviceNetworkEvents | take 1", require_kql=True)
+    monkeypatch.setenv("SENTINEL_PACKER_REQUIRE_KQL", "1")
+    with pytest.raises(KqlUnavailable, match="required"):
+        validate_paths([rule])
+    result = CliRunner().invoke(cli_app, ["validate", str(rule)])
+    assert result.exit_code == 1

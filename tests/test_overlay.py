@@ -10,6 +10,8 @@ from packer.errors import ConfigError
 from packer.overlay import Exclusion, Overlay, Override, Selector, apply_overlays, declared_parameters, substitute
 from packer.overlay.params import ParameterError
 from packer.targets import load_inventory
+from packer.validate import validate_paths
+from tests.conftest import kql_or_skip
 from tests.fleetkit import HUNT_ID, KASEYA_RULE_ID, NRT_RULE_ID, SIGNIN_RULE_ID, fleet_inventory, write_content
 
 
@@ -60,8 +62,29 @@ def test_selector_matching_nothing_is_an_error(content) -> None:
 
 def test_schedule_override_keeps_period_at_least_frequency(content) -> None:
     overlay = Overlay(overrides=(Override(Selector(id=SIGNIN_RULE_ID), query_frequency="6h"),), origin="t")
-    with pytest.raises(ConfigError, match="shorter than queryFrequency 6h"):
+    with pytest.raises(ConfigError, match="would get queryFrequency 6h and queryPeriod .*queryPeriod must be at least"):
         apply_overlays(content, overlay)
+
+
+# (queryFrequency, queryPeriod) pairs: the first was the live bug (an overlay could set 5m with 3d).
+SCHEDULES = [("5m", "3d"), ("30m", "2d"), ("1h", "2d"), ("6h", "1h"), ("5m", "1d"), ("1h", "15d"), ("2h", "4h")]
+
+
+@pytest.mark.parametrize("frequency, period", SCHEDULES)
+def test_an_overlay_schedule_is_refused_exactly_when_validate_refuses_it_in_a_file(tmp_path, content, frequency, period):
+    from tests.test_validate_rules import rule
+
+    (tmp_path / "rule.yaml").write_text(rule(queryFrequency=frequency, queryPeriod=period))
+    in_file = [p.message for p in validate_paths([tmp_path / "rule.yaml"], kql=False).errors]
+    overlay = Overlay(overrides=(Override(Selector(id=SIGNIN_RULE_ID), query_frequency=frequency,
+                                          query_period=period),), origin="targets.yaml (workspace ws01)")
+    if not in_file:
+        assert _by_id(apply_overlays(content, overlay))[SIGNIN_RULE_ID].query_period == period
+        return
+    with pytest.raises(ConfigError) as refused:
+        apply_overlays(content, overlay)
+    assert str(refused.value).startswith("targets.yaml (workspace ws01): rule ")
+    assert all(message in str(refused.value) for message in in_file)  # the same rule, the same words
 
 
 def test_undeclared_parameter_is_an_error(content) -> None:
@@ -112,7 +135,7 @@ def test_unmarked_let_is_not_a_parameter_and_bad_defaults_are_named() -> None:
 
 def test_overlaid_queries_stay_valid_kql_for_the_real_kaseya_rule(tmp_path: Path) -> None:
     """The issue's example: a customer who runs Kaseya gets the Kaseya rule minus its known hosts.
-    The overlaid query is analysed by Kusto.Language (skipped when Node.js is absent)."""
+    The overlaid query is analysed by Kusto.Language (skipped only when Node.js or the package is absent)."""
     from packer.kql import check_content
     from tests.conftest import CONTENT
 
@@ -126,9 +149,9 @@ def test_overlaid_queries_stay_valid_kql_for_the_real_kaseya_rule(tmp_path: Path
     (kaseya,) = [r for r in customer.analytic_rules if "Kaseya" in r.name]
     assert kaseya.severity == "Low"
     assert kaseya.query.rstrip().endswith('| where not(DeviceName in~ ("vsa-01", "o\'brien-pc"))')
+    kql_or_skip()
     problems, status = check_content([*customer.parsers, kaseya])
-    if status.startswith("skipped"):
-        pytest.skip(status)
+    assert status.startswith("checked"), status
     assert [p for p in problems if p.is_error] == [], problems
 
 
@@ -137,7 +160,7 @@ def test_substituted_parameters_stay_valid_kql(content) -> None:
 
     overlay = Overlay(parameters={"KnownHosts": ("jump01", 'we"ird'), "FailureThreshold": 12}, origin="t")
     customer = apply_overlays(content, overlay)
+    kql_or_skip()
     problems, status = check_content(customer.analytic_rules)
-    if status.startswith("skipped"):
-        pytest.skip(status)
+    assert status.startswith("checked"), status
     assert [p for p in problems if p.is_error] == [], problems

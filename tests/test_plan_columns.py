@@ -8,18 +8,16 @@ import pytest
 
 from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
-from packer.kql import KqlUnavailable
-from packer.kql.analyser import find_node
 from packer.plan.compute import compute_plan
 from packer.plan.model import Action
-from packer.plan.tables import QueryNeeds, WorkspaceTables, default_query_needs
-from packer.render.api_bodies import ResourceType
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, default_query_needs
+from packer.bodies.resources import ResourceType
 from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, kql_or_skip
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
 from tests.plankit import copy_content, deployment, edit, full_tables
 
@@ -30,10 +28,7 @@ LACKING = "InitiatingProcessVersionInfoCompanyName"  # read by the Kaseya rule, 
 
 @pytest.fixture(scope="module")
 def node_available():
-    try:
-        find_node()
-    except KqlUnavailable as exc:
-        pytest.skip(f"the column check needs Kusto.Language (Node.js and `npm ci`): {exc}")
+    kql_or_skip("the column check")
 
 
 def table_body(name: str, columns=(), standard=()) -> dict:
@@ -145,7 +140,7 @@ def test_doctor_names_the_missing_column(node_available, tmp_path, emulator_fact
 
 def test_fleet_plan_blocks_per_workspace_from_one_analysis_per_query(node_available, tmp_path, emulator_factory,
                                                                      monkeypatch):
-    import packer.rollout.tables as shared_tables
+    import packer.rollout.shared_needs as shared_tables
 
     analysed: list[str] = []
 

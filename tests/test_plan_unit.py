@@ -11,11 +11,11 @@ from packer.errors import ConfigError
 from packer.plan.diff import field_changes
 from packer.plan.live import fingerprint, owned_by
 from packer.plan.model import Action, FieldChange, Plan, PlanItem, Write
-from packer.plan.render import render_markdown, render_table
-from packer.plan.tables import missing_tables, tokenized_tables
+from packer.views.plan import render_markdown, render_table
+from packer.plan.query_needs import missing_tables, tokenized_tables
 from packer.remote.errors import BadRequest, Conflict, error_from_response
 from packer.remote.normalise import canonical_duration, content_hash, normalise
-from packer.render.api_bodies import (
+from packer.bodies.resources import (
     OWNER_PREFIX,
     alert_rule_body,
     desired_resources,
@@ -254,7 +254,7 @@ def _as_stored(body: dict, resource_id: str, **extra_properties) -> dict:
 
 def test_a_server_default_we_do_not_model_is_neither_a_change_nor_drift(content, desired):
     from packer.plan.compute import compute_plan
-    from packer.render.api_bodies import stamped_metadata
+    from packer.bodies.resources import stamped_metadata
 
     resources, metadata = [], []
     for d in desired.values():

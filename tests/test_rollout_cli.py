@@ -70,5 +70,5 @@ def test_doctor_exit_code_and_fix_hints(fleet_cli) -> None:
     ok = run(["doctor", "--target", "ws01", *common])
     assert ok.exit_code == 0, ok.output
     assert "Sentinel onboarded" in ok.stdout and "1 of 1 workspace(s) ready" in ok.stdout
-    with pytest.raises(ConfigError, match="exactly one of --target NAME or --all"):
+    with pytest.raises(ConfigError, match="exactly one of --target NAME, --all"):
         run(["doctor", "--all", "--target", "ws01", *common])

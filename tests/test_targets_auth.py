@@ -68,10 +68,41 @@ def test_token_of_another_tenant_is_refused_without_leaking_it(inventory) -> Non
 
 def test_oidc_tenant_gets_a_federated_credential(monkeypatch) -> None:
     monkeypatch.delenv("AZURE_FEDERATED_TOKEN_FILE", raising=False)
-    tenant = Tenant("acme", CUSTOMER_TENANT, auth=TenantAuth(AuthKind.OIDC, client_id="33333333-3333-4333-8333-333333333333"))
-    assert type(azure_credential(tenant)).__name__ == "ClientAssertionCredential"
+    client_id = "33333333-3333-4333-8333-333333333333"
+    tenant = Tenant("acme", CUSTOMER_TENANT, auth=TenantAuth(AuthKind.OIDC, client_id=client_id))
+    assertion = azure_credential(tenant)
+    assert type(assertion).__name__ == "ClientAssertionCredential"
+    assert _tenant_and_client(assertion) == (CUSTOMER_TENANT, client_id)
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", "/tmp/token")
-    assert type(azure_credential(tenant)).__name__ == "WorkloadIdentityCredential"
+    federated = azure_credential(tenant)
+    assert type(federated).__name__ == "WorkloadIdentityCredential"
+    assert _tenant_and_client(federated) == (CUSTOMER_TENANT, client_id)
+
+
+def test_sentinel_packer_auth_oidc_gives_default_tenants_the_jobs_own_app(monkeypatch) -> None:
+    """What the shipped workflows set: no azure/login, each job names its app (read-only for PR
+    plans, deploying for rollouts) and every `default` tenant exchanges GitHub OIDC tokens for it."""
+    monkeypatch.delenv("AZURE_FEDERATED_TOKEN_FILE", raising=False)
+    tenant = Tenant("mssp", MSSP_TENANT)
+    monkeypatch.delenv("SENTINEL_PACKER_AUTH", raising=False)
+    assert type(azure_credential(tenant)).__name__ == "DefaultAzureCredential"
+    monkeypatch.setenv("SENTINEL_PACKER_AUTH", "oidc")
+    monkeypatch.delenv("AZURE_CLIENT_ID", raising=False)
+    with pytest.raises(AuthError, match="AZURE_CLIENT_ID"):
+        azure_credential(tenant)
+    plan_app = "44444444-4444-4444-8444-444444444444"
+    monkeypatch.setenv("AZURE_CLIENT_ID", plan_app)
+    credential = azure_credential(tenant)
+    assert type(credential).__name__ == "ClientAssertionCredential"
+    assert _tenant_and_client(credential) == (MSSP_TENANT, plan_app)
+
+
+def _tenant_and_client(credential) -> tuple[str, str]:
+    """The (tenant id, client id) azure-identity will ask Entra ID with. Issue 24, surviving
+    mutation 4: the two GUIDs swapped build a credential of the right type that fails at token
+    time, on the runner. azure-identity keeps them on its AAD client (no public accessor)."""
+    client = credential._client
+    return client._tenant_id, client._client_id
 
 
 def test_github_oidc_needs_the_id_token_permission(monkeypatch) -> None:

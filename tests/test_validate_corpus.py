@@ -13,7 +13,7 @@ import fastjsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import PROJECT_ROOT, shared_path
+from conftest import PROJECT_ROOT, kql_or_skip, shared_path
 from packer.content.yamlsource import load_yaml
 from packer.validate import validate_paths
 from packer.validate.schemas import schema
@@ -79,9 +79,9 @@ def test_yaml_syntax_cases_report_line_and_column():
 
 def test_kql_only_defect_is_rejected_when_kql_runs():
     path = shared_path("corpus", "rules", "invalid", KQL_ONLY)
+    kql_or_skip()
     report = validate_paths([path], kql=True)
-    if report.kql_status.startswith("skipped"):
-        pytest.skip(f"KQL analysis did not run: {report.kql_status}")
+    assert report.kql_status.startswith("checked"), report.kql_status
     assert report.errors and all(p.path.name == KQL_ONLY for p in report.errors)
 
 

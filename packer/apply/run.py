@@ -3,9 +3,14 @@
 - Refuses a plan computed for another workspace/repository, or one the workspace has moved
   past (the fingerprint of the watched resources' etags, re-read with list calls).
 - Drifted items: `on_drift` fail (refuse before writing anything) | overwrite | skip.
+- Conflicts (an upgrade whose merge with workspace edits conflicts, --on-conflict fail):
+  refused before writing anything.
 - Prunes only with prune=True (the plan lists only items this tool and this repository own).
-- Order: parsers first (rules call them), then the other creates/updates, then deletions
-  (rules/queries/workbooks before the parsers they may call). Exception: an old resource of
+  Uninstalls (templates no longer in the content, our package when the content has none) always
+  run: they remove Content Hub templates, never active items.
+- Order: the package, its templates, parsers (rules call them), then the other creates/updates,
+  then deletions (rules/queries/workbooks before the parsers they may call), then template
+  uninstalls and last the package's. Exception: an old resource of
   ours that a create replaces under a new name (the services keep workbook names and function
   aliases unique) is deleted first. Inside a phase, items run
   concurrently (the client's max_concurrency); an item's own writes run in order (resource,
@@ -27,7 +32,8 @@ from packer.plan.model import Action, Plan, PlanItem
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
 from packer.remote.normalise import content_hash
-from packer.render.api_bodies import stamped_metadata
+from packer.resource_ids import ResourceRole
+from packer.bodies.resources import stamped_metadata
 
 ON_DRIFT = ("fail", "overwrite", "skip")
 Progress = Callable[[ItemResult], None]
@@ -41,6 +47,10 @@ class DriftDetected(PackerError):
     """Items were edited outside this tool and --on-drift is fail."""
 
 
+class ConflictDetected(PackerError):
+    """An upgrade conflicts with edits made in the workspace and --on-conflict is fail."""
+
+
 def apply_plan(plan: Plan, client: WorkspaceClient, prune: bool = False, on_drift: str = "fail",
                progress: Progress | None = None, *, check_stale: bool = True) -> ApplyReport:
     """Apply `plan` to the workspace `client` talks to. `check_stale=False` only for a plan
@@ -48,6 +58,7 @@ def apply_plan(plan: Plan, client: WorkspaceClient, prune: bool = False, on_drif
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
     _check_target(plan, client)
+    check_conflicts(plan)
     drifted = [i for i in plan.items if i.action is Action.DRIFTED]
     if drifted and on_drift == "fail":
         names = "; ".join(f"{i.name} ({i.key})" for i in drifted)
@@ -60,6 +71,19 @@ def apply_plan(plan: Plan, client: WorkspaceClient, prune: bool = False, on_drif
     runner = _Runner(client, prune, on_drift, progress)
     results = runner.run(plan.items)
     return ApplyReport(plan.target, plan.fingerprint, started, _now(), tuple(results))
+
+
+def check_conflicts(plan: Plan) -> None:
+    """Raise, naming each field with its three values, when the plan holds merge conflicts."""
+    conflicted = [i for i in plan.items if i.action is Action.CONFLICT]
+    if not conflicted:
+        return
+    lines = [f"{i.name} ({i.key}): " + "; ".join(
+        f"{c.path}: template was {c.base!r}, new template {c.ours!r}, workspace {c.theirs!r}" for c in i.conflicts)
+        for i in conflicted]
+    raise ConflictDetected(f"{len(conflicted)} item(s) were edited in the workspace where the new template changes "
+                           "them too: " + " | ".join(lines) + ". Nothing was written. Re-run with --on-conflict "
+                           "ours (take the new template's values) or --on-conflict theirs (keep the workspace's).")
 
 
 def check_saved_plan(plan: Plan, client: WorkspaceClient) -> None:
@@ -102,7 +126,7 @@ class _Runner:
         items = list(items)
         self.replaced = {i.replaces.lower() for i in items if i.replaces and i.action is Action.CREATE}
         results: dict[int, ItemResult] = {}  # by position in the plan (a prune may share a key)
-        phases: list[list[tuple[int, PlanItem]]] = [[], [], [], [], []]
+        phases: list[list[tuple[int, PlanItem]]] = [[] for _ in range(9)]
         for index, item in enumerate(items):
             phase = self._phase(item)
             if phase is None:
@@ -114,19 +138,26 @@ class _Runner:
         return [results[index] for index in sorted(results)]
 
     def _phase(self, item: PlanItem) -> int | None:
-        """0 deletions a create waits for (a renamed workbook/parser), 1 parsers, 2 other writes,
-        3 deletions, 4 parser deletions; None: nothing to write."""
+        """0 deletions a create waits for (a renamed workbook/parser), 1 the package, 2 its
+        templates, 3 parsers, 4 other writes, 5 deletions, 6 parser deletions, 7 template
+        uninstalls, 8 package uninstalls; None: nothing to write."""
+        if item.action is Action.UNINSTALL:
+            return 8 if item.resource_type == "contentPackages" else 7
         if item.action is Action.PRUNE:
             if not self.prune:
                 return None
             if item.resource_id.lower() in self.replaced:
                 return 0
-            return 4 if item.kind == ContentKind.PARSER.value else 3
+            return 6 if item.kind == ContentKind.PARSER.value else 5
         if item.action is Action.DRIFTED and self.on_drift != "overwrite":
             return None
-        if item.action not in (Action.CREATE, Action.UPDATE, Action.DRIFTED) or not item.writes:
+        if item.action not in (Action.CREATE, Action.UPDATE, Action.UPGRADE, Action.DRIFTED) or not item.writes:
             return None
-        return 1 if item.kind == ContentKind.PARSER.value else 2
+        if item.resource_type == "contentPackages":
+            return 1
+        if item.resource_type == "contentTemplates":
+            return 2
+        return 3 if item.kind == ContentKind.PARSER.value else 4
 
     def _run_phase(self, items: list[tuple[int, PlanItem]]) -> dict[int, ItemResult]:
         if not items:
@@ -141,7 +172,7 @@ class _Runner:
             return _result(item, Outcome.SKIPPED, f"skipped: parser {', '.join(blocked_by)} failed to deploy")
         done, stored_hash = 0, None
         for write in item.writes:
-            metadata = _is_metadata(write.resource_id)
+            metadata = write.role is ResourceRole.METADATA
             if metadata and stored_hash and write.body is not None:
                 write = replace(write, body=stamped_metadata(write.body, stored_hash))
             try:
@@ -155,7 +186,8 @@ class _Runner:
             if stored and not metadata:
                 stored_hash = content_hash(stored)
             done += 1
-        outcome = {Action.CREATE: Outcome.CREATED, Action.PRUNE: Outcome.DELETED}.get(item.action, Outcome.UPDATED)
+        outcome = {Action.CREATE: Outcome.CREATED, Action.PRUNE: Outcome.DELETED,
+                   Action.UNINSTALL: Outcome.DELETED}.get(item.action, Outcome.UPDATED)
         return _result(item, outcome, item.reason, writes=done)
 
     def _no_write(self, item: PlanItem) -> ItemResult:
@@ -171,10 +203,6 @@ class _Runner:
         if self.progress is not None:
             self.progress(result)
         return result
-
-
-def _is_metadata(resource_id: str) -> bool:
-    return "/providers/microsoft.securityinsights/metadata/" in resource_id.lower()
 
 
 def _alias(item: PlanItem) -> str:

@@ -6,7 +6,9 @@ message on stderr and an exit code, never a traceback.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
+import traceback
 
 import typer
 from rich.console import Console
@@ -20,19 +22,25 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.validate_cmd",
     "packer.cli.build_cmd",
     "packer.cli.plan_cmd",
+    "packer.cli.status_cmd",
     "packer.cli.github_cmd",
+    "packer.cli.azdo_cmd",
     "packer.cli.rollout_cmd",
     "packer.cli.emulator_cmd",
+    "packer.cli.demo_cmd",
 ]
 
 app = typer.Typer(
     name="sentinel-packer",
     help="Microsoft Sentinel content as code: validate, build, plan, apply and roll out.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+_debug = False
 
 
 def _version(value: bool) -> None:
@@ -41,11 +49,42 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def configure_logging(verbose: bool, debug: bool) -> None:
+    """Default: warnings of this tool only (azure-identity's per-credential chatter is replaced by
+    one error line with the fix). --verbose: this tool's progress. --debug: everything, the Azure
+    SDK's requests included (azure-core redacts Authorization headers: tokens are never logged)."""
+    global _debug
+    _debug = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
+    logging.getLogger("azure").setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what is being done."),
+    debug: bool = typer.Option(False, "--debug", help="Log everything (Azure SDK requests too, never tokens); tracebacks on errors."),
 ) -> None:
     """Microsoft Sentinel content as code."""
+    configure_logging(verbose, debug)
+
+
+def _flags_without_type_label() -> None:
+    """typer (0.29) labels plain on/off flags `<bool>` in --help as if they took a value."""
+    from typer.core import TyperOption
+
+    labelled = TyperOption.display_type_rich
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag and self.metavar is None else labelled(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_without_type_label()
 
 
 for _name in COMMAND_MODULES:
@@ -56,6 +95,8 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except PackerError as exc:
+        if _debug:
+            traceback.print_exc()
         sys.stderr.write(error_details(exc))
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -25,6 +25,7 @@ def build(
 ) -> None:
     """Build the solution package (mainTemplate, createUiDefinition, zip) and one ARM template per item."""
     from packer.package.build import build_content, build_solution_input
+    from packer.views.build import build_lines, build_warnings
 
     if solution_input is not None:
         if check_versions:
@@ -34,11 +35,10 @@ def build(
         if workbooks_metadata is not None:
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
         result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions)
-    for warning in result.warnings:
-        typer.echo(f"warning: skipped {warning}", err=True)
-    typer.echo(f"built {result.solution_name} {result.version}: {len(result.files)} files in {result.out}")
-    for path in result.files:
-        typer.echo(f"  {path.as_posix()}")
+    for line in build_warnings(result):
+        typer.echo(line, err=True)
+    for line in build_lines(result):
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

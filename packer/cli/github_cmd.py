@@ -16,19 +16,26 @@ DEFAULT_MARKER = "sentinel-packer:plan"
 
 @github_app.command("run")
 def run(
-    command: str = typer.Argument(..., help="validate | build | plan | rollout"),
+    command: str = typer.Argument(..., help="validate | build | plan | rollout | gate"),
     content: Path = typer.Option(Path("content"), "--content", help="Content folder."),
     targets: Path = typer.Option(Path("targets.yaml"), "--targets", help="Inventory file (plan, rollout)."),
     target: str = typer.Option("", "--target", help="Plan one target instead of the fleet."),
     wave: str = typer.Option("", "--wave", help="Limit plan or rollout to one wave."),
     select: str = typer.Option("", "--select", help="Limit rollout to the targets matching this glob (a matrix shard)."),
     output_dir: Path = typer.Option(Path("sentinel-packer-out"), "--output-dir", help="Where SARIF, package, plan and report go."),
+    prune: str = typer.Option("false", "--prune", help='"true": rollout deletes what the repository no longer has.'),
+    on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip (rollout)."),
+    max_failures: str = typer.Option("", "--max-failures", help="Failed workspaces each wave tolerates (rollout)."),
+    parallel: str = typer.Option("8", "--parallel", help="Workspaces at once within a wave (rollout)."),
+    check_versions: str = typer.Option("", "--check-versions", help="Git ref for build's version-bump check."),
 ) -> None:
     """Run a command, then write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT (the composite action's body)."""
-    from packer.github.action import ActionInputs, run_action
+    from packer.github.action import ActionInputs, RolloutInputs, run_action
 
+    rollout = RolloutInputs.from_action(prune=prune, on_drift=on_drift, max_failures=max_failures, parallel=parallel)
     inputs = ActionInputs(command=command, content=content, targets=targets, target=target,
-                          wave=wave, select=select, output_dir=output_dir)
+                          wave=wave, select=select, output_dir=output_dir, rollout=rollout,
+                          check_versions=check_versions)
     raise typer.Exit(run_action(inputs).exit_code)
 
 
@@ -50,6 +57,8 @@ def comment(
     marker: str = typer.Option(DEFAULT_MARKER, "--marker", help="Hidden marker that identifies the sticky comment."),
     repo: str = typer.Option("", "--repo", help="owner/name; default $GITHUB_REPOSITORY."),
     pr: int = typer.Option(0, "--pr", help="Pull request number; default from the workflow event."),
+    author: str = typer.Option("", "--author", help="Login our comment is written as; default: the token's identity "
+                               "(github-actions[bot] for a workflow's GITHUB_TOKEN)."),
 ) -> None:
     """Create or update ONE pull-request comment carrying `marker` (GITHUB_TOKEN from the environment)."""
     from packer.github import context
@@ -64,7 +73,7 @@ def comment(
     if footer:
         markdown = markdown.rstrip("\n") + "\n\n" + footer
     result = upsert_sticky_comment(client, repo or context.repository(), pr or context.pull_request_number(),
-                                   marker, markdown)
+                                   marker, markdown, author or None)
     typer.echo(f"sticky comment {result.action}: {result.url or result.comment_id}")
 
 

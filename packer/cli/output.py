@@ -1,24 +1,4 @@
-"""Writing a command's output file: one place, one error message a user can act on."""
-from __future__ import annotations
+"""The CLI's output helpers live in the views layer (packer.views.output); named here too."""
+from packer.views.output import PIPED_WIDTH, error_details, make_console, write_output
 
-from pathlib import Path
-
-from packer.errors import ConfigError, PackerError, ValidationFailed
-
-
-def write_output(path: Path, text: str) -> None:
-    """Write `text` to `path` (creating its folder); an OSError becomes a ConfigError naming the file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def error_details(exc: PackerError) -> str:
-    """What precedes the one-line error: for failed validation, every problem (as `validate` prints them)."""
-    if isinstance(exc, ValidationFailed) and exc.report is not None:
-        from packer.validate.report import render
-
-        return render(exc.report, "text")
-    return ""
+__all__ = ["PIPED_WIDTH", "error_details", "make_console", "write_output"]

@@ -5,15 +5,14 @@ workspace's overlays and tenant credential) or from the command line (`--subscri
 --resource-group --workspace --tenant --repository`). Content is validated first: nothing is
 read from or written to a workspace for a content set with errors.
 
-Credentials: DefaultAzureCredential (or the inventory's per-tenant auth), always checked to be
-a token of the target's tenant. Against the emulator: `--base-url URL --ca-cert PATH
---emulator-tenant TENANT` (or $SENTINEL_PACKER_BASE_URL, $SENTINEL_PACKER_CA_CERT,
-$SENTINEL_PACKER_EMULATOR_TENANT; TENANT `target` means the target's own tenant).
+Targets, credentials and clients are resolved by packer.connect (DefaultAzureCredential or the
+inventory's per-tenant auth, always checked to be a token of the target's tenant). Against the
+emulator: `--base-url URL --ca-cert PATH --emulator-tenant TENANT` (or $SENTINEL_PACKER_BASE_URL,
+$SENTINEL_PACKER_CA_CERT, $SENTINEL_PACKER_EMULATOR_TENANT; TENANT `target` means the target's
+own tenant).
 """
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -21,12 +20,15 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from packer.cli.output import write_output
+from packer.cli.output import make_console, write_output
+from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
 from packer.errors import ConfigError
-from packer.validate import load_content
 
 PLAN_FORMATS = ("table", "json", "markdown")
-EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
+ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
+                    "same field (fail: plan exits 1 and apply writes nothing).")
+
 
 
 @dataclass(frozen=True)
@@ -67,121 +69,20 @@ def _target_options(
                          ca_cert, emulator_tenant, concurrency)
 
 
-# --- resolution -----------------------------------------------------------------------------
+def _endpoint(options: TargetOptions):
+    from packer.connect import Endpoint
+
+    return Endpoint(options.base_url, options.ca_cert, options.emulator_tenant)
 
 
-@dataclass
-class Resolved:
-    target: Any  # packer.targets.Target
-    credential: Any
-    inventory: Any = None
+def _connect(options: TargetOptions, plan_target: Any = None):
+    """The workspace (from --target, the flags, or a saved plan) with a tenant-checked credential."""
+    from packer.connect import WorkspaceFlags, connect_workspace
 
-
-def resolve_target(options: TargetOptions, plan_target: Any = None) -> Resolved:
-    """The target and a tenant-checked credential for it (from --target, the flags, or a plan)."""
-    from packer.auth import TenantBoundCredential
-    from packer.targets import Target
-
-    if options.target:
-        return _from_inventory(options)
-    if plan_target is not None:
-        _check_flags_match_plan(options, plan_target)
-        target = plan_target
-    else:
-        missing = [flag for flag, value in (("--subscription", options.subscription),
-                                            ("--resource-group", options.resource_group),
-                                            ("--workspace", options.workspace), ("--tenant", options.tenant),
-                                            ("--repository", options.repository)) if not value]
-        if missing:
-            raise ConfigError(f"give --target NAME (from {options.targets}) or all of: {', '.join(missing)}")
-        target = Target(options.workspace, options.tenant, options.subscription, options.resource_group,
-                        options.workspace, options.repository)
-    credential = TenantBoundCredential(_credential_for(options, target.tenant_id), target.tenant_id, target.name)
-    return Resolved(target, credential)
-
-
-def _check_flags_match_plan(options: TargetOptions, planned: Any) -> None:
-    """A saved plan names its workspace; flags that name another one are a mistake, not an override.
-    (--repository is left out: it defaults to $GITHUB_REPOSITORY, and the plan's own marks apply.)"""
-    pairs = (("--subscription", options.subscription, planned.subscription_id),
-             ("--resource-group", options.resource_group, planned.resource_group),
-             ("--workspace", options.workspace, planned.workspace), ("--tenant", options.tenant, planned.tenant_id))
-    differ = [f"{flag} {given} (the plan's: {saved})" for flag, given, saved in pairs
-              if given and given.lower() != (saved or "").lower()]
-    if differ:
-        raise ConfigError("the saved plan is for another workspace: " + "; ".join(differ)
-                          + ". Run plan for this workspace, or drop these flags to apply it to the workspace it was made for")
-
-
-def _from_inventory(options: TargetOptions) -> Resolved:
-    from packer.auth import CredentialProvider, azure_credential
-    from packer.targets import load_inventory
-
-    if not options.targets.is_file():
-        raise ConfigError(f"--target {options.target}: the inventory {options.targets} does not exist")
-    inventory = load_inventory(options.targets)
-    target = inventory.target(options.target)
-    if options.emulator_tenant:
-        factory = lambda tenant: _credential_for(options, tenant.tenant_id)  # noqa: E731
-    else:
-        factory = azure_credential
-    return Resolved(target, CredentialProvider(inventory, factory).for_target(target), inventory)
-
-
-def emulator_credential(choice: str, tenant_id: str) -> Any:
-    """The emulator's test tokens. `target`: of the tenant asked for (a working setup). A tenant
-    id: of that tenant only, whatever is asked, like a credential pinned to one tenant, so the
-    tenant guard can be tried (EmulatorCredential alone would honour the asked-for tenant)."""
-    from packer.emulator.credential import EmulatorCredential
-
-    if choice == "target":
-        return EmulatorCredential(tenant_id)
-    return _PinnedTenantCredential(EmulatorCredential(choice))
-
-
-class _PinnedTenantCredential:
-    def __init__(self, inner: Any):
-        self._inner = inner
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return self._inner.get_token(*scopes)  # tenant_id deliberately not passed on
-
-    def close(self) -> None:
-        pass
-
-
-def _credential_for(options: TargetOptions, tenant_id: str) -> Any:
-    if options.emulator_tenant:
-        return emulator_credential(options.emulator_tenant, tenant_id)
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential(additionally_allowed_tenants=["*"])
-
-
-def open_client(options: TargetOptions, resolved: Resolved):
-    from packer.remote.api_versions import ARM_ENDPOINT
-    from packer.remote.client import WorkspaceClient
-
-    return WorkspaceClient(resolved.target, resolved.credential, options.base_url or ARM_ENDPOINT,
-                           options.ca_cert, max_concurrency=options.concurrency)
-
-
-def load_validated(content_root: Path, resolved: Resolved):
-    """The content set, validated as a whole (raises ValidationFailed), with the target's overlays."""
-    if not content_root.is_dir():
-        raise ConfigError(f"--content {content_root} is not a folder")
-    content = load_content(content_root)
-    if resolved.inventory is not None:
-        content = resolved.inventory.content_for(content, resolved.target)
-    return content
-
-
-def current_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return os.environ.get("GITHUB_SHA")
-    return out.stdout.strip() if out.returncode == 0 else os.environ.get("GITHUB_SHA")
+    flags = WorkspaceFlags(options.subscription, options.resource_group, options.workspace, options.tenant,
+                           options.repository)
+    return connect_workspace(options.target, options.targets, flags=flags, plan_target=plan_target,
+                             endpoint=_endpoint(options), concurrency=options.concurrency)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -197,20 +98,25 @@ def plan(
     all_workspaces: bool = typer.Option(False, "--all", help="Fleet plan: every workspace of the inventory."),
     wave: Optional[str] = typer.Option(None, "--wave", help="Fleet plan: the workspaces of this wave."),
     select: Optional[str] = typer.Option(None, "--select", help="Fleet plan: workspace name globs, comma-separated."),
+    require_kql: bool = typer.Option(
+        False, "--require-kql", envvar=REQUIRE_KQL_ENV,
+        help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
-    from packer.plan.compute import compute_plan
-    from packer.plan.render import render_markdown, render_table
+    from packer.views.plan import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
         raise ConfigError(f"--format {fmt!r} is not supported; use one of: {', '.join(PLAN_FORMATS)}")
+    if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
+        os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
         _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
-    resolved = resolve_target(options)
-    content_set = load_validated(content, resolved)
-    with open_client(options, resolved) as client:
-        result = compute_plan(content_set, resolved.target, client, commit or current_commit())
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    result = _connect(options).plan(content, commit or current_commit(), on_conflict=on_conflict)
     if out is not None:
         write_output(out, result.to_json())
     if fmt == "json":
@@ -218,33 +124,22 @@ def plan(
     elif fmt == "markdown":
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_table(result, Console(highlight=False), show_unchanged=show_unchanged)
-    raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_NO_CHANGES)
+        render_table(result, make_console(), show_unchanged=show_unchanged)
+    raise typer.Exit(plan_exit_code(result))
 
 
 def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | None, commit: str | None,
                 wave: str | None, select: str | None) -> None:
     """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
-    from packer.auth import CredentialProvider, azure_credential
-    from packer.remote.api_versions import ARM_ENDPOINT
-    from packer.rollout.connection import FleetConnection
-    from packer.rollout.fleet_plan import plan_fleet
-    from packer.rollout.render import fleet_plan_markdown, print_fleet_plan
-    from packer.targets import load_inventory
+    from packer.connect import connect_fleet
+    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
     if options.target:
         raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
     if not options.targets.is_file():
         raise ConfigError(f"the inventory {options.targets} does not exist (--targets)")
-    inventory = load_inventory(options.targets)
-    targets = inventory.select(wave=wave, glob=select)
-    if not content.is_dir():
-        raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)  # overlays are applied per workspace by the fleet plan
-    factory = (lambda tenant: _credential_for(options, tenant.tenant_id)) if options.emulator_tenant else azure_credential
-    connection = FleetConnection(CredentialProvider(inventory, factory), options.base_url or ARM_ENDPOINT,
-                                 options.ca_cert, requests_per_workspace=options.concurrency)
-    fleet = plan_fleet(content_set, inventory, targets, connection, commit)
+    fleet = connect_fleet(options.targets, wave=wave, select=select, endpoint=_endpoint(options),
+                          requests_per_workspace=options.concurrency).plan(content, commit)
     if out is not None:
         write_output(out, fleet.to_json())
     if fmt == "json":
@@ -252,11 +147,9 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     elif fmt == "markdown":
         typer.echo(fleet_plan_markdown(fleet), nl=False)
     else:
-        print_fleet_plan(fleet, Console(highlight=False))
-        typer.echo(fleet.summary())
-    if fleet.errors:
-        raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_CHANGES if fleet.has_changes else EXIT_NO_CHANGES)
+        print_fleet_plan(fleet, make_console())
+        typer.echo(fleet.summary())  # plain echo: never wrapped
+    raise typer.Exit(plan_exit_code(fleet))
 
 
 def apply(
@@ -267,28 +160,34 @@ def apply(
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
     from packer.plan.model import Plan
-    from packer.plan.render import render_table
+    from packer.views.plan import render_table
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    console = Console(highlight=False)
+    from packer.plan.merge import check_on_conflict
+
+    check_on_conflict(on_conflict)
+    console = make_console()
     saved = None
     if plan_file is not None:
         try:
             saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
-    resolved = resolve_target(options, saved.target if saved else None)
-    content_set = None if saved else load_validated(content, resolved)
-    with open_client(options, resolved) as client:
+    workspace = _connect(options, saved.target if saved else None)
+    workspace.check()
+    content_set, base = (None, None) if saved else workspace.contents(content)
+    with workspace.client() as client:
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
-        to_apply = saved or compute_plan(content_set, resolved.target, client, commit or current_commit())
+        to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
+                                         package_content=base, on_conflict=on_conflict)
         render_table(to_apply, console)
         report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
@@ -325,7 +224,7 @@ def _print_report(console: Console, report) -> None:
         table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
     if table.row_count:
         console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]")
+    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
     for failure in report.failures:
         console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from packer.cli.output import write_output
+from rich.markup import escape
+
+from packer.cli.output import make_console, write_output
 from packer.errors import ConfigError
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
@@ -20,6 +22,7 @@ SELECT_OPTION = typer.Option("", "--select", help="Workspace name globs, comma-s
 BASE_URL_OPTION = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_URL",
                                help="Management endpoint (default Azure; the emulator's URL in tests).")
 CA_OPTION = typer.Option(None, "--ca-cert", envvar="SENTINEL_PACKER_CA_CERT", help="CA bundle to trust (the emulator's).")
+FORMAT_OPTION = typer.Option("text", "--format", "-f", help="text | json (for scripts).")
 EMULATOR_TENANT_OPTION = typer.Option(
     None, "--emulator-tenant", envvar="SENTINEL_PACKER_EMULATOR_TENANT",
     help="Use the emulator's test tokens ('target': each workspace's token tenant; a tenant id: only that tenant's).")
@@ -41,64 +44,63 @@ def matrix(
     typer.echo(json.dumps(job_matrix(load_inventory(targets), wave=wave or None, shard_size=shard_size)))
 
 
+@targets_app.command("gate")
+def gate(
+    reports: list[Path] = typer.Argument(..., help="The wave's rollout reports (JSON), one per shard."),
+    targets: Path = TARGETS_OPTION,
+    wave: str = typer.Option(..., "--wave", help="The wave to judge."),
+) -> None:
+    """Sum a wave's shard reports against the wave's failure threshold (the gate before the next wave).
+    Exit 0: the wave passed; 1: it crossed its threshold or a workspace is missing from the reports."""
+    from packer.rollout.gate import wave_verdict
+    from packer.targets import load_inventory
+
+    verdict = wave_verdict(load_inventory(targets), wave, reports)
+    typer.echo(verdict.summary())
+    raise typer.Exit(0 if verdict.passed else 1)
+
+
 @targets_app.command("list")
-def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION) -> None:
+def list_targets(targets: Path = TARGETS_OPTION, wave: str = WAVE_OPTION, select: str = SELECT_OPTION,
+                 fmt: str = FORMAT_OPTION) -> None:
     """List the workspaces of the inventory with their tenant, wave and overlay."""
-    from rich.console import Console
     from rich.table import Table
 
     from packer.targets import load_inventory
 
+    _check_format(fmt)
     inventory = load_inventory(targets)
-    table = Table()
-    for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for target in inventory.select(wave=wave or None, glob=select or None):
         entry = inventory.entry(target.name)
-        table.add_row(target.name, entry.tenant.name, entry.tenant.auth.kind.value, target.wave or "",
-                      target.subscription_id, f"{target.resource_group}/{target.workspace}",
-                      "" if entry.overlay.is_empty else "yes")
-    Console().print(table)
+        rows.append({"workspace": target.name, "tenant": entry.tenant.name, "auth": entry.tenant.auth.kind.value,
+                     "wave": target.wave or "", "subscription": target.subscription_id,
+                     "resource_group": target.resource_group, "workspace_name": target.workspace,
+                     "overlay": not entry.overlay.is_empty})
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("workspace", "tenant", "auth", "wave", "subscription", "resource group / workspace", "overlay"):
+        table.add_column(column, overflow="fold", no_wrap=column == "workspace")
+    for row in rows:
+        table.add_row(row["workspace"], row["tenant"], row["auth"], row["wave"], row["subscription"],
+                      f"{row['resource_group']}/{row['workspace_name']}", "yes" if row["overlay"] else "")
+    make_console().print(table)
 
 
 # --- shared plumbing --------------------------------------------------------------------------
 
 
-def fleet_connection(inventory, base_url: str | None, ca_cert: str | None, emulator_tenant: str | None,
-                     rate_scale: float = 1.0, pacing: bool = True):
-    """Credentials per tenant (azure-identity, or the emulator's tokens), budgets per subscription."""
-    from packer.auth import CredentialProvider, azure_credential
-    from packer.remote.api_versions import ARM_ENDPOINT
-    from packer.rollout.budget import ArmLimits, FleetBudgets
-    from packer.rollout.connection import FleetConnection
-
-    factory = azure_credential
-    if emulator_tenant:
-        from packer.cli.plan_cmd import emulator_credential
-
-        def factory(tenant):
-            return emulator_credential(emulator_tenant, tenant.tenant_id)
-
-    limits = ArmLimits().scaled(rate_scale) if pacing else None
-    return FleetConnection(CredentialProvider(inventory, factory), base_url or ARM_ENDPOINT, ca_cert,
-                           budgets=FleetBudgets(limits))
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format {fmt!r} is not supported; use text or json")
 
 
-def _load(targets: Path, content: Path, wave: str, select: str):
-    from packer.targets import load_inventory
-    from packer.validate import load_content
+def _endpoint(base_url: str | None, ca_cert: str | None, emulator_tenant: str | None):
+    from packer.connect import Endpoint
 
-    inventory = load_inventory(targets)
-    if not content.is_dir():
-        raise ConfigError(f"--content {content} is not a folder")
-    content_set = load_content(content)
-    return inventory, content_set, inventory.select(wave=wave or None, glob=select or None)
-
-
-def _commit(commit: str | None) -> str | None:
-    from packer.cli.plan_cmd import current_commit
-
-    return commit or current_commit()
+    return Endpoint(base_url, ca_cert, emulator_tenant)
 
 
 # --- rollout ----------------------------------------------------------------------------------
@@ -112,6 +114,8 @@ def rollout_command(
     parallel: int = typer.Option(8, "--parallel", min=1, max=256, help="Workspaces deployed at once within a wave."),
     prune: bool = typer.Option(False, "--prune", help="Delete items this repository deployed and no longer has."),
     on_drift: str = typer.Option("fail", "--on-drift", help="fail | overwrite | skip: items edited in the portal."),
+    on_conflict: str = typer.Option("fail", "--on-conflict",
+                                    help="fail | ours | theirs: upgrades of items edited in a workspace."),
     max_failures: Optional[int] = typer.Option(None, "--max-failures", min=0,
                                                help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
@@ -122,30 +126,48 @@ def rollout_command(
     base_url: Optional[str] = BASE_URL_OPTION,
     ca_cert: Optional[str] = CA_OPTION,
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Deploy to the fleet wave by wave; stop when a wave crosses its failure threshold.
-    Exit 0: every workspace succeeded; 1: a workspace failed or the rollout stopped."""
-    from rich.console import Console
-
+    Exit 0: every wave stayed within its failure threshold (failed workspaces are listed as
+    warnings); 1: a wave crossed its threshold and the rollout stopped, or an error.
+    --format json prints the fleet report (as --report-json writes it) instead of progress."""
     from packer.apply import ON_DRIFT
-    from packer.rollout.engine import RolloutOptions, rollout
-    from packer.rollout.progress import RichObserver
+    from packer.connect import connect_fleet, current_commit
+    from packer.plan.merge import check_on_conflict
+    from packer.rollout.engine import RolloutOptions
+    from packer.views.rollout import RichObserver
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
-    inventory, content_set, chosen = _load(targets, content, wave, select)
-    connection = fleet_connection(inventory, base_url, ca_cert, emulator_tenant, rate_scale)
-    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, max_failures=max_failures,
-                             commit=_commit(commit))
-    console = Console(highlight=False)
-    with RichObserver(console) as observer:
-        report = rollout(content_set, inventory, chosen, connection, options, observer)
+    check_on_conflict(on_conflict)
+    _check_format(fmt)
+    fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
+    options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
+                             max_failures=max_failures,
+                             commit=commit or current_commit())
+    console = make_console()
+    if fmt == "json":
+        report = fleet.rollout(content, options)
+    else:
+        with RichObserver(console) as observer:
+            report = fleet.rollout(content, options, observer)
     if report_json is not None:
         write_output(report_json, report.to_json())
     if report_md is not None:
         write_output(report_md, report.to_markdown())
-    console.print(f"[bold {'green' if report.ok else 'red'}]{report.summary()}[/]", markup=True)
-    raise typer.Exit(0 if report.ok else 1)
+    if fmt == "json":
+        typer.echo(report.to_json())
+    else:
+        colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
+        console.print(f"[bold {colour}]{escape(report.summary())}[/]", soft_wrap=True)
+        if report.within_thresholds:
+            for failed in report.failed_workspaces():
+                console.print(f"warning: workspace {failed.name} ({failed.status.value}) is within wave "
+                              f"'{failed.wave}''s failure threshold: {failed.error or 'see its item failures above'}",
+                              markup=False, soft_wrap=True)
+    raise typer.Exit(0 if report.within_thresholds else 1)
 
 
 # --- doctor -----------------------------------------------------------------------------------
@@ -154,34 +176,49 @@ def rollout_command(
 def doctor_command(
     target: Optional[str] = typer.Option(None, "--target", help="One workspace of the inventory."),
     all_: bool = typer.Option(False, "--all", help="Every workspace of the inventory."),
+    wave: str = WAVE_OPTION,
+    select: str = SELECT_OPTION,
     targets: Path = TARGETS_OPTION,
     content: Path = CONTENT_OPTION,
     base_url: Optional[str] = BASE_URL_OPTION,
     ca_cert: Optional[str] = CA_OPTION,
     emulator_tenant: Optional[str] = EMULATOR_TENANT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot."""
-    from rich.console import Console
-    from rich.markup import escape
+    """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot.
+    Which workspaces: --target NAME, --all, --wave W or --select GLOBS."""
+    from packer.connect import connect_fleet
 
-    from packer.rollout.doctor import doctor
-
-    if bool(target) == all_:
-        raise ConfigError("give exactly one of --target NAME or --all")
-    inventory, content_set, everything = _load(targets, content, wave="", select="")
-    chosen = [inventory.target(target)] if target else everything
-    results = doctor(content_set, inventory, chosen, fleet_connection(inventory, base_url, ca_cert, emulator_tenant))
-    console = Console(highlight=False)
-    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]?[/]"}
-    for result in results:
-        console.print(f"[bold]{escape(result.target)}[/]")
-        for check in result.checks:
-            console.print(f"  {marks[check.ok]:<14} {escape(check.name)}: {escape(check.detail)}")
-            if check.ok is False and check.fix:
-                console.print(f"  {'':<3}fix: {escape(check.fix)}")
+    chosen = [flag for flag, given in (("--target", target), ("--all", all_), ("--wave", wave), ("--select", select))
+              if given]
+    if len(chosen) != 1 and chosen != ["--wave", "--select"]:
+        raise ConfigError("give exactly one of --target NAME, --all, --wave W or --select GLOBS")
+    _check_format(fmt)
+    fleet = connect_fleet(targets, names=[target] if target else None, wave=wave or None, select=select or None,
+                          endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
+    results = fleet.doctor(content)
     bad = [r.target for r in results if not r.ok]
-    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]")
+    if fmt == "json":
+        typer.echo(json.dumps({"ready": len(results) - len(bad), "workspaces": [_doctor_json(r) for r in results]},
+                              indent=2))
+        raise typer.Exit(1 if bad else 0)
+    console = make_console()
+    marks = {True: ("ok", "green"), False: ("FAIL", "red"), None: ("?", "yellow")}
+    for result in results:
+        console.print(f"[bold]{escape(result.target)}[/]", soft_wrap=True)
+        for check in result.checks:
+            label, style = marks[check.ok]
+            console.print(f"  [{style}]{label:<4}[/] {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
+            if check.ok is False and check.fix:
+                console.print(f"       fix: {escape(check.fix)}", soft_wrap=True)
+    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]",
+                  soft_wrap=True)
     raise typer.Exit(1 if bad else 0)
+
+
+def _doctor_json(result) -> dict:
+    return {"workspace": result.target, "ok": result.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in result.checks]}
 
 
 def register(app: typer.Typer) -> None:

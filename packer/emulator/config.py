@@ -140,6 +140,7 @@ class EmulatorConfig:
     state_file: str | None = None
     token_lifetime_s: int = 3600
     rbac: bool = False  # enforce built-in roles (also on for a subscription that lists roles)
+    content_catalogue: tuple[str, ...] = ()  # package zips every workspace's Content Hub offers (content.py)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmulatorConfig":
@@ -218,7 +219,24 @@ def parse_config(data: dict[str, Any], source: str) -> EmulatorConfig:
         state_file=data.get("state_file"),
         token_lifetime_s=int(data.get("token_lifetime_s", 3600)),
         rbac=bool(data.get("rbac", False)),
+        content_catalogue=_catalogue(data.get("content_catalogue") or [], source),
     )
+
+
+def _catalogue(raw: list, source: str) -> tuple[str, ...]:
+    """Package zips, relative to the config file's folder; each must read as a package."""
+    from packer.package.install import PackageError, read_package
+
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    paths = []
+    for entry in raw:
+        path = (base / entry).resolve()
+        try:
+            read_package(path)
+        except PackageError as exc:
+            raise ConfigError(f"{source}: content_catalogue: {exc}") from None
+        paths.append(str(path))
+    return tuple(paths)
 
 
 def _guid(value: Any, what: str, source: str) -> str:

@@ -147,11 +147,17 @@ def _keep(route: Route, body: dict, ctx: Context) -> dict:
     return {**body, "properties": _properties(body)}
 
 
+def _content_package(route: Route, body: dict, ctx: Context) -> dict:
+    from packer.emulator.content import installed_package
+
+    return installed_package(_keep(route, body, ctx))
+
+
 _BY_KIND = {
     "alertRules": _alert_rule,
     "savedSearches": _saved_search,
     "workbooks": _workbook,
     "metadata": _keep,
-    "contentPackages": _keep,
+    "contentPackages": _content_package,
     "contentTemplates": _keep,
 }

@@ -115,6 +115,7 @@ class Emulator:
     def save_state(self, path: str | Path) -> None:
         state = {
             "version": STATE_VERSION,
+            "port": self.port,  # `sentinel-packer emulator --state` listens there again (packer.emulator.run)
             "resources": self.store.dump(),
             "onboarded": self.service.onboarded,
             "counters": self.counters.snapshot(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, querycheck, rbac, resources, views
+from packer.emulator import armerrors, content, querycheck, rbac, resources, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -48,6 +48,8 @@ class Handlers:
             return self._read_only(call, views.table, views.tables)
         if kind.name == "onboardingStates":
             return self._onboarding(call)
+        if kind.name in content.PRODUCT_KINDS:
+            return self._catalogue(call)
         if method == "GET":
             return self._get(call) if route.name else self._list(call)
         if route.name and method == "PUT":
@@ -139,6 +141,14 @@ class Handlers:
         if call.route.name:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
+
+    def _catalogue(self, call: Call) -> Response:
+        if call.request.method != "GET":
+            raise armerrors.method_not_allowed(call.request.method, call.request.target)
+        if call.route.name:
+            return Response(200, content.catalogue_item(self, call.route, call.query))
+        items = content.filter_items(content.catalogue(self, call.route, call.query), call.query)
+        return Response(200, self._page(call, items))
 
     def _permissions(self, call: Call) -> Response:
         subscription = self.config.subscription(call.route.subscription)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, defaults
+from packer.emulator import armerrors, content, defaults
 from packer.emulator.armerrors import ArmError
 from packer.emulator.routes import Kind, Route
 from packer.emulator.stamping import stamp_common, utc_now
@@ -86,6 +86,8 @@ def build(kind: Kind, route: Route, body: dict, existing: dict | None, principal
 
 
 def present(kind: Kind, body: dict, api_version: str, listing: bool = False, query: dict | None = None) -> dict:
+    if kind.name == "contentTemplates":
+        return content.present_template(body, listing, query or {})
     if kind.name == "workbooks" and listing and str((query or {}).get("canFetchContent", "")).lower() != "true":
         properties = {k: v for k, v in body.get("properties", {}).items() if k != "serializedData"}
         return {**body, "properties": properties}
@@ -97,6 +99,8 @@ def filter_list(kind: Kind, items: list[dict], query: dict[str, str], api_versio
         # A list at a version whose spec lacks a kind leaves those rules out: users see the stable
         # list miss NRT rules (microsoft/msticpy#788, Azure/azure-sdk-for-python#39996).
         return [b for b in items if kind_defined_at(kind.name, b.get("kind"), api_version)]
+    if kind.name in ("contentPackages", "contentTemplates"):
+        return content.filter_items(items, query)
     if kind.name != "workbooks":
         return items
     category = query.get("category")

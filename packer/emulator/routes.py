@@ -25,10 +25,15 @@ class Kind:
 KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
     Kind("alertRules", "Microsoft.SecurityInsights/alertRules", apiversions.served("alertRules"), "sentinel"),
     Kind("metadata", "Microsoft.SecurityInsights/metadata", apiversions.served("metadata"), "sentinel"),
-    Kind("contentPackages", "Microsoft.SecurityInsights/contentPackages", apiversions.served("contentPackages"),
+    # `type` as the 2024-09-01 examples spell it (GetPackageById.json, GetTemplateById.json).
+    Kind("contentPackages", "Microsoft.SecurityInsights/contentpackages", apiversions.served("contentPackages"),
          "sentinel"),
-    Kind("contentTemplates", "Microsoft.SecurityInsights/contentTemplates", apiversions.served("contentTemplates"),
+    Kind("contentTemplates", "Microsoft.SecurityInsights/contenttemplates", apiversions.served("contentTemplates"),
          "sentinel"),
+    Kind("contentProductPackages", "Microsoft.SecurityInsights/contentproductpackages",
+         apiversions.served("contentProductPackages"), "sentinel", writable=False),
+    Kind("contentProductTemplates", "Microsoft.SecurityInsights/contentproducttemplates",
+         apiversions.served("contentProductTemplates"), "sentinel", writable=False),
     Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", apiversions.served("onboardingStates"),
          "onboarding", paged=False),
     Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches",

@@ -1,25 +1,52 @@
-"""What the composite action does for each command: build the command line, run it, then
-publish the result to the job summary, the step outputs and (for validate) annotations.
+"""What the composite action does for each command: run it, then publish the result to the
+job summary, the step outputs and (for validate) annotations.
 
-The wrapped commands run in-process through the same CLI a user types, so the action and a
-terminal behave identically.
+Each command calls the same library functions as the CLI command of that name (packer.connect,
+packer.validate, packer.package.build) and the same views, so the action and a terminal behave
+identically; the driver sits beside the CLI, never calling it.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packer.errors import ConfigError, PackerError
-from packer.github.annotations import findings_markdown, read_sarif, workflow_command
+from packer.github.annotations import findings_markdown, read_sarif, warning_command, workflow_command
 from packer.github.outputs import set_outputs, write_step_summary
+from packer.views.output import error_details, write_output
 
-COMMANDS = ("validate", "build", "plan", "rollout")
+COMMANDS = ("validate", "build", "plan", "rollout", "gate")
 PLAN_EXIT_CHANGES = 2  # `plan` exits like `terraform plan -detailed-exitcode`
+
+
+@dataclass(frozen=True)
+class RolloutInputs:
+    """The action's rollout policy inputs, checked before anything runs."""
+
+    prune: bool = False
+    on_drift: str = "fail"
+    max_failures: int | None = None
+    parallel: int = 8
+
+    @classmethod
+    def from_action(cls, prune: str, on_drift: str, max_failures: str, parallel: str) -> "RolloutInputs":
+        if prune.strip().lower() not in ("true", "false", ""):
+            raise ConfigError(f"input prune must be 'true' or 'false', not {prune!r}")
+        if on_drift not in ("fail", "overwrite", "skip"):
+            raise ConfigError(f"input on-drift must be fail, overwrite or skip, not {on_drift!r}")
+        return cls(prune=prune.strip().lower() == "true", on_drift=on_drift,
+                   max_failures=_count("max-failures", max_failures) if max_failures.strip() else None,
+                   parallel=_count("parallel", parallel or "8"))
+
+
+def _count(name: str, text: str) -> int:
+    if not text.strip().isdigit():
+        raise ConfigError(f"input {name} must be a whole number, not {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,8 @@ class ActionInputs:
     wave: str = ""
     select: str = ""
     output_dir: Path = Path("sentinel-packer-out")
+    rollout: RolloutInputs = RolloutInputs()
+    check_versions: str = ""  # a git ref: build fails when an item changed without a version bump
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
@@ -62,6 +91,14 @@ class ActionInputs:
     def report_markdown(self) -> Path:
         return self.output_dir / "rollout-report.md"
 
+    @property
+    def gate_text(self) -> Path:
+        return self.output_dir / "gate.txt"
+
+    def shard_reports(self) -> list[Path]:
+        """The wave's shard reports, as actions/download-artifact lays them out (one folder each)."""
+        return sorted(p for p in self.output_dir.rglob("rollout-report.json") if p != self.report_json)
+
 
 @dataclass(frozen=True)
 class ActionResult:
@@ -71,82 +108,96 @@ class ActionResult:
     summary: str
 
 
-def _plan_scope(inputs: ActionInputs) -> list[str]:
-    """One workspace (target), part of the fleet (wave and/or select), or all of it."""
-    if inputs.target:
-        return ["--target", inputs.target, "--targets", str(inputs.targets)]
-    scope = ["--targets", str(inputs.targets)]
-    scope += ["--wave", inputs.wave] if inputs.wave else []
-    scope += ["--select", inputs.select] if inputs.select else []
-    return scope if len(scope) > 2 else scope + ["--all"]
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One sentinel-packer command line; `stdout_to` also keeps its standard output in a file."""
-
-    args: list[str]
-    stdout_to: Path | None = None
-
-
-def command_lines(inputs: ActionInputs) -> list[Invocation]:
-    """The sentinel-packer invocations the action makes, in order."""
-    content = ["--content", str(inputs.content)]
-    if inputs.command == "validate":
-        inventory = [str(inputs.targets)] if inputs.targets.is_file() else []  # the inventory too, when there is one
-        return [Invocation(["validate", str(inputs.content), *inventory, "--format", "sarif",
-                            "--output", str(inputs.sarif_path)])]
-    if inputs.command == "build":
-        return [Invocation(["build", *content, "--out", str(inputs.dist_dir)])]
-    if inputs.command == "plan":
-        # One pass over the workspaces: --out saves the JSON plan, stdout is the Markdown one.
-        return [Invocation(["plan", *_plan_scope(inputs), *content, "--format", "markdown",
-                            "--out", str(inputs.plan_json)], stdout_to=inputs.plan_markdown)]
-    rollout = ["rollout", "--targets", str(inputs.targets), *content,
-               "--report-json", str(inputs.report_json), "--report-md", str(inputs.report_markdown)]
-    if inputs.wave:
-        rollout += ["--wave", inputs.wave]
-    if inputs.select:
-        rollout += ["--select", inputs.select]
-    return [Invocation(rollout)]
-
-
-class _Tee(io.TextIOBase):
-    """Writes to the job log and to a file at once."""
-
-    def __init__(self, *streams):
-        self._streams = streams
-
-    def write(self, text: str) -> int:
-        for stream in self._streams:
-            stream.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        for stream in self._streams:
-            stream.flush()
-
-
-def invoke_cli(args: list[str], stdout_to: Path | None = None) -> int:
-    """Run one sentinel-packer command in this process; returns its exit code.
-
-    Standalone mode lets the CLI report usage errors itself; it always ends in SystemExit."""
-    if stdout_to is not None:
-        stdout_to.parent.mkdir(parents=True, exist_ok=True)
-        with stdout_to.open("w", encoding="utf-8") as kept, contextlib.redirect_stdout(_Tee(sys.stdout, kept)):
-            return invoke_cli(args)
-    from packer.cli import app
-
+def run_command(inputs: ActionInputs) -> int:
+    """Run the action's command through the library; returns its exit code. A library error is
+    printed as the CLI prints it (validation problems, then `error: ...`) and gives its exit code."""
     try:
-        app(args=args, prog_name="sentinel-packer", standalone_mode=True)
+        return _RUNNERS[inputs.command](inputs)
     except PackerError as exc:
-        from packer.cli.output import error_details
-
         print(f"{error_details(exc)}error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def _run_validate(inputs: ActionInputs) -> int:
+    from packer.validate import validate_paths
+    from packer.views.validation import render, summary
+
+    inventory = [inputs.targets] if inputs.targets.is_file() else []  # the inventory too, when there is one
+    report = validate_paths([inputs.content, *inventory], kql=True)
+    write_output(inputs.sarif_path, render(report, "sarif"))
+    print(summary(report), file=sys.stderr, flush=True)
+    return 1 if report.errors else 0
+
+
+def _run_build(inputs: ActionInputs) -> int:
+    from packer.package.build import build_content
+    from packer.views.build import build_lines, build_warnings
+
+    result = build_content(inputs.content, inputs.dist_dir, None, kql=True,
+                           check_versions_against=inputs.check_versions or None)
+    for line in build_warnings(result):
+        print(line, file=sys.stderr, flush=True)
+    print("\n".join(build_lines(result)), flush=True)
     return 0
+
+
+def _run_plan(inputs: ActionInputs) -> int:
+    """One workspace (target), part of the fleet (wave and/or select), or all of it."""
+    from packer.connect import Endpoint, connect_fleet, connect_workspace, current_commit, plan_exit_code
+    from packer.views.fleet_plan import fleet_plan_markdown
+    from packer.views.plan import render_markdown
+
+    endpoint, commit = Endpoint.from_environ(), current_commit()
+    if inputs.target:
+        plan = connect_workspace(inputs.target, inputs.targets, endpoint=endpoint).plan(inputs.content, commit)
+        markdown = render_markdown(plan)
+    else:
+        if not inputs.targets.is_file():
+            raise ConfigError(f"the inventory {inputs.targets} does not exist (--targets)")
+        fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=endpoint)
+        plan = fleet.plan(inputs.content, commit)
+        markdown = fleet_plan_markdown(plan)
+    write_output(inputs.plan_json, plan.to_json())
+    write_output(inputs.plan_markdown, markdown)
+    print(markdown, end="", flush=True)
+    return plan_exit_code(plan)
+
+
+def _run_rollout(inputs: ActionInputs) -> int:
+    from rich.console import Console
+
+    from packer.connect import Endpoint, connect_fleet, current_commit
+    from packer.rollout.engine import RolloutOptions
+    from packer.views.rollout import RichObserver
+
+    fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
+    console = Console(highlight=False)
+    policy = inputs.rollout
+    options = RolloutOptions(parallel=policy.parallel, prune=policy.prune, on_drift=policy.on_drift,
+                             max_failures=policy.max_failures, commit=current_commit())
+    with RichObserver(console) as observer:
+        report = fleet.rollout(inputs.content, options, observer)
+    write_output(inputs.report_json, report.to_json())
+    write_output(inputs.report_markdown, report.to_markdown())
+    colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
+    console.print(f"[bold {colour}]{report.summary()}[/]", markup=True)
+    return 0 if report.within_thresholds else 1  # a wave within its threshold passes; the gate sums shards
+
+
+def _run_gate(inputs: ActionInputs) -> int:
+    from packer.rollout.gate import wave_verdict
+    from packer.targets import load_inventory
+
+    if not inputs.wave:
+        raise ConfigError("the gate command judges one wave: set the action's `wave` input")
+    verdict = wave_verdict(load_inventory(inputs.targets), inputs.wave, inputs.shard_reports())
+    write_output(inputs.gate_text, verdict.summary() + "\n")
+    print(verdict.summary(), flush=True)
+    return 0 if verdict.passed else 1
+
+
+_RUNNERS = {"validate": _run_validate, "build": _run_build, "plan": _run_plan, "rollout": _run_rollout,
+            "gate": _run_gate}
 
 
 def _read(path: Path) -> str:
@@ -196,23 +247,38 @@ def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], s
     outputs = {"report-path": str(inputs.report_markdown) if inputs.report_markdown.is_file() else "",
                "report-json-path": str(inputs.report_json) if inputs.report_json.is_file() else ""}
     summary = _read(inputs.report_markdown) or f"### sentinel-packer rollout\n\nNo report was written (exit code {code}).\n"
+    for name, status, error in _failed_workspaces(inputs.report_json):
+        print(warning_command("sentinel-packer rollout", f"workspace {name} {status}: {error}".rstrip(": ")), flush=True)
     return outputs, summary
 
 
+def _failed_workspaces(report_json: Path) -> list[tuple[str, str, str]]:
+    """Failed or refused workspaces of a rollout report: a wave within its threshold passes, so
+    these would otherwise show only inside the summary."""
+    try:
+        results = json.loads(_read(report_json) or "{}").get("results", [])
+    except ValueError:
+        return []
+    return [(r.get("name", "?"), r.get("status", ""), r.get("error", "")) for r in results
+            if isinstance(r, dict) and r.get("status") in ("failed", "refused")]
+
+
+def _publish_gate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:
+    verdict = _read(inputs.gate_text).strip() or f"The gate could not judge the wave (exit code {code})."
+    return {}, f"### sentinel-packer wave gate\n\n{verdict}\n"
+
+
 _PUBLISHERS = {"validate": _publish_validate, "build": _publish_build,
-               "plan": _publish_plan, "rollout": _publish_rollout}
+               "plan": _publish_plan, "rollout": _publish_rollout, "gate": _publish_gate}
 
 
 def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -> ActionResult:
     """Run the command, then write the summary and outputs; never hides the command's failure."""
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown):
+    for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown,
+                  inputs.gate_text):
         stale.unlink(missing_ok=True)  # outputs must only ever name what this run wrote
-    code = 0
-    for invocation in command_lines(inputs):
-        code = invoke_cli(invocation.args, invocation.stdout_to)
-        if code not in (0, PLAN_EXIT_CHANGES):
-            break
+    code = run_command(inputs)
     outputs, summary = _PUBLISHERS[inputs.command](inputs, code)
     outputs["exit-code"] = str(code)
     write_step_summary(summary, environ)

@@ -36,6 +36,11 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def warning_command(title: str, message: str) -> str:
+    """A `::warning title=...::message` line not tied to a file."""
+    return f"::warning title={_escape_property(title)}::{_escape_data(message)}"
+
+
 def workflow_command(finding: Finding) -> str:
     """The `::error ...::` line for one finding (escaped as the Actions toolkit does)."""
     command = _COMMAND_BY_LEVEL.get(finding.level, "warning")

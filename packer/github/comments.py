@@ -13,16 +13,26 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
 from packer import __version__
 from packer.errors import PackerError
 
 # GitHub rejects an issue comment body over 65,536 characters.
 COMMENT_LIMIT_CHARS = 65_536
+# Who writes with a workflow's GITHUB_TOKEN: an installation token cannot ask GET /user.
+ACTIONS_BOT = "github-actions[bot]"
+RETRIED_STATUSES = (429, 500, 502, 503, 504)
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
 class GitHubApiError(PackerError):
     """The GitHub API refused a request; carries its status and message, never the token."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -68,15 +78,31 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 class GitHubClient:
     """The few REST calls the sticky comment needs, over urllib (no extra dependency)."""
 
-    def __init__(self, api_url: str, token: str, timeout: float = 30.0):
+    def __init__(self, api_url: str, token: str, timeout: float = 30.0, attempts: int = 5, backoff: float = 1.0):
         if not token:
             raise GitHubApiError("no GitHub token: set GITHUB_TOKEN (for example `env: GITHUB_TOKEN: ${{ github.token }}`)")
         self._api = api_url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        self._attempts = attempts
+        self._backoff = backoff  # seconds before the first retry when GitHub gives no Retry-After
         self._opener = urllib.request.build_opener(_SameOriginRedirects)
 
     def _request(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
+        """One call, retried on 429 and 5xx (secondary rate limits, GitHub's own hiccups),
+        waiting as long as Retry-After says, otherwise backing off exponentially."""
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, GitHubApiError) and exc.status in RETRIED_STATUSES),
+            stop=stop_after_attempt(self._attempts), wait=self._wait, reraise=True)
+        return retrying(self._request_once, method, url, body)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, GitHubApiError) and error.retry_after is not None:
+            return min(error.retry_after, 120.0)
+        return min(self._backoff * 2 ** (state.attempt_number - 1), 30.0)
+
+    def _request_once(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
         if _origin(url) != _origin(self._api):  # e.g. a pagination link: the token goes to the API host only
             raise GitHubApiError(f"{method} {url}: not under the GitHub API {self._api}; refusing to send the token there")
         data = json.dumps(body).encode("utf-8") if body is not None else None
@@ -92,10 +118,21 @@ class GitHubClient:
                 payload = response.read()
                 headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
-            raise GitHubApiError(_describe_http_error(method, url, exc)) from None
+            raise GitHubApiError(_describe_http_error(method, url, exc), exc.code, _retry_after(exc)) from None
         except urllib.error.URLError as exc:
             raise GitHubApiError(f"{method} {url}: cannot reach the GitHub API ({exc.reason})") from None
         return (json.loads(payload) if payload else None), headers
+
+    def identity(self) -> str:
+        """The login comments made with this token carry: GET /user for a user's token; a
+        workflow's GITHUB_TOKEN (an installation token) may not ask, and writes as the Actions bot."""
+        try:
+            user, _ = self._request("GET", f"{self._api}/user")
+        except GitHubApiError as exc:
+            if exc.status in (401, 403, 404):
+                return ACTIONS_BOT
+            raise
+        return str((user or {}).get("login") or ACTIONS_BOT)
 
     def list_issue_comments(self, repository: str, number: int) -> list[dict]:
         """Every comment on an issue or pull request, following the `Link: rel="next"` pages."""
@@ -131,19 +168,32 @@ def _describe_http_error(method: str, url: str, exc: urllib.error.HTTPError) -> 
     return f"{method} {url}: GitHub answered {exc.code} {detail or exc.reason}{hint}"
 
 
-def find_marked_comment(comments: list[dict], marker: str) -> dict | None:
-    """The oldest comment whose body starts with our marker (a quote of it starts with '>')."""
+def _retry_after(exc: urllib.error.HTTPError) -> float | None:
+    value = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def find_marked_comment(comments: list[dict], marker: str, author: str) -> dict | None:
+    """The oldest comment by `author` whose body starts with our marker. Anyone can write the
+    marker into a comment of their own: only ours is ever updated (a quote starts with '>')."""
     line = marker_line(marker)
     for comment in comments:
-        if (comment.get("body") or "").lstrip().startswith(line):
+        login = str((comment.get("user") or {}).get("login", ""))
+        if login.lower() == author.lower() and (comment.get("body") or "").lstrip().startswith(line):
             return comment
     return None
 
 
-def upsert_sticky_comment(client: GitHubClient, repository: str, number: int, marker: str, markdown: str) -> CommentResult:
-    """Create the marked comment, or update it in place; never adds a second one."""
+def upsert_sticky_comment(client: GitHubClient, repository: str, number: int, marker: str, markdown: str,
+                          author: str | None = None) -> CommentResult:
+    """Create our marked comment, or update it in place; never adds a second one and never
+    touches a comment someone else wrote. `author` defaults to the token's own identity."""
     body = sticky_body(marker, markdown)
-    existing = find_marked_comment(client.list_issue_comments(repository, number), marker)
+    existing = find_marked_comment(client.list_issue_comments(repository, number), marker,
+                                   author or client.identity())
     if existing is None:
         created = client.create_comment(repository, number, body)
         return CommentResult("created", int(created["id"]), created.get("html_url", ""))

@@ -11,7 +11,9 @@ Entry points:
   known tables the query references by name. Use both to mark an item `blocked` in a
   workspace whose `workspaces/{ws}/tables` lacks a table or column.
 - `KqlAnalyser` for many queries in one warm worker; `KqlUnavailable` when Node.js 20+ or the
-  npm package is missing (its message says to run `npm ci` in the project root).
+  npm package is missing (its message says to run `npm ci` in the project root): the only
+  reason analysis is skipped, and an error with --require-kql / $SENTINEL_PACKER_REQUIRE_KQL;
+  `KqlFailed` when the analysis itself broke (worker crash, hang): always an error.
 
 Table schemas: packer/kql/schemas/*.json (Microsoft's table reference), plus folders given in
 `schema_dirs` or $SENTINEL_PACKER_KQL_SCHEMAS, in our shape or Microsoft's CustomTables shape.
@@ -23,14 +25,14 @@ from typing import Iterable
 
 from packer.content.model import Parser
 from packer.kql.analyser import (
-    INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlUnavailable, QueryReferences, shared_analyser,
+    INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlFailed, KqlUnavailable, QueryReferences, shared_analyser,
 )
 from packer.kql.check import check_content, queries_of
 from packer.kql.functions import FunctionSpec, parser_function
 from packer.kql.schema import TableSchema, load_tables
 
 __all__ = [
-    "INSTALL_HINT", "FunctionSpec", "KqlAnalyser", "KqlDiagnostic", "KqlUnavailable", "QueryReferences",
+    "INSTALL_HINT", "FunctionSpec", "KqlAnalyser", "KqlDiagnostic", "KqlFailed", "KqlUnavailable", "QueryReferences",
     "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
 ]
 

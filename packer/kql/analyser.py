@@ -34,12 +34,34 @@ NODE_FLAGS = ("--max-semi-space-size=64",)
 REPLY_TIMEOUT = 120  # seconds for one query; the slowest corpus query takes well under 1 s
 
 
+REQUIRE_ENV = "SENTINEL_PACKER_REQUIRE_KQL"
+
+
 class KqlUnavailable(PackerError):
-    """Node.js or the Kusto.Language package cannot be used; says how to install them."""
+    """Node.js or the Kusto.Language package is absent; says how to install them. The only
+    reason analysis may be skipped, and not even that with --require-kql ($SENTINEL_PACKER_REQUIRE_KQL)."""
 
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"KQL analysis unavailable: {reason}; {INSTALL_HINT}")
+
+
+class KqlFailed(PackerError):
+    """The analysis itself broke (the worker crashed, hung, or could not load Kusto.Language or
+    the schema): always an error, never a skip, since a skip would pass content nothing checked."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"KQL analysis failed: {reason}. Nothing was checked; fix the installation "
+                         f"(`npm ci` in the project root) or report this")
+
+
+def kql_required(explicit: bool | None = None) -> bool:
+    """Whether an absent Node.js or package is an error: `explicit` (--require-kql) if given,
+    else $SENTINEL_PACKER_REQUIRE_KQL (CI sets it)."""
+    if explicit is not None:
+        return explicit
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ def find_node() -> str:
         version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
         major = int(version.strip().lstrip("v").split(".")[0])
     except (OSError, ValueError, subprocess.SubprocessError):
-        raise KqlUnavailable(f"cannot run {node} --version") from None
+        raise KqlFailed(f"cannot run {node} --version") from None
     if major < MIN_NODE_MAJOR:
         raise KqlUnavailable(f"Node.js {version.strip()} is too old (need {MIN_NODE_MAJOR}+)")
     package = node_modules_dir() / PACKAGE / "package.json"
@@ -179,7 +201,7 @@ class KqlAnalyser:
                 text=True, encoding="utf-8", env=env, bufsize=1,
             )
         except OSError as exc:
-            raise KqlUnavailable(f"cannot start {node}: {exc}") from None
+            raise KqlFailed(f"cannot start {node}: {exc}") from None
         self._request("configure", tables=[t.to_worker() for t in self.tables.values()],
                       functions=[f.to_worker() for f in self.functions])
 
@@ -252,7 +274,7 @@ class KqlAnalyser:
         for query in queries:
             reply = self._readline()
             if not reply:
-                raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
+                raise KqlFailed(f"the KQL worker stopped: {self._stderr_tail()}")
             results.append(_analysis_of(json.loads(reply), query))
         writer.join()
         return results
@@ -270,8 +292,8 @@ class KqlAnalyser:
             answer = self._exchange(kind, fields)
         if answer.get("error") and not tolerate_error:
             if kind == "configure":
-                raise KqlUnavailable(f"the KQL worker could not load the schema: {answer['error']}")
-            raise PackerError(f"KQL worker failed on a {kind} request: {answer['error']}")
+                raise KqlFailed(f"the KQL worker could not load the schema: {answer['error']}")
+            raise KqlFailed(f"the KQL worker failed on a {kind} request: {answer['error']}")
         return answer
 
     def _exchange(self, kind: str, fields: dict) -> dict:
@@ -286,10 +308,10 @@ class KqlAnalyser:
         except (BrokenPipeError, OSError):
             reply = ""
         if not reply:
-            raise KqlUnavailable(f"the KQL worker stopped: {self._stderr_tail()}")
+            raise KqlFailed(f"the KQL worker stopped: {self._stderr_tail()}")
         answer = json.loads(reply)
         if answer.get("id") != self._next_id:
-            raise PackerError(f"KQL worker answered request {answer.get('id')} instead of {self._next_id}")
+            raise KqlFailed(f"the KQL worker answered request {answer.get('id')} instead of {self._next_id}")
         return answer
 
     def _readline(self) -> str:
@@ -352,9 +374,9 @@ def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
 
 
 def _diagnostics_of(answer: dict, query: str) -> list[KqlDiagnostic]:
-    if answer.get("error"):  # Kusto.Language itself failed on this query: say so, do not guess
+    if answer.get("error"):  # Kusto.Language itself failed on this query: unchecked is not valid
         return [KqlDiagnostic("KQL000", f"Kusto.Language could not analyse this query ({answer['error']})",
-                              "Warning", 0, 0)]
+                              "Error", 0, 0)]
     diagnostics = [KqlDiagnostic.from_worker(d) for d in answer["diagnostics"]]
     if max(query, default="") <= "\uffff":  # no character outside the BMP: offsets agree
         return diagnostics

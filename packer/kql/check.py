@@ -12,12 +12,13 @@ from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.content.yamlsource import Position
 from packer.errors import ContentError
 from packer.kql.analyser import (
-    INSTALL_HINT, KqlDiagnostic, KqlUnavailable, QueryAnalysis, analyses_in_parallel, shared_analyser,
+    INSTALL_HINT, REQUIRE_ENV, KqlDiagnostic, KqlUnavailable, QueryAnalysis, analyses_in_parallel, kql_required,
+    shared_analyser,
 )
 from packer.kql.functions import parser_function
 from packer.kql.mapped import azure_message, column_uses, missing_columns
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
-from packer.validate.problems import ERROR, WARNING, Problem
+from packer.problems import ERROR, WARNING, Problem
 
 SCHEMA_DIRS_ENV = "SENTINEL_PACKER_KQL_SCHEMAS"
 WORKERS_ENV = "SENTINEL_PACKER_KQL_WORKERS"
@@ -133,13 +134,15 @@ def worker_count(queries: int) -> int:
 
 
 def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
-                  workers: int | None = None) -> tuple[list[Problem], str]:
+                  workers: int | None = None, require: bool | None = None) -> tuple[list[Problem], str]:
     """Analyse every query of `items` with Kusto.Language; return (problems, status).
 
     Parsers among the items are declared as functions first, so queries calling them bind.
     Errors (first per query, the rest counted) fail validation; unknown tables and Kusto
     warnings are warnings. Without Node.js or the npm package: no problems and a status
-    "skipped: <how to install>", which validate prints. Large sets run on several workers.
+    "skipped: <how to install>", which validate prints, unless `require` (--require-kql, default
+    $SENTINEL_PACKER_REQUIRE_KQL) makes that KqlUnavailable. A broken analysis (worker crash,
+    timeout) raises KqlFailed: never a skip. Large sets run on several workers.
     """
     items = list(items)
     dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs(items)
@@ -154,14 +157,13 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
         return [Problem(exc.path, exc.line, exc.column, exc.field, ERROR, "kql.schema", exc.message)], \
             "failed: a table schema file is unusable"
     except KqlUnavailable as exc:
+        if kql_required(require):
+            raise KqlUnavailable(f"{exc.reason} (KQL analysis is required: --require-kql or {REQUIRE_ENV})") from None
         return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
-    try:
-        texts = [q.analysed_text for q in queries]
-        results = analyses_in_parallel(analyser, texts, workers or worker_count(len(texts)))
-        problems = [p for (item, q), analysis in zip(pairs, results)
-                    for p in [*problems_of(q, list(analysis.diagnostics)), *mapped_column_problems(item, analysis)]]
-    except KqlUnavailable as exc:
-        return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
+    texts = [q.analysed_text for q in queries]
+    results = analyses_in_parallel(analyser, texts, workers or worker_count(len(texts)))
+    problems = [p for (item, q), analysis in zip(pairs, results)
+                for p in [*problems_of(q, list(analysis.diagnostics)), *mapped_column_problems(item, analysis)]]
     errors = sum(1 for p in problems if p.is_error)
     status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
     left_out = with_workbook_parameters(items)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from packer.content.field_rules import schedule_violations
 from packer.content.model import AnalyticRule, ContentItem, ContentSet, RuleKind, Workbook
-from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_duration
 from packer.errors import ConfigError
 from packer.overlay.model import Exclusion, Overlay, Override, Selector
 from packer.overlay.params import ParameterError, declared_parameters, substitute
@@ -68,19 +68,12 @@ def _override(item: ContentItem, override: Override, overlay: Overlay) -> Conten
 
 
 def _check_schedule(rule: AnalyticRule, override: Override, overlay: Overlay) -> None:
-    where = _where(overlay, override.select)
-    try:
-        frequency = parse_duration(rule.query_frequency)
-        period = parse_duration(rule.query_period)
-    except DurationError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    if not MIN_INTERVAL <= frequency <= MAX_INTERVAL or not MIN_INTERVAL <= period <= MAX_INTERVAL:
-        raise ConfigError(f"{where}: rule '{rule.name}': queryFrequency and queryPeriod must be between 5m and 14d")
-    if period < frequency:
-        raise ConfigError(
-            f"{where}: rule '{rule.name}' would get queryPeriod {rule.query_period} shorter than "
-            f"queryFrequency {rule.query_frequency}; rows between runs would never be looked at"
-        )
+    """The schedule rules content files obey (packer.content.field_rules), for the overridden rule."""
+    violations = schedule_violations(rule.query_frequency, rule.query_period)
+    if violations:
+        found = "; ".join(f"{v.field}: {v.message}" for v in violations)
+        raise ConfigError(f"{_where(overlay, override.select)}: rule '{rule.name}' would get queryFrequency "
+                          f"{rule.query_frequency} and queryPeriod {rule.query_period}: {found}")
 
 
 def _with_parameters(item: ContentItem, overlay: Overlay) -> ContentItem:

@@ -30,7 +30,7 @@ class BuildResult:
     solution_name: str
     version: str
     files: tuple[Path, ...]  # every file written, relative to `out`
-    warnings: tuple[str, ...]  # content not packaged (skipped), by name
+    warnings: tuple[str, ...]  # content not packaged, or packaged despite a problem, by name
 
 
 def to_json(value: object) -> str:

@@ -67,6 +67,11 @@ def reference_problems(template: dict) -> list[str]:
     return sorted(set(problems))
 
 
+# Microsoft's CCP packages name a custom table by its table name alone inside the connector's
+# content template (Ermes Browser Security 3.0.3, published); Content Hub deploys it so.
+CCP_TABLE_TYPE = "microsoft.operationalinsights/workspaces/tables"
+
+
 def resource_problems(template: dict) -> list[str]:
     evaluator = Evaluator(template)
     problems = []
@@ -82,6 +87,8 @@ def resource_problems(template: dict) -> list[str]:
         except (ExpressionError, KeyError, IndexError, TypeError) as exc:
             problems.append(f"{path}: name {resource.get('name')!r} cannot be resolved: {exc}")
             continue
+        if path.count(".mainTemplate.") and type_.lower() == CCP_TABLE_TYPE:
+            continue  # named by the table alone inside a CCP content template, as Microsoft's packages are
         want = type_.count("/")
         got = len(str(name).split("/")) if name else 0
         if got != want or any(not segment for segment in str(name).split("/")):

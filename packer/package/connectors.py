@@ -25,35 +25,73 @@ TOP_LEVEL_KEYS = ("title", "publisher", "descriptionMarkdown", "graphQueries", "
 TOP_LEVEL_GENERIC_KEYS = ("sampleQueries", "availability", "permissions", "instructionSteps")
 
 
-def _ui_config_in_template(connector: DataConnector, ui_id: str) -> dict:
-    """The file's keys in file order, `id` first; StaticUI keeps only its few keys."""
+EMPTY_ARRAY_KEYS = ("graphQueries", "dataTypes", "sampleQueries")
+AZURE_FUNCTIONS_SUFFIX = " (using Azure Functions)"
+
+
+def _ui_config_in_template(b: TemplateBuilder, connector: DataConnector, ui_id: str) -> dict:
+    """The file's keys in file order, `id` first; StaticUI keeps only its few keys (PowerShell's
+    Select-Object, which writes an absent one as null)."""
     config: dict[str, Any] = {"id": ui_id}
     for key, value in connector.definition.items():
         if key == "id" or key == "metadata":
             continue
         if connector.kind == STATIC_UI and key not in STATIC_UI_KEYS:
             continue
-        config[key] = _generic_availability(value) if key == "availability" else value
+        config[key] = _value(b, connector, key, value)
+    if connector.kind == STATIC_UI:
+        for key in STATIC_UI_KEYS:
+            config.setdefault(key, None)
     if connector.kind == GENERIC_UI and "metadata" in connector.definition:
         config["metadata"] = connector.definition["metadata"]
     return config
 
 
-def _generic_availability(value: Any) -> Any:
-    """GenericUI connectors are never packaged as preview (observed in Microsoft's packages)."""
-    if isinstance(value, dict) and "isPreview" in value:
-        return {**value, "isPreview": False}
+def _value(b: TemplateBuilder, connector: DataConnector, key: str, value: Any) -> Any:
+    """The packager's per-key rules for a GenericUI/StaticUI connector's fields."""
+    if key in EMPTY_ARRAY_KEYS and value == []:
+        return b.need_variable("TemplateEmptyArray", "[json('[]')]")
+    if connector.kind != GENERIC_UI:
+        return value
+    if key == "availability" and isinstance(value, dict):
+        # GenericUI connectors are never packaged as preview
+        return {**value, "isPreview": False} if value.get("isPreview") in (True, None) else value
+    if key == "title" and isinstance(value, str) and _deploys_a_function_app(connector) \
+            and "using Azure Functions" not in value:
+        return value + AZURE_FUNCTIONS_SUFFIX
+    if key == "instructionSteps" and isinstance(value, list):
+        return [_without_empty_members(step) for step in value]
     return value
 
 
-def _ui_config_top_level(connector: DataConnector, ui_id: str) -> dict:
+def _deploys_a_function_app(connector: DataConnector) -> bool:
+    """A `[Deploy To Azure]` button after the start of a step's description marks an Azure Functions connector."""
+    steps = connector.definition.get("instructionSteps")
+    return any(isinstance(step, dict) and str(step.get("description") or "").find("[Deploy To Azure]") > 0
+               for step in (steps if isinstance(steps, list) else []))
+
+
+def _without_empty_members(step: Any) -> Any:
+    """An instruction step without its `""`, null and `[]` members."""
+    if not isinstance(step, dict):
+        return step
+    return {k: v for k, v in step.items() if v not in ("", None, [])}
+
+
+def _ui_config_top_level(b: TemplateBuilder, connector: DataConnector, ui_id: str) -> dict:
+    """A fixed key order; a key the file lacks is written as null (a PowerShell object literal),
+    `connectivityCriterias` falling back to the singular `connectivityCriteria`."""
     keys = TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ())
+    definition = connector.definition
     config = {}
     for key in keys:
-        if key in connector.definition:
-            value = connector.definition[key]
-            config[key] = _generic_availability(value) if key == "availability" else value
+        value = definition.get(key)
+        if key == "connectivityCriterias" and key not in definition:
+            value = definition.get("connectivityCriteria")
+        config[key] = _value(b, connector, key, value) if value is not None else None
     config["id"] = ui_id
+    if definition.get("additionalRequirementBanner"):
+        config["additionalRequirementBanner"] = definition["additionalRequirementBanner"]
     return config
 
 
@@ -93,24 +131,27 @@ def add_data_connector(b: TemplateBuilder, connector: DataConnector) -> None:
         name=var("dataConnectorTemplateSpecName"),
         description=f"{b.solution.name} data connector",
         version=var("dataConnectorVersion"),
-        resources=[connector_resource(_ui_config_in_template(connector, var("_uiConfigId"))), inner_metadata],
+        resources=[connector_resource(_ui_config_in_template(b, connector, var("_uiConfigId"))), inner_metadata],
         content_id=var("_dataConnectorContentId"),
         kind="DataConnector",
-        display_name=connector.title,
+        display_name=_value(b, connector, "title", connector.title),
         product=var("_dataConnectorcontentProductId"),
     ))
     b.resources.append({"type": METADATA_TYPE, "apiVersion": CONNECTOR_METADATA_API, "name": metadata_name,
                         "dependsOn": [var("_dataConnectorId")], "location": WORKSPACE_LOCATION,
                         "properties": properties})
-    b.resources.append(connector_resource(_ui_config_top_level(connector, var("_uiConfigId"))))
+    b.resources.append(connector_resource(_ui_config_top_level(b, connector, var("_uiConfigId"))))
     b.add_criterion("DataConnector", var("_dataConnectorContentId"), var("dataConnectorVersion"))
 
 
 def log_kind(connector: DataConnector) -> str:
-    """The words the createUi text uses for the connector's data."""
-    names = " ".join(connector.data_type_names).lower()  # e.g. "Syslog(OpenVPN)"
-    if "commonsecuritylog" in names:
-        return "CommonSecurityLog"
-    if "syslog" in names:
-        return "Syslog"
-    return "custom log"
+    """The words the createUi text uses for the connector's data (getConnectorDataTypes): per
+    data type, a name containing `Syslog`, else `CommonSecurityLog` (case-sensitive); the last
+    data type that matches wins."""
+    kind = "custom log"
+    for name in connector.data_type_names:  # e.g. "Syslog(OpenVPN)"
+        if "Syslog" in name:
+            kind = "Syslog"
+        elif "CommonSecurityLog" in name:
+            kind = "CommonSecurityLog"
+    return kind

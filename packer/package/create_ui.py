@@ -1,12 +1,12 @@
 """createUiDefinition.json: the install wizard Content Hub shows (solution-format.md 5)."""
 from __future__ import annotations
 
-from packer.content.model import AnalyticRule, HuntingQuery, Workbook
+from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.package.connectors import log_kind
-from packer.package.inputs import DataConnector, PackageInput
+from packer.package.inputs import CcpConnector, DataConnector, PackageInput
 from packer.package.solution import description_with_logo
 from packer.package.template import TemplateBuilder
-from packer.render.properties import hunting_description, rule_description
+from packer.bodies.properties import hunting_description, rule_description
 
 TEXT_BLOCK = "Microsoft.Common.TextBlock"
 SECTION = "Microsoft.Common.Section"
@@ -29,6 +29,12 @@ LINKS = {
     "workbooks": "https://docs.microsoft.com/azure/sentinel/tutorial-monitor-your-data",
 }
 CONNECT_DATA_URI = "https://docs.microsoft.com/azure/sentinel/connect-data-sources"
+PARSER_TEXT = (
+    "The Solution installs a parser that transforms the ingested data into Microsoft Sentinel normalized format. "
+    "The normalized format enables better correlation of different types of data from different data sources to "
+    "drive end-to-end outcomes seamlessly in security monitoring, hunting, incident investigation and response "
+    "scenarios in Microsoft Sentinel."
+)
 WORKSPACES_FILTER = (
     "[map(filter(basics('getLAWorkspace').value, (filter) => contains(toLower(filter.id), "
     "toLower(resourceGroup().name))), (item) => parse(concat('{\"label\":\"', item.name, '\",\"value\":\"', "
@@ -48,8 +54,8 @@ def _link(name: str, label: str, uri: str) -> dict:
     return {"name": name, "type": TEXT_BLOCK, "options": {"link": {"label": label, "uri": uri}}}
 
 
-def _section(name: str, label: str, text: str | None) -> dict:
-    elements = [_text(f"{name}-text", text)] if text else []
+def _section(name: str, label: str, text: str | None, always: bool = False) -> dict:
+    elements = [_text(f"{name}-text", text or "")] if text or always else []
     return {"name": name, "type": SECTION, "label": label, "elements": elements}
 
 
@@ -59,32 +65,48 @@ def _blade(package: PackageInput, step: str) -> list[dict]:
 
 
 def hunting_text(query: HuntingQuery) -> str:
-    parts = [hunting_description(query.description)] if query.description else []
+    """`<description> <connectors sentence>`: the space is written even when no connector follows."""
+    text = f"{hunting_description(query.description)} " if query.description else ""
     if query.required_data_connectors:
         connectors = " ".join(c.connector_id for c in query.required_data_connectors)
         data_types = " ".join(t for c in query.required_data_connectors for t in c.data_types)
-        parts.append(f"This hunting query depends on {connectors} data connector ({data_types} Parser or Table)")
-    return " ".join(parts)
+        text += f"This hunting query depends on {connectors} data connector ({data_types} Parser or Table)"
+    return text
 
 
-def _connectors_step(package: PackageInput, connectors: list[DataConnector]) -> dict:
+def _connector_text(n: int, name: str, data: str) -> dict:
+    return _text(
+        f"dataconnectors{n}-text",
+        f"This Solution installs the data connector for {name}. You can get {name} {data}data in your "
+        "Microsoft Sentinel workspace. After installing the solution, configure and enable this data connector "
+        "by following guidance in Manage solution view.",
+    )
+
+
+def _connectors_step(package: PackageInput, connectors: list[DataConnector | CcpConnector]) -> dict:
+    """GenericUI/StaticUI connectors: a text each, then after the last one the parser text (when
+    the solution has parsers) and one link, always named `dataconnectors-link2`
+    (GetDataConnectorMetadata). Each CCP connector (createCCPConnector.ps1) adds its own text,
+    naming the connector, and its own `dataconnectors-link<N>`."""
     name = package.solution.name
-    elements = [
-        _text(
-            f"dataconnectors{i}-text",
-            f"This Solution installs the data connector for {name}. You can get {name} {log_kind(c)} data in your "
-            "Microsoft Sentinel workspace. After installing the solution, configure and enable this data connector "
-            "by following guidance in Manage solution view.",
-        )
-        for i, c in enumerate(connectors, start=1)
-    ]
-    elements.append(_link(f"dataconnectors-link{len(connectors)}", "Learn more about connecting data sources", CONNECT_DATA_URI))
+    elements, classic = [], False
+    for i, c in enumerate(connectors, start=1):
+        if isinstance(c, CcpConnector):
+            elements += [_connector_text(i, c.title, ""),
+                         _link(f"dataconnectors-link{i}", "Learn more about connecting data sources", CONNECT_DATA_URI)]
+        else:
+            classic = True
+            elements.append(_connector_text(i, name, f"{log_kind(c)} "))
+    if classic:
+        if package.of_type(Parser):
+            elements.append(_text("dataconnectors-parser-text", PARSER_TEXT))
+        elements.append(_link("dataconnectors-link2", "Learn more about connecting data sources", CONNECT_DATA_URI))
     return {"name": "dataconnectors", "label": "Data Connectors", "bladeTitle": "Data Connectors", "elements": elements}
 
 
 def _workbooks_step(package: PackageInput, workbooks: list[Workbook]) -> dict:
     elements = _blade(package, "workbooks") + [
-        _section(f"workbook{i}", w.title, w.description) for i, w in enumerate(workbooks, start=1)
+        _section(f"workbook{i}", w.title, w.description, always=True) for i, w in enumerate(workbooks, start=1)
     ]
     return {"name": "workbooks", "label": "Workbooks",
             "subLabel": {"preValidation": "Configure the workbooks", "postValidation": "Done"},
@@ -110,7 +132,7 @@ def _hunting_step(package: PackageInput, queries: list[HuntingQuery]) -> dict:
 def steps(package: PackageInput) -> list[dict]:
     """Steps in the packager's fixed order; `[{}]` when nothing produces a step (parsers only)."""
     out = []
-    if connectors := package.of_type(DataConnector):
+    if connectors := [e for e in package.entries if isinstance(e, (DataConnector, CcpConnector))]:
         out.append(_connectors_step(package, connectors))
     if workbooks := package.of_type(Workbook):
         out.append(_workbooks_step(package, workbooks))

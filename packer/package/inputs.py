@@ -42,7 +42,33 @@ class DataConnector:
         return [str(t.get("name", "")) for t in data_types if isinstance(t, dict)] if isinstance(data_types, list) else []
 
 
-Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector
+@dataclass(frozen=True)
+class CcpConnector:
+    """A codeless (CCP) data connector: its definition and the poller, DCR and table resources
+    the packager finds for it in the solution's `Data Connectors` folder (JSON as read)."""
+
+    definition: Mapping[str, Any]  # the Microsoft.SecurityInsights/dataConnectorDefinitions resource
+    pollers: tuple[Mapping[str, Any], ...]  # Microsoft.SecurityInsights/dataConnectors resources
+    dcrs: tuple[Mapping[str, Any], ...]  # Microsoft.Insights/dataCollectionRules resources
+    tables: tuple[Mapping[str, Any], ...]  # Microsoft.OperationalInsights/workspaces/tables resources
+    path: Path
+
+    @property
+    def ui_config(self) -> Mapping[str, Any]:
+        properties = self.definition.get("properties")
+        config = properties.get("connectorUiConfig") if isinstance(properties, dict) else None
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def id(self) -> str:
+        return str(self.ui_config.get("id", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.ui_config.get("title", self.id))
+
+
+Entry = AnalyticRule | HuntingQuery | Parser | Workbook | DataConnector | CcpConnector
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,12 @@ class PackageInput:
     skipped: tuple[str, ...] = ()  # "<kind> <path>: <reason>", reported by the build
     parser_descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     release_notes_url: str | None = None  # linked from the Content Hub description when set
+    # Microsoft-format input: each analytic rule's YAML mapping as written (by source path), whose
+    # objects the packager copies into the package instead of our normalised rendering.
+    rules_as_written: Mapping[Path, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # Microsoft-format input: how many entries come before the data file's `Metadata` key; the
+    # solution's dependencies list only their criteria (None: all of them).
+    entries_before_metadata: int | None = None
 
     def of_type(self, cls: type) -> list:
         return [e for e in self.entries if isinstance(e, cls)]

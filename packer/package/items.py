@@ -2,6 +2,9 @@
 and workbooks, as the current V3 packager writes them (solution-format.md 4.4-4.7)."""
 from __future__ import annotations
 
+from typing import Any, Mapping
+
+from packer.content.load import get
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.package.template import (
     ALERT_RULE_TEMPLATE_API,
@@ -16,8 +19,8 @@ from packer.package.template import (
     quoted,
     template_spec_name,
 )
-from packer.render.api_bodies import content_id_of
-from packer.render.properties import (
+from packer.bodies.resources import content_id_of
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
@@ -50,7 +53,53 @@ def _item_metadata(b: TemplateBuilder, kind: str, id_expr: str, parent_id: str, 
     }
 
 
-def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule) -> None:
+# Objects the packager copies from the rule YAML as written (GenerateAlertRule), in its order.
+COPIED_RULE_OBJECTS = ("entityMappings", "eventGroupingSettings", "customDetails", "alertDetailsOverride",
+                       "incidentConfiguration", "sentinelEntitiesMappings")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
+
+
+def _without_empty_members(value: Any) -> Any:
+    """An object without its empty top-level members (null, "", [], {}); `false` and 0 are kept."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if not _is_empty(v)}
+    if isinstance(value, list):
+        return [_without_empty_members(item) for item in value]
+    return value
+
+
+def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
+    """The packager's properties for a rule read from Microsoft's input: severity, status and
+    tactics as spelled in the YAML (no case normalisation), data connectors and the objects of
+    COPIED_RULE_OBJECTS copied with only their empty top-level members removed."""
+    out = {k: v for k, v in props.items() if k not in COPIED_RULE_OBJECTS}
+    for key in ("severity", "status"):
+        if not _is_empty(get(written, key)):
+            out[key] = get(written, key)
+    tactics = get(written, "tactics")
+    if isinstance(tactics, list) and tactics:
+        out["tactics"] = [str(t).replace(" ", "") for t in tactics]
+    connectors = get(written, "requiredDataConnectors")
+    if isinstance(connectors, list) and connectors:
+        out["requiredDataConnectors"] = [_connector_as_written(c) for c in connectors]
+    for key in COPIED_RULE_OBJECTS:
+        value = get(written, key)
+        if not _is_empty(value):
+            out[key] = _without_empty_members(value)
+    return out
+
+
+def _connector_as_written(connector: Any) -> Any:
+    if isinstance(connector, dict) and isinstance(connector.get("connectorId"), list):
+        return {**connector, "connectorId": ",".join(str(c) for c in connector["connectorId"])}
+    return connector
+
+
+def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule, as_written: Mapping[str, Any] | None = None) -> None:
+    """`as_written`: the rule's YAML mapping, for Microsoft-format input (rule_properties_as_written)."""
     n = b.next_number("AnalyticsRule")
     obj = f"analyticRuleObject{n}"
     ref = lambda key: f"[{_member(obj, key + str(n))}]"  # noqa: E731
@@ -65,6 +114,8 @@ def add_analytic_rule(b: TemplateBuilder, rule: AnalyticRule) -> None:
         "location": WORKSPACE_LOCATION,
         "properties": analytic_rule_properties(rule, empty_connectors=empty),
     }
+    if as_written is not None:
+        rule_resource["properties"] = rule_properties_as_written(rule_resource["properties"], as_written)
     metadata = _item_metadata(
         b, "AnalyticsRule", _member(obj, f"analyticRuleId{n}"),
         ref("analyticRuleId"), ref("_analyticRulecontentId"), ref("analyticRuleVersion"),

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
+from packer.package.ccp import add_ccp_connector
 from packer.package.connectors import add_data_connector
 from packer.package.create_ui import create_ui_definition
-from packer.package.inputs import DataConnector, PackageInput
+from packer.package.inputs import CcpConnector, DataConnector, PackageInput
 from packer.package.items import add_analytic_rule, add_hunting_query, add_parser, add_workbook
 from packer.package.solution import add_solution_resource
 from packer.package.template import DEPLOYMENT_SCHEMA, TemplateBuilder, author_text
@@ -12,7 +13,7 @@ from packer.package.template import DEPLOYMENT_SCHEMA, TemplateBuilder, author_t
 
 def _add_entry(b: TemplateBuilder, package: PackageInput, entry) -> None:
     if isinstance(entry, AnalyticRule):
-        add_analytic_rule(b, entry)
+        add_analytic_rule(b, entry, package.rules_as_written.get(entry.source.path))
     elif isinstance(entry, HuntingQuery):
         add_hunting_query(b, entry)
     elif isinstance(entry, Parser):
@@ -21,6 +22,8 @@ def _add_entry(b: TemplateBuilder, package: PackageInput, entry) -> None:
         add_workbook(b, entry)
     elif isinstance(entry, DataConnector):
         add_data_connector(b, entry)
+    elif isinstance(entry, CcpConnector):
+        add_ccp_connector(b, entry)
     else:  # pragma: no cover - PackageInput only holds the kinds above
         raise TypeError(f"cannot package {type(entry).__name__}")
 

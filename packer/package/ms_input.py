@@ -7,6 +7,7 @@ packager does (prefixes stripped, case-insensitive). What this builder cannot pa
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import replace
@@ -18,7 +19,7 @@ from packer.content.load import analytic_rule_from, get, hunting_query_from, par
 from packer.content.model import Author, Solution, SourceInfo, Support, Workbook
 from packer.content.yamlsource import YamlDocument, read_text
 from packer.errors import PackerError, ValidationFailed
-from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector, Entry, PackageInput
+from packer.package.inputs import GENERIC_UI, STATIC_UI, CcpConnector, DataConnector, Entry, PackageInput
 from packer.package.solution import release_notes_url
 
 CONTENT_KEYS = ("Analytic Rules", "Hunting Queries", "Workbooks", "Parsers", "Data Connectors")
@@ -26,6 +27,9 @@ UNSUPPORTED_KEYS = ("Playbooks", "Watchlists", "SavedSearches", "SummaryRules")
 BLADE_KEYS = ("WorkbookBladeDescription", "AnalyticalRuleBladeDescription", "HuntingQueryBladeDescription",
               "PlaybooksBladeDescription")
 REFUSED_SOURCE_KINDS = ("community", "standalone")
+# Keys the packager reads that need no packaging of their own (solution-format.md 2.2).
+SETTING_KEYS = ("Name", "Author", "Logo", "Description", "BasePath", "Version", "Metadata", "TemplateSpec",
+                "Is1PConnector", "StaticDataConnectorIds", "dependentDomainSolutionIds") + BLADE_KEYS
 
 
 def _read_json(path: Path) -> Any:
@@ -33,6 +37,29 @@ def _read_json(path: Path) -> Any:
         return json.loads(read_text(path))
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise PackerError(f"{path}: not valid JSON: {exc}") from None
+
+
+CCP_DEFINITION_TYPE = "Microsoft.SecurityInsights/dataConnectorDefinitions"
+CCP_POLLER_TYPE = "Microsoft.SecurityInsights/dataConnectors"
+DCR_TYPE = "Microsoft.Insights/dataCollectionRules"
+TABLE_TYPE = "Microsoft.OperationalInsights/workspaces/tables"
+CCP_IGNORED_FILES = ("function.json", "host.json", "proxies.json")
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _of_type(value: Any, type_: str) -> list[dict]:
+    """The resources of `type_` in a JSON file's value (one resource or an array of them)."""
+    return [r for r in _as_list(value) if isinstance(r, dict) and str(r.get("type", "")).lower() == type_.lower()]
+
+
+def _dcr_stream(dcr: dict, key: str) -> Any:
+    """dataFlows[0].streams[0] or dataFlows[0].outputStream, as the packager reads them."""
+    flows = get(dcr.get("properties") or {}, "dataFlows") or [{}]
+    value = get(flows[0], key) if isinstance(flows, list) and isinstance(flows[0], dict) else None
+    return value[0] if key == "streams" and isinstance(value, list) and value else value
 
 
 def find_case_insensitive(base: Path, relative: str) -> Path | None:
@@ -61,17 +88,26 @@ def strip_prefixes(entry: str, name: str, base_path: str) -> str:
     return path
 
 
+def package_version(data_version: Any) -> str:
+    """The contentPackages version the packager derives from the data file's `Version`: a 3.x
+    version is kept, anything else (absent, 2.x, not X.Y.Z) becomes 3.0.0."""
+    text = str(data_version or "")
+    return text if re.fullmatch(r"3\.\d+\.\d+", text) else "3.0.0"
+
+
 def solution_from_data(data: dict, metadata: dict, data_file: Path) -> Solution:
-    author_name, _, email = str(get(data, "Author") or "").partition(" - ")
+    # String.Split(" - "): every occurrence splits, nothing is trimmed; part 2 (even "") is the e-mail
+    author_parts = str(get(data, "Author") or "").split(" - ")
     support = get(metadata, "support") or {}
     categories = get(metadata, "categories") or {}
     return Solution(
         name=str(get(data, "Name")),
         publisher_id=str(get(metadata, "publisherId")),
         offer_id=str(get(metadata, "offerId")),
-        version=str(get(data, "Version") or "3.0.0"),
-        description=str(get(data, "Description") or ""),
-        author=Author(author_name.strip(), email.strip() or None),
+        version=package_version(get(data, "Version")),
+        # inserted with PowerShell's -replace, whose replacement text turns `$$` into `$`
+        description=str(get(data, "Description") or "").replace("$$", "$"),
+        author=Author(author_parts[0], author_parts[1] if len(author_parts) > 1 else None),
         support=Support(tier=str(get(support, "tier") or ""), name=get(support, "name"),
                         email=get(support, "email"), link=get(support, "link")),
         source=SourceInfo(data_file),
@@ -138,13 +174,14 @@ class _Reader:
         self.name = str(get(self.data, "Name") or "")
         self.base_path = str(get(self.data, "BasePath") or "")
         self.workbooks_metadata = workbooks_metadata
-        static = [str(i) for i in get(self.data, "StaticDataConnectorIds") or []]
-        all_static = bool(get(self.data, "Is1PConnector")) and not static
-        self.static_ids = {i.lower() for i in static}
-        self.all_static = all_static
+        # Current V3 rule: StaticUI exactly for the listed ids (older builds made every connector
+        # StaticUI under Is1PConnector; today's commonFunctions.ps1 does not read that key).
+        self.static_ids = {str(i).lower() for i in _names(self.data, "StaticDataConnectorIds", str(data_file))}
         self.entries: list[Entry] = []
         self.skipped: list[str] = []
         self.parser_descriptions: dict[str, str] = {}
+        self.rules_as_written: dict[Path, dict] = {}
+        self.entries_before_metadata: int | None = None
         self.problems: list = []  # packer.validate Problems of the listed YAML files
         self.files_checked = 0
 
@@ -159,14 +196,27 @@ class _Reader:
 
     def read(self) -> None:
         for key, value in self.data.items():
-            if not isinstance(value, list):
-                continue
+            if key.lower() == "metadata":
+                self.entries_before_metadata = len(self.entries)
             canonical = next((k for k in CONTENT_KEYS + UNSUPPORTED_KEYS if k.lower() == key.lower()), None)
+            if key.lower() == "dataconnectors":  # createSolutionV3.ps1 reads this spelling too
+                canonical = "Data Connectors"
+            if canonical is None and not any(k.lower() == key.lower() for k in SETTING_KEYS):
+                self.skipped.append(f"data file key '{key}': not one this builder reads; nothing of it is packaged "
+                                    "(Microsoft's packager would package a .yaml file it lists as an analytic rule)")
+                continue
+            if not isinstance(value, list):
+                if canonical is not None and value not in (None, ""):
+                    self.skipped.append(f"{canonical}: '{key}' is not a list of files; nothing of it is packaged")
+                continue
             if canonical in UNSUPPORTED_KEYS:
                 self.skipped += [f"{canonical} {entry}: not supported by this builder yet" for entry in value]
             elif canonical is not None:
                 for entry in value:
                     self.add(canonical, str(entry))
+                    if self.entries_before_metadata is not None:
+                        self.skipped.append(f"{canonical} {entry}: listed after Metadata in the data file; packaged, "
+                                            "but (as Microsoft's packager does) not a dependency of the solution")
 
     def add(self, key: str, entry: str) -> None:
         path = self.resolve(key, entry)
@@ -178,7 +228,14 @@ class _Reader:
             self.skipped.append(f"{key} {entry}: only YAML {key.lower()} are supported by this builder yet")
         elif (doc := self.checked(path, key)) is None:
             return
-        elif key == "Parsers":
+        else:
+            try:
+                self.add_item(key, path, doc)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise PackerError(f"{path}: cannot be packaged: {exc}") from None
+
+    def add_item(self, key: str, path: Path, doc: YamlDocument) -> None:
+        if key == "Parsers":
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
             parser = parser_from(doc)
             self.entries.append(replace(
@@ -192,6 +249,8 @@ class _Reader:
                 raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
             builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
             item = builder(doc)
+            if key != "Hunting Queries":
+                self.rules_as_written[item.source.path] = copy.deepcopy(doc.value)
             self.entries.append(replace(item, query=clip_block_newline(doc.text, "query", item.query)))
 
     def checked(self, path: Path, key: str) -> YamlDocument | None:
@@ -201,18 +260,51 @@ class _Reader:
         result = check_file(path, {"Parsers": PARSER, "Hunting Queries": HUNTING}.get(key, RULE))
         self.files_checked += 1
         errors = [p for p in result.problems if p.is_error]
-        self.problems += errors
-        return None if errors else result.source
+        if result.source is None or not isinstance(result.source.value, dict):
+            self.problems += errors  # unreadable: Microsoft's packager cannot package it either
+            return None
+        # What Microsoft's packager does not check (a misspelt tactic...) is packaged as written.
+        self.skipped += [f"{p.path}:{p.line}: {p.field or '(file)'}: {p.message} (Microsoft's packager does not "
+                         "check this; packaged as written)" for p in errors]
+        return result.source
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)
+        if ccp_definition := _of_type(definition, CCP_DEFINITION_TYPE):
+            self.entries.append(self.ccp_connector(ccp_definition[0], path, entry))
+            return
         if not isinstance(definition, dict) or "type" in definition or "resources" in definition or "id" not in definition:
             self.skipped.append(f"Data Connectors {entry}: codeless (CCP) connectors are not supported yet")
             return
         connector_id = str(definition["id"])
-        static = self.all_static or connector_id.lower() in self.static_ids
+        static = connector_id.lower() in self.static_ids
         self.entries.append(DataConnector(connector_id, STATIC_UI if static else GENERIC_UI,
                                           MappingProxyType(definition), path))
+
+    def ccp_connector(self, definition: dict, path: Path, entry: str) -> CcpConnector:
+        """The poller, DCR and tables the packager pairs with a CCP definition (get-ccp-details.ps1):
+        every JSON file under the `Data Connectors` folder, poller by `connectorDefinitionName`, DCR by
+        the poller's stream, table by the DCR's output stream."""
+        folder = find_case_insensitive(self.folder, "Data Connectors") or path.parent
+        resources = [r for file in sorted(folder.rglob("*.json")) if file.name.lower() not in CCP_IGNORED_FILES
+                     for r in _as_list(_read_json(file))]
+        connector = CcpConnector(definition, (), (), (), path)
+        pollers = [r for r in _of_type(resources, CCP_POLLER_TYPE)
+                   if get(r.get("properties") or {}, "connectorDefinitionName") == connector.id]
+        streams = {str(get(get(p.get("properties") or {}, "dcrConfig") or {}, "streamName")) for p in pollers}
+        all_dcrs = _of_type(resources, DCR_TYPE)
+        dcrs = [d for d in all_dcrs if _dcr_stream(d, "streams") in streams]
+        if not dcrs and len(all_dcrs) == 1:
+            # The poller may name a stream the DCR does not declare (Microsoft Copilot's poller says
+            # LLMACTIVITY_RESTAPI); Microsoft's package still carries the folder's only DCR.
+            dcrs = all_dcrs
+        if not pollers or not dcrs:
+            missing = "poller (Microsoft.SecurityInsights/dataConnectors)" if not pollers else "data collection rule"
+            raise PackerError(f"{path}: codeless connector '{connector.id}' has no {missing} under {folder} "
+                              "(the packager pairs the definition with them by connectorDefinitionName and stream)")
+        outputs = {str(_dcr_stream(d, "outputStream")).removeprefix("Custom-") for d in dcrs}
+        tables = [t for t in _of_type(resources, TABLE_TYPE) if t.get("name") in outputs]
+        return replace(connector, pollers=tuple(pollers), dcrs=tuple(dcrs), tables=tuple(tables))
 
     def workbook(self, path: Path) -> Workbook:
         entry = next(
@@ -266,5 +358,7 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         blade_descriptions=MappingProxyType(blades),
         skipped=tuple(reader.skipped),
         parser_descriptions=MappingProxyType(reader.parser_descriptions),
+        rules_as_written=MappingProxyType(reader.rules_as_written),
+        entries_before_metadata=reader.entries_before_metadata,
         release_notes_url=release_notes_url(solution.name),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from markdown_it import MarkdownIt
+from packer.package.markdown import render as render_markdown
 
 from packer.package.inputs import PackageInput
 from packer.package.template import CONTENT_API, WORKSPACE_LOCATION, TemplateBuilder, support_json
@@ -24,7 +24,7 @@ COUNT_LABELS = (
     ("AnalyticsRule", "Analytic Rules"),
     ("HuntingQuery", "Hunting Queries"),
 )
-_markdown = MarkdownIt("commonmark")
+
 
 
 def release_notes_url(solution_name: str) -> str:
@@ -41,7 +41,7 @@ def description_markdown(b: TemplateBuilder, package: PackageInput) -> str:
     note = "**Note:** Please refer to the following before installing the solution: \n\n"
     if package.release_notes_url:
         note += f"• Review the solution [Release Notes]({package.release_notes_url})\n\n"
-    parts = [note + KNOWN_ISSUES, package.solution.description.rstrip()]
+    parts = [note + KNOWN_ISSUES, package.solution.description]  # verbatim: the packager keeps trailing spaces
     counts = counts_line(b)
     if counts:
         parts.append(counts)
@@ -51,11 +51,11 @@ def description_markdown(b: TemplateBuilder, package: PackageInput) -> str:
 
 def description_with_logo(b: TemplateBuilder, package: PackageInput) -> str:
     text = description_markdown(b, package)
-    return f"{package.solution.logo}\n\n{text}" if package.solution.logo else text
+    return f"{package.solution.logo}\n\n{text}" if package.solution.logo is not None else text
 
 
 def description_html(b: TemplateBuilder, package: PackageInput) -> str:
-    return _markdown.render(description_markdown(b, package))
+    return render_markdown(description_markdown(b, package))
 
 
 def publisher_display_name(package: PackageInput) -> str:
@@ -71,7 +71,10 @@ def add_solution_resource(b: TemplateBuilder, package: PackageInput) -> None:
         "[concat(take(variables('_solutionId'),50),'-','sl','-', uniqueString(concat(variables('_solutionId'),"
         "'-','Solution','-',variables('_solutionId'),'-', variables('_solutionVersion'))))]"
     )
-    criteria = list(b.criteria) + [{"kind": "Solution", "contentId": s} for s in solution.dependent_solution_ids]
+    # The packager builds this resource when the data file's walk reaches `Metadata`: items listed
+    # after it are packaged but are not among the solution's dependencies.
+    listed = b.criteria if package.entries_before_metadata is None else b.criteria[:package.entries_before_metadata]
+    criteria = list(listed) + [{"kind": "Solution", "contentId": s} for s in solution.dependent_solution_ids]
     dependencies = {"criteria": criteria} if solution.dependent_solution_ids else {"operator": "AND", "criteria": criteria}
     props = {
         "version": b.version,
@@ -84,7 +87,7 @@ def add_solution_resource(b: TemplateBuilder, package: PackageInput) -> None:
         "contentProductId": "[variables('_solutioncontentProductId')]",
         "id": "[variables('_solutioncontentProductId')]",
     }
-    if solution.logo:
+    if solution.logo is not None:  # an empty Logo still gives `icon` (PrepareSolutionMetadata adds it)
         props["icon"] = solution.logo
     props.update({
         "contentId": "[variables('_solutionId')]",

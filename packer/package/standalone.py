@@ -4,8 +4,8 @@ Each template takes only the `workspace` name and deploys the item itself (not a
 template): analytic rule -> alertRules, hunting query / parser -> workspace savedSearches,
 workbook -> Microsoft.Insights/workbooks. Rules, queries and parsers get the names `apply` uses
 (rule id, query id, parser function name); a workbook gets its metadata `id` (else a GUID from
-its key), while `apply` names workbooks per workspace (packer.render.api_bodies.workbook_name),
-so the two make different workbook resources. Properties come from packer.render.properties.
+its key), while `apply` names workbooks per workspace (packer.bodies.resources.workbook_name),
+so the two make different workbook resources. Properties come from packer.bodies.properties.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import uuid
 from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
 from packer.package.template import DEPLOYMENT_SCHEMA
 from packer.remote import api_versions
-from packer.render.api_bodies import alert_rule_body
-from packer.render.properties import (
+from packer.bodies.resources import alert_rule_body
+from packer.bodies.properties import (
     hunting_query_properties,
     parser_properties,
     workbook_properties,
@@ -46,7 +46,7 @@ def _in_workspace(name: str, provider: str = "") -> str:
 
 
 def rule_template(rule: AnalyticRule) -> dict:
-    """The same alertRules body `apply` sends (packer.render.api_bodies), so both agree."""
+    """The same alertRules body `apply` sends (packer.bodies.resources), so both agree."""
     body = alert_rule_body(rule)
     return _template({
         "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",

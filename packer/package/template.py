@@ -62,7 +62,7 @@ def base_parameters() -> dict:
 def author_text(solution: Solution) -> str:
     """The data file's `Author` string: `<name> - <email>`, or the name alone."""
     author = solution.author
-    return f"{author.name} - {author.email}" if author.email else author.name
+    return f"{author.name} - {author.email}" if author.email is not None else author.name
 
 
 def support_json(solution: Solution) -> dict:
@@ -102,7 +102,7 @@ class TemplateBuilder:
         self.resources: list[dict] = []
         self.criteria: list[dict] = []
         self._counters: Counter[str] = Counter()
-        if solution.author.email:
+        if solution.author.email is not None:
             self.variables["email"] = solution.author.email
             self.variables["_email"] = "[variables('email')]"
         self.variables["_solutionName"] = solution.name
@@ -126,7 +126,7 @@ class TemplateBuilder:
 
     def author(self) -> dict:
         out = {"name": self.solution.author.name}
-        if self.solution.author.email:
+        if self.solution.author.email is not None:
             out["email"] = "[variables('_email')]"
         return out
 

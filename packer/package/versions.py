@@ -18,7 +18,7 @@ from packer.content.load import load_content_unchecked
 from packer.content.model import AnalyticRule, ContentItem, ContentSet, HuntingQuery, Parser, Workbook
 from packer.errors import PackerError
 from packer.package.items import workbook_dependencies
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,

@@ -3,7 +3,7 @@
 Reads with list calls only (see packer.plan.live), classifies every content item, and every
 resource this tool and this repository own that the content no longer has (prune).
 Classification of an item whose resource exists (hashes: packer.remote.normalise; the stamp
-"sent / stored" is read from our metadata, see packer.render.api_bodies):
+"sent / stored" is read from our metadata, see packer.bodies.resources):
 - not ours (no sentinel-packer metadata of this repository) -> foreign, unless the live body
   already equals ours and carries no metadata at all (an apply interrupted between the
   resource and its metadata): then only the metadata is written;
@@ -14,6 +14,15 @@ Classification of an item whose resource exists (hashes: packer.remote.normalise
 An item whose resource does not exist is foreign when another resource, not ours, already has
 its display name (or function alias), else create. Rules whose tables, or columns of those
 tables, are missing from the workspace are blocked instead of created/updated.
+
+Content Hub (packer.plan.content_hub): the content's package and one template per item are planned first
+(packer.plan.content_hub), from the un-overlaid content (`package_content`): every workspace gets the
+same package; overlays shape only the active items. An item of ours whose template version
+moves is an `upgrade`. One of ours edited in the workspace since our last apply, whose template
+changed upstream, is merged per field (packer.plan.merge): base = the item as made from the live
+template it was created from, ours = as made from the new template, theirs = the live item;
+conflicts follow `on_conflict` (fail: the item is `conflict`, nothing of the plan is applied).
+Without such a base (no live template of that version), it is `drifted` as before.
 """
 from __future__ import annotations
 
@@ -22,6 +31,9 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from packer.content.model import ContentItem, ContentSet
+from packer.package.hub_resources import PackageBodies, content_package_bodies
+from packer.plan.content_hub import live_template_by_content_id, plan_install
+from packer.plan.merge import check_on_conflict, three_way
 from packer.plan.diff import field_changes
 from packer.plan.live import (
     LiveState,
@@ -30,21 +42,26 @@ from packer.plan.live import (
     fingerprint,
     owned_by,
     owner_description,
+    owner_of,
     read_live_state,
     recorded_hashes,
     workspace_tables,
 )
-from packer.plan.model import Action, Plan, PlanItem, Write
-from packer.plan.tables import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
-from packer.render.api_bodies import (
+from packer.resource_ids import ResourceRole
+from packer.bodies.resources import (
     DesiredResource,
     ResourceType,
     desired_resources,
     item_key,
+    owner_source_id,
     owner_source_path,
     parse_stamp,
+    active_body_from_template,
+    repository_path,
     stamped_metadata,
     with_location,
 )
@@ -56,20 +73,31 @@ ColumnsNeeded = Callable[[ContentItem], "Mapping[str, set[str]]"]  # table -> co
 
 def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, commit: str | None = None, *,
                  root: Path | None = None, probe_tables: bool = True,
-                 tables_needed: TablesNeeded | None = None, columns_needed: ColumnsNeeded | None = None) -> Plan:
+                 tables_needed: TablesNeeded | None = None, columns_needed: ColumnsNeeded | None = None,
+                 package_content: ContentSet | None = None, on_conflict: str = "fail", install: bool = True) -> Plan:
     """The plan for one workspace. `content` must be validated (and overlaid) already;
     `commit` is recorded in the ownership metadata of what changes; `root` is the repository
     root paths are recorded against (default: the file's Git work tree). `probe_tables=False`
     skips listing the workspace's tables (no item is then blocked); `tables_needed(rule)`
     replaces the default KQL analysis of which tables a rule reads, and `columns_needed(rule)`
-    (table -> columns) of which columns; given `tables_needed` alone, columns are not checked."""
+    (table -> columns) of which columns; given `tables_needed` alone, columns are not checked.
+    `package_content`: the content the package is built from (default `content`; the fleet
+    passes the content before overlays). `install=False` plans the active items alone."""
+    check_on_conflict(on_conflict)
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client)
     needs = _needs_of(content, tables_needed, columns_needed)
     blocked = _BlockedCheck(content, client if probe_tables else None, needs)
     desired_ids = {d.resource_id.lower() for d in desired}
-    planner = _Planner(target, state, client, blocked, desired_ids)
-    items = [planner.classify(d) for d in desired]
+    items: list[PlanItem] = []
+    bodies = None
+    if install:
+        source = package_content or content
+        bodies = content_package_bodies(source, target)
+        solution_path = _solution_path(source, root)
+        items += plan_install(bodies, state, target, owner_source_id(target.repository, solution_path, commit))
+    planner = _Planner(target, state, client, blocked, desired_ids, bodies, on_conflict)
+    items += [planner.classify(d) for d in desired]
     items += planner.prunes()
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
@@ -120,10 +148,18 @@ def _watched_ids(item: PlanItem) -> list[str]:
     return [item.resource_id, *(w.resource_id for w in item.writes)]
 
 
+def _solution_path(content: ContentSet, root: Path | None) -> str:
+    return repository_path(content.solution.source.path, root) if content.solution is not None else "solution.yaml"
+
+
 class _Planner:
     def __init__(self, target: Target, state: LiveState, client: WorkspaceClient, blocked: _BlockedCheck,
-                 desired_ids: set[str]):
+                 desired_ids: set[str], bodies: PackageBodies | None = None, on_conflict: str = "fail"):
         self.target = target
+        self.bodies = bodies
+        self.on_conflict = on_conflict
+        self.live_templates = (live_template_by_content_id(state, bodies.package.content_id)
+                               if bodies is not None else {})
         self.desired_ids = desired_ids
         self.blocked = blocked
         self.state = state
@@ -168,10 +204,60 @@ class _Planner:
         if blocked_reason:
             return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
         writes = (self._put(d, live), self._put_metadata(d, meta))
+        upgrade = self._upgrade_from(d, live, meta)
         if stored is not None and stored != live_hash:
+            base = self._base_body(d, live)
+            if base is not None and content_hash(base) != d.content_hash:
+                return self._merged(d, live, meta, base, live_hash, upgrade)
             return self._item(d, Action.DRIFTED, "changed outside sentinel-packer since the last apply",
                               changes=changes, writes=writes, live_hash=live_hash)
+        if upgrade:
+            return self._item(d, Action.UPGRADE, upgrade, changes=changes, writes=writes, live_hash=live_hash)
         return self._item(d, Action.UPDATE, changes=changes, writes=writes, live_hash=live_hash)
+
+    # --- upgrades -----------------------------------------------------------------------------
+
+    def _upgrade_from(self, d: DesiredResource, live: dict, meta: dict | None) -> str:
+        """"<kind> <name> 1.0.0 -> 1.0.1" when the template version the item was made from moves."""
+        before = body_value(live, "properties", "templateVersion") if d.resource_type == ResourceType.ALERT_RULE \
+            else body_value(meta, "properties", "version")
+        after = body_value(d.metadata_body, "properties", "version")
+        if not before or not after or before == after:
+            return ""
+        return f"{before} -> {after}"
+
+    def _base_body(self, d: DesiredResource, live: dict) -> dict | None:
+        """The item as made from the live template it was created from (None: unknown)."""
+        content_id = body_value(d.metadata_body, "properties", "contentId")
+        template = self.live_templates.get(str(content_id))
+        if template is None:
+            return None
+        made_from = (body_value(live, "properties", "templateVersion") if d.resource_type == ResourceType.ALERT_RULE
+                     else body_value(self.state.metadata_of(d.resource_id, d.metadata_id), "properties", "version"))
+        version = body_value(template, "properties", "version")
+        if made_from and made_from != version:
+            return None
+        return active_body_from_template(template, d.body)
+
+    def _merged(self, d: DesiredResource, live: dict, meta: dict | None, base: dict, live_hash: str,
+                upgrade: str) -> PlanItem:
+        result = three_way(base, d.body, live, self.on_conflict)
+        conflicts = tuple(MergeConflict(c.path, c.base, c.ours, c.theirs) for c in result.conflicts)
+        if conflicts and self.on_conflict == "fail":
+            names = ", ".join(c.path for c in conflicts)
+            return self._item(d, Action.CONFLICT, f"edited in the workspace and upstream: {names} "
+                              "(--on-conflict ours|theirs decides)", live_hash=live_hash, conflicts=conflicts)
+        merged = dict(result.body)
+        changes = field_changes(live, merged)
+        kept = ", ".join(p.removeprefix("properties.") for p in result.kept)
+        reason = "merged with the workspace's edits" + (f" (kept {kept})" if kept else "")
+        if conflicts:
+            reason += f"; conflicts resolved with --on-conflict {self.on_conflict}"
+        if upgrade:
+            reason = f"{upgrade}; {reason}"
+        writes = (self._put_body(d, merged, live), self._put_metadata(d, meta))
+        return self._item(d, Action.UPGRADE if upgrade else Action.UPDATE, reason, changes=changes, writes=writes,
+                          live_hash=live_hash, conflicts=conflicts)
 
     def prunes(self) -> list[PlanItem]:
         items = []
@@ -180,12 +266,13 @@ class _Planner:
             parent = str(props.get("parentId") or "")
             if not owned_by(meta, self.target.repository) or parent.lower() in self.desired_ids:
                 continue
+            if props.get("kind") == "Solution":  # a package's record: packer.plan.content_hub plans it
+                continue
             live = self.state.resource(parent)
             writes = [Write("DELETE", live["id"], etag=live.get("etag"))] if live else []
-            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag")))
+            writes.append(Write("DELETE", meta["id"], etag=meta.get("etag"), role=ResourceRole.METADATA))
             edited = bool(live) and recorded_hashes(meta)[1] not in (None, content_hash(live))
-            source_id = str((props.get("source") or {}).get("sourceId", ""))
-            path = owner_source_path(source_id, self.target.repository)
+            path = owner_source_path(owner_of(meta) or "", self.target.repository)
             items.append(PlanItem(
                 key=f"{props.get('kind', '')}/{props.get('contentId', '')}", kind=str(props.get("kind", "")),
                 name=display_name(live) or str(props.get("contentId", "")), action=Action.PRUNE,
@@ -199,16 +286,19 @@ class _Planner:
     # --- helpers ------------------------------------------------------------------------------
 
     def _item(self, d: DesiredResource, action: Action, reason: str = "", *, changes=(), writes=(),
-              live_hash: str | None = None, replaces: str | None = None) -> PlanItem:
+              live_hash: str | None = None, replaces: str | None = None, conflicts=()) -> PlanItem:
         return PlanItem(
             key=d.key, kind=d.kind.value, name=d.display_name, action=action, resource_type=d.resource_type,
             resource_id=d.resource_id, source_path=d.source_path, reason=reason, changes=tuple(changes),
             writes=tuple(writes), calls=d.calls, content_hash=d.content_hash, live_hash=live_hash,
-            replaces=replaces,
+            replaces=replaces, conflicts=tuple(conflicts),
         )
 
     def _put(self, d: DesiredResource, live: dict | None) -> Write:
-        body = dict(d.body)
+        return self._put_body(d, d.body, live)
+
+    def _put_body(self, d: DesiredResource, body, live: dict | None) -> Write:
+        body = dict(body)
         if d.resource_type == ResourceType.WORKBOOK:
             body = with_location(body, (live or {}).get("location") or self._workspace_location())
         return Write("PUT", d.resource_id, body, (live or {}).get("etag"))
@@ -216,7 +306,8 @@ class _Planner:
     def _put_metadata(self, d: DesiredResource, meta: dict | None, stored_hash: str | None = None) -> Write:
         """The metadata PUT; for a resource about to be written, apply adds the stored hash."""
         metadata_id = (meta or {}).get("id") or d.metadata_id
-        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"))
+        return Write("PUT", metadata_id, stamped_metadata(d.metadata_body, stored_hash), (meta or {}).get("etag"),
+                     ResourceRole.METADATA)
 
     def _workspace_location(self) -> str | None:
         if self._location is None:
@@ -274,7 +365,9 @@ def _comparable_metadata(body: dict | None) -> dict:
     norm = normalise(body or {})
     props = norm.get("properties", {})
     if "customVersion" in props:
-        props["customVersion"] = parse_stamp(props["customVersion"])[0] or props["customVersion"]
+        owner = owner_of(body)
+        props["customVersion"] = [owner.rsplit("@", 1)[0] if owner else None,
+                                  parse_stamp(props["customVersion"])[0] or props["customVersion"]]
     source = body_value(norm, "properties", "source")
     if isinstance(source, dict) and isinstance(source.get("sourceId"), str):
         norm["properties"]["source"] = {**source, "sourceId": source["sourceId"].rsplit("@", 1)[0]}

@@ -3,7 +3,7 @@
 One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
 workspace, and metadata (four list calls, paged); the table list is read separately, only
 when a rule is about to be written. Ownership is read from metadata (see
-packer.render.api_bodies for the marker).
+packer.bodies.resources for the marker).
 """
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from packer.plan.tables import WorkspaceTables
+from packer.plan.query_needs import WorkspaceTables
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
-from packer.render.api_bodies import OWNER_PREFIX, SOURCE_KIND, parse_stamp
+from packer.bodies.resources import OWNER_PREFIX, SOURCE_KIND, mark_owner, parse_stamp
 
 
 @dataclass(frozen=True)
 class LiveState:
     resources: Mapping[str, dict]  # lower-cased resource id -> body (rules, savedSearches, workbooks)
     metadata: Mapping[str, dict]  # lower-cased metadata id -> body
+    packages: Mapping[str, dict] = field(default_factory=dict)  # contentPackages, by lower-cased id
+    templates: Mapping[str, dict] = field(default_factory=dict)  # contentTemplates, by lower-cased id
     _by_parent: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +44,8 @@ class LiveState:
     def etags(self) -> dict[str, str]:
         out = {rid: str(body.get("etag") or "") for rid, body in self.resources.items()}
         out.update({mid: str(body.get("etag") or "") for mid, body in self.metadata.items()})
+        for collection in (self.packages, self.templates):
+            out.update({rid: str(body.get("etag") or "") for rid, body in collection.items()})
         return out
 
 
@@ -51,7 +55,9 @@ def read_live_state(client: WorkspaceClient) -> LiveState:
         if body.get("id"):
             resources[body["id"].lower()] = body
     metadata = {body["id"].lower(): body for body in client.list_metadata() if body.get("id")}
-    return LiveState(resources, metadata)
+    packages = {body["id"].lower(): body for body in client.list_content_packages() if body.get("id")}
+    templates = {body["id"].lower(): body for body in client.list_content_templates() if body.get("id")}
+    return LiveState(resources, metadata, packages, templates)
 
 
 def workspace_tables(client: WorkspaceClient) -> tuple[WorkspaceTables | None, str]:
@@ -72,23 +78,36 @@ def source_of(metadata: dict | None) -> dict:
     return ((metadata or {}).get("properties") or {}).get("source") or {}
 
 
-def owned_by(metadata: dict | None, repository: str) -> bool:
-    """Deployed by this tool from this repository (all three marks must match)."""
+def owner_of(metadata: dict | None) -> str | None:
+    """The ownership mark "sentinel-packer:<repository>:<path>@<commit>" of an item, from
+    customVersion (items linked to a solution), else from the older SourceRepository source."""
+    props = (metadata or {}).get("properties") or {}
+    marked = mark_owner(props.get("customVersion"))
+    if marked:
+        return marked
     source = source_of(metadata)
-    return (
-        source.get("kind") == SOURCE_KIND
-        and source.get("name") == repository
-        and str(source.get("sourceId", "")).startswith(f"{OWNER_PREFIX}{repository}:")
-    )
+    source_id = str(source.get("sourceId", ""))
+    if source.get("kind") == SOURCE_KIND and source_id.startswith(OWNER_PREFIX):
+        return source_id
+    return None
+
+
+def owned_by(metadata: dict | None, repository: str) -> bool:
+    """Deployed by this tool from this repository (older form: source kind, name and id must all match)."""
+    owner = owner_of(metadata)
+    if not owner or not owner.startswith(f"{OWNER_PREFIX}{repository}:"):
+        return False
+    source = source_of(metadata)
+    return source.get("kind") != SOURCE_KIND or source.get("name") == repository
 
 
 def owner_description(metadata: dict | None) -> str:
     source = source_of(metadata)
+    owner = owner_of(metadata)
+    if owner:
+        return f"deployed by sentinel-packer from repository {owner[len(OWNER_PREFIX):].split(':', 1)[0]!r}"
     if not source:
         return "no sentinel-packer metadata (created in the portal or by another tool)"
-    source_id = str(source.get("sourceId", ""))
-    if source_id.startswith(OWNER_PREFIX):
-        return f"deployed by sentinel-packer from repository {source.get('name')!r}"
     return f"source {source.get('kind')} {source.get('name')!r}".strip()
 
 

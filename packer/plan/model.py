@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from packer.errors import ConfigError
+from packer.resource_ids import ResourceRole, role_of
 from packer.targets.model import Target
 
 PLAN_FORMAT = "sentinel-packer/plan@1"
@@ -27,9 +28,23 @@ class Action(StrEnum):
     PRUNE = "prune"  # ours, no longer in the content
     FOREIGN = "foreign"  # same id or name, not ours: never touched
     BLOCKED = "blocked"  # would be rejected (tables missing in this workspace)
+    UPGRADE = "upgrade"  # a new version: package, template, or the active item made from it
+    UNINSTALL = "uninstall"  # a template (or the package) no longer in the content: removed from the package
+    CONFLICT = "conflict"  # an upgrade whose merge with local edits conflicts (--on-conflict fail)
 
 
-CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.DRIFTED, Action.PRUNE})
+CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.DRIFTED, Action.PRUNE, Action.UPGRADE, Action.UNINSTALL,
+                      Action.CONFLICT})
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A field changed both upstream and in the workspace: the three values (None: absent)."""
+
+    path: str
+    base: Any = None  # the template version the item was created from
+    ours: Any = None  # the new template
+    theirs: Any = None  # the live item
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class Write:
     resource_id: str
     body: Mapping[str, Any] | None = None
     etag: str | None = None  # what the plan read; None: the resource did not exist
+    role: ResourceRole = ResourceRole.RESOURCE  # the item's own resource, or its ownership metadata
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,7 @@ class PlanItem:
     content_hash: str | None = None  # of the desired body
     live_hash: str | None = None
     replaces: str | None = None  # a create that needs this (pruned) resource of ours gone first
+    conflicts: tuple[MergeConflict, ...] = ()
 
     @property
     def is_change(self) -> bool:
@@ -96,7 +113,9 @@ class Plan:
     def summary(self) -> str:
         counts = self.counts
         parts = [f"{counts.get(a, 0)} to {a.value}" for a in (Action.CREATE, Action.UPDATE, Action.PRUNE)]
-        extra = [f"{counts[a]} {a.value}" for a in (Action.DRIFTED, Action.FOREIGN, Action.BLOCKED) if counts.get(a)]
+        parts += [f"{counts[a]} to {a.value}" for a in (Action.UPGRADE, Action.UNINSTALL) if counts.get(a)]
+        extra = [f"{counts[a]} {a.value}" for a in (Action.DRIFTED, Action.CONFLICT, Action.FOREIGN, Action.BLOCKED)
+                 if counts.get(a)]
         return f"Plan: {', '.join(parts)}; {counts.get(Action.UNCHANGED, 0)} unchanged" + (
             f"; {', '.join(extra)}" if extra else "")
 
@@ -144,10 +163,17 @@ def _item(data: dict) -> PlanItem:
         resource_type=data["resource_type"], resource_id=data["resource_id"],
         source_path=data.get("source_path", ""), reason=data.get("reason", ""),
         changes=tuple(FieldChange(**c) for c in data.get("changes") or ()),
-        writes=tuple(Write(**w) for w in data.get("writes") or ()),
+        writes=tuple(_write(w) for w in data.get("writes") or ()),
         calls=tuple(data.get("calls") or ()), content_hash=data.get("content_hash"),
         live_hash=data.get("live_hash"), replaces=data.get("replaces"),
+        conflicts=tuple(MergeConflict(**c) for c in data.get("conflicts") or ()),
     )
+
+
+def _write(data: dict) -> Write:
+    # Plans saved before writes carried their role: the id says which one is the metadata.
+    role = ResourceRole(data["role"]) if "role" in data else role_of(data["resource_id"])
+    return Write(**{**data, "role": role})
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,11 +1,12 @@
 """WorkspaceClient: the one place that talks HTTP to a Sentinel workspace.
 
-Requests go through the real SDK clients' pipelines (authentication, ARM policies, retries,
+Requests go through a real SDK client's pipeline (authentication, ARM policies, retries,
 logging) with exact JSON bodies at the api-versions in `api_versions` (an alert rule PUT at the
-version for its body's kind: NRT rules exist only in the preview specs; see api_versions):
-azure-mgmt-securityinsight's client carries Microsoft.SecurityInsights and Microsoft.Insights
-(workbooks) requests, azure-mgmt-loganalytics' client carries Microsoft.OperationalInsights
-(savedSearches, tables, the workspace).
+version for its body's kind: NRT rules exist only in the preview specs; see api_versions). The
+pipeline is azure-mgmt-loganalytics' client, through its public `send_request` (14.0.0 and
+later): azure-mgmt-securityinsight's only release (1.0.0) has no public way to send a raw
+request, and its models lag the service anyway, so every provider's requests (SecurityInsights,
+Insights workbooks, OperationalInsights) share that one ARM pipeline.
 
 Retries, deliberately split:
 - azure-core retries 408/429/5xx (honouring Retry-After) and connections that never reached
@@ -29,8 +30,8 @@ from urllib.parse import quote
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
-from azure.mgmt.securityinsight import SecurityInsights
 
+from packer import resource_ids
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT, api_version_for
 from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
@@ -38,7 +39,6 @@ from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
 from packer.targets.model import Target
 
 DEFAULT_CONCURRENCY = 4
-SENTINEL_PROVIDER = "providers/Microsoft.SecurityInsights"
 WORKBOOK_CATEGORY = "sentinel"
 
 
@@ -81,8 +81,7 @@ class WorkspaceClient:
             kwargs["connection_verify"] = connection_verify
         if rate_limiter is not None:
             kwargs["per_retry_policies"] = [RateLimitPolicy(rate_limiter, rate_limited_operations)]
-        self._insights = SecurityInsights(credential, target.subscription_id, base_url=self.base_url, **kwargs)
-        self._loganalytics = LogAnalyticsManagementClient(
+        self._arm = LogAnalyticsManagementClient(
             credential, target.subscription_id, base_url=self.base_url, **kwargs
         )
 
@@ -93,15 +92,15 @@ class WorkspaceClient:
         return self.target.workspace_id
 
     def sentinel_collection(self, name: str) -> str:
-        return f"{self.workspace_id}/{SENTINEL_PROVIDER}/{name}"
+        return resource_ids.sentinel_collection(self.workspace_id, name)
 
     @property
     def saved_searches_collection(self) -> str:
-        return f"{self.workspace_id}/savedSearches"
+        return resource_ids.saved_searches_collection(self.workspace_id)
 
     @property
     def workbooks_collection(self) -> str:
-        return f"{self.target.resource_group_id}/providers/Microsoft.Insights/workbooks"
+        return resource_ids.workbooks_collection(self.target.resource_group_id)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -110,6 +109,16 @@ class WorkspaceClient:
 
     def list_metadata(self) -> list[dict]:
         return self.list_collection(self.sentinel_collection("metadata"))
+
+    def list_content_packages(self) -> list[dict]:
+        """Installed Content Hub packages (ContentPackages.json)."""
+        return self.list_collection(self.sentinel_collection("contentPackages"))
+
+    def list_content_templates(self) -> list[dict]:
+        """Installed item templates with their ARM body (`mainTemplate` is only listed when
+        expanded: ContentTemplates.json, "Expandable properties")."""
+        return self.list_collection(self.sentinel_collection("contentTemplates"),
+                                    {"$expand": "properties/mainTemplate"})
 
     def list_saved_searches(self) -> list[dict]:
         return self.list_collection(self.saved_searches_collection)
@@ -120,7 +129,7 @@ class WorkspaceClient:
         return self.list_collection(self.workbooks_collection, params)
 
     def list_tables(self) -> list[dict]:
-        return self.list_collection(f"{self.workspace_id}/tables")
+        return self.list_collection(resource_ids.tables_collection(self.workspace_id))
 
     def get_workspace(self) -> dict:
         found = self.get(self.workspace_id)
@@ -197,8 +206,7 @@ class WorkspaceClient:
         return response
 
     def _send(self, request: HttpRequest, resource_id: str, **options: Any) -> HttpResponse:
-        sdk = self._loganalytics if "/microsoft.operationalinsights/" in _provider_part(request.url) else self._insights
-        send = sdk.send_request if sdk is self._loganalytics else sdk._send_request
+        send = self._arm.send_request
         with self._slots:
             try:
                 return send(request, **options)
@@ -210,21 +218,13 @@ class WorkspaceClient:
                 raise AuthorizationFailed(None, "CredentialUnavailable", _reason(exc), resource_id, request.method) from None
 
     def close(self) -> None:
-        self._insights.close()
-        self._loganalytics.close()
+        self._arm.close()
 
     def __enter__(self) -> "WorkspaceClient":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _provider_part(url: str) -> str:
-    """The part of a (possibly absolute) URL from the last `/providers/` on, lower-cased."""
-    lowered = url.lower().split("?")[0]
-    index = lowered.rfind("/providers/")
-    return lowered[index:] + "/" if index >= 0 else lowered
 
 
 def _quoted(url: str) -> str:

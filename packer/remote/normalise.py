@@ -24,6 +24,7 @@ SERVER_FIELDS = frozenset({"id", "name", "type", "etag", "systemData", "location
 SERVER_PROPERTIES = frozenset({
     "lastModifiedUtc", "createdTimeUtc", "lastModifiedTimeUtc", "timeModified", "userId", "revision",
     "storageUri", "eTag", "createdTime", "provisioningState",
+    "installedVersion", "isDeprecated", "dependantTemplates",  # Content Hub: filled by the service
 })
 
 # Defaults the services fill in on PUT, by path under the body (paths use "*" for list items).

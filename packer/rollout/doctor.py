@@ -6,14 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from packer import resource_ids
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.tables import WorkspaceTables, missing_tables
+from packer.plan.query_needs import WorkspaceTables, missing_tables
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -74,6 +75,9 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection,
                                 "check subscription, resourceGroup and workspace in targets.yaml"))
             return DoctorResult(target.name, tuple(checks))
         except AuthorizationFailed as exc:  # say which permissions are missing, if ARM tells
+            if exc.code == "InvalidAuthenticationTokenTenant":  # no role helps: ARM refuses the tenant itself
+                checks.append(Check("workspace", False, exc.message.split(". ")[0], _tenant_fix(connection, target)))
+                return DoctorResult(target.name, tuple(checks))
             checks.append(Check("workspace", False, exc.message, ROLE_FIX))
             checks.append(_permissions(client))
             return DoctorResult(target.name, tuple(checks))
@@ -87,9 +91,18 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection,
     return DoctorResult(target.name, tuple(checks))
 
 
+def _tenant_fix(connection: FleetConnection, target: Target) -> str:
+    managing = connection.credentials.expected_tenant(target)
+    if managing.lower() != target.tenant_id.lower():
+        return (f"the customer has not delegated subscription {target.subscription_id} to the managing tenant "
+                f"{managing} (Azure Lighthouse): deploy arm/lighthouse-delegation.json in that subscription")
+    return (f"subscription {target.subscription_id} does not belong to tenant {target.tenant_id}: "
+            "check the workspace's tenant and subscription in targets.yaml")
+
+
 def _onboarding(client) -> Check:
     try:
-        state = client.get(f"{client.sentinel_collection('onboardingStates')}/default")
+        state = client.get(f"{resource_ids.sentinel_collection(client.workspace_id, 'onboardingStates')}/default")
     except RemoteError as exc:
         return Check("Sentinel onboarded", None, f"cannot tell: {exc.code}: {exc.message}")
     if state is None:
@@ -100,7 +113,7 @@ def _onboarding(client) -> Check:
 
 def _permissions(client) -> Check:
     try:
-        entries = client.list_collection(f"{client.workspace_id}/providers/Microsoft.Authorization/permissions",
+        entries = client.list_collection(resource_ids.permissions_collection(client.workspace_id),
                                          {"api-version": PERMISSIONS_API_VERSION})
     except AuthorizationFailed as exc:
         return Check("identity roles", False, exc.message, ROLE_FIX)

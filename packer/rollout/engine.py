@@ -18,7 +18,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.rollout.report import FleetReport, ItemFailure, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
 
@@ -28,6 +28,7 @@ class RolloutOptions:
     parallel: int = 8  # workspaces at once within a wave
     prune: bool = False
     on_drift: str = "fail"  # fail | overwrite | skip (as apply)
+    on_conflict: str = "fail"  # fail | ours | theirs (as apply: upgrades of items edited in a workspace)
     max_failures: int | None = None  # overrides every wave's threshold
     commit: str | None = None
 
@@ -64,8 +65,11 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
             waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
             continue
         observer.wave_started(wave, wave_targets)
-        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(len(wave_targets))
-        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables, allowed)
+        # The threshold is the whole wave's, even when this run is one shard of it (--select).
+        whole_wave = sum(1 for t in inventory.targets if t.wave == wave.name)
+        allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(whole_wave)
+        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables, allowed,
+                                 package_content=content)
         results += wave_results
         failed = sum(1 for r in wave_results if r.is_failure)
         wave_result = WaveResult(wave.name, len(wave_targets), failed, allowed, _limit(wave, options), failed > allowed)
@@ -85,7 +89,7 @@ def _limit(wave: Wave, options: RolloutOptions) -> str:
 
 def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
               options: RolloutOptions, observer: RolloutObserver, tables: SharedTablesNeeded,
-              allowed_failures: int) -> list[WorkspaceResult]:
+              allowed_failures: int, package_content: ContentSet | None = None) -> list[WorkspaceResult]:
     """Once the wave has more failures than it allows, its verdict is known: workspaces not yet
     started stay untouched (reported `not started`; a re-run picks them up)."""
     by_name: dict[str, WorkspaceResult] = {}
@@ -96,7 +100,8 @@ def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory,
         with lock:
             if failures[0] > allowed_failures:
                 return _not_started(inventory, target)
-        result = roll_workspace(contents[target.name], inventory, target, connection, options, tables)
+        result = roll_workspace(contents[target.name], inventory, target, connection, options, tables,
+                                package_content=package_content)
         if result.is_failure:
             with lock:
                 failures[0] += 1
@@ -126,8 +131,11 @@ def interleaved_by_subscription(targets: list[Target]) -> list[Target]:
 
 
 def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   options: RolloutOptions, tables: SharedTablesNeeded | None = None) -> WorkspaceResult:
-    """Plan and apply one workspace; never raises for a workspace-level problem (it is reported)."""
+                   options: RolloutOptions, tables: SharedTablesNeeded | None = None,
+                   package_content: ContentSet | None = None) -> WorkspaceResult:
+    """Plan and apply one workspace; never raises for a workspace-level problem (it is reported).
+    `content` is the workspace's (overlays applied: its active items); `package_content` the
+    content before overlays, which every workspace's Content Hub package is built from."""
     from packer.apply import apply_plan
     from packer.plan.compute import compute_plan
 
@@ -138,7 +146,8 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
         with connection.client_for(target) as client:
             shared = tables or SharedTablesNeeded()
             plan = compute_plan(content, target, client, options.commit, tables_needed=shared.for_content(content),
-                                columns_needed=shared.columns_for_content(content))
+                                columns_needed=shared.columns_for_content(content), package_content=package_content,
+                                on_conflict=options.on_conflict)
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
         return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))

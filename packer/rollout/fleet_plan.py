@@ -10,7 +10,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
 from packer.rollout.connection import FleetConnection
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 FLEET_PLAN_FORMAT = "sentinel-packer/fleet-plan@1"
@@ -112,7 +112,8 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
     tables = SharedTablesNeeded()
 
     def plan_one(target: Target) -> WorkspacePlan:
-        return plan_workspace(contents[target.name], inventory, target, connection, commit, tables)
+        return plan_workspace(contents[target.name], inventory, target, connection, commit, tables,
+                              package_content=content)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="plan") as pool:
         planned = tuple(pool.map(plan_one, targets))
@@ -120,7 +121,8 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
 
 
 def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   commit: str | None, tables: SharedTablesNeeded | None = None) -> WorkspacePlan:
+                   commit: str | None, tables: SharedTablesNeeded | None = None,
+                   package_content: ContentSet | None = None) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
 
     tenant = inventory.tenant_of(target).name
@@ -128,7 +130,7 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
         with connection.client_for(target) as client:
             shared = tables or SharedTablesNeeded()
             plan = compute_plan(content, target, client, commit, tables_needed=shared.for_content(content),
-                                columns_needed=shared.columns_for_content(content))
+                                columns_needed=shared.columns_for_content(content), package_content=package_content)
             return WorkspacePlan(target, tenant, plan=plan)
     except PackerError as exc:
         return WorkspacePlan(target, tenant, error=str(exc))

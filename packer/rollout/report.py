@@ -68,6 +68,14 @@ class FleetReport:
     def ok(self) -> bool:
         return self.stopped_after is None and not any(r.is_failure for r in self.results)
 
+    @property
+    def within_thresholds(self) -> bool:
+        """No wave crossed its failure threshold: the rollout may go on (failures are warnings)."""
+        return self.stopped_after is None
+
+    def failed_workspaces(self) -> list[WorkspaceResult]:
+        return [r for r in self.results if r.is_failure]
+
     def totals(self) -> dict[str, int]:
         keys = ("created", "updated", "pruned", "unchanged", "skipped", "failed", "writes")
         return {k: sum(getattr(r, k) for r in self.results) for k in keys}

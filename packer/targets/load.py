@@ -64,7 +64,7 @@ def inventory_errors(path: Path) -> list[ContentError]:
 
 def validate_inventory(path: Path) -> list["Problem"]:
     """The same problems as validation `Problem`s (code `targets.invalid`), for `validate`."""
-    from packer.validate.problems import ERROR, Problem
+    from packer.problems import ERROR, Problem
 
     return [
         Problem(e.path, e.line, e.column, e.field, ERROR, "targets.invalid", e.message)

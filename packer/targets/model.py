@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WORKSPACE_PROVIDER = "Microsoft.OperationalInsights/workspaces"
+from packer import resource_ids
+from packer.resource_ids import WORKSPACE_PROVIDER  # noqa: F401 (named here before resource_ids existed)
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,8 @@ class Target:
 
     @property
     def resource_group_id(self) -> str:
-        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+        return resource_ids.resource_group_id(self.subscription_id, self.resource_group)
 
     @property
     def workspace_id(self) -> str:
-        return f"{self.resource_group_id}/providers/{WORKSPACE_PROVIDER}/{self.workspace}"
+        return resource_ids.workspace_id(self.subscription_id, self.resource_group, self.workspace)

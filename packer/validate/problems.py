@@ -1,32 +1,12 @@
-"""What validation finds: one Problem per defect, collected in a ValidationReport."""
+"""What validation finds: one Problem per defect (packer.problems), collected in a ValidationReport."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
 
 from packer.content.model import ContentSet
+from packer.problems import ERROR, WARNING, Problem, Severity
 
-Severity = Literal["error", "warning"]
-ERROR: Severity = "error"
-WARNING: Severity = "warning"
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One defect in one file. `code` is stable (SARIF rule id); `message` says how to fix it."""
-
-    path: Path
-    line: int
-    column: int
-    field: str
-    severity: Severity
-    code: str
-    message: str
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
+__all__ = ["ERROR", "WARNING", "Problem", "Severity", "ValidationReport"]
 
 
 @dataclass

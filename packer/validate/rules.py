@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_duration
+from packer.content.field_rules import MAX_THRESHOLD, schedule_violations, threshold_violations  # noqa: F401 (MAX_THRESHOLD: named here before)
+from packer.durations import DurationError, parse_duration
 from packer.validate.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
 
@@ -13,7 +13,6 @@ LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEnt
                          "ProcessCustomEntity", "FileHashCustomEntity")
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 MAX_PLACEHOLDERS = 3
-MAX_THRESHOLD = 10000
 
 
 def check_rule(doc: CiDocument) -> list[Problem]:
@@ -45,37 +44,12 @@ def check_nrt_fields(doc: CiDocument) -> list[Problem]:
 
 
 def check_schedule(doc: CiDocument) -> list[Problem]:
-    problems: list[Problem] = []
-    values: dict[str, timedelta] = {}
-    for name in ("queryFrequency", "queryPeriod"):
-        text = doc.value.get(name)
-        if not isinstance(text, str):
-            continue  # missing or wrong type: the schema reports it
-        try:
-            values[name] = parse_duration(text)
-        except DurationError as exc:
-            problems.append(doc.problem((name,), ERROR, "duration.format", str(exc)))
-            continue
-        if not MIN_INTERVAL <= values[name] <= MAX_INTERVAL:
-            problems.append(doc.problem((name,), ERROR, "duration.range",
-                                        f"'{text}' is outside the allowed range 5m to 14d"))
-    frequency, period = values.get("queryFrequency"), values.get("queryPeriod")
-    if frequency is not None and period is not None:
-        if period < frequency:
-            problems.append(doc.problem(("queryPeriod",), ERROR, "duration.period-shorter",
-                                        "queryPeriod must be at least queryFrequency, or events between runs are never queried"))
-        if period >= timedelta(days=2) and frequency < timedelta(hours=1):
-            problems.append(doc.problem(("queryFrequency",), ERROR, "duration.long-period",
-                                        "with a queryPeriod of 2 days or more, queryFrequency must be at least 1h"))
-    return problems
+    violations = schedule_violations(doc.value.get("queryFrequency"), doc.value.get("queryPeriod"))
+    return [doc.problem((v.field,), ERROR, v.code, v.message) for v in violations]
 
 
 def check_threshold(doc: CiDocument) -> list[Problem]:
-    text = doc.value.get("triggerThreshold")
-    if isinstance(text, str) and re.fullmatch(r"\s*[0-9]+\s*", text) and int(text) > MAX_THRESHOLD:
-        return [doc.problem(("triggerThreshold",), ERROR, "threshold.range",
-                            f"{text.strip()} is out of range; triggerThreshold must be 0 to {MAX_THRESHOLD}")]
-    return []
+    return [doc.problem((v.field,), ERROR, v.code, v.message) for v in threshold_violations(doc.value.get("triggerThreshold"))]
 
 
 def check_legacy_columns(doc: CiDocument) -> list[Problem]:

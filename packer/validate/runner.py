@@ -23,8 +23,9 @@ _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
 
-def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
-    """Check every file under `paths` and report all problems at once; never raises for bad input.
+def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None) -> ValidationReport:
+    """Check every file under `paths` and report all problems at once; never raises for bad input
+    (a broken KQL analysis raises KqlFailed; `require_kql`: see packer.kql.check_content).
 
     A folder holding solution.yaml is a content root (kinds come from its layout); other files
     and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
@@ -47,7 +48,7 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     report.content = _build_content([r for r in results if not r.has_errors], report.problems)
     report.kql_status = "skipped: disabled (--no-kql)"
     if kql:
-        kql_problems, report.kql_status = _run_kql(report.content)
+        kql_problems, report.kql_status = _run_kql(report.content, require_kql)
         if kql_problems:
             report.problems += kql_problems
             failed = {p.path for p in kql_problems if p.is_error}
@@ -56,9 +57,9 @@ def validate_paths(paths: Iterable[Path], kql: bool = True) -> ValidationReport:
     return report
 
 
-def load_content(root: Path, kql: bool = True) -> ContentSet:
+def load_content(root: Path, kql: bool = True, require_kql: bool | None = None) -> ContentSet:
     """The validated ContentSet of a content root; raises ValidationFailed (with the report) on any error."""
-    report = validate_paths([root], kql=kql)
+    report = validate_paths([root], kql=kql, require_kql=require_kql)
     if report.errors:
         raise ValidationFailed(len(report.errors), report)
     return report.content
@@ -146,10 +147,9 @@ def _build_content(results: list[FileResult], problems: list[Problem]) -> Conten
     return content_set(solution, items)
 
 
-def _run_kql(content: ContentSet) -> tuple[list[Problem], str]:
-    """KQL analysis lives in packer.kql (optional: it needs Node.js and the Kusto.Language package)."""
-    try:
-        from packer.kql import check_content
-    except ImportError:
-        return [], "skipped: KQL analysis not installed"
-    return check_content(content.items)
+def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], str]:
+    """KQL analysis lives in packer.kql. It needs Node.js and the Kusto.Language package, whose
+    absence check_content reports as a skip; an ImportError here is a defect, never a skip."""
+    from packer.kql import check_content
+
+    return check_content(content.items, require=require)

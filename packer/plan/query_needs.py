@@ -51,20 +51,20 @@ class QueryNeeds:
     columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dirs: tuple[Path, ...] = ()) -> QueryNeeds:
+def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dirs: tuple[Path, ...] = (),
+                        require_kql: bool | None = None) -> QueryNeeds:
     """Kusto.Language's answer when installed (one request), else the tokenizer's (no columns).
-    `schema_dirs`: the user's table schema folders (`content_schema_dirs`), as validate used them."""
+    `schema_dirs`: the user's table schema folders (`content_schema_dirs`), as validate used them.
+    Only an absent Node.js or package falls back (and raises with `require_kql` or
+    $SENTINEL_PACKER_REQUIRE_KQL); a broken analysis raises KqlFailed."""
     functions = frozenset(p.function_alias for p in parsers) | frozenset(p.function_name for p in parsers)
-    if _kql_available():
+    if _kql_available(require_kql):
         from packer.kql import references
 
-        try:
-            with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
-                refs = references(query, parsers=parsers, schema_dirs=schema_dirs)
-            tables = frozenset(refs.tables | refs.unknown_tables) - functions
-            return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
-        except Exception:  # the analyser is optional here: fall back, never fail a plan
-            _KQL_STATE["available"] = False
+        with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
+            refs = references(query, parsers=parsers, schema_dirs=schema_dirs)
+        tables = frozenset(refs.tables | refs.unknown_tables) - functions
+        return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
     return QueryNeeds(frozenset(tokenized_tables(query, functions)))
 
 
@@ -76,21 +76,24 @@ def content_schema_dirs(items: Iterable) -> tuple[Path, ...]:
     return tuple(user_schema_dirs(items))
 
 
-_KQL_STATE: dict[str, bool] = {}
+_KQL_STATE: dict[str, bool | str] = {}
 _KQL_LOCK = threading.Lock()
 
 
-def _kql_available() -> bool:
+def _kql_available(require_kql: bool | None = None) -> bool:
+    from packer.kql.analyser import KqlUnavailable, find_node, kql_required
+
     if "available" not in _KQL_STATE:
         try:
-            from packer.kql import tables_used  # noqa: F401
-            from packer.kql.analyser import find_node
-
             find_node()
             _KQL_STATE["available"] = True
-        except Exception:
+        except KqlUnavailable as exc:
             _KQL_STATE["available"] = False
-    return _KQL_STATE["available"]
+            _KQL_STATE["reason"] = exc.reason
+    if not _KQL_STATE["available"] and kql_required(require_kql):
+        raise KqlUnavailable(f"{_KQL_STATE['reason']} (KQL analysis is required: --require-kql or "
+                             "SENTINEL_PACKER_REQUIRE_KQL)")
+    return bool(_KQL_STATE["available"])
 
 
 def tokenized_tables(query: str, functions: frozenset[str] = frozenset()) -> set[str]:

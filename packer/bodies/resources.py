@@ -1,6 +1,6 @@
 """Content items -> the exact management-API bodies for one workspace (what `apply` PUTs).
 
-The `properties` come from `packer.render.properties` (the packager's own mapping, one place);
+The `properties` come from `packer.bodies.properties` (the packager's own mapping, one place);
 this module adds what the live API needs and drops what only a template carries:
 - alertRules (Scheduled, NRT): `kind`; `alertRuleTemplateName` = the rule id and
   `templateVersion` = its version (the contentId/version of the AlertRuleTemplate the built
@@ -18,21 +18,21 @@ Deterministic names: rule = content id; hunting query = its id; parser = its fun
 (as Content Hub names it); workbook = uuid5 of workspace id + key, seeded by the workbook's `id`
 GUID when it has one (workbooks live in the resource group, which several workspaces share).
 
-Ownership metadata (`Microsoft.SecurityInsights/metadata/<Kind>-<name>`). The REST spec
-(Metadata.json, 2024-09-01) has no free-form property, so ownership uses spec fields only:
-- `source` = {kind: SourceRepository, name: <repository>, sourceId:
-  "sentinel-packer:<repository>:<path>@<commit>"}: this tool, this repository, the file and
-  the commit of the last change applied. An item is ours only if kind, name AND the
-  `sentinel-packer:` prefix all match (Sentinel's own Repositories feature also writes
-  SourceRepository, with a source-control id as sourceId).
-- `customVersion` = the ownership stamp "sha256:<desired> live=sha256:<stored>": the hash of
-  the body we sent and the hash of the body the service stored in answer (see
-  packer.remote.normalise; apply fills the second from the PUT response). A live body hashing
-  differently from <stored> was edited outside this tool; recording what the service stored,
-  not only what we sent, keeps a server-side default we do not model from showing as drift
-  or as a change forever.
-- contentId, version, kind, parentId as Content Hub writes them; author/support from
-  solution.yaml when present.
+Metadata (`Microsoft.SecurityInsights/metadata/<Kind>-<name>`), one per item, holds both the
+portal's linkage and our ownership mark. The REST spec (Metadata.json, 2024-09-01) has no
+free-form property, so:
+- linkage, as Content Hub writes it for content created from a solution: kind, contentId
+  (= the template's), version (= the template's), parentId (the item's id), source {kind:
+  Solution, name: <solution name>, sourceId: <solution id>}, author/support from solution.yaml;
+- ownership, in `customVersion` (free text in the spec, not used by Content Hub for items):
+  "sentinel-packer:<repository>:<path>@<commit> sha256:<desired> live=sha256:<stored>": this
+  tool, this repository, the file and the commit of the last change applied, then the hash of
+  the body we sent and of the body the service stored in answer (packer.remote.normalise;
+  apply fills the second from the PUT response). A live body hashing differently from
+  <stored> was edited outside this tool.
+Content without solution.yaml has no package: its metadata keeps the older form, source =
+{kind: SourceRepository, name: <repository>, sourceId: "sentinel-packer:<repository>:<path>@<commit>"}
+and customVersion = the hashes alone. Both forms are recognised as ours.
 """
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from packer import resource_ids
 from packer.content.model import (
     AnalyticRule,
     ContentItem,
@@ -55,7 +56,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.remote.normalise import content_hash
-from packer.render.properties import (
+from packer.bodies.properties import (
     analytic_rule_properties,
     hunting_query_properties,
     parser_properties,
@@ -147,26 +148,55 @@ def content_id_of(item: ContentItem) -> str:
 
 def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
     if isinstance(item, AnalyticRule):
-        rid = f"{target.workspace_id}/providers/Microsoft.SecurityInsights/alertRules/{item.id}"
+        rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
         return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
     if isinstance(item, HuntingQuery):
-        rid = f"{target.workspace_id}/savedSearches/{item.id}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.id)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
     if isinstance(item, Parser):
-        rid = f"{target.workspace_id}/savedSearches/{item.function_name}"
+        rid = resource_ids.saved_search_id(target.workspace_id, item.function_name)
         return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
     if isinstance(item, Workbook):
-        rid = f"{target.resource_group_id}/providers/Microsoft.Insights/workbooks/{workbook_name(item, target)}"
+        rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
         return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
     raise TypeError(f"no API body for {type(item).__name__}")
 
 
 def alert_rule_body(rule: AnalyticRule) -> dict:
-    props = analytic_rule_properties(rule, enabled=rule.enabled)
-    props["alertRuleTemplateName"] = rule.id
-    props["templateVersion"] = rule.version
-    allowed = [k for k in RULE_PROPERTIES if not (rule.kind is RuleKind.NRT and k in NRT_EXCLUDED)]
-    return {"kind": rule.kind.value, "properties": {k: props[k] for k in allowed if k in props}}
+    return rule_from_template(rule.kind.value, analytic_rule_properties(rule), rule.id, rule.version, rule.enabled)
+
+
+def rule_from_template(kind: str, template_properties: Mapping[str, Any], template_content_id: str,
+                       template_version: str, enabled: bool) -> dict:
+    """An active rule made from an AlertRuleTemplate's `kind`/`properties`, as Content Hub makes
+    one: linked by alertRuleTemplateName = the template's contentId and templateVersion = its
+    version; template-only fields dropped (content-hub-install.md 2.1)."""
+    props = {**template_properties, "enabled": enabled, "alertRuleTemplateName": template_content_id,
+             "templateVersion": template_version}
+    allowed = [k for k in RULE_PROPERTIES if not (kind == RuleKind.NRT.value and k in NRT_EXCLUDED)]
+    return {"kind": kind, "properties": {k: props[k] for k in allowed if k in props}}
+
+
+def active_body_from_template(template: dict, desired_body) -> dict | None:
+    """The active item a live contentTemplate makes: its inner resource's kind and properties (a
+    rule linked to the template by name and version, with the desired `enabled`), as the API
+    body of that kind. None when the template has no inner resource (listed without $expand)."""
+    props = template.get("properties") or {}
+    resources = (props.get("mainTemplate") or {}).get("resources") or []
+    inner = next((r for r in resources if isinstance(r, dict)
+                  and not str(r.get("type", "")).lower().endswith("/metadata")), None)
+    if inner is None:
+        return None
+    inner_props = dict(inner.get("properties") or {})
+    if str(inner.get("type", "")).lower().endswith("alertruletemplates"):
+        enabled = bool(((desired_body or {}).get("properties") or {}).get("enabled"))
+        return rule_from_template(str(inner.get("kind", "")), inner_props, str(props.get("contentId", "")),
+                                  str(props.get("version", "")), enabled)
+    inner_props.pop("eTag", None)
+    body = {"properties": inner_props}
+    if inner.get("kind"):
+        body = {"kind": inner["kind"], **body}
+    return body
 
 
 def _saved_search(props: dict) -> dict:
@@ -199,28 +229,46 @@ def with_location(body: Mapping[str, Any], location: str | None) -> dict:
 
 
 def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
-    name = f"{kind.value}-{resource_id.rsplit('/', 1)[-1]}"
-    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/{name}"
+    return resource_ids.metadata_id(target.workspace_id, f"{kind.value}-{resource_ids.name_of(resource_id)}")
+
+
+_STAMP = re.compile(r"(?:^|(?<= ))(sha256:[0-9a-f]+)(?: live=(sha256:[0-9a-f]+))?$")
 
 
 def ownership_stamp(desired_hash: str, stored_hash: str | None = None) -> str:
     return desired_hash if not stored_hash else f"{desired_hash} live={stored_hash}"
 
 
+def owner_mark(owner_id: str, desired_hash: str, stored_hash: str | None = None) -> str:
+    """The customVersion of an item we own: who owns it, then the hash stamp."""
+    return f"{owner_id} {ownership_stamp(desired_hash, stored_hash)}"
+
+
 def parse_stamp(text: object) -> tuple[str | None, str | None]:
     """(desired hash, stored hash) from a customVersion; stored defaults to desired (older stamps)."""
-    if not isinstance(text, str) or not text.startswith("sha256:"):
+    match = _STAMP.search(text) if isinstance(text, str) else None
+    if not match:
         return None, None
-    desired, _, stored = text.partition(" live=")
-    return desired, (stored if stored.startswith("sha256:") else desired)
+    return match.group(1), match.group(2) or match.group(1)
+
+
+def mark_owner(text: object) -> str | None:
+    """The owner id a customVersion starts with (new form), else None."""
+    if not isinstance(text, str) or not text.startswith(OWNER_PREFIX):
+        return None
+    match = _STAMP.search(text)
+    return text[:match.start()].rstrip() if match else text
 
 
 def stamped_metadata(metadata: Mapping[str, Any], stored_hash: str | None) -> dict:
     """A metadata body with the stored hash added to its stamp (at apply time, after the PUT)."""
     props = dict(metadata.get("properties") or {})
-    desired, _ = parse_stamp(props.get("customVersion"))
+    text = props.get("customVersion")
+    desired, _ = parse_stamp(text)
     if desired and stored_hash:
-        props["customVersion"] = ownership_stamp(desired, stored_hash)
+        owner = mark_owner(text)
+        props["customVersion"] = (owner_mark(owner, desired, stored_hash) if owner
+                                  else ownership_stamp(desired, stored_hash))
     return {**metadata, "properties": props}
 
 
@@ -235,21 +283,35 @@ def owner_source_path(source_id: str, repository: str) -> str:
 
 def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: str, path: str,
                   commit: str | None, solution: Solution | None = None) -> dict:
-    props: dict[str, Any] = {
-        "parentId": resource_id,
-        "kind": item.content_kind.value,
-        "contentId": content_id_of(item),
-        "version": item.version,
-        "source": {"kind": SOURCE_KIND, "name": target.repository,
-                   "sourceId": owner_source_id(target.repository, path, commit)},
-        "customVersion": digest,
-    }
-    if solution is not None:
-        props["author"] = {k: v for k, v in (("name", solution.author.name), ("email", solution.author.email)) if v}
-        support = solution.support
-        props["support"] = {k: v for k, v in (("tier", support.tier), ("name", support.name),
-                                              ("email", support.email), ("link", support.link)) if v}
+    return item_metadata_body(item.content_kind.value, content_id_of(item), item.version, resource_id, digest,
+                              owner_source_id(target.repository, path, commit), target.repository, solution)
+
+
+def solution_source(solution: Solution) -> dict:
+    """`source` of everything Content Hub installs or creates from this solution."""
+    return {"kind": "Solution", "name": solution.name, "sourceId": solution.content_id}
+
+
+def item_metadata_body(kind: str, content_id: str, version: str, parent_id: str, digest: str, owner_id: str,
+                       repository: str, solution: Solution | None) -> dict:
+    """Content Hub's linkage + our ownership mark (see the module docstring)."""
+    props: dict[str, Any] = {"parentId": parent_id, "kind": kind, "contentId": content_id, "version": version}
+    if solution is None:
+        props["source"] = {"kind": SOURCE_KIND, "name": repository, "sourceId": owner_id}
+        props["customVersion"] = digest
+        return {"properties": props}
+    props["source"] = solution_source(solution)
+    props["customVersion"] = owner_mark(owner_id, digest)
+    props["author"] = {k: v for k, v in (("name", solution.author.name), ("email", solution.author.email)) if v}
+    support = solution.support
+    props["support"] = {k: v for k, v in (("tier", support.tier), ("name", support.name),
+                                          ("email", support.email), ("link", support.link)) if v}
     return {"properties": props}
+
+
+def repository_path(path: Path, root: Path | None) -> str:
+    """A file's path as recorded in ownership marks (see _relative)."""
+    return _relative(path, root)
 
 
 def _relative(path: Path, root: Path | None) -> str:

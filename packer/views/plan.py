@@ -11,10 +11,11 @@ from packer.plan.model import Action, FieldChange, Plan, PlanItem
 STYLES = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.DRIFTED: "magenta", Action.PRUNE: "red",
     Action.FOREIGN: "cyan", Action.BLOCKED: "bright_red", Action.UNCHANGED: "dim",
+    Action.UPGRADE: "bright_yellow", Action.UNINSTALL: "red", Action.CONFLICT: "bright_red",
 }
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.DRIFTED: "!", Action.PRUNE: "-", Action.FOREIGN: "?",
-    Action.BLOCKED: "x", Action.UNCHANGED: "=",
+    Action.BLOCKED: "x", Action.UNCHANGED: "=", Action.UPGRADE: "^", Action.UNINSTALL: "-", Action.CONFLICT: "!!",
 }
 MARKDOWN_DETAIL_LINES = 60
 MARKDOWN_LIMIT = 60_000  # GitHub comments hold 65,536 characters
@@ -34,13 +35,17 @@ def render_table(plan: Plan, console: Console, show_unchanged: bool = False) -> 
         console.print(table)
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
-    console.print(_summary_text(plan))
+    console.print(_summary_text(plan), soft_wrap=True)
 
 
 def _details(item: PlanItem) -> Group | str:
     parts: list = []
     if item.reason:
         parts.append(Text(item.reason))
+    for conflict in item.conflicts:
+        parts.append(Text.assemble(("conflict ", "bright_red"), (conflict.path, "bold"), ": template was ",
+                                   _short(conflict.base), ", new template ", (_short(conflict.ours), "green"),
+                                   ", workspace ", (_short(conflict.theirs), "magenta")))
     for change in item.changes[:12]:
         parts.append(_change_text(change))
     if len(item.changes) > 12:
@@ -107,7 +112,9 @@ def _one_line_details(item: PlanItem) -> str:
         fields += f", +{len(item.changes) - 6} more"
     if item.action is Action.CREATE:
         fields = ""
-    return "; ".join(p for p in (item.reason, f"changes: {fields}" if fields else "") if p)
+    conflicts = "; ".join(f"conflict {c.path}: template was {_short(c.base, 40)}, new template "
+                          f"{_short(c.ours, 40)}, workspace {_short(c.theirs, 40)}" for c in item.conflicts)
+    return "; ".join(p for p in (item.reason, conflicts, f"changes: {fields}" if fields else "") if p)
 
 
 def _details_block(item: PlanItem, diffs: list[FieldChange]) -> list[str]:

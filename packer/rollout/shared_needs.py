@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import Future
 
 from packer.content.model import ContentItem, ContentSet
-from packer.plan.tables import QueryNeeds, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, content_schema_dirs, default_query_needs
 
 
 class SharedTablesNeeded:

@@ -6,14 +6,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import packer.rollout.tables as rollout_tables
+import packer.rollout.shared_needs as rollout_tables
 from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
-from packer.plan.tables import QueryNeeds
+from packer.plan.query_needs import QueryNeeds
 from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
-from packer.rollout.tables import SharedTablesNeeded
+from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import load_inventory
 from tests.conftest import CONTENT
 from tests.fleetkit import emulator_config, fleet_inventory, write_content

@@ -1,1 +1,0 @@
-"""Rendering content items as resource bodies (API and ARM)."""

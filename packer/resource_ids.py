@@ -1,0 +1,80 @@
+"""Azure resource ids: the one place that spells them (targets, API bodies and the client use it).
+
+Every id this tool reads or writes hangs off a workspace: Sentinel items under
+`<workspace>/providers/Microsoft.SecurityInsights/<collection>/<name>`, saved searches (hunting
+queries, parsers) and tables under the workspace itself, and workbooks beside it in the
+resource group. `ResourceRole` says what a write is for, so nothing has to guess it from a URL.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+WORKSPACE_PROVIDER = "Microsoft.OperationalInsights/workspaces"
+SENTINEL_PROVIDER = "Microsoft.SecurityInsights"
+WORKBOOK_PROVIDER = "Microsoft.Insights/workbooks"
+
+
+class ResourceRole(StrEnum):
+    """What one write in a plan touches: the content item's own resource or its ownership metadata."""
+
+    RESOURCE = "resource"
+    METADATA = "metadata"
+
+
+def resource_group_id(subscription_id: str, resource_group: str) -> str:
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+
+
+def workspace_id(subscription_id: str, resource_group: str, workspace: str) -> str:
+    return f"{resource_group_id(subscription_id, resource_group)}/providers/{WORKSPACE_PROVIDER}/{workspace}"
+
+
+def sentinel_collection(workspace: str, name: str) -> str:
+    """`alertRules`, `metadata`, `onboardingStates`... of the workspace whose id is `workspace`."""
+    return f"{workspace}/providers/{SENTINEL_PROVIDER}/{name}"
+
+
+def alert_rule_id(workspace: str, rule_id: str) -> str:
+    return f"{sentinel_collection(workspace, 'alertRules')}/{rule_id}"
+
+
+def metadata_id(workspace: str, name: str) -> str:
+    return f"{sentinel_collection(workspace, 'metadata')}/{name}"
+
+
+def saved_searches_collection(workspace: str) -> str:
+    return f"{workspace}/savedSearches"
+
+
+def saved_search_id(workspace: str, name: str) -> str:
+    return f"{saved_searches_collection(workspace)}/{name}"
+
+
+def tables_collection(workspace: str) -> str:
+    return f"{workspace}/tables"
+
+
+def workbooks_collection(resource_group: str) -> str:
+    """Workbooks of the resource group whose id is `resource_group` (not of one workspace)."""
+    return f"{resource_group}/providers/{WORKBOOK_PROVIDER}"
+
+
+def workbook_id(resource_group: str, name: str) -> str:
+    return f"{workbooks_collection(resource_group)}/{name}"
+
+
+def permissions_collection(scope: str) -> str:
+    """What the caller may do at `scope` (Microsoft.Authorization/permissions)."""
+    return f"{scope}/providers/Microsoft.Authorization/permissions"
+
+
+def role_of(resource_id: str) -> ResourceRole:
+    """METADATA for an id in a workspace's Sentinel metadata collection, else RESOURCE."""
+    segments = [s.lower() for s in resource_id.strip("/").split("/")]
+    metadata = len(segments) >= 4 and segments[-4:-1] == ["providers", SENTINEL_PROVIDER.lower(), "metadata"]
+    return ResourceRole.METADATA if metadata else ResourceRole.RESOURCE
+
+
+def name_of(resource_id: str) -> str:
+    """The last segment of an id: the resource's own name."""
+    return resource_id.rsplit("/", 1)[-1]
