@@ -152,3 +152,100 @@ def test_subscription_and_group_reads_check_the_api_version(emulator, path):
     assert error["code"] == "InvalidApiVersionParameter"
     assert error["message"].startswith("The api-version '1999-01-01' is invalid. The supported versions are '")
     assert send(client, "GET", path, api_version="2022-12-01").status_code == 200
+
+
+# --- tokens -----------------------------------------------------------------------------------
+def test_a_token_for_another_audience_is_refused(emulator):
+    from azure.core.rest import HttpRequest
+
+    from packer.emulator.credential import EmulatorCredential
+
+    class GraphToken(EmulatorCredential):  # what a client configured with the Graph scope would send
+        def get_token(self, *scopes, **kwargs):
+            return super().get_token("https://graph.microsoft.com/.default", **kwargs)
+
+        def get_token_info(self, *scopes, options=None):
+            return super().get_token_info("https://graph.microsoft.com/.default", options=options)
+
+    from azure.mgmt.securityinsight import SecurityInsights
+
+    client = SecurityInsights(GraphToken(emulator.tenant_id), emulator.subscription_id, base_url=emulator.base_url,
+                              connection_verify=emulator.ca_path)
+    answer = client._send_request(HttpRequest("GET", f"/subscriptions/{emulator.subscription_id}",
+                                              params={"api-version": "2022-12-01"}))
+    assert answer.status_code == 401
+    error = answer.json()["error"]
+    assert error["code"] == "InvalidAuthenticationToken"
+    assert "wrong audience or resource 'https://graph.microsoft.com'" in error["message"]
+    arm = sentinel_client(emulator)  # the ARM scope's token is accepted
+    assert send(arm, "GET", f"/subscriptions/{emulator.subscription_id}", api_version="2022-12-01").status_code == 200
+
+
+# --- rule kinds ---------------------------------------------------------------------------------
+def test_fusion_and_incident_creation_rules_are_served(emulator, shared):
+    examples = (shared / "specs/specification/securityinsights/resource-manager/Microsoft.SecurityInsights/"
+                "stable/2024-09-01/examples/alertRules")
+    client = sentinel_client(emulator)
+    for name in ("CreateFusionAlertRule.json", "CreateMicrosoftSecurityIncidentCreationAlertRule.json"):
+        example = json.loads((examples / name).read_text(encoding="utf-8"))
+        body = example["parameters"]["alertRule"]
+        answer = send(client, "PUT", rules_path(emulator, name.split(".")[0]), body, api_version="2024-09-01")
+        assert answer.status_code == 201, answer.text()
+        got = answer.json()
+        assert got["kind"] == body["kind"]
+        assert {k: got["properties"][k] for k in body["properties"]} == body["properties"]
+        assert "lastModifiedUtc" in got["properties"]
+    missing = {"kind": "MicrosoftSecurityIncidentCreation", "properties": {"displayName": "x", "enabled": True}}
+    refused = send(client, "PUT", rules_path(emulator, "msic"), missing, api_version="2024-09-01")
+    assert refused.status_code == 400 and "productFilter" in refused.text()
+
+
+# --- PATCH and list options ---------------------------------------------------------------------
+def _metadata(emu, name: str, kind: str, parent: str) -> tuple[str, dict]:
+    si = f"{emu.workspace.resource_id}/providers/Microsoft.SecurityInsights"
+    return f"{si}/metadata/{name}", {"properties": {"kind": kind, "parentId": f"{si}/alertRules/{parent}",
+                                                    "version": "1.0.0"}}
+
+
+def test_metadata_patch_changes_only_the_members_sent(emulator):
+    client = sentinel_client(emulator)
+    path, body = _metadata(emulator, "m1", "AnalyticsRule", "r1")
+    created = send(client, "PUT", path, body).json()
+    patched = send(client, "PATCH", path, {"properties": {"version": "1.0.1"}})
+    assert patched.status_code == 200
+    props = patched.json()["properties"]
+    assert props["version"] == "1.0.1" and props["parentId"] == body["properties"]["parentId"]
+    assert patched.json()["etag"] != created["etag"]
+    assert send(client, "PATCH", path.replace("/m1", "/absent"), {"properties": {}}).status_code == 404
+    rule = rules_path(emulator)
+    assert send(client, "PATCH", rule, {"properties": {}}).status_code == 405  # AlertRules.json has no PATCH
+
+
+def test_metadata_list_takes_filter_orderby_skip_and_top(emulator):
+    client = sentinel_client(emulator)
+    for n, kind in enumerate(["AnalyticsRule", "Workbook", "AnalyticsRule", "AnalyticsRule", "Parser"]):
+        path, body = _metadata(emulator, f"m{n}", kind, f"r{n}")
+        assert send(client, "PUT", path, body).status_code == 201
+    listing = f"{emulator.workspace.resource_id}/providers/Microsoft.SecurityInsights/metadata"
+    query = {"$filter": "properties/kind eq 'AnalyticsRule'", "$orderby": "properties/parentId desc",
+             "$skip": "1", "$top": "1"}
+    names = [v["name"] for v in send(client, "GET", listing, **query).json()["value"]]
+    assert names == ["m2"]  # AnalyticsRule: r3, r2, r0 by parentId desc; skip 1, top 1
+    assert len(send(client, "GET", listing, **{"$filter": "properties/kind ne 'AnalyticsRule'"}).json()["value"]) == 2
+    assert send(client, "GET", listing, **{"$filter": "startswith(name, 'm')"}).status_code == 400
+
+
+def test_workbook_patch_and_list_by_subscription(emulator):
+    client = sentinel_client(emulator)
+    rg = emulator.workspace.resource_group
+    path = (f"/subscriptions/{emulator.subscription_id}/resourceGroups/{rg}/providers/Microsoft.Insights/"
+            "workbooks/0b6c7d8e-0000-4000-8000-000000000001")
+    body = {"location": "westeurope", "kind": "shared",
+            "properties": {"displayName": "w", "category": "sentinel", "serializedData": "{}"}}
+    assert send(client, "PUT", path, body).status_code == 201
+    patched = send(client, "PATCH", path, {"tags": {"team": "soc"}, "properties": {"displayName": "w2"}})
+    assert patched.status_code == 200
+    assert patched.json()["properties"]["displayName"] == "w2" and patched.json()["tags"] == {"team": "soc"}
+    listing = f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.Insights/workbooks"
+    found = send(client, "GET", listing, category="sentinel").json()["value"]
+    assert [w["properties"]["displayName"] for w in found] == ["w2"]

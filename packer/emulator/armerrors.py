@@ -87,6 +87,13 @@ def authentication_invalid() -> ArmError:
                     headers={"WWW-Authenticate": _www_authenticate(None)})
 
 
+def wrong_audience(audience: str, allowed: tuple[str, ...]) -> ArmError:
+    return ArmError(401, "InvalidAuthenticationToken",
+                    f"The access token has been obtained for wrong audience or resource '{audience}'. It should "
+                    f"exactly match with one of the allowed audiences {','.join(repr(a) for a in allowed)}.",
+                    headers={"WWW-Authenticate": _www_authenticate(None)})
+
+
 def token_expired() -> ArmError:
     return ArmError(401, "ExpiredAuthenticationToken",
                     "The access token expiry UTC time is earlier than current UTC time.",

@@ -17,7 +17,8 @@ from packer.emulator.rulechecks import check_rule
 if TYPE_CHECKING:
     from packer.emulator.facts import WorkspaceFacts
 
-RULE_KINDS = ("Scheduled", "NRT")
+RULE_KINDS = ("Scheduled", "NRT", "Fusion", "MicrosoftSecurityIncidentCreation")
+QUERY_KINDS = ("Scheduled", "NRT")  # the kinds with a query, schedule and incident settings
 
 # Documentation/observation, not spec: a rule created without these reads back with them
 # (what the portal writes and exports show for "create incidents, no grouping").
@@ -92,6 +93,9 @@ def _alert_rule(route: Route, body: dict, ctx: Context) -> dict:
             f"The alert rule kind '{kind}' is not supported by the emulator; supported kinds: {', '.join(RULE_KINDS)}.",
             target="kind")
     props = _properties(body)
+    if kind not in QUERY_KINDS:  # Fusion, MicrosoftSecurityIncidentCreation: the spec examples add only lastModifiedUtc
+        props["lastModifiedUtc"] = ctx.now
+        return {"kind": kind, **{k: v for k, v in body.items() if k not in ("kind", "properties")}, "properties": props}
     if ctx.validate:
         check_rule(kind, props)
     props.setdefault("alertRuleTemplateName", None)  # spec example CreateScheduledAlertRule.json (2024-09-01)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, content, querycheck, rbac, resources, views
+from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -15,6 +15,8 @@ from packer.emulator.store import ResourceStore
 if TYPE_CHECKING:
     from packer.emulator.validation import Validator
 
+# PATCH where the spec has it: Metadata_Update (Metadata.json), Workbooks_Update (workbooks_API.json).
+_PATCHABLE = {"metadata", "workbooks"}
 # PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
 # (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
 _CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates", "workbooks", "onboardingstates"}
@@ -56,6 +58,8 @@ class Handlers:
             return self._put(call)
         if route.name and method == "DELETE":
             return self._delete(call)
+        if route.name and method == "PATCH" and kind.name.lower() in _PATCHABLE:
+            return self._patch(call)
         raise armerrors.method_not_allowed(method, call.request.target)
 
     # --- checks on the parent resource -------------------------------------------------------
@@ -82,8 +86,14 @@ class Handlers:
 
     def _list(self, call: Call) -> Response:
         kind = call.route.kind
-        items = list(self.store.iter_under(call.route.collection_id))
+        if kind.name == "workbooks" and call.route.resource_group is None:  # Workbooks_ListBySubscription
+            items = [b for b in self.store.iter_under(f"/subscriptions/{call.route.subscription}", children_only=False)
+                     if str(b.get("type", "")).lower() == "microsoft.insights/workbooks"]
+        else:
+            items = list(self.store.iter_under(call.route.collection_id))
         items = resources.filter_list(kind, items, call.query, call.api_version)
+        if kind.name == "metadata":
+            items = odata.apply(items, call.query)
         page = self._page(call, items) if kind.paged else {"value": items}
         page["value"] = [resources.present(kind, b, call.api_version, listing=True, query=call.query)
                          for b in page["value"]]
@@ -122,6 +132,24 @@ class Handlers:
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, resources.present(kind, stored, call.api_version))
+
+    def _patch(self, call: Call) -> Response:
+        """A partial update: members sent replace the stored ones (`properties` member by member)."""
+        patch = parse_body(call.request.body)
+        kind, resource_id = call.route.kind, call.route.resource_id
+        with self.store.lock:
+            existing = self.store.read(resource_id)
+            if existing is None:
+                raise resources.not_found(call.route)
+            resources.check_preconditions(call, patch, existing)
+            merged = {k: v for k, v in existing.items() if k not in ("id", "name", "type", "etag", "systemData")}
+            merged.update({k: v for k, v in patch.items() if k != "properties"})
+            if isinstance(patch.get("properties"), dict):
+                merged["properties"] = {**(existing.get("properties") or {}), **patch["properties"]}
+            merged = resources.check_shape(kind, merged, call, self.validator)
+            stored = resources.build(kind, call.route, merged, existing, call.caller.object_id, None, call.query)
+            self.store.write(resource_id, stored)
+        return Response(200, resources.present(kind, stored, call.api_version))
 
     def _delete(self, call: Call) -> Response:
         with self.store.lock:

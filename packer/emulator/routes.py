@@ -92,6 +92,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.insights/workbooks(?:/{_SEG})?/?$",
                 re.I), "workbooks"),
+    (re.compile(rf"^/subscriptions/{_SEG}/providers/microsoft\.insights/workbooks/?$", re.I), "workbooks-list"),
     (re.compile(rf"^/subscriptions/{_SEG}(?:/resourcegroups/{_SEG})?/providers/microsoft\.operationalinsights/workspaces/?$",
                 re.I), "workspace-list"),
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/?$", re.I), "resource-group"),
@@ -130,6 +131,8 @@ def resolve(path: str) -> Route:
         if shape == "workbooks":
             sub, rg, name = parts
             return Route(KINDS["workbooks"], sub, rg, None, name)
+        if shape == "workbooks-list":
+            return Route(KINDS["workbooks"], parts[0])
         if shape == "workspace-list":
             sub, rg = parts
             return Route(KINDS["workspaces"], sub, rg, None, None)

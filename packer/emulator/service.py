@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from packer.emulator import apiversions, armerrors, rbac
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig, SubscriptionConfig
-from packer.emulator.credential import InvalidToken, read_claims
+from packer.emulator.credential import ARM_AUDIENCES, InvalidToken, read_claims
 from packer.emulator.faults import Faults
 from packer.emulator.handlers import Handlers
 from packer.emulator.messages import Call, Caller, Request, Response
@@ -111,6 +111,9 @@ class Service:
             raise armerrors.authentication_invalid() from None
         if float(claims.get("exp", 0)) < time.time():
             raise armerrors.token_expired()
+        audience = str(claims.get("aud", ""))
+        if audience not in ARM_AUDIENCES:
+            raise armerrors.wrong_audience(audience, ARM_AUDIENCES)
         return Caller(str(claims["tid"]).lower(), str(claims.get("oid", "")))
 
     def _check_tenant(self, route: Route, caller: Caller) -> SubscriptionConfig:
