@@ -249,3 +249,31 @@ def test_workbook_patch_and_list_by_subscription(emulator):
     listing = f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.Insights/workbooks"
     found = send(client, "GET", listing, category="sentinel").json()["value"]
     assert [w["properties"]["displayName"] for w in found] == ["w2"]
+
+
+# --- unknown members ----------------------------------------------------------------------------
+def test_unknown_members_are_dropped_per_the_api_versions_spec(emulator):
+    client = sentinel_client(emulator)
+    body = rule(madeUp="x", entityMappings=[{"entityType": "Host", "fieldMappings": [
+        {"identifier": "HostName", "columnName": "Computer", "extra": 1}]}],
+        sentinelEntitiesMappings=[{"columnName": "Computer"}])
+    body["unknownTop"] = {"a": 1}
+    for version, kept in (("2024-09-01", False), ("2025-10-01-preview", True)):
+        put = send(client, "PUT", rules_path(emulator, version), body, api_version=version)
+        assert put.status_code == 201, put.text()
+        for answer in (put.json(), send(client, "GET", rules_path(emulator, version), api_version=version).json()):
+            assert "unknownTop" not in answer and "madeUp" not in answer["properties"]
+            assert answer["properties"]["entityMappings"][0]["fieldMappings"][0] == {
+                "identifier": "HostName", "columnName": "Computer"}
+            # sentinelEntitiesMappings: only the preview spec defines it
+            assert ("sentinelEntitiesMappings" in answer["properties"]) is kept
+        assert emulator.store.get(rules_path(emulator, version)).get("unknownTop") is None
+
+
+def test_the_packaged_swagger_files_are_the_shared_specs_verbatim(shared):
+    from packer.emulator.members import PACKAGED
+
+    packaged = sorted(p.relative_to(PACKAGED) for p in PACKAGED.rglob("*.json"))
+    assert packaged
+    for relative in packaged:
+        assert (PACKAGED / relative).read_bytes() == (shared / "specs" / relative).read_bytes(), relative

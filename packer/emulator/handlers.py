@@ -8,6 +8,7 @@ from packer.emulator import armerrors, content, odata, querycheck, rbac, resourc
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
+from packer.emulator.members import Members, members_for
 from packer.emulator.messages import Call, Response
 from packer.emulator.stamping import utc_now
 from packer.emulator.store import ResourceStore
@@ -24,15 +25,18 @@ _CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates",
 
 class Handlers:
     """The operations, given what they read and write: the config, the resources, the onboarding
-    state per workspace (lower-cased id -> onboarded), the body validator and the query compiler."""
+    state per workspace (lower-cased id -> onboarded), the body validator, the query compiler and
+    the spec's members per api-version (what a body keeps)."""
 
     def __init__(self, config: EmulatorConfig, store: ResourceStore, onboarded: dict[str, bool],
-                 validator: "Validator | None" = None, compiler: querycheck.QueryCompiler | None = None):
+                 validator: "Validator | None" = None, compiler: querycheck.QueryCompiler | None = None,
+                 members: Members | None = None):
         self.config = config
         self.store = store
         self.onboarded = onboarded
         self.validator = validator
         self.compiler = compiler or querycheck.shared_compiler()
+        self.members = members or members_for()
 
     def dispatch(self, call: Call) -> Response:
         route, method = call.route, call.request.method
@@ -82,7 +86,7 @@ class Handlers:
         body = self.store.read(call.route.resource_id)
         if body is None:
             raise resources.not_found(call.route)
-        return Response(200, resources.present(call.route.kind, body, call.api_version))
+        return Response(200, self._shown(call.route.kind, body, call))
 
     def _list(self, call: Call) -> Response:
         kind = call.route.kind
@@ -95,7 +99,7 @@ class Handlers:
         if kind.name == "metadata":
             items = odata.apply(items, call.query)
         page = self._page(call, items) if kind.paged else {"value": items}
-        page["value"] = [resources.present(kind, b, call.api_version, listing=True, query=call.query)
+        page["value"] = [self._shown(kind, b, call, listing=True)
                          for b in page["value"]]
         return Response(200, page)
 
@@ -121,7 +125,7 @@ class Handlers:
                                                         "Only 'application/json' is supported.")
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
-        body = resources.check_shape(kind, body, call, self.validator)
+        body = self.members.prune(kind, call.api_version, resources.check_shape(kind, body, call, self.validator))
         facts = WorkspaceFacts.of(self.config, self.store, call.route)
         querycheck.check_body(kind.name, call.route.workspace or "", body, facts, self.compiler)
         with self.store.lock:
@@ -131,7 +135,13 @@ class Handlers:
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
-        return Response(status, resources.present(kind, stored, call.api_version))
+        return Response(status, self._shown(kind, stored, call))
+
+    @staticmethod
+    def _shown(kind, body: dict, call: Call, listing: bool = False) -> dict:
+        """A stored body as answered. Not pruned again: what was stored was pruned by its PUT's
+        api-version, and server-filled members the examples show (installedVersion) are kept."""
+        return resources.present(kind, body, call.api_version, listing=listing, query=call.query)
 
     def _patch(self, call: Call) -> Response:
         """A partial update: members sent replace the stored ones (`properties` member by member)."""
@@ -146,10 +156,10 @@ class Handlers:
             merged.update({k: v for k, v in patch.items() if k != "properties"})
             if isinstance(patch.get("properties"), dict):
                 merged["properties"] = {**(existing.get("properties") or {}), **patch["properties"]}
-            merged = resources.check_shape(kind, merged, call, self.validator)
+            merged = self.members.prune(kind, call.api_version, resources.check_shape(kind, merged, call, self.validator))
             stored = resources.build(kind, call.route, merged, existing, call.caller.object_id, None, call.query)
             self.store.write(resource_id, stored)
-        return Response(200, resources.present(kind, stored, call.api_version))
+        return Response(200, self._shown(kind, stored, call))
 
     def _delete(self, call: Call) -> Response:
         with self.store.lock:

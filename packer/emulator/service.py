@@ -15,6 +15,7 @@ from packer.emulator.config import EmulatorConfig, SubscriptionConfig
 from packer.emulator.credential import ARM_AUDIENCES, InvalidToken, read_claims
 from packer.emulator.faults import Faults
 from packer.emulator.handlers import Handlers
+from packer.emulator.members import members_for
 from packer.emulator.messages import Call, Caller, Request, Response
 from packer.emulator.observe import Counters, RequestLog, RequestRecord
 from packer.emulator.routes import Route, UnknownRoute, resolve
@@ -32,7 +33,8 @@ class Service:
         self.faults = faults
         self.throttler = throttler
         self.onboarded: dict[str, bool] = {w.resource_id.lower(): w.sentinel_onboarded for w in config.workspaces}
-        self.handlers = Handlers(config, store, self.onboarded, validator)
+        self.handlers = Handlers(config, store, self.onboarded, validator,
+                                 members=members_for(getattr(validator, "specs_dir", None)))
 
     def handle(self, request: Request) -> Response:
         path, _, raw_query = request.target.partition("?")

@@ -84,6 +84,7 @@ def _most_relevant(errors: list[ValidationError]) -> ValidationError:
 
 class Validator:
     def __init__(self, specs_dir: str | Path | None = None):
+        self.specs_dir = Path(specs_dir) if specs_dir else None
         self.swagger = None
         if specs_dir:
             from packer.emulator.swagger import SwaggerSchemas
