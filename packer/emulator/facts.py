@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from packer.emulator.config import EmulatorConfig, TableConfig
 from packer.emulator.routes import Route
 from packer.emulator.store import ResourceStore
+from packer.emulator.tables import created_tables
 
 _CHECKED = ("alertRules", "savedSearches")  # the kinds whose PUT compiles a query
 
@@ -42,4 +43,5 @@ class WorkspaceFacts:
             aliases.add(str(alias))
             if isinstance(body, str):
                 saved.append(SavedFunction(str(alias), str(props.get("functionParameters") or ""), body))
-        return cls(frozenset(t.name for t in ws.tables), frozenset(aliases), ws.tables, tuple(saved))
+        schemas = ws.tables + created_tables(store, ws)
+        return cls(frozenset(t.name for t in schemas), frozenset(aliases), schemas, tuple(saved))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, views
+from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -51,7 +51,9 @@ class Handlers:
         if kind.name == "workspaces":
             return self._read_only(call, views.workspace, views.workspaces)
         if kind.name == "tables":
-            return self._read_only(call, views.table, views.tables)
+            return self._tables(call)
+        if kind.name == "operationStatuses":
+            return Response(200, tables.operation_status(route.name))
         if kind.name == "onboardingStates":
             return self._onboarding(call)
         if kind.name in content.PRODUCT_KINDS:
@@ -179,6 +181,29 @@ class Handlers:
         if call.route.name:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
+
+    def _tables(self, call: Call) -> Response:
+        """Tables from the config plus custom tables created through the API (tables.py)."""
+        route, method = call.route, call.request.method
+        ws = self.config.workspace(route.subscription, route.resource_group, route.workspace)
+        resource_id = f"{ws.resource_id}/tables/{route.name}" if route.name else ""
+        if method == "GET" and route.name:
+            created = self.store.read(resource_id)
+            return Response(200, created) if created is not None else self._read_only(call, views.table, views.tables)
+        if method == "GET":
+            return Response(200, {"value": views.tables(self.config, route) + list(self.store.iter_under(
+                f"{ws.resource_id}/tables"))})
+        if method not in ("PUT", "DELETE") or not route.name:
+            raise armerrors.method_not_allowed(method, call.request.target)
+        if method == "PUT":
+            body = tables.checked_body(route.name, parse_body(call.request.body))
+            self.store.write(resource_id, tables.stored_body(ws, route.name, body))
+        elif self.store.read(resource_id) is None:
+            raise tables.not_found(route.name, ws.name)
+        else:
+            self.store.delete(resource_id)
+        headers, _ = tables.accepted(call.request.base_url, route.subscription, ws.location, call.api_version)
+        return Response(202, None, headers)
 
     def _catalogue(self, call: Call) -> Response:
         if call.request.method != "GET":

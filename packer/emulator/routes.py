@@ -43,6 +43,8 @@ KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
     Kind("workbooks", "Microsoft.Insights/workbooks", apiversions.served("workbooks"), "group"),
     Kind("workspaces", "Microsoft.OperationalInsights/workspaces", apiversions.served("workspaces"), "self",
          writable=False, paged=False),
+    Kind("operationStatuses", "Microsoft.OperationalInsights/locations/operationStatuses",
+         apiversions.served("tables"), "any", writable=False, paged=False),
     Kind("permissions", "Microsoft.Authorization/permissions", apiversions.served("permissions"),
          "any", writable=False, paged=False),
 )}
@@ -93,6 +95,8 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.insights/workbooks(?:/{_SEG})?/?$",
                 re.I), "workbooks"),
     (re.compile(rf"^/subscriptions/{_SEG}/providers/microsoft\.insights/workbooks/?$", re.I), "workbooks-list"),
+    (re.compile(rf"^/subscriptions/{_SEG}/providers/microsoft\.operationalinsights/locations/{_SEG}/operationstatuses/{_SEG}/?$",
+                re.I), "operation"),
     (re.compile(rf"^/subscriptions/{_SEG}(?:/resourcegroups/{_SEG})?/providers/microsoft\.operationalinsights/workspaces/?$",
                 re.I), "workspace-list"),
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/?$", re.I), "resource-group"),
@@ -131,6 +135,8 @@ def resolve(path: str) -> Route:
         if shape == "workbooks":
             sub, rg, name = parts
             return Route(KINDS["workbooks"], sub, rg, None, name)
+        if shape == "operation":
+            return Route(KINDS["operationstatuses"], parts[0], name=parts[2], target=parts[1])
         if shape == "workbooks-list":
             return Route(KINDS["workbooks"], parts[0])
         if shape == "workspace-list":
