@@ -147,6 +147,7 @@ def _fleet(content_set, content: Path, fleet: Path, out: Path, console: Console,
     from packer.rollout.engine import RolloutOptions, rollout
     from packer.rollout.fleet_plan import plan_fleet
     from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
+    from packer.views.rollout import rollout_report_markdown
 
     targets_file = fleet / "targets.yaml"
     if content.resolve() != BUNDLED_CONTENT.resolve():
@@ -170,7 +171,7 @@ def _fleet(content_set, content: Path, fleet: Path, out: Path, console: Console,
                          _LineObserver(console))
         console.print(report.summary(), markup=False, soft_wrap=True)
         result.fleet_ok = report.ok
-        result.written.append(_write(out / "rollout-report.md", report.to_markdown()))
+        result.written.append(_write(out / "rollout-report.md", rollout_report_markdown(report)))
         result.written.append(_write(out / "rollout-report.json", report.to_json()))
 
 

@@ -10,6 +10,9 @@ from packer.bodies.resources import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit, full_tables
 
+ITEMS = 12  # the bundled content's active items
+INSTALLED = 1 + ITEMS + ITEMS  # the package, one template per item, the active items (docs/content-hub.md)
+
 # What the services add to a stored body beyond what we send (server fields and defaults).
 SERVER_ADDED = {"lastModifiedUtc", "timeModified", "userId", "revision", "incidentConfiguration",
                 "eventGroupingSettings", "version", "storageUri"}
@@ -30,7 +33,7 @@ def dep(emulator, repo):
 def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_writes_nothing(dep, emulator):
     report = dep.apply()
 
-    assert report.ok and report.counts[Outcome.CREATED] == 12
+    assert report.ok and report.counts[Outcome.CREATED] == INSTALLED
     for desired in dep.desired():
         stored = emulator.store.get(desired.resource_id)
         assert stored is not None, desired.key
@@ -42,8 +45,8 @@ def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_wri
         assert normalise(stored) == normalise(desired.body)
         metadata = emulator.store.get(desired.metadata_id)["properties"]
         assert metadata["parentId"] == desired.resource_id
-        assert metadata["source"]["kind"] == "SourceRepository" and metadata["source"]["name"] == REPOSITORY
-        assert metadata["source"]["sourceId"] == f"{OWNER_PREFIX}{REPOSITORY}:{desired.source_path}@c0ffee"
+        assert metadata["source"]["kind"] == "Solution"  # Content Hub's link; our mark is in customVersion
+        assert metadata["customVersion"].startswith(f"{OWNER_PREFIX}{REPOSITORY}:{desired.source_path}@c0ffee ")
         assert parse_stamp(metadata["customVersion"]) == (desired.content_hash, desired.content_hash)
     rule = emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{KASEYA_RULE}")["properties"]
     assert (rule["alertRuleTemplateName"], rule["templateVersion"]) == (KASEYA_RULE, "1.0.0")
@@ -51,7 +54,7 @@ def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_wri
     writes = dep.writes()
     second = dep.apply()
     assert dep.writes() == writes
-    assert second.counts[Outcome.UNCHANGED] == 12 and second.writes == 0
+    assert second.counts[Outcome.UNCHANGED] == INSTALLED and second.writes == 0
     assert not dep.plan().has_changes
 
 
@@ -68,20 +71,21 @@ def test_editing_one_yaml_field_updates_exactly_that_item(dep, emulator, repo):
 
     plan = dep.plan()
     changed = [i for i in plan.items if i.is_change]
-    assert [(i.key, i.action) for i in changed] == [(f"AnalyticsRule/{KASEYA_RULE}", Action.UPDATE)]
-    assert [(c.path, c.before, c.after) for c in changed[0].changes] == [("properties.severity", "Medium", "High")]
+    assert [(i.key, i.action) for i in changed] == [(f"Template/AnalyticsRule/{KASEYA_RULE}", Action.UPDATE),
+                                                   (f"AnalyticsRule/{KASEYA_RULE}", Action.UPDATE)]
+    assert [(c.path, c.before, c.after) for c in changed[1].changes] == [("properties.severity", "Medium", "High")]
 
     writes = dep.writes()
     report = dep.apply(plan)
-    assert report.ok and dep.writes() - writes == 2  # the rule and its metadata
-    assert emulator.store.get(changed[0].resource_id)["properties"]["severity"] == "High"
+    assert report.ok and dep.writes() - writes == 3  # its template, the rule and its metadata
+    assert emulator.store.get(changed[1].resource_id)["properties"]["severity"] == "High"
     assert not dep.plan().has_changes
 
 
 def test_kql_changes_show_as_a_text_diff(dep, repo):
     dep.apply()
     edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"'stun\.kaseya\.com',", "'stun.kaseya.com', 'vsa.kaseya.net',")
-    item = next(i for i in dep.plan().items if i.is_change)
+    item = next(i for i in dep.plan().items if i.is_change and i.kind == "AnalyticsRule")
     query = next(c for c in item.changes if c.path == "properties.query")
     assert "-        'stun.kaseya.com'," in query.text_diff
     assert "+        'stun.kaseya.com', 'vsa.kaseya.net'," in query.text_diff
@@ -211,7 +215,8 @@ def test_prune_beside_another_repositorys_and_unowned_content_deletes_only_our_o
     assert pruned[0].resource_type == ResourceType.SAVED_SEARCH
 
     report = dep.apply(plan, prune=True, on_drift="overwrite")
-    assert report.ok and report.counts[Outcome.DELETED] == 1
+    deleted = sorted(r.action for r in report.results if r.outcome is Outcome.DELETED)
+    assert report.ok and deleted == ["prune", "uninstall"]  # the query, and its template from our package
     assert emulator.store.get(pruned[0].resource_id) is None
     for rid, etag in foreign.items():
         assert emulator.store.get(rid)["etag"] == etag
@@ -229,7 +234,7 @@ def test_throttling_and_server_errors_during_apply_apply_everything_once(dep, em
 
     report = dep.apply()
 
-    assert report.ok and report.counts[Outcome.CREATED] == 12
+    assert report.ok and report.counts[Outcome.CREATED] == INSTALLED
     assert emulator.faults.pending_scripts == 0
     for desired in dep.desired():
         assert dep.successful("PUT", desired.resource_id) == 1, desired.key
@@ -269,7 +274,7 @@ def test_a_saved_plan_is_applied_exactly(dep, emulator, repo):
 
     report = apply_plan(saved, dep.client)
 
-    assert report.ok and report.counts[Outcome.CREATED] == 12
+    assert report.ok and report.counts[Outcome.CREATED] == INSTALLED
     stored = emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{KASEYA_RULE}")
     assert stored["properties"]["severity"] == "Medium"  # the plan's body, not the edited file
 
@@ -309,7 +314,8 @@ def test_the_rate_limiter_is_acquired_for_every_write(emulator, repo):
         dep.apply()
     finally:
         dep.client.close()
-    assert acquired.count("write") == 24 and set(acquired) == {"write"}
+    # each item and its metadata, each template, the package and its metadata
+    assert acquired.count("write") == 2 * ITEMS + ITEMS + 2 and set(acquired) == {"write"}
 
 
 def test_rules_whose_tables_are_missing_are_blocked_and_skipped(emulator_factory, repo):

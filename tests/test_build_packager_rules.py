@@ -267,19 +267,23 @@ def test_ccp_placeholders_become_parameters_of_the_connections_template(tmp_path
     poller = {"type": "Microsoft.SecurityInsights/dataConnectors", "name": "{{connectorName}}", "kind": "RestApiPoller",
               "properties": {"connectorDefinitionName": "SynthCcp", "dcrConfig": {"streamName": "Custom-Synth"},
                              "auth": {"type": "APIKey", "ApiKey": "{{apiKey}}"},
-                             "request": {"apiEndpoint": "https://{{domain}}/api/v1", "headers": {"X": "{{apiKey}}"}}}}
+                             "request": {"apiEndpoint": "https://{{domain}}/api/v1", "headers": {"X": "{{apiKey}}"},
+                                         "queryParameters": {"type": "{{types}}[0]", "limit": 10}}}}
     dcr = {"type": "Microsoft.Insights/dataCollectionRules", "name": "SynthDCR{{suffix}}", "location": "{{location}}",
            "properties": {"destinations": {"logAnalytics": [{"workspaceResourceId": "{{workspaceResourceId}}"}]},
                           "dataFlows": [{"streams": ["Custom-Synth"], "outputStream": "Custom-Synth_CL"}],
                           "streamDeclarations": {}}}
     table = {"type": "Microsoft.OperationalInsights/workspaces/tables", "name": "Synth_CL", "tags": {"a": "b"},
              "properties": {"schema": {"name": "Synth_CL", "columns": [{"name": "TimeGenerated", "type": "datetime"}]}}}
+    other_table = {**table, "name": "Other_CL"}  # named by no DCR: still packaged, after the paired one
     data_file = solution(tmp_path, {"Data Connectors": ["Data Connectors/ccp/definition.json"]}, {
         "Data Connectors/ccp/definition.json": definition, "Data Connectors/ccp/poller.json": [poller],
-        "Data Connectors/ccp/dcr.json": [dcr], "Data Connectors/ccp/table.json": [table]})
+        "Data Connectors/ccp/dcr.json": [dcr], "Data Connectors/ccp/table.json": [table],
+        "Data Connectors/other/table.json": other_table})
     main, ui = render_package(read_solution_input(data_file))
     definition_template = resources(main, "dataConnectorTemplateNameConnectorDefinition1")[0]
-    dcr_out, table_out = definition_template["properties"]["mainTemplate"]["resources"][2:]
+    dcr_out, table_out, other_out = definition_template["properties"]["mainTemplate"]["resources"][2:]
+    assert other_out["name"] == "Other_CL"
     assert dcr_out["name"] == "[concat('SynthDCR', parameters('workspace'))]"
     assert dcr_out["kind"] == "[variables('blanks')]" and "streamDeclarations" not in dcr_out["properties"]
     assert dcr_out["properties"]["dataCollectionEndpointId"] == "[variables('dataCollectionEndpointId')]"
@@ -294,6 +298,7 @@ def test_ccp_placeholders_become_parameters_of_the_connections_template(tmp_path
     assert poller_out["properties"]["auth"]["ApiKey"] == "[[parameters('apiKey')]"
     assert poller_out["properties"]["request"]["apiEndpoint"] == "[[concat('https://',parameters('domain'),'/api/v1')]"
     assert poller_out["properties"]["request"]["headers"] == {"X": "[[parameters('apiKey')]"}
+    assert poller_out["properties"]["request"]["queryParameters"] == {"type": "[[parameters('types')[0]]", "limit": 10}
     assert poller_out["properties"]["dcrConfig"]["dataCollectionEndpoint"] == "[[parameters('dcrConfig').dataCollectionEndpoint]"
     assert list(connections["parameters"]) == ["guidValue", "innerWorkspace", "connectorName", "apiKey", "domain",
                                                "connectorDefinitionName", "workspace", "dcrConfig"]

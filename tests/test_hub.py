@@ -155,6 +155,14 @@ def test_a_portal_edit_survives_an_upstream_change_of_another_field(dep, emulato
     states = {i.key: i.state for i in workspace_status(dep.client).items}
     assert states[f"AnalyticsRule/{MESH_RULE}"] is ItemState.CUSTOMISED
 
+    # the next upgrade keeps the edit too: the merge is recorded, not only the body it stored
+    edit(repo.joinpath(*MESH_YAML), r"^version: 1\.0\.1$", "version: 1.0.2")
+    edit(repo.joinpath(*MESH_YAML), r"has_cs 'MeshCentral'", "has_any ('MeshCentral')")
+    assert dep.apply().ok
+    live = emulator.store.get(rule_id)["properties"]
+    assert "has_any ('MeshCentral')" in live["query"] and live["severity"] == "Low"
+    assert live["templateVersion"] == "1.0.2" and not dep.plan().has_changes
+
 
 def test_a_conflicting_edit_fails_with_the_three_values_and_writes_nothing(dep, emulator, repo):
     dep.apply()
@@ -263,3 +271,35 @@ def test_status_before_install_and_for_a_rule_whose_template_moved_on(dep, emula
               for i in status_of(read_live_state(dep.client), dep.target).items}
     assert states[f"AnalyticsRule/{MESH_RULE}"] == (ItemState.UPDATE_AVAILABLE, "1.0.1", "1.0.0")
     assert sum(1 for s, *_ in states.values() if s is ItemState.UP_TO_DATE) == 11
+
+
+def test_the_cli_plan_exits_1_on_a_conflict_and_status_reports_json(dep, emulator, repo):
+    from typer.testing import CliRunner
+
+    from packer.cli import app
+
+    ws = emulator.workspace
+    flags = ["--subscription", ws.subscription, "--resource-group", ws.resource_group, "--workspace", ws.name,
+             "--tenant", emulator.tenant_id, "--repository", REPOSITORY, "--base-url", emulator.base_url,
+             "--ca-cert", emulator.ca_path, "--emulator-tenant", "target"]
+    run = lambda *args: CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})  # noqa: E731
+    assert run("apply", *flags, "--content", str(repo)).exit_code == 0
+    status = run("status", *flags, "--format", "json")
+    assert status.exit_code == 0, status.output
+    [workspace] = json.loads(status.output)
+    assert workspace["package_id"] == SOLUTION_ID and workspace["counts"]["up to date"] == 12
+
+    _portal_edit(emulator, dep.client.sentinel_collection("alertRules") + f"/{MESH_RULE}", severity="Low")
+    edit(repo.joinpath(*MESH_YAML), r"^severity: Medium$", "severity: High")
+    _bump(repo)
+    planned = run("plan", *flags, "--content", str(repo), "--format", "markdown")
+    assert planned.exit_code == 1, planned.output
+    assert "conflict properties.severity: template was Medium, new template High, workspace Low" in planned.output
+    writes = dep.writes()
+    refused = run("apply", *flags, "--content", str(repo))
+    assert refused.exit_code == 1 and "Nothing was written" in str(refused.exception) and dep.writes() == writes
+    assert run("apply", *flags, "--content", str(repo), "--on-conflict", "ours").exit_code == 0
+    assert emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{MESH_RULE}")[
+        "properties"]["severity"] == "High"
+    bad = run("plan", *flags, "--content", str(repo), "--on-conflict", "mine")
+    assert bad.exit_code == 1 and "--on-conflict must be one of fail, ours, theirs" in str(bad.exception)

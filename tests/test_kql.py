@@ -418,7 +418,7 @@ def test_a_worker_that_dies_fails_validation_instead_of_skipping_it(node_availab
 def test_absent_node_modules_is_a_skip_unless_kql_is_required(tmp_path, monkeypatch):
     """Only an absent Node.js or package skips, and --require-kql / SENTINEL_PACKER_REQUIRE_KQL
     makes even that an error, in validate and in plan's table check."""
-    from packer.plan import tables as plan_tables
+    from packer.plan import query_needs as plan_tables
     from packer.validate import validate_paths
 
     monkeypatch.setenv(NODE_MODULES_ENV, str(tmp_path))  # no package there

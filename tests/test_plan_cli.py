@@ -36,13 +36,14 @@ def test_plan_exit_codes_saved_plan_and_clean_replan(flags, tmp_path):
 
     planned = run("plan", *flags, "--out", str(plan_file))
     assert planned.exit_code == 2, planned.output
-    assert "Plan: 12 to create, 0 to update, 0 to prune; 0 unchanged" in planned.output
-    assert json.loads(plan_file.read_text())["counts"]["create"] == 12
+    # the package, a template per item, the 12 items (docs/content-hub.md)
+    assert "Plan: 25 to create, 0 to update, 0 to prune; 0 unchanged" in planned.output
+    assert json.loads(plan_file.read_text())["counts"]["create"] == 25
 
     applied = run("apply", *flags, "--plan", str(plan_file), "--report", str(report_file))
     assert applied.exit_code == 0, applied.output
     report = json.loads(report_file.read_text())
-    assert report["ok"] and report["counts"]["created"] == 12 and report["writes"] == 24
+    assert report["ok"] and report["counts"]["created"] == 25 and report["writes"] == 24 + 12 + 2
 
     again = run("plan", *flags, "--format", "json")
     assert again.exit_code == 0, again.output
@@ -54,7 +55,8 @@ def test_markdown_plan_for_a_pull_request(flags, repo):
     edit(repo / "analytic-rules" / "rmm_Kaseya_netconn.yaml", r"'stun\.kaseya\.com',", "'stun.kaseya.com', 'x.kaseya.net',")
     result = run("plan", *flags, "--format", "markdown")
     assert result.exit_code == 2
-    assert "**Plan: 0 to create, 1 to update, 0 to prune; 11 unchanged**" in result.output
+    # the rule and its template (same version: an update, not an upgrade)
+    assert "**Plan: 0 to create, 2 to update, 0 to prune; 23 unchanged**" in result.output
     assert "<details>" in result.output and "+        'stun.kaseya.com', 'x.kaseya.net'," in result.output
 
 
@@ -157,7 +159,7 @@ def test_fleet_plan_with_all_wave_and_select(emulator_factory, tmp_path):
     assert fleet.exit_code == 2, fleet.output
     data = json.loads((tmp_path / "fleet.json").read_text())
     assert [w["name"] for w in data["workspaces"]] == ["ws00", "ws01", "ws02", "ws03"]
-    assert all(w["counts"]["create"] == 4 for w in data["workspaces"])
+    assert all(w["counts"]["create"] == 1 + 4 + 4 for w in data["workspaces"])  # package, templates, items
 
     canary = run("plan", "--wave", "canary", *common, "--format", "markdown")
     assert canary.exit_code == 2 and "ws00" in canary.output and "ws02" not in canary.output

@@ -67,10 +67,11 @@ def test_saved_searches_workbooks_and_metadata(desired):
     workbook = next(d for d in desired.values() if d.kind.value == "Workbook")
     assert workbook.body["kind"] == "shared" and workbook.body["properties"]["category"] == "sentinel"
     assert workbook.body["properties"]["sourceId"] == TARGET.workspace_id
-    source = parser.metadata_body["properties"]["source"]
-    assert source == {"kind": "SourceRepository", "name": "contoso/content",
-                      "sourceId": f"{OWNER_PREFIX}contoso/content:content/parsers/RMMToolActivity.yaml@abc123"}
-    assert parser.metadata_body["properties"]["customVersion"] == parser.content_hash
+    source = parser.metadata_body["properties"]["source"]  # Content Hub's link to the solution
+    assert source == {"kind": "Solution", "name": "Remote Monitoring and Management tool abuse",
+                      "sourceId": "sentinelpacker.sentinel-packer-solution-rmm-tool-abuse"}
+    assert parser.metadata_body["properties"]["customVersion"] == (  # our mark
+        f"{OWNER_PREFIX}contoso/content:content/parsers/RMMToolActivity.yaml@abc123 {parser.content_hash}")
 
 
 def test_resource_names_are_deterministic(content):
@@ -243,6 +244,12 @@ class ListOnlyClient:
     def list_tables(self):
         return []
 
+    def list_content_packages(self):
+        return []
+
+    def list_content_templates(self):
+        return []
+
     def get_workspace(self):
         return {"location": "westeurope"}
 
@@ -263,9 +270,9 @@ def test_a_server_default_we_do_not_model_is_neither_a_change_nor_drift(content,
         metadata.append({**stamped_metadata(d.metadata_body, content_hash(stored)), "id": d.metadata_id, "etag": '"m"'})
     client = ListOnlyClient(resources, metadata)
 
-    plan = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent)
+    plan = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent, install=False)
     assert {i.action for i in plan.items} == {Action.UNCHANGED}
 
     resources[1]["properties"]["severity"] = "Informational"  # then someone edits it in the portal
-    drifted = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent)
+    drifted = compute_plan(content, TARGET, client, "abc123", root=CONTENT.parent, install=False)
     assert [(i.resource_id, i.action) for i in drifted.items if i.is_change] == [(resources[1]["id"], Action.DRIFTED)]

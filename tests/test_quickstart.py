@@ -42,6 +42,7 @@ def test_the_quick_start_deploys_replans_detects_drift_and_rolls_out(tmp_path: P
     done = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out, items = done.stdout, content_items()
+    items = 1 + 2 * items  # the Content Hub package, a template per item, the items (docs/content-hub.md)
     assert f"Plan: {items} to create, 0 to update, 0 to prune; 0 unchanged" in out
     assert f"Apply complete: {items} created" in out
     assert f"Plan: 0 to create, 0 to update, 0 to prune; {items} unchanged" in out

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from packer.auth import CredentialProvider
+from packer.bodies.resources import content_id_of
 from packer.content.load import load_content_unchecked
 from packer.errors import ConfigError
 from packer.remote.client import WorkspaceClient
@@ -14,6 +15,7 @@ from packer.rollout.budget import FleetBudgets
 from packer.rollout.connection import FleetConnection
 from packer.rollout.engine import RolloutOptions, rollout
 from packer.rollout.fleet_plan import plan_fleet
+from packer.views.rollout import rollout_report_markdown
 from packer.rollout.report import WorkspaceStatus
 from packer.targets import load_inventory
 from tests.fleetkit import (
@@ -58,8 +60,9 @@ def test_fleet_rollout_applies_overlays_then_converges(fleet) -> None:
     assert report.ok, report.summary()
     assert [w.name for w in report.waves] == ["canary", "early", "broad"]
     by_name = {r.name: r for r in report.results}
-    assert by_name["ws00"].created == 4 and by_name["ws00"].failed == 0
-    assert by_name["ws04"].created == 3  # the NRT rule is disabled there
+    # the package, a template per item, the items (docs/content-hub.md)
+    assert by_name["ws00"].created == 1 + 4 + 4 and by_name["ws00"].failed == 0
+    assert by_name["ws04"].created == 1 + 4 + 3  # the NRT rule is disabled there: not its template
     assert by_name["ws05"].skipped == 1 and "DeviceProcessEvents" in by_name["ws05"].skipped_items[0].message
     assert emulator.counters.total()["writes"] == report.totals()["writes"] > 0
 
@@ -129,7 +132,7 @@ def test_wave_over_its_threshold_stops_the_rollout_and_a_rerun_finishes(fleet) -
     broad_ids = [inventory.target(f"ws{i:02d}").workspace_id for i in range(8, 20)]
     assert all(emulator.counters[ws]["writes"] == 0 for ws in broad_ids)  # never touched
     assert "Stopped after wave 'early'" in report.summary()
-    markdown = report.to_markdown()
+    markdown = rollout_report_markdown(report)
     assert "**stopped the rollout**" in markdown and "not started" in markdown and "ws02" in markdown
 
     emulator.faults.clear()
@@ -139,7 +142,7 @@ def test_wave_over_its_threshold_stops_the_rollout_and_a_rerun_finishes(fleet) -
     rerun_by_name = {r.name: r for r in rerun.results}
     assert rerun_by_name["ws00"].writes == 0  # already applied: skipped via the plan
     assert emulator.counters[inventory.target("ws00").workspace_id]["writes"] == canary_writes
-    assert rerun_by_name["ws02"].created == 4 and rerun_by_name["ws19"].created == 4
+    assert rerun_by_name["ws02"].created == 9 and rerun_by_name["ws19"].created == 9  # package, 4 templates, 4 items
 
 
 def test_max_failures_overrides_the_wave_thresholds(fleet) -> None:
@@ -159,12 +162,13 @@ def test_prune_removes_only_with_the_flag_and_is_reported(fleet) -> None:
     smaller = dataclasses.replace(content, hunting_queries=())
 
     kept = rollout(smaller, inventory, canary, connect(emulator, inventory))
-    assert kept.ok and kept.totals()["pruned"] == 0 and emulator.counters.total()["deletes"] == 0
+    # the hunting query's template leaves the package (one delete per workspace); the query stays
+    assert kept.ok and kept.totals()["pruned"] == 0 and emulator.counters.total()["deletes"] == 2
 
     pruned = rollout(smaller, inventory, canary, connect(emulator, inventory), RolloutOptions(prune=True))
     assert pruned.ok and [r.pruned for r in pruned.results] == [1, 1]
     assert emulator.counters.total()["deletes"] >= 2
-    assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in pruned.to_markdown()
+    assert "| canary | `ws00` | mssp | succeeded | 0 | 0 | 1 |" in rollout_report_markdown(pruned)
 
 
 def test_an_overlay_mistake_stops_the_rollout_before_any_request(fleet, tmp_path: Path) -> None:
@@ -185,7 +189,7 @@ def test_the_three_delegated_roles_are_enough_to_roll_out(tmp_path: Path, emulat
     emulator = emulator_factory(emulator_config(inventory, rbac=True))
     report = rollout(content, inventory, inventory.select(), connect(emulator, inventory))
     assert report.ok, report.summary()
-    assert [r.created for r in report.results] == [4, 4]
+    assert [r.created for r in report.results] == [9, 9]  # package, 4 templates, 4 items
 
 
 def test_a_wave_over_its_threshold_starts_no_further_workspace(fleet) -> None:
@@ -198,3 +202,29 @@ def test_a_wave_over_its_threshold_starts_no_further_workspace(fleet) -> None:
     assert {statuses[f"ws0{i}"] for i in range(4, 8)} == {WorkspaceStatus.NOT_STARTED}
     assert all(emulator.counters[inventory.target(f"ws0{i}").workspace_id]["reads"] == 0 for i in range(4, 8))
     assert report.stopped_after == "early" and report.waves[0].failed == 2
+
+
+def _hub_of(emulator, inventory, name: str) -> tuple[list[dict], dict[str, dict]]:
+    """(contentPackages, contentTemplates by contentId) of a workspace."""
+    target = inventory.target(name)
+    credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
+    with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
+        packages = client.list_content_packages()
+        templates = {t["properties"]["contentId"]: t for t in client.list_content_templates()}
+    return packages, templates
+
+
+def test_every_workspace_gets_the_same_package_and_overlays_shape_only_active_rules(fleet) -> None:
+    content, inventory, emulator = fleet
+    canary_and_early = [inventory.target(n) for n in ("ws00", "ws01", "ws04")]
+    assert rollout(content, inventory, canary_and_early, connect(emulator, inventory)).ok
+
+    hubs = {n: _hub_of(emulator, inventory, n) for n in ("ws00", "ws01", "ws04")}
+    assert {tuple((p["properties"]["version"], p["properties"]["contentId"]) for p in packages)
+            for packages, _ in hubs.values()} == {((content.solution.version, content.solution.content_id),)}
+    for name, (_, templates) in hubs.items():
+        assert set(templates) == {content_id_of(item) for item in content.items}, name
+        rule = templates[SIGNIN_RULE_ID]["properties"]["mainTemplate"]["resources"][0]["properties"]
+        assert rule["severity"] == "Medium" and rule["enabled"] is False  # the template, not the overlay
+        assert NRT_RULE_ID in templates  # disabled by ws04's overlay: its template is still installed
+    assert rules_of(emulator, inventory, "ws01")[SIGNIN_RULE_ID]["properties"]["severity"] == "High"  # overlay

@@ -40,7 +40,8 @@ def test_plan_rollout_replan_through_the_cli(fleet_cli) -> None:
                   "--report-md", str(report_md), *common])
     assert rolled.exit_code == 0, rolled.output
     assert "Rollout complete" in rolled.stdout
-    assert "succeeded ws00: 4 created, 0 updated, 0 pruned, 0 skipped, 0 failed" in rolled.stdout  # progress lines
+    # progress lines: the package, 4 templates, 4 items
+    assert "succeeded ws00: 9 created, 0 updated, 0 pruned, 0 skipped, 0 failed" in rolled.stdout
     report = json.loads(report_json.read_text())
     assert report["ok"] and report["statuses"]["succeeded"] == 6 and report["totals"]["created"] > 0
     assert "| canary | `ws00` |" in report_md.read_text()

@@ -232,16 +232,36 @@ def metadata_id_for(target: Target, kind: ContentKind, resource_id: str) -> str:
     return resource_ids.metadata_id(target.workspace_id, f"{kind.value}-{resource_ids.name_of(resource_id)}")
 
 
-_STAMP = re.compile(r"(?:^|(?<= ))(sha256:[0-9a-f]+)(?: live=(sha256:[0-9a-f]+))?$")
+_STAMP = re.compile(r"(?:^|(?<= ))(sha256:[0-9a-f]+)(?: live=(sha256:[0-9a-f]+))?(?: (merged))?$")
+MERGED = "merged"  # the last write kept edits made in the workspace (packer.plan.merge)
 
 
-def ownership_stamp(desired_hash: str, stored_hash: str | None = None) -> str:
-    return desired_hash if not stored_hash else f"{desired_hash} live={stored_hash}"
+def ownership_stamp(desired_hash: str, stored_hash: str | None = None, merged: bool = False) -> str:
+    stamp = desired_hash if not stored_hash else f"{desired_hash} live={stored_hash}"
+    return f"{stamp} {MERGED}" if merged else stamp
 
 
-def owner_mark(owner_id: str, desired_hash: str, stored_hash: str | None = None) -> str:
+def owner_mark(owner_id: str, desired_hash: str, stored_hash: str | None = None, merged: bool = False) -> str:
     """The customVersion of an item we own: who owns it, then the hash stamp."""
-    return f"{owner_id} {ownership_stamp(desired_hash, stored_hash)}"
+    return f"{owner_id} {ownership_stamp(desired_hash, stored_hash, merged)}"
+
+
+def stamp_merged(text: object) -> bool:
+    """Whether the last write kept workspace edits (they are still customisations to keep)."""
+    match = _STAMP.search(text) if isinstance(text, str) else None
+    return bool(match and match.group(3))
+
+
+def merged_metadata(metadata: Mapping[str, Any]) -> dict:
+    """A metadata body whose stamp says the write it goes with kept workspace edits."""
+    props = dict(metadata.get("properties") or {})
+    text = props.get("customVersion")
+    desired, _ = parse_stamp(text)
+    owner = mark_owner(text)
+    if desired:
+        props["customVersion"] = owner_mark(owner, desired, merged=True) if owner else ownership_stamp(
+            desired, merged=True)
+    return {**metadata, "properties": props}
 
 
 def parse_stamp(text: object) -> tuple[str | None, str | None]:
@@ -266,9 +286,9 @@ def stamped_metadata(metadata: Mapping[str, Any], stored_hash: str | None) -> di
     text = props.get("customVersion")
     desired, _ = parse_stamp(text)
     if desired and stored_hash:
-        owner = mark_owner(text)
-        props["customVersion"] = (owner_mark(owner, desired, stored_hash) if owner
-                                  else ownership_stamp(desired, stored_hash))
+        owner, merged = mark_owner(text), stamp_merged(text)
+        props["customVersion"] = (owner_mark(owner, desired, stored_hash, merged) if owner
+                                  else ownership_stamp(desired, stored_hash, merged))
     return {**metadata, "properties": props}
 
 

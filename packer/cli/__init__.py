@@ -76,7 +76,9 @@ def _flags_without_type_label() -> None:
     """typer (0.29) labels plain on/off flags `<bool>` in --help as if they took a value."""
     from typer.core import TyperOption
 
-    labelled = TyperOption.display_type_rich
+    labelled = getattr(TyperOption, "display_type_rich", None)
+    if labelled is None:  # older typer (the pyproject floor) prints no such label
+        return
 
     def display_type_rich(self, ctx):
         return None if self.is_flag and self.metavar is None else labelled(self, ctx)

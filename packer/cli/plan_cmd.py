@@ -166,6 +166,7 @@ def apply(
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
     from packer.plan.model import Plan
+    from packer.views.apply import apply_with_progress, print_apply_report
     from packer.views.plan import render_table
 
     if on_drift not in ON_DRIFT:
@@ -189,44 +190,12 @@ def apply(
         to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
                                          package_content=base, on_conflict=on_conflict)
         render_table(to_apply, console)
-        report = _apply_with_progress(console, to_apply, lambda progress: apply_plan(
+        report = apply_with_progress(console, to_apply, lambda progress: apply_plan(
             to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
-    _print_report(console, report)
+    print_apply_report(console, report)
     if report_file is not None:
         write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
-
-
-def _apply_with_progress(console: Console, plan, run):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("", total=len(plan.items))
-        return run(lambda result: bar.update(task, advance=1, description=f"{result.outcome.value} {result.name}"))
-
-
-OUTCOME_STYLES = {"created": "green", "updated": "yellow", "deleted": "red", "unchanged": "dim",
-                  "skipped": "cyan", "failed": "bold red"}
-
-
-def _print_report(console: Console, report) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title="apply results", title_justify="left")
-    for column in ("outcome", "kind", "name", "message"):
-        table.add_column(column, overflow="fold")
-    for result in report.results:
-        if result.outcome.value == "unchanged":
-            continue
-        style = OUTCOME_STYLES[result.outcome.value]
-        table.add_row(f"[{style}]{result.outcome.value}[/]", result.kind, escape(result.name), escape(result.message))
-    if table.row_count:
-        console.print(table)
-    console.print(f"[bold {'green' if report.ok else 'red'}]{escape(report.summary())}[/]", soft_wrap=True)
-    for failure in report.failures:
-        console.print(f"[red]failed:[/] {escape(failure.name)} ({failure.key}): {escape(failure.message)}")
 
 
 def register(app: typer.Typer) -> None:

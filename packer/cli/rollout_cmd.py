@@ -136,7 +136,7 @@ def rollout_command(
     from packer.connect import connect_fleet, current_commit
     from packer.plan.merge import check_on_conflict
     from packer.rollout.engine import RolloutOptions
-    from packer.views.rollout import RichObserver
+    from packer.views.rollout import RichObserver, rollout_report_markdown
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
@@ -156,7 +156,7 @@ def rollout_command(
     if report_json is not None:
         write_output(report_json, report.to_json())
     if report_md is not None:
-        write_output(report_md, report.to_markdown())
+        write_output(report_md, rollout_report_markdown(report))
     if fmt == "json":
         typer.echo(report.to_json())
     else:
@@ -188,6 +188,7 @@ def doctor_command(
     """Check that workspaces can take the content, and print what to fix. Exit 1 if any cannot.
     Which workspaces: --target NAME, --all, --wave W or --select GLOBS."""
     from packer.connect import connect_fleet
+    from packer.views.doctor import print_doctor
 
     chosen = [flag for flag, given in (("--target", target), ("--all", all_), ("--wave", wave), ("--select", select))
               if given]
@@ -197,23 +198,13 @@ def doctor_command(
     fleet = connect_fleet(targets, names=[target] if target else None, wave=wave or None, select=select or None,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     results = fleet.doctor(content)
-    bad = [r.target for r in results if not r.ok]
     if fmt == "json":
+        bad = [r for r in results if not r.ok]
         typer.echo(json.dumps({"ready": len(results) - len(bad), "workspaces": [_doctor_json(r) for r in results]},
                               indent=2))
-        raise typer.Exit(1 if bad else 0)
-    console = make_console()
-    marks = {True: ("ok", "green"), False: ("FAIL", "red"), None: ("?", "yellow")}
-    for result in results:
-        console.print(f"[bold]{escape(result.target)}[/]", soft_wrap=True)
-        for check in result.checks:
-            label, style = marks[check.ok]
-            console.print(f"  [{style}]{label:<4}[/] {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
-            if check.ok is False and check.fix:
-                console.print(f"       fix: {escape(check.fix)}", soft_wrap=True)
-    console.print(f"[bold {'red' if bad else 'green'}]{len(results) - len(bad)} of {len(results)} workspace(s) ready[/]",
-                  soft_wrap=True)
-    raise typer.Exit(1 if bad else 0)
+    else:
+        print_doctor(results, make_console())
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
 def _doctor_json(result) -> dict:

@@ -257,6 +257,25 @@ ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
 
 
 @dataclass(frozen=True)
+class QueryFacts:
+    """What validation's KQL pass learned about one query, kept so nothing analyses it again:
+    the workspace tables it reads (through the content's parsers too, known to the table
+    schemas or not), by table the columns it reads by name, the parsers it calls, and the
+    columns of its result."""
+
+    tables: frozenset[str]
+    columns: Mapping[str, frozenset[str]]
+    functions: frozenset[str] = frozenset()
+    output_columns: tuple[str, ...] = ()
+
+
+def facts_key(query: str, parsers: tuple["Parser", ...]) -> tuple:
+    """A query's facts hold for its text with the same parsers in scope (an overlay may change a
+    parser in one workspace: its queries are then analysed again, by the plan)."""
+    return query, frozenset((p.function_alias.lower(), p.function_name.lower(), p.query) for p in parsers)
+
+
+@dataclass(frozen=True)
 class ContentSet:
     """Everything under a content folder, in a stable order (by kind, then path)."""
 
@@ -265,7 +284,13 @@ class ContentSet:
     hunting_queries: tuple[HuntingQuery, ...] = ()
     parsers: tuple[Parser, ...] = ()
     workbooks: tuple[Workbook, ...] = ()
+    # facts_key(query, parsers) -> QueryFacts, from validation's KQL pass (empty without one)
+    query_facts: Mapping[tuple, QueryFacts] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[ContentItem, ...]:
         return (*self.parsers, *self.analytic_rules, *self.hunting_queries, *self.workbooks)
+
+    def facts(self, query: str) -> QueryFacts | None:
+        """What validation learned about `query` with this set's parsers, or None (not analysed)."""
+        return self.query_facts.get(facts_key(query, self.parsers)) if self.query_facts else None

@@ -128,7 +128,10 @@ def _compiled(analysis: QueryAnalysis, prefix: str, text: str, query_length: int
     missing = tuple(dict.fromkeys(text[start + d.start:start + d.start + d.length]
                                   for d in mine if d.code == UNKNOWN_TABLE))
     errors = tuple(sorted((d for d in mine if d.is_error), key=lambda d: (not d.syntax, d.start)))
-    return Compiled(errors, missing, analysis.output_columns, analysis.output_open)
+    refs = analysis.references
+    if refs is None or not refs.output_columns:
+        return Compiled(errors, missing, None, False)
+    return Compiled(errors, missing, refs.output_columns, refs.output_open)
 
 
 def check_query(facts: WorkspaceFacts, compiler: QueryCompiler, query: str, workspace: str,

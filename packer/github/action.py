@@ -168,7 +168,7 @@ def _run_rollout(inputs: ActionInputs) -> int:
 
     from packer.connect import Endpoint, connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
-    from packer.views.rollout import RichObserver
+    from packer.views.rollout import RichObserver, rollout_report_markdown
 
     fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
     console = Console(highlight=False)
@@ -178,7 +178,7 @@ def _run_rollout(inputs: ActionInputs) -> int:
     with RichObserver(console) as observer:
         report = fleet.rollout(inputs.content, options, observer)
     write_output(inputs.report_json, report.to_json())
-    write_output(inputs.report_markdown, report.to_markdown())
+    write_output(inputs.report_markdown, rollout_report_markdown(report))
     colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
     console.print(f"[bold {colour}]{report.summary()}[/]", markup=True)
     return 0 if report.within_thresholds else 1  # a wave within its threshold passes; the gate sums shards

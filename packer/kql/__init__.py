@@ -3,7 +3,10 @@
 Entry points:
 - `check_content(items, schema_dirs=None) -> (problems, status)`: analyse the queries of
   analytic rules, hunting queries, parsers and workbook KqlItems; problems point at
-  file:line:column inside the query text. Called by `packer.validate`.
+  file:line:column inside the query text. `check.analyse_content` is the same pass, also
+  returning per query what it reads (packer.content.model.QueryFacts: tables, columns, the
+  parsers it calls, output columns); `packer.validate` keeps those on the ContentSet, so plan,
+  rollout and doctor read them instead of analysing the query again.
 - `tables_used(query, parsers=(), schema_dirs=()) -> set[str]`: the workspace tables a query
   reads, through calls into the given parsers (and `workspace('x').T`) too. Tables missing from
   the schema folders are included (they are still tables the query needs).

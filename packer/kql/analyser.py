@@ -86,26 +86,33 @@ class KqlDiagnostic:
 
 @dataclass(frozen=True)
 class QueryReferences:
-    """Workspace tables a query reads (through declared functions too) and their columns."""
+    """Workspace tables a query reads (through declared functions too) and their columns; the
+    declared functions (the content's parsers) it calls; the columns its result has."""
 
     tables: frozenset[str]
     columns: dict[str, frozenset[str]]
     unknown_tables: frozenset[str]
+    functions: frozenset[str] = frozenset()
+    output_columns: tuple[str, ...] = ()
+    output_open: bool = False  # the result comes from a table the schema does not know
+
+    @classmethod
+    def from_worker(cls, answer: dict) -> "QueryReferences":
+        return cls(tables=frozenset(answer["tables"]),
+                   columns={t: frozenset(c) for t, c in answer["columns"].items()},
+                   unknown_tables=frozenset(answer["unknownTables"]),
+                   functions=frozenset(answer.get("functions") or ()),
+                   output_columns=tuple(answer.get("outputColumns") or ()),
+                   output_open=bool(answer.get("outputOpen")))
 
 
 @dataclass(frozen=True)
 class QueryAnalysis:
-    """A query's diagnostics and the columns of its result (None: not a table; `output_open`:
-    built from a table the schema does not know, so other columns may exist too)."""
+    """One query analysed once: its diagnostics and what it reads (None when Kusto.Language
+    could not analyse it)."""
 
-    diagnostics: tuple[KqlDiagnostic, ...]
-    output_columns: tuple[str, ...] | None
-    output_open: bool
-    unknown_tables: frozenset[str]
-
-    @property
-    def errors(self) -> tuple[KqlDiagnostic, ...]:
-        return tuple(d for d in self.diagnostics if d.is_error)
+    diagnostics: list[KqlDiagnostic]
+    references: QueryReferences | None
 
 
 def node_modules_dir() -> Path:
@@ -241,23 +248,18 @@ class KqlAnalyser:
         return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
 
     def analysis(self, query: str) -> QueryAnalysis:
-        """Diagnostics and the result's columns, from one analysis."""
+        """One query's diagnostics and references (output columns included), from one analysis."""
         return _analysis_of(self._request("analyse", tolerate_error=True, query=query), query)
 
     def references(self, query: str) -> QueryReferences:
-        answer = self._request("references", query=query)
-        return QueryReferences(
-            tables=frozenset(answer["tables"]),
-            columns={t: frozenset(c) for t, c in answer["columns"].items()},
-            unknown_tables=frozenset(answer["unknownTables"]),
-        )
+        return QueryReferences.from_worker(self._request("references", query=query))
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
-        return [list(a.diagnostics) for a in self.analyses(queries)]
+        return [analysis.diagnostics for analysis in self.analyse_fully(queries)]
 
-    def analyses(self, queries: Sequence[str]) -> list[QueryAnalysis]:
-        """`analysis` of each query (diagnostics and result columns), pipelined like analyse_many."""
+    def analyse_fully(self, queries: Sequence[str]) -> list[QueryAnalysis]:
+        """Diagnostics and references of each query, from one analysis per query (pipelined)."""
         with self._lock:
             return self._analyse_many(queries)
 
@@ -347,20 +349,21 @@ class KqlAnalyser:
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
     """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
     started for this call and closed after it); results in the order of `queries`."""
-    return [list(a.diagnostics) for a in analyses_in_parallel(analyser, queries, workers)]
+    return [analysis.diagnostics for analysis in analyse_fully_in_parallel(analyser, queries, workers)]
 
 
-def analyses_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
-    """As analyse_in_parallel, with each query's result columns too."""
+def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
+    """`analyser.analyse_fully(queries)` spread over `workers` processes (extra ones are
+    started for this call and closed after it); results in the order of `queries`."""
     workers = max(1, min(workers, len(queries)))
     if workers == 1:
-        return analyser.analyses(queries)
+        return analyser.analyse_fully(queries)
     extra = [analyser.clone() for _ in range(workers - 1)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(KqlAnalyser.start, extra))
             shares = [list(queries[i::workers]) for i in range(workers)]
-            parts = list(pool.map(lambda pair: pair[0].analyses(pair[1]), zip([analyser, *extra], shares)))
+            parts = list(pool.map(lambda pair: pair[0].analyse_fully(pair[1]), zip([analyser, *extra], shares)))
     finally:
         for twin in extra:
             twin.close()
@@ -368,9 +371,8 @@ def analyses_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers:
 
 
 def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
-    output = None if answer.get("error") else answer.get("output")
-    return QueryAnalysis(tuple(_diagnostics_of(answer, query)), tuple(output["columns"]) if output else None,
-                         bool(output and output["open"]), frozenset(answer.get("unknownTables") or ()))
+    references = None if answer.get("error") or "tables" not in answer else QueryReferences.from_worker(answer)
+    return QueryAnalysis(_diagnostics_of(answer, query), references)
 
 
 def _diagnostics_of(answer: dict, query: str) -> list[KqlDiagnostic]:

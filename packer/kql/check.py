@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from packer.content.model import AnalyticRule, HuntingQuery, Parser, Workbook
+from packer.content.model import AnalyticRule, HuntingQuery, Parser, QueryFacts, Workbook, facts_key
 from packer.content.yamlsource import Position
 from packer.errors import ContentError
 from packer.kql.analyser import (
-    INSTALL_HINT, REQUIRE_ENV, KqlDiagnostic, KqlUnavailable, QueryAnalysis, analyses_in_parallel, kql_required,
+    INSTALL_HINT, REQUIRE_ENV, KqlDiagnostic, KqlUnavailable, QueryAnalysis, analyse_fully_in_parallel, kql_required,
     shared_analyser,
 )
 from packer.kql.functions import parser_function
@@ -133,9 +133,26 @@ def worker_count(queries: int) -> int:
     return max(1, min(int(idle), MAX_WORKERS, queries // QUERIES_PER_EXTRA_WORKER))
 
 
+@dataclass(frozen=True)
+class KqlPass:
+    """The KQL pass over a content set: problems, a status line for people, and per query what
+    it reads (facts_key(query, parsers) -> QueryFacts) for plan, rollout and doctor."""
+
+    problems: list[Problem]
+    status: str
+    facts: dict[tuple, QueryFacts]
+
+
 def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
                   workers: int | None = None, require: bool | None = None) -> tuple[list[Problem], str]:
-    """Analyse every query of `items` with Kusto.Language; return (problems, status).
+    """`analyse_content`'s problems and status."""
+    result = analyse_content(items, schema_dirs, workers, require)
+    return result.problems, result.status
+
+
+def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
+                    workers: int | None = None, require: bool | None = None) -> KqlPass:
+    """Analyse every query of `items` with Kusto.Language, once each: problems, status and facts.
 
     Parsers among the items are declared as functions first, so queries calling them bind.
     Errors (first per query, the rest counted) fail validation; unknown tables and Kusto
@@ -146,30 +163,45 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     """
     items = list(items)
     dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs(items)
-    functions = [parser_function(i) for i in items if isinstance(i, Parser) and i.function_alias]
+    parsers = tuple(i for i in items if isinstance(i, Parser))
+    functions = [parser_function(i) for i in parsers if i.function_alias]
     pairs = [(item, q) for item in items for q in queries_of(item)]
     queries = [q for _, q in pairs]
     if not queries:
-        return [], "checked 0 queries"
+        return KqlPass([], "checked 0 queries", {})
     try:
         analyser = shared_analyser(functions, dirs)
     except ContentError as exc:  # a user's table schema file is unusable
-        return [Problem(exc.path, exc.line, exc.column, exc.field, ERROR, "kql.schema", exc.message)], \
-            "failed: a table schema file is unusable"
+        return KqlPass([Problem(exc.path, exc.line, exc.column, exc.field, ERROR, "kql.schema", exc.message)],
+                       "failed: a table schema file is unusable", {})
     except KqlUnavailable as exc:
         if kql_required(require):
             raise KqlUnavailable(f"{exc.reason} (KQL analysis is required: --require-kql or {REQUIRE_ENV})") from None
-        return [], f"skipped: {exc.reason}; {INSTALL_HINT}"
+        return KqlPass([], f"skipped: {exc.reason}; {INSTALL_HINT}", {})
     texts = [q.analysed_text for q in queries]
-    results = analyses_in_parallel(analyser, texts, workers or worker_count(len(texts)))
+    results = analyse_fully_in_parallel(analyser, texts, workers or worker_count(len(texts)))
     problems = [p for (item, q), analysis in zip(pairs, results)
-                for p in [*problems_of(q, list(analysis.diagnostics)), *mapped_column_problems(item, analysis)]]
+                for p in [*problems_of(q, analysis.diagnostics), *mapped_column_problems(item, analysis)]]
     errors = sum(1 for p in problems if p.is_error)
     status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
     left_out = with_workbook_parameters(items)
     if left_out:
         status += f"; {left_out} workbook quer{'y' if left_out == 1 else 'ies'} with {{parameters}} not analysed"
-    return problems, status
+    return KqlPass(problems, status, _facts(queries, results, parsers))
+
+
+def _facts(queries: list[QueryText], results: list[QueryAnalysis], parsers: tuple[Parser, ...]) -> dict[tuple, QueryFacts]:
+    """Per query analysed as written (not a parser body wrapped in its parameters)."""
+    facts = {}
+    for query, analysis in zip(queries, results):
+        refs = analysis.references
+        if refs is None or query.prefix or query.suffix:
+            continue
+        facts[facts_key(query.query, parsers)] = QueryFacts(
+            tables=frozenset(refs.tables | refs.unknown_tables),
+            columns={table: frozenset(columns) for table, columns in refs.columns.items()},
+            functions=refs.functions, output_columns=refs.output_columns)
+    return facts
 
 
 def errors_first_to_report(diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnostic]:
@@ -225,11 +257,12 @@ def rule_mapping_properties(rule: AnalyticRule) -> dict:
 
 def mapped_column_problems(item, analysis: QueryAnalysis) -> list[Problem]:
     """Columns a rule maps that its query does not output: Sentinel refuses such a rule (400)."""
-    if not isinstance(item, AnalyticRule) or analysis.errors:
+    refs = analysis.references
+    if not isinstance(item, AnalyticRule) or refs is None or any(d.is_error for d in analysis.diagnostics):
         return []
-    missing = missing_columns(column_uses(rule_mapping_properties(item)), analysis.output_columns,
-                              analysis.output_open)
-    output = ", ".join(analysis.output_columns or ())
+    missing = missing_columns(column_uses(rule_mapping_properties(item)), refs.output_columns or None,
+                              refs.output_open)
+    output = ", ".join(refs.output_columns)
     return [Problem(item.source.path, *_line_column(item, use.path), ".".join(map(str, use.path)), ERROR,
                     "kql.mapped-column", f"{azure_message(use)} The query outputs: {output}. "
                     "Column names are case-sensitive.") for use in missing]

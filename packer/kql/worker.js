@@ -7,8 +7,10 @@
 //                 {name, parameters:"(...)", columns:[[name,type]...], open} |
 //                 {name, parameters:"(...)", returns:"database"}]}
 //   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...],
-//                                                   output:{columns:[...], open} | null}
-//   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables}
+//                                                   tables, columns, functions, outputColumns}
+//   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables,
+//                                                   functions:[...], outputColumns:[...], outputOpen}
+// One bind answers both: `analyse` carries what the query reads, so a query is analysed once.
 // Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
 const path = require('path');
@@ -75,6 +77,7 @@ function configure(msg) {
     members,
     globals: globalsFor(dbRef.db),
     tables: new Set(tables),
+    functions: new Set(functions),
     assumed: new Map(),
   };
   // the first analysis initialises Kusto's built-in function tables: pay it now, not on query 1
@@ -163,28 +166,20 @@ function analyse(msg) {
   const result = bind(text);
   const problem = notAQuery(result.code, text);
   if (problem) result.diagnostics.unshift(problem);
-  return { kind: String(result.code.Kind), diagnostics: result.diagnostics, unknownTables: result.unknownTables,
-    output: outputOf(result.code) };
+  return Object.assign({ kind: String(result.code.Kind), diagnostics: result.diagnostics }, readsOf(result));
 }
 
-// The columns the query's result has (what a rule's entity mappings and custom details may
-// name); null when the result is not a table. `open`: built from a table the schema does not
-// know, so other columns may exist too.
-function outputOf(code) {
-  const type = code.ResultType;
-  if (!type || type.Kind !== S.SymbolKind.Table) return null;
-  const columns = [];
-  for (let i = 0; i < type.Columns.Count; i++) columns.push(type.Columns.getItem(i).Name);
-  return { columns, open: Boolean(type.IsOpen) };
-}
-
-// Tables and table columns the query reads, following calls into declared functions.
 function references(msg) {
-  const text = msg.query || '';
-  const result = bind(text);
+  return readsOf(bind(msg.query || ''));
+}
+
+// Tables and table columns the query reads, following calls into declared functions; the
+// declared functions it calls; the columns of its result (when it is a table).
+function readsOf(result) {
   const globals = result.code.Globals;
   const tables = new Set();
   const columns = new Map();
+  const functions = new Set();
   const assumed = new Set(state.assumed.values());
   const isDbTable = (sym) => state.tables.has(sym) || assumed.has(sym);
   const seen = new Set();
@@ -202,6 +197,7 @@ function references(msg) {
           columns.get(owner.Name).add(sym.Name);
         }
       }
+      if (sym && sym.Kind === S.SymbolKind.Function && state.functions.has(sym)) functions.add(sym.Name);
       if (depth < 8 && typeof el.GetExpansion === 'function' && sym && sym.Kind === S.SymbolKind.Function) {
         const expansion = el.GetExpansion();
         if (expansion && !seen.has(expansion)) {
@@ -214,7 +210,24 @@ function references(msg) {
   visit(result.code.Syntax, 0);
   const cols = {};
   for (const [name, set] of columns) cols[name] = Array.from(set).sort();
-  return { tables: Array.from(tables).sort(), columns: cols, unknownTables: result.unknownTables };
+  return { tables: Array.from(tables).sort(), columns: cols, unknownTables: result.unknownTables,
+    functions: Array.from(functions).sort(), outputColumns: outputColumns(result.code),
+    outputOpen: outputOpen(result.code) };
+}
+
+// True when the result comes from a table the schema does not know (declared open): other
+// columns may exist, so a mapped column cannot be called missing.
+function outputOpen(code) {
+  const type = code.ResultType;
+  return Boolean(type && type.Kind === S.SymbolKind.Table && type.IsOpen);
+}
+
+function outputColumns(code) {
+  const type = code.ResultType;
+  if (!type || type.Kind !== S.SymbolKind.Table || !type.Columns) return [];
+  const names = [];
+  for (let i = 0; i < type.Columns.Count; i++) names.push(type.Columns.getItem(i).Name);
+  return names;
 }
 
 const handlers = { configure, analyse, references, ping: () => ({ version: loaded.version }) };

@@ -32,6 +32,7 @@ DCR_API = "2022-06-01"
 TABLE_API = "2022-10-01"
 TABLE_TYPE_ARM = "Microsoft.OperationalInsights/workspaces/tables"
 PLACEHOLDER = re.compile(r"\{\{([a-zA-Z0-9]+)\}\}")
+INDEXED_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}(\[\d*\])")
 CCP_VERSION = "[variables('dataConnectorCCPVersion')]"
 DCE_ID = ("[concat('/subscriptions/',parameters('subscription'),'/resourceGroups/',parameters('resourceGroupName'),"
           "'/providers/Microsoft.Insights/dataCollectionEndpoints/',parameters('workspace'))]")
@@ -304,7 +305,11 @@ def _rest_api_placeholders(parameters: dict, properties: dict) -> None:
     query_parameters = request.get("queryParameters")
     if isinstance(query_parameters, dict):
         for key, value in query_parameters.items():
-            query_parameters[key] = _placeholder_value(parameters, value)
+            if isinstance(value, str) and INDEXED_PLACEHOLDER.search(value):
+                # `{{x}}[0]`: an element of an array parameter, rewritten in place (no parameter added)
+                query_parameters[key] = INDEXED_PLACEHOLDER.sub(r"[[parameters('\1')\2]", value)
+            else:
+                query_parameters[key] = _placeholder_value(parameters, value)
     paging = properties.get("paging")
     if isinstance(paging, dict):
         for key, value in paging.items():

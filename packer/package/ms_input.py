@@ -181,6 +181,7 @@ class _Reader:
         self.skipped: list[str] = []
         self.parser_descriptions: dict[str, str] = {}
         self.rules_as_written: dict[Path, dict] = {}
+        self.ccp_tables_found: list[dict] = []
         self.entries_before_metadata: int | None = None
         self.problems: list = []  # packer.validate Problems of the listed YAML files
         self.files_checked = 0
@@ -304,7 +305,20 @@ class _Reader:
                               "(the packager pairs the definition with them by connectorDefinitionName and stream)")
         outputs = {str(_dcr_stream(d, "outputStream")).removeprefix("Custom-") for d in dcrs}
         tables = [t for t in _of_type(resources, TABLE_TYPE) if t.get("name") in outputs]
+        self.ccp_tables_found += [t for t in _of_type(resources, TABLE_TYPE) if t not in self.ccp_tables_found]
         return replace(connector, pollers=tuple(pollers), dcrs=tuple(dcrs), tables=tuple(tables))
+
+    def add_unpaired_ccp_tables(self) -> None:
+        """Tables of the `Data Connectors` folder that no CCP connector's DCR names go into the first
+        CCP connector's template, after its own (GetCCPTableFilePaths, `$ccpTablesCounter -eq 1`)."""
+        ccps = [i for i, e in enumerate(self.entries) if isinstance(e, CcpConnector)]
+        if not ccps:
+            return
+        paired = [t for i in ccps for t in self.entries[i].tables]
+        extra = tuple(t for t in self.ccp_tables_found if t not in paired)
+        if extra:
+            first = self.entries[ccps[0]]
+            self.entries[ccps[0]] = replace(first, tables=first.tables + extra)
 
     def workbook(self, path: Path) -> Workbook:
         entry = next(
@@ -345,6 +359,7 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         raise PackerError(f"{data_file}: its Metadata file '{metadata_name}' is not in {reader.folder}")
     solution = solution_from_data(reader.data, _read_json(metadata_path), reader.data_file)
     reader.read()
+    reader.add_unpaired_ccp_tables()
     if reader.problems:
         from packer.validate.problems import ValidationReport
 

@@ -26,6 +26,7 @@ Without such a base (no live template of that version), it is `drifted` as befor
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping
@@ -48,7 +49,7 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
-from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, query_needs
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
@@ -61,7 +62,9 @@ from packer.bodies.resources import (
     owner_source_path,
     parse_stamp,
     active_body_from_template,
+    merged_metadata,
     repository_path,
+    stamp_merged,
     stamped_metadata,
     with_location,
 )
@@ -109,9 +112,9 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
 
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
               columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
-    if tables_needed is None:  # one KQL analysis answers both
+    if tables_needed is None:  # validation's KQL pass answers both (one analysis per query)
         dirs = content_schema_dirs(content.items)
-        return lambda item: default_query_needs(getattr(item, "query", "") or "", content.parsers, dirs)
+        return lambda item: query_needs(content, getattr(item, "query", "") or "", dirs)
     return lambda item: QueryNeeds(
         frozenset(tables_needed(item)),
         {t: frozenset(c) for t, c in (columns_needed(item) if columns_needed else {}).items()},
@@ -205,10 +208,13 @@ class _Planner:
             return self._item(d, Action.BLOCKED, blocked_reason, changes=changes, live_hash=live_hash)
         writes = (self._put(d, live), self._put_metadata(d, meta))
         upgrade = self._upgrade_from(d, live, meta)
-        if stored is not None and stored != live_hash:
+        edited = stored is not None and stored != live_hash
+        kept_before = stamp_merged(body_value(meta, "properties", "customVersion"))  # edits a merge kept
+        if edited or kept_before:
             base = self._base_body(d, live)
             if base is not None and content_hash(base) != d.content_hash:
                 return self._merged(d, live, meta, base, live_hash, upgrade)
+        if edited:
             return self._item(d, Action.DRIFTED, "changed outside sentinel-packer since the last apply",
                               changes=changes, writes=writes, live_hash=live_hash)
         if upgrade:
@@ -255,7 +261,10 @@ class _Planner:
             reason += f"; conflicts resolved with --on-conflict {self.on_conflict}"
         if upgrade:
             reason = f"{upgrade}; {reason}"
-        writes = (self._put_body(d, merged, live), self._put_metadata(d, meta))
+        metadata = self._put_metadata(d, meta)
+        if result.kept:  # still customised: the next upgrade merges again
+            metadata = replace(metadata, body=merged_metadata(metadata.body))
+        writes = (self._put_body(d, merged, live), metadata)
         return self._item(d, Action.UPGRADE if upgrade else Action.UPDATE, reason, changes=changes, writes=writes,
                           live_hash=live_hash, conflicts=conflicts)
 

@@ -18,6 +18,7 @@ by every apply: the portal's "Delete" removes a solution's templates likewise) /
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping
 
 from packer.package.hub_resources import HubResource, PackageBodies
@@ -25,6 +26,7 @@ from packer.plan.live import LiveState, owned_by, owner_description, recorded_ha
 from packer.plan.model import Action, PlanItem, Write
 from packer.remote.normalise import content_hash
 from packer.bodies.resources import owner_mark
+from packer.resource_ids import ResourceRole, metadata_id
 from packer.targets.model import Target
 
 PACKAGE_TYPE = "contentPackages"
@@ -34,10 +36,11 @@ TEMPLATE_TYPE = "contentTemplates"
 # description, "... with template version <package version>") then keep the version of the
 # package that last changed the item, as an item's contentProductId keeps its own version.
 PACKAGE_BOOKKEEPING = frozenset({"packageVersion", "description"})
+_HUNTING_NAME = re.compile(r"_Hunting_Query_\d+$")
 
 
 def package_metadata_id(target: Target, package_content_id: str) -> str:
-    return f"{target.workspace_id}/providers/Microsoft.SecurityInsights/metadata/Solution-{package_content_id}"
+    return metadata_id(target.workspace_id, f"Solution-{package_content_id}")
 
 
 def package_metadata_body(package: HubResource, digest: str, owner_id: str) -> dict:
@@ -137,7 +140,7 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
     digest = content_hash(dict(package.body))
     metadata_id = (meta or {}).get("id") or package_metadata_id(target, package.content_id)
     metadata = package_metadata_body(package, digest, owner_id)
-    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"))
+    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"), role=ResourceRole.METADATA)
     if live is None:
         return _item(package, Action.CREATE, f"install package {package.version}",
                      writes=(Write("PUT", package.resource_id, dict(package.body)), metadata_write), digest=digest)
@@ -149,7 +152,7 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
         return _item(package, Action.UNCHANGED, resource_id=live["id"], digest=digest, live_hash=live_hash)
     if same_body:
         return _item(package, Action.UPDATE, "metadata only: the package's ownership record",
-                     writes=(Write("PUT", metadata_id, metadata, (meta or {}).get("etag")),),
+                     writes=(metadata_write,),
                      resource_id=live["id"], digest=digest, live_hash=live_hash)
     writes = (Write("PUT", live["id"], dict(package.body), live.get("etag")), metadata_write)
     if before != package.version:
@@ -192,27 +195,33 @@ def _same_template(live: dict, template: HubResource) -> bool:
 
 
 def _comparable(props: Mapping, ignored: set[str]) -> dict:
-    """A template's properties without package bookkeeping; the inner metadata's description is
-    the packager's item counter ("<solution> Analytics Rule 3"), which moves when an earlier
-    item is removed: not a change of this item."""
+    """A template's properties without package bookkeeping. The packager numbers items: the inner
+    metadata's description ("<solution> Analytics Rule 3") and a hunting query's inner
+    savedSearch name ("<solution>_Hunting_Query_3") move when an earlier item is removed; that
+    is not a change of this item."""
     out = {k: v for k, v in props.items() if k not in ignored}
     main = out.get("mainTemplate")
     if isinstance(main, dict) and isinstance(main.get("resources"), list):
-        resources = []
-        for resource in main["resources"]:
-            if isinstance(resource, dict) and str(resource.get("type", "")).lower().endswith("/metadata"):
-                inner = {k: v for k, v in (resource.get("properties") or {}).items() if k != "description"}
-                resource = {**resource, "properties": inner}
-            resources.append(resource)
-        out["mainTemplate"] = {**main, "resources": resources}
+        out["mainTemplate"] = {**main, "resources": [_without_counter(r) for r in main["resources"]]}
     return {"properties": out}
+
+
+def _without_counter(resource):
+    if not isinstance(resource, dict):
+        return resource
+    if str(resource.get("type", "")).lower().endswith("/metadata"):
+        inner = {k: v for k, v in (resource.get("properties") or {}).items() if k != "description"}
+        return {**resource, "properties": inner}
+    if _HUNTING_NAME.search(str(resource.get("name", ""))):
+        return {k: v for k, v in resource.items() if k != "name"}
+    return resource
 
 
 def _uninstall_package(content_id: str, package: dict | None, metadata: dict, state: LiveState) -> list[PlanItem]:
     items = [_uninstall_template(t, f"package {content_id} is no longer in the content")
              for t in sorted(live_templates_of(state, content_id), key=lambda b: b["id"])]
     writes = [Write("DELETE", package["id"], etag=package.get("etag"))] if package else []
-    writes.append(Write("DELETE", metadata["id"], etag=metadata.get("etag")))
+    writes.append(Write("DELETE", metadata["id"], etag=metadata.get("etag"), role=ResourceRole.METADATA))
     props = (package or {}).get("properties") or {}
     items.append(PlanItem(
         key=f"Package/{props.get('contentId') or content_id}", kind="Package",

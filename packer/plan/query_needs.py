@@ -1,5 +1,8 @@
 """Which tables (and columns) a rule's query reads, for the per-workspace probe (blocked items).
 
+`query_needs` reads the answer validation's KQL pass recorded (ContentSet.facts); only a query
+it did not see (changed by an overlay, or validated without KQL) is analysed here:
+
 `default_query_needs` uses `packer.kql.references(query, parsers)` (Kusto.Language's binder,
 which also follows calls into the content's parsers) when Node.js and the npm package are
 installed, else a small tokenizer:
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from packer.content.model import Parser
+from packer.content.model import ContentSet, Parser
 from packer.kql.schema import STANDARD_COLUMNS
 
 _COMMENT = re.compile(r"//[^\n]*")
@@ -66,6 +69,17 @@ def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dir
         tables = frozenset(refs.tables | refs.unknown_tables) - functions
         return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
     return QueryNeeds(frozenset(tokenized_tables(query, functions)))
+
+
+def query_needs(content: ContentSet, query: str, schema_dirs: tuple[Path, ...] = ()) -> QueryNeeds:
+    """What validation's KQL pass recorded for `query` with this content's parsers, read as data;
+    a query it did not see (changed by an overlay, or validated without KQL) is analysed now."""
+    facts = content.facts(query)
+    if facts is None:
+        return default_query_needs(query, content.parsers, schema_dirs)
+    functions = frozenset(p.function_alias for p in content.parsers) | frozenset(p.function_name for p in content.parsers)
+    tables = facts.tables - functions
+    return QueryNeeds(tables, {t: c for t, c in facts.columns.items() if t in tables})
 
 
 def content_schema_dirs(items: Iterable) -> tuple[Path, ...]:

@@ -165,12 +165,14 @@ def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:
         for r in report.results if r.outcome is Outcome.SKIPPED
     )
     failures = tuple(ItemFailure(f"{r.kind} {r.name}", r.message or r.error_code) for r in report.failures)
+    uninstalled = sum(1 for r in report.results if r.outcome is Outcome.DELETED and r.action == "uninstall")
     return replace(
         base,
         status=WorkspaceStatus.FAILED if failures else WorkspaceStatus.SUCCEEDED,
         created=counts.get(Outcome.CREATED, 0),
-        updated=counts.get(Outcome.UPDATED, 0),
-        pruned=counts.get(Outcome.DELETED, 0),  # apply deletes nothing but prunes
+        # a template removed from the package (uninstall) updates the package; pruned: active items
+        updated=counts.get(Outcome.UPDATED, 0) + uninstalled,
+        pruned=counts.get(Outcome.DELETED, 0) - uninstalled,
         unchanged=counts.get(Outcome.UNCHANGED, 0),
         skipped=len(skipped_items),
         failed=len(failures),

@@ -66,7 +66,9 @@ class FleetPlan:
         return {key: row for key, row in cells.items() if changing & set(row.values())}
 
     def item_names(self) -> dict[str, str]:
-        return {item.key: item.name for w in self.workspaces if w.plan for item in w.plan.items}
+        """item key -> the name shown; Content Hub rows say so (a template has its item's name)."""
+        return {item.key: f"{item.kind.lower()}: {item.name}" if item.kind in ("Package", "Template") else item.name
+                for w in self.workspaces if w.plan for item in w.plan.items}
 
     def summary(self) -> str:
         totals = self.totals()

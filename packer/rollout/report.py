@@ -105,34 +105,3 @@ class FleetReport:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def to_markdown(self, limit: int = 65_000) -> str:
-        lines = ["### sentinel-packer rollout", "", f"**{self.summary()}**", "", "| wave | workspaces | failed | threshold | result |",
-                 "|---|---:|---:|---|---|"]
-        for wave in self.waves:
-            result = "not started" if not wave.started else ("**stopped the rollout**" if wave.exceeded else "ok")
-            lines.append(f"| {wave.name} | {wave.workspaces} | {wave.failed} | {wave.limit} | {result} |")
-        rows = ["| wave | workspace | tenant | status | created | updated | pruned | skipped | failed |",
-                "|---|---|---|---|---:|---:|---:|---:|---:|"]
-        for r in self.results:
-            rows.append(f"| {r.wave} | `{r.name}` | {r.tenant} | {r.status.value} | {r.created} | {r.updated} | "
-                        f"{r.pruned} | {r.skipped} | {r.failed} |")
-        body = "\n".join(lines) + "\n" + _details(f"Workspaces ({len(self.results)})", "\n".join(rows), len(self.results) <= 20)
-        problems = [f"- `{r.name}`: {_one_line(r.error)}" for r in self.results if r.error]
-        problems += [f"- `{r.name}` / {_one_line(f.item)}: {_one_line(f.message)}" for r in self.results for f in r.failures]
-        if problems:
-            body += _details(f"Failures ({len(problems)})", "\n".join(problems), True)
-        skipped = [f"- `{r.name}` / {_one_line(s.item)}: {_one_line(s.message)}" for r in self.results for s in r.skipped_items]
-        if skipped:
-            body += _details(f"Skipped items ({len(skipped)})", "\n".join(skipped))
-        if len(body) > limit:
-            body = body[: limit - 200] + "\n\n_Report cut to fit one comment; the JSON report has everything._\n"
-        return body
-
-
-def _details(summary: str, body: str, open_: bool = False) -> str:
-    return f"\n<details{' open' if open_ else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")[:400]

@@ -1,4 +1,7 @@
-"""Which tables (and columns) each query reads, analysed once per query text for the whole fleet.
+"""Which tables (and columns) each query reads, for the whole fleet.
+
+Queries validation analysed are read from its facts (packer.content.model.QueryFacts). What is
+shared here is the analysis of the queries it did not see: those an overlay changed.
 
 compute_plan asks per rule it is about to write; across a fleet the same few hundred queries
 come back for every workspace, and the KQL analyser answers one request at a time, so the
@@ -11,7 +14,7 @@ import threading
 from concurrent.futures import Future
 
 from packer.content.model import ContentItem, ContentSet
-from packer.plan.query_needs import QueryNeeds, content_schema_dirs, default_query_needs
+from packer.plan.query_needs import QueryNeeds, content_schema_dirs, default_query_needs, query_needs
 
 
 class SharedTablesNeeded:
@@ -38,6 +41,8 @@ class SharedTablesNeeded:
 
         def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""
+            if content.facts(query) is not None:  # validation analysed it: read its answer as data
+                return query_needs(content, query, dirs)
             key = (query, functions, dirs)
             # parallel workspaces reach the same rules at the same time: the first asks, the rest
             # wait for its answer instead of queueing the same query on the one worker again

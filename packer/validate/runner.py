@@ -1,6 +1,7 @@
 """Validate files, folders or a whole content root; build the ContentSet of what passed."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Iterable
@@ -48,11 +49,12 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     report.content = _build_content([r for r in results if not r.has_errors], report.problems)
     report.kql_status = "skipped: disabled (--no-kql)"
     if kql:
-        kql_problems, report.kql_status = _run_kql(report.content, require_kql)
+        kql_problems, report.kql_status, facts = _run_kql(report.content, require_kql)
         if kql_problems:
             report.problems += kql_problems
             failed = {p.path for p in kql_problems if p.is_error}
             report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
+        report.content = dataclasses.replace(report.content, query_facts=facts)  # each query analysed once
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
 
@@ -147,9 +149,11 @@ def _build_content(results: list[FileResult], problems: list[Problem]) -> Conten
     return content_set(solution, items)
 
 
-def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], str]:
+def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], str, dict]:
     """KQL analysis lives in packer.kql. It needs Node.js and the Kusto.Language package, whose
-    absence check_content reports as a skip; an ImportError here is a defect, never a skip."""
-    from packer.kql import check_content
+    absence analyse_content reports as a skip; an ImportError here is a defect, never a skip.
+    Also returns what each query reads (packer.content.model.QueryFacts), for plan and doctor."""
+    from packer.kql.check import analyse_content
 
-    return check_content(content.items, require=require)
+    result = analyse_content(content.items, require=require)
+    return result.problems, result.status, result.facts

@@ -1,4 +1,5 @@
-"""Rich progress for a rollout: a bar per wave, with counts per workspace state."""
+"""A rollout for people: Rich progress (a bar per wave, counts per workspace state) and the fleet
+report as Markdown (job summary, pull-request comment)."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from packer.rollout.report import WaveResult, WorkspaceResult, WorkspaceStatus
+from packer.rollout.report import FleetReport, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Target, Wave
 
 STATE_STYLE = {WorkspaceStatus.SUCCEEDED: "green", WorkspaceStatus.FAILED: "red", WorkspaceStatus.REFUSED: "red",
@@ -59,3 +60,36 @@ class RichObserver:
             self._progress.console.print(
                 f"[bold red]wave {wave.name}: {result.failed} failed workspace(s), more than {result.limit}: "
                 "stopping before the next wave[/]")
+
+
+def rollout_report_markdown(report: FleetReport, limit: int = 65_000) -> str:
+    """The fleet report for a job summary or a pull-request comment (cut to `limit` characters)."""
+    lines = ["### sentinel-packer rollout", "", f"**{report.summary()}**", "", "| wave | workspaces | failed | threshold | result |",
+             "|---|---:|---:|---|---|"]
+    for wave in report.waves:
+        result = "not started" if not wave.started else ("**stopped the rollout**" if wave.exceeded else "ok")
+        lines.append(f"| {wave.name} | {wave.workspaces} | {wave.failed} | {wave.limit} | {result} |")
+    rows = ["| wave | workspace | tenant | status | created | updated | pruned | skipped | failed |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in report.results:
+        rows.append(f"| {r.wave} | `{r.name}` | {r.tenant} | {r.status.value} | {r.created} | {r.updated} | "
+                    f"{r.pruned} | {r.skipped} | {r.failed} |")
+    body = "\n".join(lines) + "\n" + _details(f"Workspaces ({len(report.results)})", "\n".join(rows), len(report.results) <= 20)
+    problems = [f"- `{r.name}`: {_one_line(r.error)}" for r in report.results if r.error]
+    problems += [f"- `{r.name}` / {_one_line(f.item)}: {_one_line(f.message)}" for r in report.results for f in r.failures]
+    if problems:
+        body += _details(f"Failures ({len(problems)})", "\n".join(problems), True)
+    skipped = [f"- `{r.name}` / {_one_line(s.item)}: {_one_line(s.message)}" for r in report.results for s in r.skipped_items]
+    if skipped:
+        body += _details(f"Skipped items ({len(skipped)})", "\n".join(skipped))
+    if len(body) > limit:
+        body = body[: limit - 200] + "\n\n_Report cut to fit one comment; the JSON report has everything._\n"
+    return body
+
+
+def _details(summary: str, body: str, open_: bool = False) -> str:
+    return f"\n<details{' open' if open_ else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")[:400]
