@@ -277,3 +277,28 @@ def test_the_packaged_swagger_files_are_the_shared_specs_verbatim(shared):
     assert packaged
     for relative in packaged:
         assert (PACKAGED / relative).read_bytes() == (shared / "specs" / relative).read_bytes(), relative
+
+
+# --- faults -------------------------------------------------------------------------------------
+def test_a_write_that_landed_before_the_connection_dropped_is_stored(emulator):
+    from azure.core.exceptions import ServiceResponseError
+
+    client = sentinel_client(emulator, retry_total=0)
+    emulator.faults.drop_after_write("PUT", r"/alertRules/r1$")
+    with pytest.raises(ServiceResponseError):
+        send(client, "PUT", rules_path(emulator), rule())
+    stored = emulator.store.get(rules_path(emulator))
+    assert stored is not None and stored["properties"]["displayName"] == "r"
+    # a client that reads before writing again sees its write and does not need to repeat it
+    got = send(client, "GET", rules_path(emulator))
+    assert got.status_code == 200 and got.json()["etag"] == stored["etag"]
+
+
+def test_a_slow_answer_arrives_late_but_whole(emulator):
+    import time
+
+    client = sentinel_client(emulator)
+    emulator.faults.slow("GET", r"/alertRules$", seconds=0.3)
+    started = time.monotonic()
+    answer = send(client, "GET", rules_path(emulator).rsplit("/", 1)[0])
+    assert answer.status_code == 200 and time.monotonic() - started >= 0.3

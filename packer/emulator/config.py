@@ -117,6 +117,8 @@ class ScriptedFault:
     times: int = 1
     retry_after: int | None = None
     drop: bool = False
+    after: bool = False  # with drop: the request is carried out, then the connection drops unanswered
+    delay_s: float = 0.0  # a slow answer: this long before it is sent
 
 
 @dataclass(frozen=True)

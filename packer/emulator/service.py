@@ -46,7 +46,7 @@ class Service:
             route = self._route(path)
             scopes = self._scopes(route)
             fault = self.faults.decide(request.method, path)
-            if fault.drop:
+            if fault.drop and not fault.after:
                 response = Response(0, drop=True, delay_s=fault.latency_s)
             elif fault.status:
                 response = self._error(armerrors.injected(fault.status, fault.retry_after))
@@ -56,6 +56,7 @@ class Service:
                 tenant = caller.tenant
                 response = self._authorised(request, route, caller, api_version, query)
                 response.delay_s = fault.latency_s
+                response.drop = fault.after  # carried out, then the connection drops unanswered
         except ArmError as error:
             response = self._error(error)
         except Exception as exc:  # an emulator bug: answer like a failing service, and say so
