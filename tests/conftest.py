@@ -1,7 +1,8 @@
 """Shared test fixtures. `../shared` (the corpus, docs and seeds) sits beside the project root;
 SENTINEL_PACKER_SHARED points elsewhere (a worktree, or the folder CI fetches into:
-.ci/fetch-shared). With SENTINEL_PACKER_REQUIRE_SHARED=1 (both CI definitions set it) a missing
-part fails the test instead of skipping it: on CI a skip would be a green run that checked nothing."""
+.ci/fetch-shared). With SENTINEL_PACKER_REQUIRE_SHARED (both CI definitions set it: see
+shared_required) a missing part fails the test instead of skipping it: on CI a skip would be a
+green run that checked nothing."""
 from __future__ import annotations
 
 import os
@@ -16,18 +17,26 @@ CONTENT = PROJECT_ROOT / "content"
 
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, skipping the calling test when it is absent (failing it when
-    SENTINEL_PACKER_REQUIRE_SHARED is set)."""
+    SENTINEL_PACKER_REQUIRE_SHARED requires that part)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
         reason = f"{path} is absent: the shared corpus is needed for this conformance test"
-        if shared_required():
-            pytest.fail(reason + " (SENTINEL_PACKER_REQUIRE_SHARED is set; fetch it with .ci/fetch-shared)")
+        if shared_required("/".join(parts)):
+            pytest.fail(reason + " (SENTINEL_PACKER_REQUIRE_SHARED requires it; fetch it with .ci/fetch-shared)")
         pytest.skip(reason)
     return path
 
 
-def shared_required() -> bool:
-    return os.environ.get("SENTINEL_PACKER_REQUIRE_SHARED", "").strip().lower() not in ("", "0", "false", "no")
+def shared_required(part: str) -> bool:
+    """SENTINEL_PACKER_REQUIRE_SHARED: `1` requires all of ../shared; a comma-separated list of
+    folders (`corpus/rules,specs`) requires those: what CI can fetch from public sources."""
+    value = os.environ.get("SENTINEL_PACKER_REQUIRE_SHARED", "").strip()
+    if value.lower() in ("", "0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes", "all"):
+        return True
+    wanted = [p.strip().strip("/") for p in value.split(",") if p.strip()]
+    return any(part == p or part.startswith(p + "/") or p.startswith(part + "/") or not part for p in wanted)
 
 
 def kql_or_skip(purpose: str = "KQL analysis") -> None:

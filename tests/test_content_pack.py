@@ -61,8 +61,22 @@ def _false_positives(lines: list[str]) -> list[SeedFalsePositive]:
     return entries
 
 
+# The bundled pack keeps the seeds' text except where it would fail Microsoft's CI (non-ASCII
+# text, issue 15 item 8): typographic quotes become ASCII ones, and the ServerEye filter matches
+# "Krämer" through an ASCII regular expression. Seeds are compared after the same replacements.
+KRAMER_FILTER = "matches regex @'Kr\\xE4mer IT Solutions GmbH'  // \\xE4: a-umlaut, the text stays ASCII"
+AS_BUNDLED = (("has 'Krämer IT Solutions GmbH'", KRAMER_FILTER), ("’", "'"), ("”", '""'),
+              ("Krämer", "Kraemer"))
+
+
+def as_bundled(text: str) -> str:
+    for seed_text, bundled in AS_BUNDLED:
+        text = text.replace(seed_text, bundled)
+    return text
+
+
 def parse_seed(path: Path) -> Seed:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = as_bundled(path.read_text(encoding="utf-8")).splitlines()
     kql_start = lines.index("KQL Query") + 1
     kql_section, i = _block(lines, kql_start, lambda line: line.startswith("id: "))
     seed_id = lines[i].removeprefix("id: ")
@@ -128,8 +142,8 @@ def test_hunting_query_keeps_every_seed_field(index):
     assert doc["name"] == seed.name
     assert stripped_lines(doc["description"]) == [line.strip() for line in seed.description]
     assert [(c["connectorId"], c["dataTypes"]) for c in doc["requiredDataConnectors"]] == seed.connectors
-    assert doc["tactics"] == seed.tactics  # a scalar string, as upstream writes it
-    assert doc["relevantTechniques"] == seed.techniques
+    assert doc["tactics"] == [seed.tactics]  # upstream writes a scalar; a list validates without a warning
+    assert doc["relevantTechniques"] == [seed.techniques]
     assert stripped_lines(doc["query"]) == [line.strip() for line in seed.query]
     assert doc["query"].split() == " ".join(seed.query).split()  # token for token
 
@@ -137,13 +151,14 @@ def test_hunting_query_keeps_every_seed_field(index):
 # --- (b) non-ASCII text ---------------------------------------------------------------------
 
 
-def test_kramer_survives_as_utf8(pack):
+def test_kramer_is_matched_by_ascii_text(pack):
     raw = (HUNTING / "rmm_ServerEye_createproc.yaml").read_bytes()
-    assert "Krämer IT Solutions GmbH".encode("utf-8") in raw
-    server_eye = next(q for q in pack.hunting_queries if "ServerEye" in q.name)
-    assert "'Krämer IT Solutions GmbH'" in server_eye.query
-    rule = next(r for r in pack.analytic_rules if "ServerEye" in r.name)
-    assert "'Krämer IT Solutions GmbH'" in rule.query
+    assert raw.isascii()
+    pattern = re.search(r"matches regex @'([^']*)'", KRAMER_FILTER)[1]
+    assert re.fullmatch(pattern, "Krämer IT Solutions GmbH")  # \xE4 means the same to RE2 (KQL) and Python
+    for item in (*pack.hunting_queries, *pack.analytic_rules, *pack.parsers):
+        if "ServerEye" in item.query:
+            assert KRAMER_FILTER.split("  //")[0] in item.query, item.name
 
 
 # --- (c) triage notes -------------------------------------------------------------------------
@@ -296,5 +311,6 @@ def test_validate_accepts_the_bundled_pack():
     from packer.validate import validate_paths
 
     report = validate_paths([CONTENT], kql=True)
+    assert report.warnings == [], [f"{p.path}:{p.line}: {p.message}" for p in report.warnings]  # issue 15 item 8
     assert report.errors == [], "\n".join(f"{p.path}:{p.line}:{p.column}: {p.field}: {p.message}" for p in report.errors)
     assert len(report.content.items) == 12, f"every item must be built (KQL: {report.kql_status})"

@@ -1,6 +1,7 @@
 """Emulator behaviours clients depend on: validation, tables, tenants, throttling, faults, state."""
 from __future__ import annotations
 
+import itertools
 import ssl
 import urllib.error
 import urllib.request
@@ -195,7 +196,11 @@ def test_unknown_subscription_is_404(emulator):
 
 # --- throttling ---------------------------------------------------------------------------------
 def test_429_with_retry_after_then_the_sdk_retry_succeeds(emulator_factory):
-    emu = emulator_factory({"throttling": {"reads": [2, 1]}})
+    # the buckets' clock moves 0.4 s per request, however fast the machine runs: two reads
+    # from the full bucket of 2, the third finds 0.8 of a token (429, Retry-After 1), azure-core
+    # waits and its retry finds 1.2
+    ticks = itertools.count(0, 0.4)
+    emu = emulator_factory({"throttling": {"reads": [2, 1]}}, clock=lambda: next(ticks))
     client = sentinel_client(emu)
     first = send(client, "GET", rule_path(emu, "r1"))
     assert first.headers["x-ms-ratelimit-remaining-subscription-reads"] == "1"
@@ -208,7 +213,7 @@ def test_429_with_retry_after_then_the_sdk_retry_succeeds(emulator_factory):
 
 
 def test_429_body_and_headers(emulator_factory):
-    emu = emulator_factory({"throttling": {"writes": [1, 0.5]}})
+    emu = emulator_factory({"throttling": {"writes": [1, 0.5]}}, clock=lambda: 0.0)  # no refill between the two
     client = sentinel_client(emu, retry_total=0)
     assert send(client, "PUT", rule_path(emu, "r1"), rule()).status_code == 201
     throttled = send(client, "PUT", rule_path(emu, "r1"), rule())

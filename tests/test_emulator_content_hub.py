@@ -79,9 +79,13 @@ def test_template_lists_filter_top_and_page(emulator_factory):
     assert names({"$filter": "properties/contentKind eq 'Parser' or properties/packageId eq 'pkg-b'"}) == ["t3", "t4"]
     assert names({"$filter": "properties/contentKind ne 'AnalyticsRule'"}) == ["t1", "t3"]
     assert names({"$top": "3"}) == ["t0", "t1", "t2"]
+    assert names({"$orderby": "properties/contentKind desc", "$skip": "1", "$top": "2"}) == ["t1", "t0"]
+    assert names({"$orderby": "properties/displayName"}) == ["t0", "t1", "t2", "t3", "t4"]
     assert names({}) == ["t0", "t1", "t2", "t3", "t4"]
     bad = send(client, "GET", base, **{"$filter": "startswith(properties/displayName, 'I')"})
     assert bad.status_code == 400 and "startswith(properties/displayName" in bad.text()
+    unsorted = send(client, "GET", base, **{"$orderby": "properties/contentKind, properties/version"})
+    assert unsorted.status_code == 400 and "$orderby" in unsorted.text()
 
 
 def _corpus_zip(tmp_path: Path, solution: str) -> Path:
@@ -108,12 +112,14 @@ def test_the_catalogue_offers_the_configured_packages_for_the_workspace(emulator
                     **{"$expand": "properties/packagedContent"}).json()["value"][0]
     assert expanded["properties"]["packagedContent"]["resources"]
 
-    templates = send(client, "GET", _base(emu, "contentProductTemplates")).json()["value"]
+    templates = send(client, "GET", _base(emu, "contentProductTemplates"),
+                     **{"$filter": f"properties/packageId eq '{solution_id}'"}).json()["value"]
     assert [t["properties"]["contentKind"] for t in templates] == ["Parser"]
-    packaged = templates[0]["properties"]["packagedContent"]
-    assert packaged["resources"][0]["name"] == f"{emu.workspace.name}/OpenVpnEvent"  # evaluated for this workspace
+    assert "packagedContent" not in templates[0]["properties"]  # lists omit the body (content-hub-install.md 1.3)
     one = send(client, "GET", f"{_base(emu, 'contentProductTemplates')}/{templates[0]['name']}")
     assert one.status_code == 200 and one.json()["name"] == templates[0]["name"]
+    packaged = one.json()["properties"]["packagedContent"]
+    assert packaged["resources"][0]["name"] == f"{emu.workspace.name}/OpenVpnEvent"  # evaluated for this workspace
     assert send(client, "PUT", f"{_base(emu, 'contentProductPackages')}/{product['name']}", {"properties": {}}).status_code == 405
 
     installed = {"properties": {"contentId": solution_id, "contentProductId": product["name"], "contentKind": "Solution",

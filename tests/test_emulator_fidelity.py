@@ -97,9 +97,9 @@ def test_compilation_is_cached_per_query_text(node_available, emulator, monkeypa
      "Error in EntityMappings: The given column 'computer' does not exist."),  # case-sensitive
     ({"customDetails": {"Who": "Acount"}}, "properties.customDetails.Who",
      "Error in CustomDetails: The given column 'Acount' does not exist."),
-    ({"alertDetailsOverride": {"alertDisplayNameFormat": "Seen on {{Machine}}"}},
-     "properties.alertDetailsOverride.alertDisplayNameFormat",
-     "Error in AlertDetailsOverride: The given column 'Machine' does not exist."),
+    ({"alertDetailsOverride": {"alertSeverityColumnName": "Sev"}},
+     "properties.alertDetailsOverride.alertSeverityColumnName",
+     "Error in AlertDetailsOverride: The given column 'Sev' does not exist."),
 ])
 def test_a_mapped_column_the_query_does_not_output_is_refused(node_available, emulator, extra, target, message):
     answer = send(sentinel_client(emulator), "PUT", rules_path(emulator), rule(**extra))
@@ -112,7 +112,8 @@ def test_a_mapped_column_the_query_does_not_output_is_refused(node_available, em
 def test_mapped_columns_the_query_outputs_are_accepted(node_available, emulator):
     extra = {"entityMappings": [{"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "Computer"}]}],
              "customDetails": {"Who": "Account"},
-             "alertDetailsOverride": {"alertDisplayNameFormat": "Seen on {{Computer}}"}}
+             "alertDetailsOverride": {"alertDisplayNameFormat": "Seen on {{NoSuchColumn}}",
+                                      "alertSeverityColumnName": "Account"}}
     assert send(sentinel_client(emulator), "PUT", rules_path(emulator), rule(**extra)).status_code == 201
 
 

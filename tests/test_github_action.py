@@ -60,6 +60,9 @@ def pr_step(job: str, step_id: str) -> dict:
 
 
 def test_validate_as_the_pull_request_workflow_runs_it(workspace):
+    # the bundled pack validates clean; a typographic quote gives the run a warning to annotate
+    rule = workspace / "content" / "analytic-rules" / "rmm_Kaseya_netconn.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("Kaseya''s", "Kaseya\u2019s"), encoding="utf-8")
     run = run_action_step(workspace, pr_step("validate", "validate"))
 
     assert run.exit_code == 0, run.stdout

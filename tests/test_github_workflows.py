@@ -167,7 +167,7 @@ def test_ci_runs_the_project_entry_point_on_pull_requests_and_pushes():
     doc = workflow("ci.yml")
     assert "pull_request" in doc["on"] and "push" in doc["on"]
     runs = [s["run"] for s in doc["jobs"]["test"]["steps"] if "run" in s]
-    assert runs == ["bash .ci/run"]
+    assert runs == ["python3 .ci/fetch-shared ../shared", "bash .ci/run"]  # the corpus first (tests/test_ci_shared.py)
 
 
 def test_action_inputs_reach_the_command_and_outputs_come_from_it():

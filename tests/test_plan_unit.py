@@ -140,6 +140,7 @@ def test_ownership_needs_all_three_marks():
     assert owned_by(meta("SourceRepository", "a/b", f"{OWNER_PREFIX}a/b:x.yaml@1"), "a/b")
     assert not owned_by(meta("SourceRepository", "a/b", "sourcecontrol-guid"), "a/b")  # Sentinel Repositories
     assert not owned_by(meta("SourceRepository", "a/c", f"{OWNER_PREFIX}a/c:x.yaml@1"), "a/b")
+    assert not owned_by(meta("SourceRepository", "a/c", f"{OWNER_PREFIX}a/b:x.yaml@1"), "a/b")  # all three marks
     assert not owned_by(meta("Solution", "a/b", f"{OWNER_PREFIX}a/b:x.yaml@1"), "a/b")
     assert not owned_by(None, "a/b")
 

@@ -41,3 +41,23 @@ def test_a_saved_plan_keeps_each_writes_role_and_an_older_plan_gets_it_from_the_
     assert roles == [ResourceRole.RESOURCE, ResourceRole.METADATA]
     del data["items"][0]["writes"][1]["role"]  # a plan saved before writes carried a role
     assert [w.role for w in Plan.from_dict(data).items[0].writes] == roles
+
+
+def test_every_write_of_a_real_plan_says_what_its_id_is(emulator, tmp_path):
+    """Items, their metadata, the Content Hub package and its metadata: apply reads the role, so
+    a metadata write must say so (an unmarked one would lose its stored-hash stamp)."""
+    from tests.conftest import CONTENT
+    from tests.plankit import copy_content, deployment
+
+    dep = deployment(emulator, copy_content(CONTENT, tmp_path))
+    try:
+        plan = dep.plan()
+        writes = [w for item in plan.items for w in item.writes]
+        assert any(w.role is ResourceRole.METADATA for w in writes)
+        assert all(w.role is resource_ids.role_of(w.resource_id) for w in writes)
+        report = dep.apply(plan)
+        assert report.ok
+        again = dep.plan()
+        assert not again.has_changes, [(i.name, i.action.value, i.reason) for i in again.items if i.is_change]
+    finally:
+        dep.client.close()

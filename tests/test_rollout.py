@@ -228,3 +228,29 @@ def test_every_workspace_gets_the_same_package_and_overlays_shape_only_active_ru
         assert rule["severity"] == "Medium" and rule["enabled"] is False  # the template, not the overlay
         assert NRT_RULE_ID in templates  # disabled by ws04's overlay: its template is still installed
     assert rules_of(emulator, inventory, "ws01")[SIGNIN_RULE_ID]["properties"]["severity"] == "High"  # overlay
+
+
+def test_a_version_bump_rolls_out_as_upgrades_with_the_overlays_kept(fleet, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from packer.views.fleet_plan import print_fleet_plan
+
+    content, inventory, emulator = fleet
+    chosen = [inventory.target(n) for n in ("ws00", "ws01")]
+    assert rollout(content, inventory, chosen, connect(emulator, inventory)).ok
+    root = tmp_path / "content"
+    rule = root / "analytic-rules" / "failed_logons.yaml"
+    rule.write_text(rule.read_text().replace("version: 1.0.0", "version: 1.0.1").replace("Failures > ", "Failures >= "))
+    (root / "solution.yaml").write_text((root / "solution.yaml").read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    bumped = load_content_unchecked(root)
+
+    plan = plan_fleet(bumped, inventory, chosen, connect(emulator, inventory))
+    assert plan.summary() == "Fleet plan: 2 workspace(s), 2 with changes; 0 to create, 0 to update, 0 to prune, 6 to upgrade"
+    console = Console(record=True, width=200)
+    print_fleet_plan(plan, console)
+    assert "upgrade" in console.export_text()  # the column appears when a workspace has one
+
+    assert rollout(bumped, inventory, chosen, connect(emulator, inventory)).ok
+    ws01 = rules_of(emulator, inventory, "ws01")[SIGNIN_RULE_ID]["properties"]
+    assert ws01["templateVersion"] == "1.0.1" and "Failures >= " in ws01["query"] and ws01["severity"] == "High"
+    assert not plan_fleet(bumped, inventory, chosen, connect(emulator, inventory)).has_changes

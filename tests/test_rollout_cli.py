@@ -73,3 +73,22 @@ def test_doctor_exit_code_and_fix_hints(fleet_cli) -> None:
     assert "Sentinel onboarded" in ok.stdout and "1 of 1 workspace(s) ready" in ok.stdout
     with pytest.raises(ConfigError, match="exactly one of --target NAME, --all"):
         run(["doctor", "--all", "--target", "ws01", *common])
+
+
+def test_an_item_disabled_by_an_overlay_is_pruned_as_disabled_not_as_gone(fleet_cli) -> None:
+    import re
+
+    from tests.fleetkit import NRT_RULE_ID
+
+    tmp_path, emulator, common = fleet_cli
+    inventory = tmp_path / "targets.yaml"
+    with_overlay = inventory.read_text()
+    inventory.write_text(with_overlay.replace(f"        - id: {NRT_RULE_ID}\n", "        - name: 'no such rule'\n")
+                         .replace("      disable:\n        - name: 'no such rule'\n", ""))
+    assert run(["rollout", "--select", "ws04", "--commit", "c1", *common]).exit_code == 0
+    inventory.write_text(with_overlay)  # now the overlay disables the NRT rule in ws04
+    planned = run(["plan", "--select", "ws04", "--format", "json", "--commit", "c1", *common])
+    items = json.loads(planned.stdout)["workspaces"][0]["plan"]["items"]
+    pruned = [i for i in items if i["action"] == "prune"]
+    assert [i["name"] for i in pruned] == ["PsExec started"]
+    assert re.match("disabled for this workspace by an overlay in targets.yaml", pruned[0]["reason"])

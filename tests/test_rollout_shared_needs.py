@@ -80,10 +80,32 @@ def test_workspaces_asking_the_same_query_at_once_share_one_analysis(monkeypatch
 
     monkeypatch.setattr(rollout_tables, "default_query_needs", slow_needs)
     shared = SharedTablesNeeded()
+    shared._lock = looked_up = _CountingLock(4)
     with ThreadPoolExecutor(4) as pool:
         answers = [pool.submit(shared.needs_for(content), rule) for _ in range(4)]
-        threading.Event().wait(0.3)  # let every thread reach the cache while the first is answered
+        # every thread has looked in the cache while the first is still being answered (an
+        # event, not a sleep: on a slow machine a sleep may end before the threads get there)
+        assert looked_up.reached.wait(10)
         release.set()
         tables = {future.result().tables for future in answers}
     assert tables == {frozenset({"DeviceNetworkEvents"})}
     assert asked == [rule.query]
+
+
+class _CountingLock:
+    """A lock that sets `reached` once it has been entered `count` times."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._left = count
+        self.reached = threading.Event()
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._left -= 1
+        if self._left <= 0:
+            self.reached.set()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()

@@ -133,3 +133,36 @@ def test_the_documented_example_is_a_valid_inventory(tmp_path: Path) -> None:
     inventory = load_inventory(path)
     assert inventory.tenant_of(inventory.target("fabrikam-prod")).auth.kind is AuthKind.LIGHTHOUSE
     assert len(inventory.overlay_for(inventory.target("fabrikam-prod")).overrides) == 2
+
+
+def test_the_documented_example_and_examples_fleet_fit_the_bundled_content(tmp_path: Path) -> None:
+    """docs/fleet.md's example and examples/fleet/targets.yaml name items the bundled pack has
+    (issue 15 item 4): validated together with content/, no selector matches nothing."""
+    from packer.validate import validate_paths
+    from tests.conftest import CONTENT, PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "fleet.md").read_text(encoding="utf-8")
+    documented = tmp_path / "documented-fleet.yaml"  # not named targets.yaml: recognised by its keys
+    documented.write_text(doc.split("```yaml\n", 1)[1].split("```", 1)[0])
+    report = validate_paths([CONTENT, documented, PROJECT_ROOT / "examples" / "fleet" / "targets.yaml"], kql=False)
+    assert report.errors == [] and report.files_checked == 15
+
+
+def test_validate_finds_an_inventory_by_its_keys_and_reports_every_unmatched_selector(tmp_path: Path) -> None:
+    from packer.validate import validate_paths
+    from tests.conftest import CONTENT, PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "examples" / "fleet" / "targets.yaml").read_text(encoding="utf-8")
+    text = text.replace("'*MeshCentral*'", "'*NoSuchTool*'").replace("rmm_Level_*.yaml", "rmm_Nope_*.yaml")
+    path = tmp_path / "customers.yml"
+    path.write_text(text)
+    report = validate_paths([CONTENT, path], kql=False)
+    problems = [(p.path.name, p.code, p.message) for p in report.errors]
+    assert problems == [
+        ("customers.yml", "targets.overlay", "selector {file='hunting-queries/rmm_Nope_*.yaml'} matches no content item"),
+        ("customers.yml", "targets.overlay", "selector {name='*NoSuchTool*', kind='AnalyticsRule'} matches no content item"),
+    ]
+    lines = text.splitlines()
+    assert all("Nope" in lines[p.line - 1] or "NoSuchTool" in lines[p.line - 1] for p in report.errors)
+    alone = validate_paths([path], kql=False)  # without content, only the file itself is checked
+    assert alone.files_checked == 1 and alone.errors == []

@@ -712,6 +712,7 @@ def test_a_broken_kql_import_is_an_error_not_a_skip(tmp_path, monkeypatch):
     """packer.kql is part of this package: failing to import it is a defect to see (issue 24), not
     "not installed". Only an absent Node.js or npm package is a skip (tests/test_kql.py)."""
     monkeypatch.setitem(sys.modules, "packer.kql", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "packer.kql.check", None)  # even when an earlier test imported it
     path = tmp_path / "analytic-rules" / "rule.yaml"
     path.parent.mkdir()
     path.write_text(BASE_RULE)
@@ -723,12 +724,13 @@ def test_a_broken_kql_import_is_an_error_not_a_skip(tmp_path, monkeypatch):
 def test_kql_problems_are_reported_and_drop_the_item_from_content(tmp_path, monkeypatch):
     seen = []
 
-    def check_content(items, require=None):
+    def analyse_content(items, require=None):
         seen.extend(items)
         item = items[0]
-        return [Problem(item.source.path, 18, 3, "query", "error", "kql.syntax", "unexpected token")], "ran"
+        problems = [Problem(item.source.path, 18, 3, "query", "error", "kql.syntax", "unexpected token")]
+        return types.SimpleNamespace(problems=problems, status="ran", facts={})
 
-    monkeypatch.setitem(sys.modules, "packer.kql", types.SimpleNamespace(check_content=check_content))
+    monkeypatch.setitem(sys.modules, "packer.kql", types.SimpleNamespace(analyse_content=analyse_content))
     path = tmp_path / "analytic-rules" / "rule.yaml"
     path.parent.mkdir()
     path.write_text(BASE_RULE)

@@ -26,8 +26,10 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.github_cmd",
     "packer.cli.azdo_cmd",
     "packer.cli.rollout_cmd",
+    "packer.cli.install_cmd",
     "packer.cli.emulator_cmd",
     "packer.cli.demo_cmd",
+    "packer.cli.kql_cmd",
 ]
 
 app = typer.Typer(

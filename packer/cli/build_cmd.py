@@ -22,11 +22,14 @@ def build(
     solution_version: Optional[str] = typer.Option(
         None, "--solution-version", help="Package version (default: the solution's own version)."),
     no_kql: bool = typer.Option(False, "--no-kql", help="Skip KQL analysis during validation."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | json (what was built, for scripts)."),
 ) -> None:
     """Build the solution package (mainTemplate, createUiDefinition, zip) and one ARM template per item."""
     from packer.package.build import build_content, build_solution_input
-    from packer.views.build import build_lines, build_warnings
+    from packer.views.build import build_json, build_lines, build_warnings
 
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format {fmt!r} is not supported; use text or json")
     if solution_input is not None:
         if check_versions:
             raise ConfigError("--check-versions works on a content folder, not with --solution-input")
@@ -37,6 +40,9 @@ def build(
         result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions)
     for line in build_warnings(result):
         typer.echo(line, err=True)
+    if fmt == "json":
+        typer.echo(build_json(result))
+        return
     for line in build_lines(result):
         typer.echo(line)
 

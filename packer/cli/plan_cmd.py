@@ -13,12 +13,12 @@ own tenant).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 
 from packer.cli.output import make_console, write_output
 from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
@@ -161,11 +161,11 @@ def apply(
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the JSON report here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json (the report, as --report writes it)."),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
     from packer.plan.compute import compute_plan
-    from packer.plan.model import Plan
     from packer.views.apply import apply_with_progress, print_apply_report
     from packer.views.plan import render_table
 
@@ -174,13 +174,10 @@ def apply(
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format {fmt!r} is not supported; use table or json")
     console = make_console()
-    saved = None
-    if plan_file is not None:
-        try:
-            saved = Plan.from_json(plan_file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
+    saved = read_saved_plan(plan_file)
     workspace = _connect(options, saved.target if saved else None)
     workspace.check()
     content_set, base = (None, None) if saved else workspace.contents(content)
@@ -189,13 +186,31 @@ def apply(
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
         to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
                                          package_content=base, on_conflict=on_conflict)
-        render_table(to_apply, console)
-        report = apply_with_progress(console, to_apply, lambda progress: apply_plan(
-            to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
-    print_apply_report(console, report)
+        if fmt == "json":
+            report = apply_plan(to_apply, client, prune=prune, on_drift=on_drift, check_stale=False)
+        else:
+            render_table(to_apply, console)
+            report = apply_with_progress(console, to_apply, lambda progress: apply_plan(
+                to_apply, client, prune=prune, on_drift=on_drift, progress=progress, check_stale=False))
+    if fmt == "json":
+        typer.echo(report.to_json())
+    else:
+        print_apply_report(console, report)
     if report_file is not None:
         write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
+
+
+def read_saved_plan(plan_file: Path | None):
+    """The plan saved in `plan_file` (packer.plan.model.Plan), or None when no file is given."""
+    from packer.plan.model import Plan
+
+    if plan_file is None:
+        return None
+    try:
+        return Plan.from_json(plan_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {plan_file}: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:

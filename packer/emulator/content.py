@@ -6,7 +6,7 @@ ContentProductTemplates.json and their examples).
 - A contentPackages PUT reads back with `installedVersion` (= the installed `version`), as
   examples/contentPackages/InstallPackage.json shows; `type` is spelled as the examples spell it.
 - Lists take OData `$filter` (`eq`/`ne` on property paths such as `properties/contentKind`, joined
-  by `and`/`or`), `$top`, and `$skipToken` pages. contentTemplates lists leave `mainTemplate` out
+  by `and`/`or`), `$orderby` (one property path, asc|desc), `$skip`, `$top`, and `$skipToken` pages. contentTemplates lists leave `mainTemplate` out
   unless `$expand=properties/mainTemplate` (ContentTemplates_List: "Expandable properties:
   properties/mainTemplate"; GetTemplates.json lists without it); a GET by id includes it
   (GetTemplateById.json).
@@ -14,7 +14,8 @@ ContentProductTemplates.json and their examples).
   zips, evaluated for the workspace. A product package is named by its contentProductId, carries
   `installedVersion` when that package is installed, and its `packagedContent` (the mainTemplate)
   only with `$expand=properties/packagedContent`; a product template carries its item's
-  mainTemplate as `packagedContent`.
+  mainTemplate as `packagedContent` when read by id; lists omit it, as public tools report
+  ("The list endpoint omits the deployable ARM template body": ../shared/docs/content-hub-install.md 1.3).
 """
 from __future__ import annotations
 
@@ -112,16 +113,47 @@ def filter_items(items: list[dict], query: dict[str, str]) -> list[dict]:
         groups = parse_filter(text)
         items = [b for b in items if any(all(_matches(_lookup(b, path), value) == (op == "eq")
                                              for path, op, value in group) for group in groups)]
-    top = query.get("$top")
-    if top not in (None, ""):
-        try:
-            count = int(top)
-        except ValueError:
-            raise armerrors.bad_request(f"The $top '{top}' is not an integer.", target="$top") from None
-        if count < 0:
-            raise armerrors.bad_request("$top must not be negative.", target="$top")
-        items = items[:count]
+    order = query.get("$orderby", "").strip()
+    if order:
+        items = _ordered(items, order)
+    skip = _count(query, "$skip")
+    if skip is not None:
+        items = items[skip:]
+    top = _count(query, "$top")
+    if top is not None:
+        items = items[:top]
     return items
+
+
+def _count(query: dict[str, str], name: str) -> int | None:
+    text = query.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        raise armerrors.bad_request(f"The {name} '{text}' is not an integer.", target=name) from None
+    if count < 0:
+        raise armerrors.bad_request(f"{name} must not be negative.", target=name)
+    return count
+
+
+def _ordered(items: list[dict], order: str) -> list[dict]:
+    """`$orderby=<property/path> [asc|desc]` (one key; texts compare ignoring case, absent last)."""
+    match = re.fullmatch(r"\s*([A-Za-z_][\w/]*)(?:\s+(asc|desc))?\s*", order, re.I)
+    if not match:
+        raise armerrors.bad_request(f"The $orderby '{order}' is not supported: the emulator sorts by one "
+                                    "<property/path> [asc|desc].", code="BadRequest", target="$orderby")
+    path, descending = match.group(1), (match.group(2) or "").lower() == "desc"
+    present = [(_sort_key(_lookup(b, path)), b) for b in items if _lookup(b, path) is not None]
+    absent = [b for b in items if _lookup(b, path) is None]
+    return [b for _, b in sorted(present, key=lambda pair: pair[0], reverse=descending)] + absent
+
+
+def _sort_key(value: Any) -> tuple:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value).lower())
 
 
 # --- the catalogue ---------------------------------------------------------------------------------
@@ -142,8 +174,9 @@ def _product_body(collection_id: str, type_name: str, name: str, properties: dic
             "properties": properties}
 
 
-def catalogue(service, route, query: dict[str, str]) -> list[dict]:
-    """The product packages or templates the workspace at `route` could install."""
+def catalogue(service, route, query: dict[str, str], listing: bool = True) -> list[dict]:
+    """The product packages or templates the workspace at `route` could install. A template
+    carries its packagedContent only when read one by one (`listing=False`)."""
     ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
     installed = {str((b.get("properties") or {}).get("contentId", "")).lower(): b for b in service.store.iter_under(
         f"{route.workspace_id}/providers/Microsoft.SecurityInsights/contentPackages")}
@@ -163,14 +196,15 @@ def catalogue(service, route, query: dict[str, str]) -> list[dict]:
         else:
             for template in install.templates:
                 props = {k: v for k, v in template.body.get("properties", {}).items() if k != "mainTemplate"}
-                props["packagedContent"] = template.body.get("properties", {}).get("mainTemplate")
+                if not listing:
+                    props["packagedContent"] = template.body.get("properties", {}).get("mainTemplate")
                 out.append(_product_body(collection, "Microsoft.SecurityInsights/contentproducttemplates",
                                          str(props.get("contentProductId") or props.get("contentId")), props))
     return out
 
 
 def catalogue_item(service, route, query: dict[str, str]) -> dict:
-    for body in catalogue(service, route, query):
+    for body in catalogue(service, route, query, listing=False):
         if body["name"].lower() == route.name.lower():
             return body
     label = "contentProductPackages" if route.kind.name == "contentProductPackages" else "contentProductTemplates"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 from packer.emulator.config import EmulatorConfig, WorkspaceConfig
 from packer.emulator.credential import EmulatorCredential
@@ -26,7 +28,9 @@ class Emulator:
     """`Emulator(config).start()` serves https://127.0.0.1:PORT until `stop()` (or the with-block ends)."""
 
     def __init__(self, config: EmulatorConfig | None = None, specs_dir: str | Path | None = None,
-                 host: str = "127.0.0.1", port: int = 0, state_file: str | Path | None = None):
+                 host: str = "127.0.0.1", port: int = 0, state_file: str | Path | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        """`clock`: what the throttling buckets refill by (tests pass a fake one)."""
         from packer.emulator.validation import Validator
 
         self.config = config or EmulatorConfig.from_dict({})
@@ -37,7 +41,7 @@ class Emulator:
         self.counters = Counters()
         self.requests = RequestLog()
         self.faults = Faults(self.config.faults)
-        self.throttler = Throttler(self.config.throttling)
+        self.throttler = Throttler(self.config.throttling, clock)
         self.validator = Validator(specs_dir)
         self.service = Service(self.config, self.store, self.counters, self.requests, self.faults, self.throttler,
                                self.validator)

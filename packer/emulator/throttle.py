@@ -9,6 +9,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from packer.emulator.config import ThrottlingConfig
 
@@ -48,8 +49,12 @@ class Verdict:
 
 
 class Throttler:
-    def __init__(self, config: ThrottlingConfig):
+    """`clock` (seconds, monotonic) refills the buckets; tests pass their own to be independent
+    of how fast the machine runs."""
+
+    def __init__(self, config: ThrottlingConfig, clock: Callable[[], float] = time.monotonic):
         self.config = config
+        self._clock = clock
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -67,7 +72,7 @@ class Throttler:
         if self.config.per_principal and principal:
             scopes.append((f"subscription '{subscription}' actor '{principal}'", f"oid:{subscription.lower()}:{principal}"))
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             buckets = [(label, self._bucket(key, operation, now)) for label, key in scopes]
             for label, bucket in buckets:
                 if not bucket.available(now):

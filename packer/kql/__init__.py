@@ -30,12 +30,12 @@ from packer.content.model import Parser
 from packer.kql.analyser import (
     INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlFailed, KqlUnavailable, QueryReferences, shared_analyser,
 )
-from packer.kql.check import check_content, queries_of
+from packer.kql.check import KqlPass, analyse_content, check_content, queries_of
 from packer.kql.functions import FunctionSpec, parser_function
 from packer.kql.schema import TableSchema, load_tables
 
 __all__ = [
-    "INSTALL_HINT", "FunctionSpec", "KqlAnalyser", "KqlDiagnostic", "KqlFailed", "KqlUnavailable", "QueryReferences",
+    "INSTALL_HINT", "FunctionSpec", "KqlPass", "analyse_content", "KqlAnalyser", "KqlDiagnostic", "KqlFailed", "KqlUnavailable", "QueryReferences",
     "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
 ]
 

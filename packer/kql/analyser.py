@@ -22,11 +22,13 @@ from packer.content.model import Parser
 from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import TableSchema, load_tables
 
-PACKAGE = "@kusto/language-service-next"
+from packer.kql.install import PACKAGE, user_cache_dir  # the package, and where `kql install` puts it
 NODE_MODULES_ENV = "SENTINEL_PACKER_NODE_MODULES"
 WORKER = Path(__file__).with_name("worker.js")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-INSTALL_HINT = "run `npm ci` in the project root (needs Node.js 20+ and npm)"
+INSTALL_HINT = ("run `sentinel-packer kql install` (needs Node.js 20+ and npm; in a clone of sentinel-packer, "
+                "`npm ci` at its root does too), or set SENTINEL_PACKER_NODE_MODULES to a node_modules folder "
+                "that holds it")
 MIN_NODE_MAJOR = 20
 # Kusto.Language (Bridge.NET) allocates many short-lived objects: a larger young generation
 # cut the time per query by about a third in measurements on the corpus.
@@ -53,7 +55,7 @@ class KqlFailed(PackerError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"KQL analysis failed: {reason}. Nothing was checked; fix the installation "
-                         f"(`npm ci` in the project root) or report this")
+                         f"(`sentinel-packer kql install`) or report this")
 
 
 def kql_required(explicit: bool | None = None) -> bool:
@@ -117,12 +119,13 @@ class QueryAnalysis:
 
 def node_modules_dir() -> Path:
     """Where the npm package is installed: $SENTINEL_PACKER_NODE_MODULES, else <project>/node_modules
-    (a source checkout), else ./node_modules (where `npm ci` ran for an installed package)."""
+    (a source checkout), else ./node_modules (where `npm ci` ran for an installed package), else
+    the user cache folder `sentinel-packer kql install` fills."""
     override = os.environ.get(NODE_MODULES_ENV)
     if override:
         return Path(override)
     # a source checkout first; for an installed package, the folder `npm ci` ran in
-    for candidate in (PROJECT_ROOT / "node_modules", Path.cwd() / "node_modules"):
+    for candidate in (PROJECT_ROOT / "node_modules", Path.cwd() / "node_modules", user_cache_dir() / "node_modules"):
         if (candidate / PACKAGE / "package.json").is_file():
             return candidate
     return PROJECT_ROOT / "node_modules"

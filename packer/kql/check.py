@@ -18,6 +18,7 @@ from packer.kql.analyser import (
 from packer.kql.functions import parser_function
 from packer.kql.mapped import azure_message, column_uses, missing_columns
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
+from packer.kql.suppress import Suppression, comment_suppressions, project_suppressions
 from packer.problems import ERROR, WARNING, Problem
 
 SCHEMA_DIRS_ENV = "SENTINEL_PACKER_KQL_SCHEMAS"
@@ -180,10 +181,15 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
         return KqlPass([], f"skipped: {exc.reason}; {INSTALL_HINT}", {})
     texts = [q.analysed_text for q in queries]
     results = analyse_fully_in_parallel(analyser, texts, workers or worker_count(len(texts)))
+    suppressions = _Suppressions(items)
     problems = [p for (item, q), analysis in zip(pairs, results)
-                for p in [*problems_of(q, analysis.diagnostics), *mapped_column_problems(item, analysis)]]
+                for p in [*problems_of(q, suppressions.kept(q, analysis.diagnostics)),
+                          *mapped_column_problems(item, analysis)]]
     errors = sum(1 for p in problems if p.is_error)
+    problems += suppressions.problems()
     status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
+    if suppressions.used:
+        status += f"; {suppressions.used} diagnostic{'s' if suppressions.used > 1 else ''} suppressed"
     left_out = with_workbook_parameters(items)
     if left_out:
         status += f"; {left_out} workbook quer{'y' if left_out == 1 else 'ies'} with {{parameters}} not analysed"
@@ -202,6 +208,50 @@ def _facts(queries: list[QueryText], results: list[QueryAnalysis], parsers: tupl
             columns={table: frozenset(columns) for table, columns in refs.columns.items()},
             functions=refs.functions, output_columns=refs.output_columns)
     return facts
+
+
+class _Suppressions:
+    """The suppressions of a run (packer.kql.suppress), and which of them matched."""
+
+    def __init__(self, items: list):
+        found: list[Suppression] = []
+        self._problems: list[Problem] = []
+        for item in items:
+            found += comment_suppressions(item)
+        for root in {item.source.path.parent.parent for item in items}:
+            listed, problems = project_suppressions(root, [i for i in items if i.source.path.parent.parent == root])
+            found += listed
+            self._problems += problems
+        self._all = found
+        self._by_item: dict[Path, list[Suppression]] = {}
+        for suppression in found:
+            self._by_item.setdefault(suppression.item_path, []).append(suppression)
+        self._matched: set[Suppression] = set()
+        self.used = 0
+
+    def kept(self, query: QueryText, diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnostic]:
+        mine = [s for s in self._by_item.get(query.path, ()) if s.problem_if_unexplained() is None]
+        if not mine:
+            return diagnostics
+        kept = []
+        for diagnostic in diagnostics:
+            match = next((s for s in mine if s.code == diagnostic.code.upper()), None)
+            if match is None or diagnostic.severity == "Suggestion":
+                kept.append(diagnostic)
+            else:
+                self._matched.add(match)
+                self.used += 1
+        return kept
+
+    def problems(self) -> list[Problem]:
+        problems = list(self._problems)
+        for suppression in self._all:
+            unexplained = suppression.problem_if_unexplained()
+            if unexplained is not None:
+                problems.append(unexplained)
+            elif suppression not in self._matched:
+                problems.append(suppression.unused_problem())
+        return problems
 
 
 def errors_first_to_report(diagnostics: list[KqlDiagnostic]) -> list[KqlDiagnostic]:

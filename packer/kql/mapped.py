@@ -7,12 +7,9 @@ Works on the rule's properties as the API and the Azure-Sentinel YAML both spell
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterator
 
-# {{ColumnName}} in alertDisplayNameFormat / alertDescriptionFormat
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _OVERRIDE_COLUMNS = ("alertTacticsColumnName", "alertSeverityColumnName", "alertTechniquesColumnName",
                      "alertSubTechniquesColumnName")
 
@@ -62,22 +59,18 @@ def _custom_columns(properties: dict) -> Iterator[ColumnUse]:
 
 
 def _override_columns(properties: dict) -> Iterator[ColumnUse]:
+    """Only the members that name a column outright. `{{Column}}` placeholders in the name and
+    description formats and alertDynamicProperties values are not checked: published Microsoft
+    rules carry placeholders and values that are no output column (corpus: VectraDetect-Account-by-
+    Severity's `{{sacccount}}`, CrossCloudUnauthorizedCredentialsAccessDetection's `AWS`), so the
+    service evidently accepts them."""
     override = properties.get("alertDetailsOverride")
     if not isinstance(override, dict):
         return
-    for name in ("alertDisplayNameFormat", "alertDescriptionFormat"):
-        text = override.get(name)
-        if isinstance(text, str):
-            for match in _PLACEHOLDER.finditer(text):
-                yield ColumnUse("AlertDetailsOverride", match.group(1), ("alertDetailsOverride", name))
     for name in _OVERRIDE_COLUMNS:
         column = override.get(name)
         if isinstance(column, str) and column:
             yield ColumnUse("AlertDetailsOverride", column, ("alertDetailsOverride", name))
-    for i, prop in enumerate(_list(override.get("alertDynamicProperties"))):
-        value = prop.get("value") if isinstance(prop, dict) else None
-        if isinstance(value, str) and value:
-            yield ColumnUse("AlertDetailsOverride", value, ("alertDetailsOverride", "alertDynamicProperties", i, "value"))
 
 
 def _list(value) -> list:

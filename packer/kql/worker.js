@@ -124,6 +124,68 @@ function diagnosticsOf(code) {
   return out;
 }
 
+// Two declarations of Kusto.Language that disagree with the service (issue 23):
+// - todynamic()/toobject() declare a string parameter, but the KQL docs (and the service) take a
+//   dynamic value as is: a "string expected" (KS107) on a dynamic argument of theirs is dropped.
+// - columnifexists(name, default) is typed by its default, while at run time the column, when it
+//   exists, keeps its own type (often dynamic): a member access on it that Kusto rejects
+//   (KS142) is only a warning, with why.
+const TYPE_EXPECTED = 'KS107';
+const UNKNOWN_NAME = 'KS142';
+const DYNAMIC_AS_IS = new Set(['todynamic', 'toobject']);
+
+function callName(el) {
+  return el.Kind === K.Syntax.SyntaxKind.FunctionCallExpression && el.ReferencedSymbol ? el.ReferencedSymbol.Name : null;
+}
+
+function isDynamic(type) {  // dynamic, and its array/bag variants, all name themselves 'dynamic'
+  return !!type && type.Name === 'dynamic';
+}
+
+function relaxations(code) {
+  const dynamicArgs = new Set();    // "start:length" of dynamic arguments to todynamic()/toobject()
+  const columnIfExists = new Set(); // names given to a columnifexists() result
+  const members = [];               // [start, end) of member names selected on columnifexists() values
+  const walk = (visit) => K.Syntax.SyntaxElement.WalkElements(code.Syntax, visit, null, null);
+  walk((el) => {
+    const name = callName(el);
+    if (DYNAMIC_AS_IS.has(name) && el.ArgumentList.Expressions.Count > 0) {
+      const arg = el.ArgumentList.Expressions.getItem(0).Element;
+      if (isDynamic(arg.ResultType)) dynamicArgs.add(`${arg.TextStart}:${arg.Width}`);
+    }
+    if (name === 'columnifexists' && el.Parent && el.Parent.Kind === K.Syntax.SyntaxKind.SimpleNamedExpression) {
+      columnIfExists.add(el.Parent.Name.SimpleName);
+    }
+  });
+  walk((el) => {
+    if (el.Kind !== K.Syntax.SyntaxKind.PathExpression) return;
+    const target = el.Expression;
+    if (callName(target) === 'columnifexists'
+        || (target.Kind === K.Syntax.SyntaxKind.NameReference && columnIfExists.has(target.SimpleName))) {
+      members.push([el.Selector.TextStart, el.Selector.TextStart + el.Selector.Width]);
+    }
+  });
+  return { dynamicArgs, members };
+}
+
+function relax(code, diagnostics) {
+  if (!diagnostics.some((d) => d.code === TYPE_EXPECTED || d.code === UNKNOWN_NAME)) return diagnostics;
+  const { dynamicArgs, members } = relaxations(code);
+  const out = [];
+  for (const d of diagnostics) {
+    if (d.code === TYPE_EXPECTED && d.message === 'A value of type string expected.'
+        && dynamicArgs.has(`${d.start}:${d.length}`)) continue;
+    if (d.code === UNKNOWN_NAME && members.some(([start, end]) => d.start >= start && d.start < end)) {
+      out.push(Object.assign({}, d, { severity: 'Warning', message: `${d.message} It is read on a columnifexists() ` +
+        'value, which Kusto.Language types by its default; at run time an existing column keeps its own type ' +
+        '(dynamic values have members), so this is not checked.' }));
+      continue;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
 // Analyse; when a table is unknown, declare it open and analyse again so the rest of the
 // query (syntax, functions, types) is still checked without a flood of column errors.
 function bind(text) {
@@ -138,6 +200,7 @@ function bind(text) {
     code = K.KustoCode.ParseAndAnalyze(text, state.globals);
     diagnostics = diagnosticsOf(code);
   }
+  diagnostics = relax(code, diagnostics);
   const unknown = assumedReferences(code);
   for (const [name, where] of unknown) {
     diagnostics.push({ code: UNKNOWN_TABLE, severity: 'Warning', start: where.start, length: where.length,

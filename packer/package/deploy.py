@@ -29,6 +29,7 @@ class DeployScope:
     resource_group: str
     workspace: str
     location: str = ""
+    given: tuple[tuple[str, Any], ...] = ()  # more parameter values (install --parameter NAME=VALUE)
 
     @classmethod
     def of(cls, target: Target, location: str = "") -> "DeployScope":
@@ -41,7 +42,7 @@ class DeployScope:
     def parameter_values(self, template: dict) -> dict[str, Any]:
         given = {"workspace": self.workspace, "workspace-location": self.location, "location": self.location}
         declared = template.get("parameters") or {}
-        return {name: value for name, value in given.items() if name in declared}
+        return {**{name: value for name, value in given.items() if name in declared}, **dict(self.given)}
 
 
 @dataclass(frozen=True)

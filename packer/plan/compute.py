@@ -56,6 +56,7 @@ from packer.resource_ids import ResourceRole
 from packer.bodies.resources import (
     DesiredResource,
     ResourceType,
+    content_id_of,
     desired_resources,
     item_key,
     owner_source_id,
@@ -100,6 +101,7 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
         solution_path = _solution_path(source, root)
         items += plan_install(bodies, state, target, owner_source_id(target.repository, solution_path, commit))
     planner = _Planner(target, state, client, blocked, desired_ids, bodies, on_conflict)
+    planner.disabled = _disabled_here(package_content, content)
     items += [planner.classify(d) for d in desired]
     items += planner.prunes()
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
@@ -168,6 +170,7 @@ class _Planner:
         self.state = state
         self.client = client
         self.extra_watched: set[str] = set()
+        self.disabled: frozenset[str] = frozenset()  # contentIds an overlay leaves out of this workspace
         self._location: str | None = None
         self._by_identity: dict[tuple[str, str], list[dict]] | None = None
 
@@ -286,11 +289,17 @@ class _Planner:
                 key=f"{props.get('kind', '')}/{props.get('contentId', '')}", kind=str(props.get("kind", "")),
                 name=display_name(live) or str(props.get("contentId", "")), action=Action.PRUNE,
                 resource_type=_resource_type(parent), resource_id=parent or meta["id"], source_path=path,
-                reason="no longer in the content" + ("" if live else " (resource already gone: metadata only)")
+                reason=self._prune_reason(str(props.get("contentId", "")))
+                + ("" if live else " (resource already gone: metadata only)")
                 + ("; it was edited outside sentinel-packer since the last apply" if edited else ""),
                 writes=tuple(writes), live_hash=content_hash(live) if live else None,
             ))
         return items
+
+    def _prune_reason(self, content_id: str) -> str:
+        if content_id.lower() in self.disabled:
+            return "disabled for this workspace by an overlay in targets.yaml"
+        return "no longer in the content"
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -397,3 +406,11 @@ def _resource_type(resource_id: str) -> str:
     if "/workbooks/" in lowered:
         return ResourceType.WORKBOOK
     return ResourceType.METADATA
+
+
+def _disabled_here(package_content: ContentSet | None, content: ContentSet) -> frozenset[str]:
+    """contentIds of the package content that this workspace's overlays disabled."""
+    if package_content is None:
+        return frozenset()
+    here = {content_id_of(item).lower() for item in content.items}
+    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.items) if cid not in here)

@@ -57,9 +57,11 @@ def package_metadata_body(package: HubResource, digest: str, owner_id: str) -> d
     return {"properties": body}
 
 
-def plan_install(bodies: PackageBodies | None, state: LiveState, target: Target, owner_id: str) -> list[PlanItem]:
+def plan_install(bodies: PackageBodies | None, state: LiveState, target: Target, owner_id: str,
+                 uninstall_others: bool = True) -> list[PlanItem]:
     """Plan items for the package and its templates (in apply order: package, then templates),
-    then the uninstalls. `bodies` None: the content has no package; ours are uninstalled."""
+    then the uninstalls. `bodies` None: the content has no package; ours are uninstalled.
+    `uninstall_others=False` (install PACKAGE.zip) leaves this repository's other packages alone."""
     ours = owned_packages(state, target.repository)
     items: list[PlanItem] = []
     keep: str | None = None
@@ -67,7 +69,7 @@ def plan_install(bodies: PackageBodies | None, state: LiveState, target: Target,
         keep = bodies.package.content_id.lower()
         items += _plan_package(bodies, state, target, owner_id, ours)
     for content_id, (package, metadata) in sorted(ours.items()):
-        if content_id != keep:
+        if content_id != keep and uninstall_others:
             items += _uninstall_package(content_id, package, metadata, state)
     return items
 
@@ -100,6 +102,19 @@ def live_template_by_content_id(state: LiveState, package_content_id: str) -> di
     return out
 
 
+def _live_template_by_kind_and_id(state: LiveState, package_content_id: str) -> dict[tuple[str, str], dict]:
+    """(contentKind, contentId) -> the live template (highest version). A contentId alone is not
+    unique in a package: Microsoft's Windows Firewall has a DataConnector and a Workbook both
+    named WindowsFirewall."""
+    out: dict[tuple[str, str], dict] = {}
+    for body in live_templates_of(state, package_content_id):
+        props = body.get("properties") or {}
+        key = (str(props.get("contentKind", "")), str(props.get("contentId", "")))
+        if key not in out or _version_key(_version(body)) > _version_key(_version(out[key])):
+            out[key] = body
+    return out
+
+
 # --- the package and its templates ----------------------------------------------------------
 
 
@@ -114,7 +129,7 @@ def _plan_package(bodies: PackageBodies, state: LiveState, target: Target, owner
         return [_item(package, Action.FOREIGN, reason, resource_id=live["id"])] + [
             _item(t, Action.FOREIGN, f"its package {package.content_id} is not ours") for t in bodies.templates]
     items = [_package_item(package, live, meta, target, owner_id)]
-    live_templates = live_template_by_content_id(state, package.content_id)
+    live_templates = _live_template_by_kind_and_id(state, package.content_id)
     clashes = _foreign_templates(state, package.content_id)
     for template in bodies.templates:
         clash = clashes.get(template.content_id)
@@ -123,7 +138,7 @@ def _plan_package(bodies: PackageBodies, state: LiveState, target: Target, owner
             items.append(_item(template, Action.FOREIGN, f"content id {template.content_id} is already installed "
                                f"by {other}: never touched", resource_id=clash["id"]))
             continue
-        items.append(_template_item(template, live_templates.pop(template.content_id, None)))
+        items.append(_template_item(template, live_templates.pop((template.content_kind, template.content_id), None)))
     handled = {i.resource_id.lower() for i in items} | {w.resource_id.lower() for i in items for w in i.writes}
     desired_ids = {t.content_id for t in bodies.templates}
     for body in sorted(live_templates_of(state, package.content_id), key=lambda b: b["id"]):

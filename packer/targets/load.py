@@ -7,12 +7,12 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
 from packer.content.yamlsource import YamlDocument, load_yaml
-from packer.errors import ConfigError, ContentError
+from packer.errors import ConfigError, ContentError, PackerError
 from packer.overlay import Exclusion, Overlay, Override, Selector
 from packer.targets.inventory import (
     DEFAULT_WAVE,
@@ -24,6 +24,10 @@ from packer.targets.inventory import (
     WorkspaceEntry,
 )
 from packer.targets.model import Target
+
+if TYPE_CHECKING:
+    from packer.content.model import ContentSet
+    from packer.problems import Problem
 
 DEFAULT_TARGETS_FILE = "targets.yaml"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -262,3 +266,43 @@ class _Builder:
         if value is None:
             return None
         return self.doc.raw(path) or str(value)
+
+
+def looks_like_inventory(path: Path) -> bool:
+    """A YAML file whose top level has `tenants` and `workspaces`, whatever its name."""
+    try:
+        return is_inventory(load_yaml(Path(path)))
+    except ContentError:
+        return False
+
+
+def overlay_problems(path: Path, content: "ContentSet") -> list["Problem"]:
+    """Every overlay of the inventory at `path` checked against `content`, all at once: each
+    selector that matches no item, and whatever else keeps a workspace's overlays from applying
+    (parameters no query declares, schedules, exclusion columns). Empty when the file itself is
+    unusable (validate_inventory reports that)."""
+    from packer.problems import ERROR, Problem
+
+    try:
+        inventory = load_inventory(path)
+    except PackerError:
+        return []
+    found: dict[str, Problem] = {}
+
+    def add(line: int, message: str) -> None:
+        found.setdefault(message, Problem(Path(path), line or 1, 1, "overlay", ERROR, "targets.overlay", message))
+
+    for target in inventory.targets:
+        overlay = inventory.overlay_for(target)
+        selectors = [*overlay.disable, *(o.select for o in overlay.overrides), *(e.select for e in overlay.exclusions)]
+        unmatched = [s for s in selectors if not any(s.matches(item) for item in content.items)]
+        for selector in unmatched:
+            add(selector.line, f"selector {selector.describe()} matches no content item")
+        if unmatched:
+            continue
+        try:
+            inventory.content_for(content, target)
+        except PackerError as exc:
+            line = re.search(r"\(line (\d+)\)", str(exc))
+            add(int(line[1]) if line else 1, f"workspace {target.name}: {exc}")
+    return sorted(found.values(), key=lambda p: (p.line, p.message))

@@ -33,16 +33,16 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     """
     report = ValidationReport()
     results: list[FileResult] = []
-    inventories = 0
+    inventories: list[Path] = []
     for path, kind in _targets([Path(p) for p in paths], report.problems):
-        if kind is None and path.name.lower() in INVENTORY_FILE_NAMES:  # the fleet inventory, not content
+        if kind is None and _is_inventory(path):  # the fleet inventory, not content
             from packer.targets import validate_inventory
 
             report.problems += validate_inventory(path)
-            inventories += 1
+            inventories.append(path)
             continue
         results.append(check_file(path, kind))
-    report.files_checked = len(results) + inventories
+    report.files_checked = len(results) + len(inventories)
     report.problems += _duplicate_ids(results)
     for result in results:
         report.problems += result.problems
@@ -55,8 +55,22 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
             failed = {p.path for p in kql_problems if p.is_error}
             report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
         report.content = dataclasses.replace(report.content, query_facts=facts)  # each query analysed once
+    if report.content.items:  # an inventory validated with content: its overlays must fit that content
+        from packer.targets.load import overlay_problems
+
+        for path in inventories:
+            report.problems += overlay_problems(path, report.content)
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
+
+
+def _is_inventory(path: Path) -> bool:
+    """targets.yaml by name, or any YAML file with an inventory's keys (tenants and workspaces)."""
+    if path.name.lower() in INVENTORY_FILE_NAMES:
+        return True
+    from packer.targets.load import looks_like_inventory
+
+    return path.suffix.lower() in YAML_SUFFIXES and looks_like_inventory(path)
 
 
 def load_content(root: Path, kql: bool = True, require_kql: bool | None = None) -> ContentSet:
@@ -102,7 +116,7 @@ def _outside_content_folders(root: Path, discovered: set[Path]) -> list[Problem]
                 "validated nor packaged; move it into one, or out of the content folder")
         for file in sorted(root.rglob("*"))
         if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and file.resolve() not in discovered
-        and not _skipped(file.relative_to(root)) and file.name.lower() not in INVENTORY_FILE_NAMES
+        and not _skipped(file.relative_to(root)) and not _is_inventory(file)
     ]
 
 
@@ -153,7 +167,7 @@ def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], 
     """KQL analysis lives in packer.kql. It needs Node.js and the Kusto.Language package, whose
     absence analyse_content reports as a skip; an ImportError here is a defect, never a skip.
     Also returns what each query reads (packer.content.model.QueryFacts), for plan and doctor."""
-    from packer.kql.check import analyse_content
+    from packer.kql import analyse_content
 
     result = analyse_content(content.items, require=require)
     return result.problems, result.status, result.facts

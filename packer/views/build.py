@@ -11,3 +11,12 @@ def build_lines(result) -> list[str]:
 def build_warnings(result) -> list[str]:
     # each warning says itself what happened (not packaged, or packaged despite a problem)
     return [f"warning: {warning}" for warning in result.warnings]
+
+
+def build_json(result) -> str:
+    """The build for scripts: what was built and where (`build --format json`)."""
+    import json
+
+    return json.dumps({"solution": result.solution_name, "version": result.version, "out": str(result.out),
+                       "files": [path.as_posix() for path in result.files], "warnings": list(result.warnings)},
+                      indent=2, ensure_ascii=False)

@@ -10,6 +10,8 @@ from packer.rollout.fleet_plan import FleetPlan
 COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
 COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
+# Content Hub actions (docs/content-hub.md): a column only when some workspace has one.
+HUB_COLUMNS = {"upgrade": "update", "uninstall": "prune", "conflict": "drifted"}  # shown after that column
 SYMBOLS = {"create": "+", "update": "~", "upgrade": "^", "prune": "-", "uninstall": "-", "drifted": "!", "conflict": "!!",
            "blocked": "x", "foreign": "?", "unchanged": "·"}
 STYLES = {"create": "green", "update": "yellow", "upgrade": "yellow", "prune": "red", "uninstall": "red",
@@ -22,12 +24,13 @@ def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
     never cut: when the table is wider than the console, count columns that are 0 everywhere are
     left out, then headers fold, never the names."""
     console = console or Console()
-    table, left_out = _workspace_rows(plan, COLUMNS), ""
+    columns = columns_of(plan)
+    table, left_out = _workspace_rows(plan, columns), ""
     if console.measure(table, options=console.options.update_width(10_000)).maximum > console.width:
-        shown = tuple(c for c in COLUMNS if any(w.counts.get(c, 0) for w in plan.workspaces)) or COLUMNS[:1]
-        if shown != COLUMNS:
+        shown = tuple(c for c in columns if any(w.counts.get(c, 0) for w in plan.workspaces)) or columns[:1]
+        if shown != columns:
             table = _workspace_rows(plan, shown)
-            left_out = f"(0 everywhere: {', '.join(c for c in COLUMNS if c not in shown)})"
+            left_out = f"(0 everywhere: {', '.join(c for c in columns if c not in shown)})"
     console.print(table)
     if left_out:
         console.print(left_out, soft_wrap=True, highlight=False)
@@ -36,6 +39,16 @@ def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:
         _print_grid(plan, matrix, console)
     for w in plan.errors:
         console.print(f"[red]error[/] {escape(w.target.name)}: {escape(w.error)}", soft_wrap=True)
+
+
+def columns_of(plan: FleetPlan) -> tuple[str, ...]:
+    """COLUMNS, plus each Content Hub action some workspace of the plan has."""
+    out: list[str] = []
+    for column in COLUMNS:
+        out.append(column)
+        out += [hub for hub, after in HUB_COLUMNS.items()
+                if after == column and any(w.counts.get(hub, 0) for w in plan.workspaces)]
+    return tuple(out)
 
 
 def _workspace_rows(plan: FleetPlan, columns: tuple[str, ...]) -> Table:
@@ -54,18 +67,25 @@ def _workspace_rows(plan: FleetPlan, columns: tuple[str, ...]) -> Table:
 
 
 def _print_grid(plan: FleetPlan, matrix: dict, console: Console) -> None:
+    """Workspaces down, numbered items across; as many grids as the console width needs."""
     item_names = plan.item_names()
     keys = list(matrix)
-    grid = Table(title="Items x workspaces", title_justify="left")
-    grid.add_column("workspace", no_wrap=True, min_width=_longest([w.target.name for w in plan.workspaces]))
-    for number in range(1, len(keys) + 1):
-        grid.add_column(str(number), justify="center", no_wrap=True)
-    for w in plan.workspaces:
-        grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in keys))
-    console.print(grid)
+    names = [w.target.name for w in plan.workspaces]
+    per_grid = max(1, (console.width - _longest(names) - 5) // 5)  # an item column takes up to 5 characters
+    for first in range(0, len(keys), per_grid):
+        chunk = keys[first:first + per_grid]
+        title = "Items x workspaces" if len(keys) <= per_grid else \
+            f"Items x workspaces ({first + 1}-{first + len(chunk)} of {len(keys)})"
+        grid = Table(title=title, title_justify="left")
+        grid.add_column("workspace", no_wrap=True, min_width=_longest(names))
+        for number in range(first + 1, first + len(chunk) + 1):
+            grid.add_column(str(number), justify="center", no_wrap=True)
+        for w in plan.workspaces:
+            grid.add_row(w.target.name, *(_symbol(matrix[key].get(w.target.name)) for key in chunk))
+        console.print(grid)
     for number, key in enumerate(keys, 1):
         console.print(f"{number:>3}  {escape(item_names.get(key, key))}", soft_wrap=True, highlight=False)
-    legend = "  ".join(f"{SYMBOLS[a]} {a}" for a in COLUMNS)
+    legend = "  ".join(f"{SYMBOLS[a]} {a}" for a in columns_of(plan))
     console.print(f"     {legend}", soft_wrap=True, highlight=False)
 
 
@@ -101,14 +121,15 @@ def fleet_plan_markdown(plan: FleetPlan, limit: int = COMMENT_LIMIT) -> str:
 
 
 def _workspace_table(plan: FleetPlan) -> str:
-    rows = ["| wave | workspace | tenant | " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---:|" * len(COLUMNS)]
+    columns = columns_of(plan)
+    rows = ["| wave | workspace | tenant | " + " | ".join(columns) + " |", "|---|---|---|" + "---:|" * len(columns)]
     changed = [w for w in plan.workspaces if w.has_changes or w.error]
     for w in plan.workspaces:
         if w.error:
-            cells = "error: " + _cell(w.error) + " |" * (len(COLUMNS) - 1)
+            cells = "error: " + _cell(w.error) + " |" * (len(columns) - 1)
         else:
             counts = w.counts  # counted from the plan's items on each access
-            cells = " | ".join(str(counts.get(c, 0) or "") for c in COLUMNS)
+            cells = " | ".join(str(counts.get(c, 0) or "") for c in columns)
         rows.append(f"| {w.target.wave or ''} | `{w.target.name}` | {w.tenant} | {cells} |")
     summary = f"Workspaces ({len(changed)} of {len(plan.workspaces)} with changes or errors)"
     return _details(summary, "\n".join(rows), open_=len(plan.workspaces) <= 20)
