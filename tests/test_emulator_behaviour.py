@@ -311,7 +311,8 @@ def test_onboarding_can_install_the_builtin_fusion_rule(emulator_factory):
     assert [(r.name, r.kind) for r in rules] == [("BuiltInFusion", "Fusion")]
     fusion_put = send(client, "PUT", rule_path(emu, "BuiltInFusion"),
                       {"kind": "Fusion", "properties": {"alertRuleTemplateName": "x", "enabled": False}})
-    assert fusion_put.status_code == 400  # the emulator only writes Scheduled and NRT rules
+    assert fusion_put.status_code == 200  # Fusion rules are served (AlertRules.json 2024-09-01): disabled here
+    assert fusion_put.json()["properties"]["enabled"] is False
 
 
 def test_non_json_body_is_415(emulator, sentinel_client):

@@ -9,7 +9,7 @@ import threading
 
 from packer.emulator import Emulator, EmulatorConfig
 from packer.emulator.messages import Request
-from packer.emulator.resources import WorkspaceFacts
+from packer.emulator.facts import WorkspaceFacts
 from packer.emulator.routes import resolve
 from packer.emulator.store import ResourceStore
 
@@ -206,11 +206,14 @@ RULE = {"kind": "Scheduled", "properties": {
 def test_workspace_facts_read_only_the_workspace_own_saved_searches():
     alone, crowded = _emulator(0), _emulator(OTHERS)
     route = resolve(f"{rules_of(1)}/r1")
-    assert WorkspaceFacts.of(alone.service, route) == WorkspaceFacts.of(crowded.service, route)  # also warms lookups
-    assert WorkspaceFacts.of(crowded.service, route).functions == frozenset({"MyParser"})
-    assert WorkspaceFacts.of(crowded.service, resolve(f"{searches_of(1)}/s1")) is None  # nothing checks them
-    assert (opcodes_executed(lambda: WorkspaceFacts.of(crowded.service, route))
-            == opcodes_executed(lambda: WorkspaceFacts.of(alone.service, route)))
+    assert WorkspaceFacts.of(alone.config, alone.store, route) == WorkspaceFacts.of(crowded.config, crowded.store, route)  # also warms lookups
+    assert WorkspaceFacts.of(crowded.config, crowded.store, route).functions == frozenset({"MyParser"})
+    # a saved search's function is compiled against the others, not against its own older body
+    assert WorkspaceFacts.of(crowded.config, crowded.store, resolve(f"{searches_of(1)}/parser")).functions == frozenset()
+    metadata = resolve(rules_of(1).replace("/alertRules", "/metadata") + "/m1")
+    assert WorkspaceFacts.of(crowded.config, crowded.store, metadata) is None  # no query to compile
+    assert (opcodes_executed(lambda: WorkspaceFacts.of(crowded.config, crowded.store, route))
+            == opcodes_executed(lambda: WorkspaceFacts.of(alone.config, alone.store, route)))
 
 
 def test_put_and_paged_list_through_the_service_among_thousands_of_others():

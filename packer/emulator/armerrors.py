@@ -24,6 +24,13 @@ def missing_api_version() -> ArmError:
                     "The api-version query parameter (?api-version=) is required for all requests.")
 
 
+def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmError:
+    """ARM's answer for its own resource types (subscriptions, resource groups), worded as quoted in
+    Azure/azure-cli#28038 and Azure/azure-sdk-for-python#975."""
+    return ArmError(400, "InvalidApiVersionParameter",
+                    f"The api-version '{version}' is invalid. The supported versions are '{','.join(supported)}'.")
+
+
 def unsupported_api_version(version: str, resource_type: str, location: str, supported: tuple[str, ...]) -> ArmError:
     return ArmError(400, "NoRegisteredProviderFound",
                     f"No registered resource provider found for location '{location}' and API version "
@@ -77,6 +84,13 @@ def authentication_missing() -> ArmError:
 
 def authentication_invalid() -> ArmError:
     return ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.",
+                    headers={"WWW-Authenticate": _www_authenticate(None)})
+
+
+def wrong_audience(audience: str, allowed: tuple[str, ...]) -> ArmError:
+    return ArmError(401, "InvalidAuthenticationToken",
+                    f"The access token has been obtained for wrong audience or resource '{audience}'. It should "
+                    f"exactly match with one of the allowed audiences {','.join(repr(a) for a in allowed)}.",
                     headers={"WWW-Authenticate": _www_authenticate(None)})
 
 

@@ -15,6 +15,18 @@ from dataclasses import dataclass
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 AUDIENCE = "https://management.azure.com/"
+# The audiences ARM accepts, as its InvalidAuthenticationToken answer lists them.
+ARM_AUDIENCES = ("https://management.core.windows.net/", "https://management.core.windows.net",
+                 "https://management.azure.com/", "https://management.azure.com")
+
+
+def audience_of(scopes: tuple[str, ...]) -> str:
+    """The `aud` Entra ID puts in a token for these scopes ("https://graph.microsoft.com/.default" ->
+    "https://graph.microsoft.com"); ARM's when no scope is given."""
+    if not scopes:
+        return AUDIENCE
+    scope = scopes[0]
+    return scope[:-len("/.default")] if scope.endswith("/.default") else scope
 
 
 def _b64(data: dict) -> str:
@@ -22,11 +34,12 @@ def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def make_token(tenant_id: str, object_id: str, lifetime_s: int = 3600, now: float | None = None) -> tuple[str, int]:
+def make_token(tenant_id: str, object_id: str, lifetime_s: int = 3600, now: float | None = None,
+               audience: str = AUDIENCE) -> tuple[str, int]:
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime_s
     claims = {
-        "aud": AUDIENCE, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": issued, "nbf": issued,
+        "aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": issued, "nbf": issued,
         "exp": expires, "tid": tenant_id, "oid": object_id, "sub": object_id, "appid": object_id,
         "idtyp": "app", "ver": "1.0",
     }
@@ -66,12 +79,13 @@ class EmulatorCredential:
 
     def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
                   **kwargs) -> AccessToken:
-        token, expires = make_token(tenant_id or self.tenant_id, self.object_id, self.lifetime_s)
+        token, expires = make_token(tenant_id or self.tenant_id, self.object_id, self.lifetime_s,
+                                    audience=audience_of(scopes))
         return AccessToken(token, expires)
 
     def get_token_info(self, *scopes: str, options: dict | None = None) -> AccessTokenInfo:
         tenant = (options or {}).get("tenant_id") or self.tenant_id
-        token, expires = make_token(tenant, self.object_id, self.lifetime_s)
+        token, expires = make_token(tenant, self.object_id, self.lifetime_s, audience=audience_of(scopes))
         return AccessTokenInfo(token, expires)
 
     def close(self) -> None:

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors
-from packer.emulator.kqltables import missing_tables
 from packer.emulator.routes import Kind, Route
 from packer.emulator.rulechecks import check_rule
 
 if TYPE_CHECKING:
-    from packer.emulator.resources import WorkspaceFacts
+    from packer.emulator.facts import WorkspaceFacts
 
-RULE_KINDS = ("Scheduled", "NRT")
+RULE_KINDS = ("Scheduled", "NRT", "Fusion", "MicrosoftSecurityIncidentCreation")
+QUERY_KINDS = ("Scheduled", "NRT")  # the kinds with a query, schedule and incident settings
 
 # Documentation/observation, not spec: a rule created without these reads back with them
 # (what the portal writes and exports show for "create incidents, no grouping").
@@ -93,16 +93,11 @@ def _alert_rule(route: Route, body: dict, ctx: Context) -> dict:
             f"The alert rule kind '{kind}' is not supported by the emulator; supported kinds: {', '.join(RULE_KINDS)}.",
             target="kind")
     props = _properties(body)
+    if kind not in QUERY_KINDS:  # Fusion, MicrosoftSecurityIncidentCreation: the spec examples add only lastModifiedUtc
+        props["lastModifiedUtc"] = ctx.now
+        return {"kind": kind, **{k: v for k, v in body.items() if k not in ("kind", "properties")}, "properties": props}
     if ctx.validate:
         check_rule(kind, props)
-    query = props.get("query")
-    if ctx.facts is not None and isinstance(query, str):
-        missing = missing_tables(query, ctx.facts.tables, ctx.facts.functions)
-        if missing:
-            raise armerrors.bad_request(
-                "Failed to run the analytics rule query. One of the tables does not exist. "
-                f"(not found in workspace '{route.workspace}': {', '.join(missing)})",
-                target="properties.query")
     props.setdefault("alertRuleTemplateName", None)  # spec example CreateScheduledAlertRule.json (2024-09-01)
     if props.get("incidentConfiguration") is None:
         props["incidentConfiguration"] = DEFAULT_INCIDENT_CONFIGURATION

@@ -19,6 +19,7 @@ class FaultDecision:
     status: int | None = None
     retry_after: int | None = None
     drop: bool = False
+    after: bool = False  # drop only once the request was carried out (the write landed)
 
 
 NO_FAULT = FaultDecision()
@@ -32,6 +33,8 @@ class _Script:
     remaining: int
     retry_after: int | None
     drop: bool
+    after: bool = False
+    delay_s: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and self.method in ("*", method) and bool(self.pattern.search(path))
@@ -55,7 +58,7 @@ class Faults:
     def _add(self, item: ScriptedFault) -> None:
         with self._lock:
             self._scripts.append(_Script(item.method.upper(), re.compile(item.path), item.status, item.times,
-                                         item.retry_after, item.drop))
+                                         item.retry_after, item.drop, item.after, item.delay_s))
 
     def script(self, method: str, path_regex: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """The next `times` requests matching method ('*' for any) and path regex get `status`."""
@@ -64,6 +67,15 @@ class Faults:
     def drop_connection(self, method: str, path_regex: str, times: int = 1) -> None:
         """The next `times` matching requests get their connection closed with no answer."""
         self._add(ScriptedFault(method.upper(), path_regex, 0, times, None, drop=True))
+
+    def drop_after_write(self, method: str, path_regex: str, times: int = 1) -> None:
+        """The next `times` matching requests are carried out (a PUT's write lands), then their
+        connection closes with no answer: the client cannot know, and must read before writing again."""
+        self._add(ScriptedFault(method.upper(), path_regex, 0, times, None, drop=True, after=True))
+
+    def slow(self, method: str, path_regex: str, seconds: float, times: int = 1) -> None:
+        """The next `times` matching requests are answered `seconds` late."""
+        self._add(ScriptedFault(method.upper(), path_regex, 0, times, None, delay_s=seconds))
 
     def set_error_rate(self, rate: float, statuses: tuple[int, ...] | None = None) -> None:
         self.error_rate = rate
@@ -94,8 +106,9 @@ class Faults:
                 for script in self._scripts:
                     if script.matches(method, path):
                         script.remaining -= 1
-                        return replace(decision, status=None if script.drop else script.status,
-                                       retry_after=script.retry_after, drop=script.drop)
+                        return replace(decision, status=None if script.drop or not script.status else script.status,
+                                       retry_after=script.retry_after, drop=script.drop, after=script.after,
+                                       latency_s=decision.latency_s + script.delay_s)
         if self.error_rate or self.drop_rate:
             key = (method, path.lower())
             with self._lock:

@@ -4,31 +4,46 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, content, rbac, resources, views
+from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views
 from packer.emulator.armerrors import ArmError
+from packer.emulator.config import EmulatorConfig
+from packer.emulator.facts import WorkspaceFacts
+from packer.emulator.members import Members, members_for
 from packer.emulator.messages import Call, Response
 from packer.emulator.stamping import utc_now
+from packer.emulator.store import ResourceStore
 
 if TYPE_CHECKING:
-    from packer.emulator.service import Service
+    from packer.emulator.validation import Validator
 
+# PATCH where the spec has it: Metadata_Update (Metadata.json), Workbooks_Update (workbooks_API.json).
+_PATCHABLE = {"metadata", "workbooks"}
 # PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
 # (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
 _CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates", "workbooks", "onboardingstates"}
 
 
 class Handlers:
-    def __init__(self, service: "Service", validator=None):
-        self.service = service
-        self.store = service.store
+    """The operations, given what they read and write: the config, the resources, the onboarding
+    state per workspace (lower-cased id -> onboarded), the body validator, the query compiler and
+    the spec's members per api-version (what a body keeps)."""
+
+    def __init__(self, config: EmulatorConfig, store: ResourceStore, onboarded: dict[str, bool],
+                 validator: "Validator | None" = None, compiler: querycheck.QueryCompiler | None = None,
+                 members: Members | None = None):
+        self.config = config
+        self.store = store
+        self.onboarded = onboarded
         self.validator = validator
+        self.compiler = compiler or querycheck.shared_compiler()
+        self.members = members or members_for()
 
     def dispatch(self, call: Call) -> Response:
         route, method = call.route, call.request.method
         if route.kind is None:
             if method != "GET":
                 raise armerrors.method_not_allowed(method, call.request.target)
-            return Response(200, views.subscription_or_group(self.service.config, route))
+            return Response(200, views.subscription_or_group(self.config, route))
         kind = route.kind
         if kind.name == "permissions":
             return self._permissions(call)
@@ -36,7 +51,9 @@ class Handlers:
         if kind.name == "workspaces":
             return self._read_only(call, views.workspace, views.workspaces)
         if kind.name == "tables":
-            return self._read_only(call, views.table, views.tables)
+            return self._tables(call)
+        if kind.name == "operationStatuses":
+            return Response(200, tables.operation_status(route.name))
         if kind.name == "onboardingStates":
             return self._onboarding(call)
         if kind.name in content.PRODUCT_KINDS:
@@ -47,11 +64,13 @@ class Handlers:
             return self._put(call)
         if route.name and method == "DELETE":
             return self._delete(call)
+        if route.name and method == "PATCH" and kind.name.lower() in _PATCHABLE:
+            return self._patch(call)
         raise armerrors.method_not_allowed(method, call.request.target)
 
     # --- checks on the parent resource -------------------------------------------------------
     def _check_parent(self, call: Call) -> None:
-        route, config = call.route, self.service.config
+        route, config = call.route, self.config
         if route.resource_group is None:
             return
         if not config.resource_group_exists(route.subscription, route.resource_group):
@@ -61,7 +80,7 @@ class Handlers:
         if config.workspace(route.subscription, route.resource_group, route.workspace) is None:
             raise armerrors.resource_not_found("Microsoft.OperationalInsights/workspaces", route.workspace,
                                                route.resource_group)
-        if route.kind.scope == "sentinel" and not self.service.onboarded.get(route.workspace_id.lower()):
+        if route.kind.scope == "sentinel" and not self.onboarded.get(route.workspace_id.lower()):
             raise armerrors.not_onboarded(route.workspace)
 
     # --- generic resources -------------------------------------------------------------------
@@ -69,19 +88,25 @@ class Handlers:
         body = self.store.read(call.route.resource_id)
         if body is None:
             raise resources.not_found(call.route)
-        return Response(200, resources.present(call.route.kind, body, call.api_version))
+        return Response(200, self._shown(call.route.kind, body, call))
 
     def _list(self, call: Call) -> Response:
         kind = call.route.kind
-        items = list(self.store.iter_under(call.route.collection_id))
+        if kind.name == "workbooks" and call.route.resource_group is None:  # Workbooks_ListBySubscription
+            items = [b for b in self.store.iter_under(f"/subscriptions/{call.route.subscription}", children_only=False)
+                     if str(b.get("type", "")).lower() == "microsoft.insights/workbooks"]
+        else:
+            items = list(self.store.iter_under(call.route.collection_id))
         items = resources.filter_list(kind, items, call.query, call.api_version)
+        if kind.name == "metadata":
+            items = odata.apply(items, call.query)
         page = self._page(call, items) if kind.paged else {"value": items}
-        page["value"] = [resources.present(kind, b, call.api_version, listing=True, query=call.query)
+        page["value"] = [self._shown(kind, b, call, listing=True)
                          for b in page["value"]]
         return Response(200, page)
 
     def _page(self, call: Call, items: list[dict]) -> dict:
-        size = self.service.config.page_size
+        size = self.config.page_size
         try:
             start = max(0, int(call.query.get("$skipToken", "0") or 0))
         except ValueError:
@@ -102,16 +127,41 @@ class Handlers:
                                                         "Only 'application/json' is supported.")
         body = parse_body(call.request.body)
         kind, resource_id = call.route.kind, call.route.resource_id
-        body = resources.check_shape(kind, body, call, self.validator)
+        body = self.members.prune(kind, call.api_version, resources.check_shape(kind, body, call, self.validator))
+        facts = WorkspaceFacts.of(self.config, self.store, call.route)
+        querycheck.check_body(kind.name, call.route.workspace or "", body, facts, self.compiler)
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
-            stored = resources.build(kind, call.route, body, existing, call.caller.object_id,
-                                     resources.WorkspaceFacts.of(self.service, call.route), call.query)
+            stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)
             self.store.write(resource_id, stored)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
-        return Response(status, resources.present(kind, stored, call.api_version))
+        return Response(status, self._shown(kind, stored, call))
+
+    @staticmethod
+    def _shown(kind, body: dict, call: Call, listing: bool = False) -> dict:
+        """A stored body as answered. Not pruned again: what was stored was pruned by its PUT's
+        api-version, and server-filled members the examples show (installedVersion) are kept."""
+        return resources.present(kind, body, call.api_version, listing=listing, query=call.query)
+
+    def _patch(self, call: Call) -> Response:
+        """A partial update: members sent replace the stored ones (`properties` member by member)."""
+        patch = parse_body(call.request.body)
+        kind, resource_id = call.route.kind, call.route.resource_id
+        with self.store.lock:
+            existing = self.store.read(resource_id)
+            if existing is None:
+                raise resources.not_found(call.route)
+            resources.check_preconditions(call, patch, existing)
+            merged = {k: v for k, v in existing.items() if k not in ("id", "name", "type", "etag", "systemData")}
+            merged.update({k: v for k, v in patch.items() if k != "properties"})
+            if isinstance(patch.get("properties"), dict):
+                merged["properties"] = {**(existing.get("properties") or {}), **patch["properties"]}
+            merged = self.members.prune(kind, call.api_version, resources.check_shape(kind, merged, call, self.validator))
+            stored = resources.build(kind, call.route, merged, existing, call.caller.object_id, None, call.query)
+            self.store.write(resource_id, stored)
+        return Response(200, self._shown(kind, stored, call))
 
     def _delete(self, call: Call) -> Response:
         with self.store.lock:
@@ -127,22 +177,45 @@ class Handlers:
     def _read_only(self, call: Call, one, many) -> Response:
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
-        config = self.service.config
+        config = self.config
         if call.route.name:
             return Response(200, one(config, call.route))
         return Response(200, {"value": many(config, call.route)})
+
+    def _tables(self, call: Call) -> Response:
+        """Tables from the config plus custom tables created through the API (tables.py)."""
+        route, method = call.route, call.request.method
+        ws = self.config.workspace(route.subscription, route.resource_group, route.workspace)
+        resource_id = f"{ws.resource_id}/tables/{route.name}" if route.name else ""
+        if method == "GET" and route.name:
+            created = self.store.read(resource_id)
+            return Response(200, created) if created is not None else self._read_only(call, views.table, views.tables)
+        if method == "GET":
+            return Response(200, {"value": views.tables(self.config, route) + list(self.store.iter_under(
+                f"{ws.resource_id}/tables"))})
+        if method not in ("PUT", "DELETE") or not route.name:
+            raise armerrors.method_not_allowed(method, call.request.target)
+        if method == "PUT":
+            body = tables.checked_body(route.name, parse_body(call.request.body))
+            self.store.write(resource_id, tables.stored_body(ws, route.name, body))
+        elif self.store.read(resource_id) is None:
+            raise tables.not_found(route.name, ws.name)
+        else:
+            self.store.delete(resource_id)
+        headers, _ = tables.accepted(call.request.base_url, route.subscription, ws.location, call.api_version)
+        return Response(202, None, headers)
 
     def _catalogue(self, call: Call) -> Response:
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
         if call.route.name:
-            return Response(200, content.catalogue_item(self.service, call.route, call.query))
-        items = content.filter_items(content.catalogue(self.service, call.route, call.query), call.query)
+            return Response(200, content.catalogue_item(self, call.route, call.query))
+        items = content.filter_items(content.catalogue(self, call.route, call.query), call.query)
         return Response(200, self._page(call, items))
 
     def _permissions(self, call: Call) -> Response:
-        subscription = self.service.config.subscription(call.route.subscription)
-        if not rbac.enforced(self.service.config, subscription):
+        subscription = self.config.subscription(call.route.subscription)
+        if not rbac.enforced(self.config, subscription):
             raise ArmError(404, "NotFound", "Role-based access control is off in this emulator (config: rbac).")
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
@@ -151,7 +224,7 @@ class Handlers:
     def _onboarding(self, call: Call) -> Response:
         route, method = call.route, call.request.method
         key = route.workspace_id.lower()
-        onboarded = self.service.onboarded.get(key, False)
+        onboarded = self.onboarded.get(key, False)
         if route.name and route.name != "default":
             raise ArmError(404, "NotFound", f"Onboarding state '{route.name}' was not found.")
         if method == "GET":
@@ -162,14 +235,14 @@ class Handlers:
                 raise ArmError(404, "NotFound", "Sentinel onboarding state 'default' was not found.")
             return Response(200, state)
         if method == "PUT" and route.name:
-            self.service.onboarded[key] = True
-            ws = self.service.config.workspace(route.subscription, route.resource_group, route.workspace)
+            self.onboarded[key] = True
+            ws = self.config.workspace(route.subscription, route.resource_group, route.workspace)
             if not onboarded and ws.builtin_fusion_rule:
                 fusion = views.builtin_fusion_rule(ws, utc_now())
                 self.store.write(fusion["id"], fusion)
             return Response(200 if onboarded else 201, views.onboarding_state(route))
         if method == "DELETE" and route.name:
-            self.service.onboarded[key] = False
+            self.onboarded[key] = False
             return Response(200 if onboarded else 204)
         raise armerrors.method_not_allowed(method, call.request.target)
 

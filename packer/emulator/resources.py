@@ -1,7 +1,6 @@
 """Per-kind behaviour of writable resources: shape checks, preconditions, server defaults, presentation."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packer.emulator import armerrors, content, defaults
@@ -11,32 +10,8 @@ from packer.emulator.stamping import stamp_common, utc_now
 from packer.emulator.validation import kind_defined_at
 
 if TYPE_CHECKING:
+    from packer.emulator.facts import WorkspaceFacts
     from packer.emulator.messages import Call
-    from packer.emulator.service import Service
-
-
-@dataclass(frozen=True)
-class WorkspaceFacts:
-    """What a rule query may reference in a workspace: its tables and its saved functions."""
-
-    tables: frozenset[str]
-    functions: frozenset[str]
-
-    @classmethod
-    def of(cls, service: "Service", route: Route) -> "WorkspaceFacts | None":
-        """The facts a PUT at `route` is checked against; None where nothing is (only rule queries are).
-        Reads the workspace's own savedSearches collection, nothing else the store holds."""
-        if not route.workspace or route.kind is None or route.kind.name != "alertRules":
-            return None
-        ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
-        if ws is None:
-            return None
-        functions = set()
-        for saved in service.store.iter_under(f"{ws.resource_id}/savedSearches"):
-            alias = (saved.get("properties") or {}).get("functionAlias")
-            if alias:
-                functions.add(alias)
-        return cls(frozenset(t.name for t in ws.tables), frozenset(functions))
 
 
 def not_found(route: Route) -> ArmError:
@@ -102,7 +77,7 @@ def check_shape(kind: Kind, body: dict, call: "Call", validator) -> dict:
 
 
 def build(kind: Kind, route: Route, body: dict, existing: dict | None, principal: str,
-          facts: WorkspaceFacts | None, query: dict[str, str] | None = None, validate: bool = True) -> dict:
+          facts: "WorkspaceFacts | None", query: dict[str, str] | None = None, validate: bool = True) -> dict:
     """The stored body for a PUT: the request checked, server defaults added, server fields stamped."""
     now = utc_now()
     context = defaults.Context(existing, principal, now, facts, query or {}, validate)

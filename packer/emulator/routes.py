@@ -8,20 +8,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from packer.emulator import apiversions
 from packer.emulator.config import workspace_resource_id
-from packer.remote import api_versions
-
-# Versions accepted besides the pinned one (first): real GA versions, including the SDKs' defaults
-# (azure-mgmt-securityinsight 1.0.0 sends 2021-10-01; 2.0.0b2 sends 2022-12-01-preview), and the
-# preview that NRT alert rules need (which kinds each version defines: specs/alertRules.schema.json).
-_SI_VERSIONS = (api_versions.SECURITY_INSIGHTS, api_versions.SECURITY_INSIGHTS_PREVIEW, "2021-10-01", "2022-11-01",
-                "2022-12-01-preview", "2023-02-01", "2023-11-01", "2024-03-01", "2025-01-01-preview", "2025-03-01",
-                "2025-06-01", "2025-09-01")
-_CONTENT_VERSIONS = (api_versions.SECURITY_INSIGHTS, "2023-04-01-preview", "2023-11-01", "2024-03-01",
-                     "2025-03-01", "2025-06-01", "2025-09-01")
-_LA_VERSIONS = (api_versions.OPERATIONAL_INSIGHTS, "2020-08-01", "2020-10-01", "2021-06-01", "2022-10-01",
-                "2023-09-01", "2025-02-01")
-_WB_VERSIONS = (api_versions.WORKBOOKS, "2021-08-01", "2023-06-01")
 
 
 @dataclass(frozen=True)
@@ -35,25 +23,29 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
-    Kind("alertRules", "Microsoft.SecurityInsights/alertRules", _SI_VERSIONS, "sentinel"),
-    Kind("metadata", "Microsoft.SecurityInsights/metadata", _SI_VERSIONS, "sentinel"),
+    Kind("alertRules", "Microsoft.SecurityInsights/alertRules", apiversions.served("alertRules"), "sentinel"),
+    Kind("metadata", "Microsoft.SecurityInsights/metadata", apiversions.served("metadata"), "sentinel"),
     # `type` as the 2024-09-01 examples spell it (GetPackageById.json, GetTemplateById.json).
-    Kind("contentPackages", "Microsoft.SecurityInsights/contentpackages", _CONTENT_VERSIONS, "sentinel"),
-    Kind("contentTemplates", "Microsoft.SecurityInsights/contenttemplates", _CONTENT_VERSIONS, "sentinel"),
-    Kind("contentProductPackages", "Microsoft.SecurityInsights/contentproductpackages", _CONTENT_VERSIONS,
-         "sentinel", writable=False),
-    Kind("contentProductTemplates", "Microsoft.SecurityInsights/contentproducttemplates", _CONTENT_VERSIONS,
-         "sentinel", writable=False),
-    Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", _SI_VERSIONS, "onboarding",
-         paged=False),
-    Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches", _LA_VERSIONS, "workspace",
-         paged=False),
-    Kind("tables", "Microsoft.OperationalInsights/workspaces/tables", _LA_VERSIONS, "workspace", writable=False,
-         paged=False),
-    Kind("workbooks", "Microsoft.Insights/workbooks", _WB_VERSIONS, "group"),
-    Kind("workspaces", "Microsoft.OperationalInsights/workspaces", _LA_VERSIONS, "self", writable=False,
-         paged=False),
-    Kind("permissions", "Microsoft.Authorization/permissions", ("2022-04-01", "2018-01-01-preview", "2015-07-01"),
+    Kind("contentPackages", "Microsoft.SecurityInsights/contentpackages", apiversions.served("contentPackages"),
+         "sentinel"),
+    Kind("contentTemplates", "Microsoft.SecurityInsights/contenttemplates", apiversions.served("contentTemplates"),
+         "sentinel"),
+    Kind("contentProductPackages", "Microsoft.SecurityInsights/contentproductpackages",
+         apiversions.served("contentProductPackages"), "sentinel", writable=False),
+    Kind("contentProductTemplates", "Microsoft.SecurityInsights/contentproducttemplates",
+         apiversions.served("contentProductTemplates"), "sentinel", writable=False),
+    Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", apiversions.served("onboardingStates"),
+         "onboarding", paged=False),
+    Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches",
+         apiversions.served("savedSearches"), "workspace", paged=False),
+    Kind("tables", "Microsoft.OperationalInsights/workspaces/tables", apiversions.served("tables"), "workspace",
+         writable=False, paged=False),
+    Kind("workbooks", "Microsoft.Insights/workbooks", apiversions.served("workbooks"), "group"),
+    Kind("workspaces", "Microsoft.OperationalInsights/workspaces", apiversions.served("workspaces"), "self",
+         writable=False, paged=False),
+    Kind("operationStatuses", "Microsoft.OperationalInsights/locations/operationStatuses",
+         apiversions.served("tables"), "any", writable=False, paged=False),
+    Kind("permissions", "Microsoft.Authorization/permissions", apiversions.served("permissions"),
          "any", writable=False, paged=False),
 )}
 
@@ -102,6 +94,9 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.insights/workbooks(?:/{_SEG})?/?$",
                 re.I), "workbooks"),
+    (re.compile(rf"^/subscriptions/{_SEG}/providers/microsoft\.insights/workbooks/?$", re.I), "workbooks-list"),
+    (re.compile(rf"^/subscriptions/{_SEG}/providers/microsoft\.operationalinsights/locations/{_SEG}/operationstatuses/{_SEG}/?$",
+                re.I), "operation"),
     (re.compile(rf"^/subscriptions/{_SEG}(?:/resourcegroups/{_SEG})?/providers/microsoft\.operationalinsights/workspaces/?$",
                 re.I), "workspace-list"),
     (re.compile(rf"^/subscriptions/{_SEG}/resourcegroups/{_SEG}/?$", re.I), "resource-group"),
@@ -140,6 +135,10 @@ def resolve(path: str) -> Route:
         if shape == "workbooks":
             sub, rg, name = parts
             return Route(KINDS["workbooks"], sub, rg, None, name)
+        if shape == "operation":
+            return Route(KINDS["operationstatuses"], parts[0], name=parts[2], target=parts[1])
+        if shape == "workbooks-list":
+            return Route(KINDS["workbooks"], parts[0])
         if shape == "workspace-list":
             sub, rg = parts
             return Route(KINDS["workspaces"], sub, rg, None, None)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
-from packer.emulator import armerrors, rbac
+from packer.emulator import apiversions, armerrors, rbac
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig, SubscriptionConfig
-from packer.emulator.credential import InvalidToken, read_claims
+from packer.emulator.credential import ARM_AUDIENCES, InvalidToken, read_claims
 from packer.emulator.faults import Faults
 from packer.emulator.handlers import Handlers
+from packer.emulator.members import members_for
 from packer.emulator.messages import Call, Caller, Request, Response
 from packer.emulator.observe import Counters, RequestLog, RequestRecord
 from packer.emulator.routes import Route, UnknownRoute, resolve
@@ -31,8 +32,9 @@ class Service:
         self.log = log
         self.faults = faults
         self.throttler = throttler
-        self.handlers = Handlers(self, validator)
         self.onboarded: dict[str, bool] = {w.resource_id.lower(): w.sentinel_onboarded for w in config.workspaces}
+        self.handlers = Handlers(config, store, self.onboarded, validator,
+                                 members=members_for(getattr(validator, "specs_dir", None)))
 
     def handle(self, request: Request) -> Response:
         path, _, raw_query = request.target.partition("?")
@@ -44,7 +46,7 @@ class Service:
             route = self._route(path)
             scopes = self._scopes(route)
             fault = self.faults.decide(request.method, path)
-            if fault.drop:
+            if fault.drop and not fault.after:
                 response = Response(0, drop=True, delay_s=fault.latency_s)
             elif fault.status:
                 response = self._error(armerrors.injected(fault.status, fault.retry_after))
@@ -54,6 +56,7 @@ class Service:
                 tenant = caller.tenant
                 response = self._authorised(request, route, caller, api_version, query)
                 response.delay_s = fault.latency_s
+                response.drop = fault.after  # carried out, then the connection drops unanswered
         except ArmError as error:
             response = self._error(error)
         except Exception as exc:  # an emulator bug: answer like a failing service, and say so
@@ -111,6 +114,9 @@ class Service:
             raise armerrors.authentication_invalid() from None
         if float(claims.get("exp", 0)) < time.time():
             raise armerrors.token_expired()
+        audience = str(claims.get("aud", ""))
+        if audience not in ARM_AUDIENCES:
+            raise armerrors.wrong_audience(audience, ARM_AUDIENCES)
         return Caller(str(claims["tid"]).lower(), str(claims.get("oid", "")))
 
     def _check_tenant(self, route: Route, caller: Caller) -> SubscriptionConfig:
@@ -125,7 +131,12 @@ class Service:
     def _check_api_version(self, route: Route, api_version: str | None) -> str:
         if not api_version:
             raise armerrors.missing_api_version()
-        if route.kind is None or api_version in route.kind.api_versions:
+        if route.kind is None:  # ARM's own resources answer for themselves (Microsoft.Resources)
+            served = apiversions.served("subscriptions" if route.target == "subscription" else "resourceGroups")
+            if api_version not in served:
+                raise armerrors.invalid_api_version(api_version, served)
+            return api_version
+        if api_version in route.kind.api_versions:
             return api_version
         location = "westeurope"
         if route.workspace:

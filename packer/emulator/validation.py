@@ -2,8 +2,8 @@
 
 Always on: the compact schemas in packer/emulator/specs/ (sources in docs/emulator.md). With a
 specs directory (`--specs DIR`), swagger files found there are used too (see swagger.py).
-A schema's `x-kindApiVersions` names the api-versions whose spec defines a kind (alert rules:
-NRT only in previews); a body of that kind at any other version is refused, naming `kind`.
+specs/apiVersions.json names the api-versions whose spec defines a kind (alert rules: NRT only
+in previews); a body of that kind at any other version is refused, naming `kind`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from packer.emulator import armerrors
+from packer.emulator import apiversions, armerrors
 from packer.emulator.routes import Kind
 
 SPECS = Path(__file__).parent / "specs"
@@ -40,17 +40,10 @@ def packaged_validator(kind_name: str) -> Draft202012Validator | None:
     return Draft202012Validator(schema) if schema is not None else None
 
 
-@lru_cache(maxsize=None)  # asked once per listed rule; callers only read the mapping
-def kind_api_versions(kind_name: str) -> dict[str, tuple[str, ...]]:
-    """Body kinds defined only at some api-versions (lower-cased kind -> those versions)."""
-    limited = (_packaged_schema(kind_name) or {}).get("x-kindApiVersions", {})
-    return {k.lower(): tuple(v) for k, v in limited.items() if not k.startswith("$")}
-
-
 def kind_defined_at(kind_name: str, body_kind: object, api_version: str) -> bool:
     if not isinstance(body_kind, str):
         return True  # a missing or mistyped kind is the schema's to report
-    versions = kind_api_versions(kind_name).get(body_kind.lower())
+    versions = apiversions.kind_versions(kind_name).get(body_kind.lower())
     return versions is None or api_version in versions
 
 
@@ -60,7 +53,7 @@ def check_kind_version(kind: Kind, body: dict, api_version: str) -> None:
     body_kind = body.get("kind")
     if kind_defined_at(kind.name, body_kind, api_version):
         return
-    versions = kind_api_versions(kind.name)[body_kind.lower()]
+    versions = apiversions.kind_versions(kind.name)[body_kind.lower()]
     raise armerrors.bad_request(
         f"The kind '{body_kind}' is not supported by api-version '{api_version}' of "
         f"{kind.type_name}; it is available in api-version(s) {', '.join(versions)}.", target="kind")
@@ -91,6 +84,7 @@ def _most_relevant(errors: list[ValidationError]) -> ValidationError:
 
 class Validator:
     def __init__(self, specs_dir: str | Path | None = None):
+        self.specs_dir = Path(specs_dir) if specs_dir else None
         self.swagger = None
         if specs_dir:
             from packer.emulator.swagger import SwaggerSchemas

@@ -96,6 +96,7 @@ class QueryReferences:
     unknown_tables: frozenset[str]
     functions: frozenset[str] = frozenset()
     output_columns: tuple[str, ...] = ()
+    output_open: bool = False  # the result comes from a table the schema does not know
 
     @classmethod
     def from_worker(cls, answer: dict) -> "QueryReferences":
@@ -103,7 +104,8 @@ class QueryReferences:
                    columns={t: frozenset(c) for t, c in answer["columns"].items()},
                    unknown_tables=frozenset(answer["unknownTables"]),
                    functions=frozenset(answer.get("functions") or ()),
-                   output_columns=tuple(answer.get("outputColumns") or ()))
+                   output_columns=tuple(answer.get("outputColumns") or ()),
+                   output_open=bool(answer.get("outputOpen")))
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,12 @@ class KqlAnalyser:
         schema_dirs: Iterable[Path] = (),
         functions: Iterable[FunctionSpec | Parser] = (),
         builtin_schemas: bool = True,
+        tables: Iterable[TableSchema] = (),
     ):
+        """`tables` are added to (or replace) those of the schema folders: a workspace's own tables."""
         functions = [f if isinstance(f, FunctionSpec) else parser_function(f) for f in functions]
         self.tables: dict[str, TableSchema] = load_tables(schema_dirs, builtin=builtin_schemas)
+        self.tables.update({t.name: t for t in tables})
         if builtin_schemas:
             for name, columns in asim_tables().items():
                 self.tables.setdefault(name, TableSchema(name, dict(columns), open=True))
@@ -244,6 +249,10 @@ class KqlAnalyser:
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
         return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
+
+    def analysis(self, query: str) -> QueryAnalysis:
+        """One query's diagnostics and references (output columns included), from one analysis."""
+        return _analysis_of(self._request("analyse", tolerate_error=True, query=query), query)
 
     def references(self, query: str) -> QueryReferences:
         return QueryReferences.from_worker(self._request("references", query=query))

@@ -16,6 +16,7 @@ from packer.kql.analyser import (
     shared_analyser,
 )
 from packer.kql.functions import parser_function
+from packer.kql.mapped import azure_message, column_uses, missing_columns
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
 from packer.kql.suppress import Suppression, comment_suppressions, project_suppressions
 from packer.problems import ERROR, WARNING, Problem
@@ -165,7 +166,8 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs(items)
     parsers = tuple(i for i in items if isinstance(i, Parser))
     functions = [parser_function(i) for i in parsers if i.function_alias]
-    queries = [q for item in items for q in queries_of(item)]
+    pairs = [(item, q) for item in items for q in queries_of(item)]
+    queries = [q for _, q in pairs]
     if not queries:
         return KqlPass([], "checked 0 queries", {})
     try:
@@ -180,8 +182,9 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     texts = [q.analysed_text for q in queries]
     results = analyse_fully_in_parallel(analyser, texts, workers or worker_count(len(texts)))
     suppressions = _Suppressions(items)
-    problems = [p for q, analysis in zip(queries, results)
-                for p in problems_of(q, suppressions.kept(q, analysis.diagnostics))]
+    problems = [p for (item, q), analysis in zip(pairs, results)
+                for p in [*problems_of(q, suppressions.kept(q, analysis.diagnostics)),
+                          *mapped_column_problems(item, analysis)]]
     errors = sum(1 for p in problems if p.is_error)
     problems += suppressions.problems()
     status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
@@ -281,3 +284,40 @@ def problems_of(query: QueryText, diagnostics: list[KqlDiagnostic]) -> list[Prob
 def _problem(query: QueryText, source: ScalarSource | None, diagnostic: KqlDiagnostic, severity, message: str) -> Problem:
     where = source.position(diagnostic.start) if source is not None else query.fallback
     return Problem(query.path, where.line, where.column, query.field, severity, f"kql.{diagnostic.code}", message)
+
+
+def rule_mapping_properties(rule: AnalyticRule) -> dict:
+    """The rule's entity mappings, custom details and alert details override, spelled as in its
+    YAML and the API (so a ColumnUse path is also the YAML path)."""
+    override = rule.alert_details_override
+    return {
+        "entityMappings": [{"fieldMappings": [{"columnName": f.column_name} for f in m.field_mappings]}
+                           for m in rule.entity_mappings],
+        "customDetails": dict(rule.custom_details),
+        "alertDetailsOverride": {} if override is None else {
+            "alertDisplayNameFormat": override.display_name_format,
+            "alertDescriptionFormat": override.description_format,
+            "alertTacticsColumnName": override.tactics_column_name,
+            "alertSeverityColumnName": override.severity_column_name,
+            "alertDynamicProperties": [{"value": v} for _, v in override.dynamic_properties],
+        },
+        "sentinelEntitiesMappings": [{"columnName": c} for c in rule.sentinel_entities_mappings],
+    }
+
+
+def mapped_column_problems(item, analysis: QueryAnalysis) -> list[Problem]:
+    """Columns a rule maps that its query does not output: Sentinel refuses such a rule (400)."""
+    refs = analysis.references
+    if not isinstance(item, AnalyticRule) or refs is None or any(d.is_error for d in analysis.diagnostics):
+        return []
+    missing = missing_columns(column_uses(rule_mapping_properties(item)), refs.output_columns or None,
+                              refs.output_open)
+    output = ", ".join(refs.output_columns)
+    return [Problem(item.source.path, *_line_column(item, use.path), ".".join(map(str, use.path)), ERROR,
+                    "kql.mapped-column", f"{azure_message(use)} The query outputs: {output}. "
+                    "Column names are case-sensitive.") for use in missing]
+
+
+def _line_column(item, path: tuple) -> tuple[int, int]:
+    where = item.source.position_of(*path)
+    return where.line, where.column

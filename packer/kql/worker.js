@@ -9,7 +9,7 @@
 //   {"id":1,"kind":"analyse","query":"..."}     -> {id, diagnostics:[...], unknownTables:[...],
 //                                                   tables, columns, functions, outputColumns}
 //   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables,
-//                                                   functions:[...], outputColumns:[...]}
+//                                                   functions:[...], outputColumns:[...], outputOpen}
 // One bind answers both: `analyse` carries what the query reads, so a query is analysed once.
 // Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
@@ -274,7 +274,15 @@ function readsOf(result) {
   const cols = {};
   for (const [name, set] of columns) cols[name] = Array.from(set).sort();
   return { tables: Array.from(tables).sort(), columns: cols, unknownTables: result.unknownTables,
-    functions: Array.from(functions).sort(), outputColumns: outputColumns(result.code) };
+    functions: Array.from(functions).sort(), outputColumns: outputColumns(result.code),
+    outputOpen: outputOpen(result.code) };
+}
+
+// True when the result comes from a table the schema does not know (declared open): other
+// columns may exist, so a mapped column cannot be called missing.
+function outputOpen(code) {
+  const type = code.ResultType;
+  return Boolean(type && type.Kind === S.SymbolKind.Table && type.IsOpen);
 }
 
 function outputColumns(code) {
