@@ -27,14 +27,19 @@ def _evaluate(text: str, context: dict[str, str]) -> str:
         expression = match.group(1)
         for alternative in (part.strip() for part in expression.split("||")):  # `a || b`: first non-empty
             found = context.get(alternative, alternative.strip("'") if alternative.startswith("'") else None)
-            if found is None and re.fullmatch(r"steps\.[\w-]+\.outputs\.[\w-]+", alternative):
-                found = ""  # as on GitHub: a step that was skipped or set no such output gives ""
+            if found is None and _skipped_step_output(alternative, context):
+                found = ""  # as on GitHub: a skipped step's outputs are empty
             if found is None:
                 raise KeyError(f"the simulated runner has no value for ${{{{ {alternative} }}}}")
             if found:
                 return found
         return ""
     return _EXPRESSION.sub(value, str(text))
+
+
+def _skipped_step_output(expression: str, context: dict[str, str]) -> bool:
+    parts = expression.split(".")
+    return len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs" and context.get(f"steps.{parts[1]}") == "skipped"
 
 
 def _condition(expression: str, context: dict[str, str]) -> bool:
@@ -75,6 +80,8 @@ def _run_action(runner, inputs: dict[str, str]) -> dict[str, str]:
     outputs: dict[str, str] = {}
     for step in spec["runs"]["steps"]:
         if "if" in step and not _condition(step["if"], context):
+            if "id" in step:
+                context[f"steps.{step['id']}"] = "skipped"
             continue
         if "uses" in step:
             continue
@@ -103,7 +110,7 @@ def test_the_action_installs_itself_from_its_path_and_leaves_path_and_python_alo
     assert Path(workspace / outputs["sarif-path"]).is_file()
     assert "sentinel-packer" in files["summary"].read_text()
     installed = subprocess.run([str(executable.parent / "python"), "-c", "import packer; print(packer.__file__)"],
-                               capture_output=True, text=True, check=True, cwd=temp).stdout
+                               capture_output=True, text=True, check=True, cwd=temp).stdout  # not the source tree on sys.path
     assert str(temp) in installed  # a real install into the action's venv, not the source tree
     # Nothing for later steps: no PATH entry, no environment variable (KQL was off), same python3.
     assert files["path"].read_text() == "" and files["env"].read_text() == ""
