@@ -207,6 +207,9 @@ def _same_template(live: dict, template: HubResource) -> bool:
     ignored = set(PACKAGE_BOOKKEEPING)
     if "mainTemplate" not in live_props:  # listed without $expand: compare the rest
         ignored.add("mainTemplate")
+    # The service keeps only the members its api-version defines (unknown ones are dropped on
+    # write), so a member we send that it does not return cannot differ.
+    ignored |= {key for key in template.properties if key not in live_props}
     return content_hash(_comparable(live_props, ignored)) == content_hash(_comparable(template.properties, ignored))
 
 
