@@ -1,6 +1,8 @@
 """apply against the emulator with the real SDK clients (issue 5, "How it is checked")."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from packer.apply import DriftDetected, Outcome, StalePlan, apply_plan
@@ -386,3 +388,22 @@ def test_a_workbook_moved_to_a_new_name_is_created_and_the_old_one_pruned(dep, e
         [("created", new_id), ("deleted", old_id)])
     assert emulator.store.get(old_id) is None and emulator.store.get(new_id) is not None
     assert not dep.plan().has_changes
+
+
+def test_a_write_that_landed_before_its_connection_dropped_is_read_back_not_sent_twice(dep, emulator):
+    """Issue 13's fault as the tool meets it: the emulator stores the PUT, then closes the
+    connection unanswered. apply must read the resource back and find its write there, never
+    PUT the same body a second time (a blind replay of a conditional create would fail 412)."""
+    rule_path = rf"/alertRules/{KASEYA_RULE}$"
+    emulator.faults.drop_after_write("PUT", rule_path, times=1)
+
+    report = dep.apply()
+
+    rule_puts = [r for r in emulator.requests if r.method == "PUT" and re.search(rule_path, r.path, re.I)]
+    assert len(rule_puts) == 1, rule_puts  # the dropped write only: nothing sent again
+    assert emulator.faults.pending_scripts == 0  # the fault did fire
+    stored = emulator.store.get(dep.client.sentinel_collection("alertRules") + f"/{KASEYA_RULE}")
+    assert stored is not None
+    kaseya = next(r for r in report.results if r.key == f"AnalyticsRule/{KASEYA_RULE}")
+    assert kaseya.outcome is Outcome.CREATED, (kaseya.outcome, kaseya.message)
+    assert report.ok and not dep.plan().has_changes
