@@ -303,3 +303,25 @@ def test_a_slow_answer_arrives_late_but_whole(emulator):
     started = time.monotonic()
     answer = send(client, "GET", rules_path(emulator).rsplit("/", 1)[0])
     assert answer.status_code == 200 and time.monotonic() - started >= 0.3
+
+
+# --- Sentinel's own limits ----------------------------------------------------------------------
+def nrt_rule(enabled: bool = True) -> dict:
+    return {"kind": "NRT", "properties": {
+        "displayName": "n", "enabled": enabled, "query": "SecurityEvent | project Computer, Account",
+        "severity": "Low", "suppressionDuration": "PT5H", "suppressionEnabled": False}}
+
+
+def test_an_enabled_nrt_rule_beyond_fifty_is_refused_a_disabled_one_or_an_update_is_not(emulator):
+    """50 enabled NRT rules per workspace (Microsoft Sentinel service limits). The refusal's
+    wording is inferred (docs/emulator.md); the limit and the status are what is asserted."""
+    client = sentinel_client(emulator)
+    for i in range(50):
+        assert send(client, "PUT", rules_path(emulator, f"nrt{i}"), nrt_rule()).status_code in (200, 201)
+    refused = send(client, "PUT", rules_path(emulator, "nrt50"), nrt_rule())
+    assert refused.status_code == 400
+    assert "allowed limit 50" in refused.json()["error"]["message"]
+    assert send(client, "GET", rules_path(emulator, "nrt50")).status_code == 404
+    assert send(client, "PUT", rules_path(emulator, "nrt50"), nrt_rule(enabled=False)).status_code in (200, 201)
+    assert send(client, "PUT", rules_path(emulator, "nrt7"), nrt_rule()).status_code == 200  # an update
+    assert send(client, "PUT", rules_path(emulator, "sched"), rule()).status_code in (200, 201)  # its own limit

@@ -47,9 +47,35 @@ def check_preconditions(call: "Call", body: dict | None, existing: dict | None) 
                        f"Newer version of resource '{call.route.name}' exists. Data was not saved.")
 
 
+# Microsoft Sentinel service limits (learn.microsoft.com, "Microsoft Sentinel service limits";
+# the NRT figure per MicrosoftDocs/azure-docs#108294): enabled rules of a kind per workspace.
+ENABLED_RULE_LIMITS = {"scheduled": 512, "nrt": 50}
+
+
+def check_rule_limits(kind: Kind, route: Route, body: dict, store) -> None:
+    """An enabled Scheduled or NRT rule beyond the workspace's limit is refused. The limits are
+    documented; the answer's wording is INFERRED from the one refusal of this family seen in
+    public ("Maximum rule count per tenant exceeds the allowed limit 10000.",
+    MicrosoftLearning/SC-200T00A-Microsoft-Security-Operations-Analyst#363)."""
+    rule_kind = str(body.get("kind", "")).lower()
+    if kind.name != "alertRules" or rule_kind not in ENABLED_RULE_LIMITS:
+        return
+    if not (body.get("properties") or {}).get("enabled"):
+        return
+    limit = ENABLED_RULE_LIMITS[rule_kind]
+    enabled = sum(1 for other in store.iter_under(route.collection_id)
+                  if other["name"].lower() != route.name.lower() and str(other.get("kind", "")).lower() == rule_kind
+                  and (other.get("properties") or {}).get("enabled"))
+    if enabled >= limit:
+        raise ArmError(400, "BadRequest", f"Maximum enabled {body.get('kind')} rule count per workspace exceeds the "
+                                          f"allowed limit {limit}.")
+
+
 def check_conflicts(kind: Kind, route: Route, body: dict, store, query: dict[str, str]) -> None:
     """Workbooks: another workbook in the resource group with the same displayName, category and
-    sourceId is a 409 (the Workbooks RP's answer, quoted in microsoft/ApplicationInsights-Home#476)."""
+    sourceId is a 409 (the Workbooks RP's answer, quoted in microsoft/ApplicationInsights-Home#476).
+    Alert rules: Sentinel's enabled-rule limits (check_rule_limits)."""
+    check_rule_limits(kind, route, body, store)
     if kind.name != "workbooks":
         return
     props = body.get("properties") or {}
