@@ -1,11 +1,12 @@
 """Members Azure keeps: a body pruned to what the api-version's spec defines, as the services do
 (unknown members, top level or inside `properties`, are dropped, not stored and not returned).
 
-Driven by the swagger files (packer/emulator/specs/swagger, verbatim copies of
-Azure/azure-rest-api-specs files; `--specs DIR` adds more): the resource's GET 200 schema at the
-api-version, or, where no file of that version is at hand, at the nearest one of the same channel
-(stable or preview). Objects whose schema declares no members (customDetails, mainTemplate) keep
-everything.
+Driven by swagger files of Azure/azure-rest-api-specs, which the project does not copy: a
+folder given with `--specs DIR` (a checkout of that repository's `specification/` layout), or
+the folders in SPEC_ROOTS (the test suite puts ../shared/specs there). The resource's GET 200
+schema at the api-version, or, where no file of that version is at hand, at the nearest one of
+the same channel (stable or preview). Objects whose schema declares no members (customDetails,
+mainTemplate) keep everything. With no spec folder at all, bodies are kept as sent.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from pathlib import Path
 from packer.emulator.routes import Kind
 from packer.emulator.swagger import SwaggerSchemas
 
-PACKAGED = Path(__file__).parent / "specs" / "swagger"
+# Spec folders every emulator of this process prunes by, before its own `--specs` folder.
+SPEC_ROOTS: list[Path] = []
 
 
 class Members:
-    def __init__(self, roots: tuple[Path, ...] = (PACKAGED,)):
+    def __init__(self, roots: tuple[Path, ...]):
         self._schemas = [SwaggerSchemas(Path(r)) for r in roots]
         self._converted: dict[tuple[str, str], dict | None] = {}
         self._lock = threading.Lock()
@@ -100,7 +102,7 @@ _shared_lock = threading.Lock()
 
 def members_for(specs_dir: Path | None = None) -> Members:
     """One Members per set of spec folders for the process (conversions are cached in it)."""
-    roots = (PACKAGED,) + ((Path(specs_dir).resolve(),) if specs_dir else ())
+    roots = tuple(Path(r).resolve() for r in SPEC_ROOTS) + ((Path(specs_dir).resolve(),) if specs_dir else ())
     with _shared_lock:
         if roots not in _shared:
             _shared[roots] = Members(roots)
