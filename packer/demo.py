@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from packer.errors import ConfigError, ValidationFailed
+from packer.views.output import write_output
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONTENT = PROJECT_ROOT / "content"
@@ -201,9 +202,6 @@ def _without_overlays(source: Path, dest: Path) -> Path:
 
 
 def _write(path: Path, text: str) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """views.output.write_output, returning the path for the demo's list of what it wrote."""
+    write_output(path, text)
     return path

@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from packer.package.arm_expr import ExpressionError, Scope, is_expression
+from packer.package.arm_expr import ExpressionError, Scope
 from packer.package.arm_expr import deployed_resources as _evaluated_resources
 from packer.package.arm_hash import unique_string
 from packer.targets.model import Target
 
-__all__ = ["DeployScope", "DeployedResource", "ExpressionError", "deployed_resources", "is_template_expression",
-           "unique_string"]
+__all__ = ["DeployScope", "DeployedResource", "ExpressionError", "deployed_resources", "unique_string"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,3 @@ def deployed_resources(template: dict, scope: DeployScope) -> list[DeployedResou
         out.append(DeployedResource(resource.type, resource.name, resource.resource_id, body))
     return out
 
-
-def is_template_expression(value: Any) -> bool:
-    return is_expression(value)
