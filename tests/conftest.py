@@ -117,3 +117,22 @@ def loganalytics_client(emulator):
     from packer.emulator.clients import loganalytics_client
 
     return loganalytics_client(emulator)
+
+
+# --- a deployment of a copy of the bundled content (tests/plankit.py) ---------------------------
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the bundled content/ that a test may edit."""
+    from tests.plankit import copy_content
+
+    return copy_content(CONTENT, tmp_path)
+
+
+@pytest.fixture
+def dep(emulator, repo):
+    """`repo` planned and applied against `emulator` (tests.plankit.Deployment)."""
+    from tests.plankit import deployment
+
+    deployment_ = deployment(emulator, repo)
+    yield deployment_
+    deployment_.client.close()

@@ -21,18 +21,6 @@ SERVER_ADDED = {"lastModifiedUtc", "timeModified", "userId", "revision", "incide
                 "eventGroupingSettings", "version", "storageUri"}
 
 
-@pytest.fixture
-def repo(tmp_path):
-    return copy_content(CONTENT, tmp_path)
-
-
-@pytest.fixture
-def dep(emulator, repo):
-    deployment_ = deployment(emulator, repo)
-    yield deployment_
-    deployment_.client.close()
-
-
 def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_writes_nothing(dep, emulator):
     report = dep.apply()
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from packer.apply import ConflictDetected, Outcome
+from packer.apply import ConflictDetected
 from packer.package.hub_resources import package_bodies
 from packer.package.deploy import DeployScope, unique_string
 from packer.plan.merge import three_way
@@ -14,25 +14,12 @@ from packer.plan.status import ItemState, status_of, workspace_status
 from packer.package.build import build_content
 from packer.plan.live import owned_by, read_live_state
 from packer.plan.model import Action
-from packer.remote.normalise import content_hash, normalise
+from packer.remote.normalise import normalise
 from packer.bodies.resources import OWNER_PREFIX, active_body_from_template, parse_stamp
-from tests.conftest import CONTENT
-from tests.plankit import MESH_RULE, REPOSITORY, copy_content, deployment, edit
+from tests.plankit import MESH_RULE, REPOSITORY, edit
 
 SOLUTION_ID = "sentinelpacker.sentinel-packer-solution-rmm-tool-abuse"
 MESH_YAML = ("analytic-rules", "rmm_MeshCentral_createproc.yaml")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return copy_content(CONTENT, tmp_path)
-
-
-@pytest.fixture
-def dep(emulator, repo):
-    deployment_ = deployment(emulator, repo)
-    yield deployment_
-    deployment_.client.close()
 
 
 def _collection(dep, name: str) -> list[dict]:

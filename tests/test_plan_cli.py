@@ -8,15 +8,9 @@ from typer.testing import CliRunner
 
 from packer.cli import app
 from packer.errors import ConfigError, ValidationFailed
-from tests.conftest import CONTENT
-from tests.plankit import KASEYA_RULE, REPOSITORY, copy_content, edit
+from tests.plankit import KASEYA_RULE, REPOSITORY, edit
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return copy_content(CONTENT, tmp_path)
 
 
 @pytest.fixture

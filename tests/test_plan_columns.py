@@ -19,7 +19,7 @@ from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
 from tests.conftest import CONTENT, kql_or_skip
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
-from tests.plankit import copy_content, deployment, edit, full_tables
+from tests.plankit import deployment, edit, full_tables
 
 KASEYA = "RMM tool abuse - Kaseya - Network Connection"
 LEVEL = "RMM tool abuse - Level - Network Connection"
@@ -82,11 +82,6 @@ def test_a_parsers_output_columns_are_not_table_columns_its_inputs_are(node_avai
     read = set().union(*needs.columns.values())
     assert not read & {"RMMTool", "ActivityType"}
     assert LACKING in needs.columns["DeviceNetworkEvents"]  # the parser's own filter reads it
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return copy_content(CONTENT, tmp_path)
 
 
 def test_plan_blocks_the_rule_reading_a_column_the_workspace_lacks(node_available, emulator_factory, repo):
