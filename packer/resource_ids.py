@@ -38,6 +38,23 @@ def alert_rule_id(workspace: str, rule_id: str) -> str:
     return f"{sentinel_collection(workspace, 'alertRules')}/{rule_id}"
 
 
+def automation_rule_id(workspace: str, rule_id: str) -> str:
+    return f"{sentinel_collection(workspace, 'automationRules')}/{rule_id}"
+
+
+def watchlist_id(workspace: str, alias: str) -> str:
+    return f"{sentinel_collection(workspace, 'watchlists')}/{alias}"
+
+
+def watchlist_items_collection(watchlist: str) -> str:
+    """The items of the watchlist whose id is `watchlist` (Watchlists.json: .../watchlistItems)."""
+    return f"{watchlist}/watchlistItems"
+
+
+def watchlist_item_id(watchlist: str, item_id: str) -> str:
+    return f"{watchlist_items_collection(watchlist)}/{item_id}"
+
+
 def metadata_id(workspace: str, name: str) -> str:
     return f"{sentinel_collection(workspace, 'metadata')}/{name}"
 

@@ -39,13 +39,14 @@ from __future__ import annotations
 import re
 import uuid
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from packer import resource_ids
 from packer.content.model import (
     AnalyticRule,
+    AutomationRule,
     ContentItem,
     ContentKind,
     ContentSet,
@@ -53,8 +54,11 @@ from packer.content.model import (
     Parser,
     RuleKind,
     Solution,
+    Watchlist,
     Workbook,
+    WorkspaceItem,
 )
+from packer.bodies.automation import automation_rule_body, watchlist_body, watchlist_hash, watchlist_items
 from packer.remote.normalise import content_hash
 from packer.bodies.properties import (
     analytic_rule_properties,
@@ -85,6 +89,8 @@ class ResourceType:
     SAVED_SEARCH = "savedSearches"
     WORKBOOK = "workbooks"
     METADATA = "metadata"
+    AUTOMATION_RULE = "automationRules"
+    WATCHLIST = "watchlists"
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,9 @@ class DesiredResource:
     metadata_id: str
     metadata_body: Mapping[str, Any]
     calls: tuple[str, ...] = ()  # parser function aliases the query calls (deploy those first)
+    # a watchlist's items: search-key value -> values; its content_hash covers them (bodies.automation)
+    children: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()  # a watchlist's CSV header
 
     @property
     def name(self) -> str:
@@ -110,15 +119,17 @@ class DesiredResource:
 
 def desired_resources(content: ContentSet, target: Target, commit: str | None = None,
                       root: Path | None = None) -> list[DesiredResource]:
-    """Every item of a content set, in ContentSet order (parsers first)."""
+    """Every item a workspace receives, in ContentSet order (parsers first; watchlists and
+    automation rules last)."""
     aliases = tuple(p.function_alias for p in content.parsers)
-    return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.items]
+    return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.workspace_items]
 
 
-def desired_resource(item: ContentItem, target: Target, commit: str | None = None, root: Path | None = None,
+def desired_resource(item: WorkspaceItem, target: Target, commit: str | None = None, root: Path | None = None,
                      solution: Solution | None = None, parser_aliases: tuple[str, ...] = ()) -> DesiredResource:
     resource_type, resource_id, body, display_name = _render(item, target)
-    digest = content_hash(body)
+    children = watchlist_items(item) if isinstance(item, Watchlist) else {}
+    digest = watchlist_hash(body, children) if isinstance(item, Watchlist) else content_hash(body)
     path = _relative(item.source.path, root)
     metadata_id = metadata_id_for(target, item.content_kind, resource_id)
     metadata = metadata_body(item, target, resource_id, digest, path, commit, solution)
@@ -128,15 +139,16 @@ def desired_resource(item: ContentItem, target: Target, commit: str | None = Non
     return DesiredResource(
         key=item_key(item), kind=item.content_kind, resource_type=resource_type, resource_id=resource_id,
         display_name=display_name, source_path=path, body=body, content_hash=digest, metadata_id=metadata_id,
-        metadata_body=metadata, calls=calls,
+        metadata_body=metadata, calls=calls, children=children,
+        columns=item.columns if isinstance(item, Watchlist) else (),
     )
 
 
-def item_key(item: ContentItem) -> str:
+def item_key(item: WorkspaceItem) -> str:
     return f"{item.content_kind.value}/{content_id_of(item)}"
 
 
-def content_id_of(item: ContentItem) -> str:
+def content_id_of(item: WorkspaceItem) -> str:
     """The contentId the built package uses for this item."""
     if isinstance(item, Parser):
         return f"{item.function_name}-Parser"
@@ -146,7 +158,7 @@ def content_id_of(item: ContentItem) -> str:
 # --- per kind -------------------------------------------------------------------------------
 
 
-def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
+def _render(item: WorkspaceItem, target: Target) -> tuple[str, str, dict, str]:
     if isinstance(item, AnalyticRule):
         rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
         return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
@@ -159,6 +171,12 @@ def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
     if isinstance(item, Workbook):
         rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
         return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
+    if isinstance(item, Watchlist):
+        rid = resource_ids.watchlist_id(target.workspace_id, item.alias)
+        return ResourceType.WATCHLIST, rid, watchlist_body(item), item.display_name
+    if isinstance(item, AutomationRule):
+        rid = resource_ids.automation_rule_id(target.workspace_id, item.id)
+        return ResourceType.AUTOMATION_RULE, rid, automation_rule_body(item, target.workspace_id), item.display_name
     raise TypeError(f"no API body for {type(item).__name__}")
 
 
@@ -285,11 +303,17 @@ def stamped_metadata(metadata: Mapping[str, Any], stored_hash: str | None) -> di
     props = dict(metadata.get("properties") or {})
     text = props.get("customVersion")
     desired, _ = parse_stamp(text)
-    if desired and stored_hash:
+    if desired and stored_hash and not _recorded_stored(text):
         owner, merged = mark_owner(text), stamp_merged(text)
         props["customVersion"] = (owner_mark(owner, desired, stored_hash, merged) if owner
                                   else ownership_stamp(desired, stored_hash, merged))
     return {**metadata, "properties": props}
+
+
+def _recorded_stored(text: object) -> bool:
+    """The stamp already says what the service stored (the plan knew it: a watchlist's state)."""
+    match = _STAMP.search(text) if isinstance(text, str) else None
+    return bool(match and match.group(2))
 
 
 def owner_source_id(repository: str, path: str, commit: str | None) -> str:
@@ -301,7 +325,7 @@ def owner_source_path(source_id: str, repository: str) -> str:
     return source_id[len(f"{OWNER_PREFIX}{repository}:"):].rsplit("@", 1)[0]
 
 
-def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: str, path: str,
+def metadata_body(item: WorkspaceItem, target: Target, resource_id: str, digest: str, path: str,
                   commit: str | None, solution: Solution | None = None) -> dict:
     return item_metadata_body(item.content_kind.value, content_id_of(item), item.version, resource_id, digest,
                               owner_source_id(target.repository, path, commit), target.repository, solution)

@@ -17,6 +17,7 @@ from packer.content.model import (
     AlertDetailsOverride,
     AnalyticRule,
     Author,
+    AutomationRule,
     ContentKind,
     ContentSet,
     DataConnectorRef,
@@ -31,8 +32,10 @@ from packer.content.model import (
     Solution,
     SourceInfo,
     Support,
+    Watchlist,
     Workbook,
 )
+from packer.content.watchlist_csv import read_items
 from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ContentError
 from packer.durations import to_iso8601
@@ -45,6 +48,8 @@ FOLDERS: dict[str, ContentKind] = {
     "hunting-queries": ContentKind.HUNTING_QUERY,
     "parsers": ContentKind.PARSER,
     "workbooks": ContentKind.WORKBOOK,
+    "watchlists": ContentKind.WATCHLIST,
+    "automation-rules": ContentKind.AUTOMATION_RULE,
 }
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -366,11 +371,52 @@ def solution_from(doc: YamlDocument) -> Solution:
     )
 
 
+def watchlist_items_path(doc: YamlDocument) -> Path:
+    """Where a watchlist's CSV is: beside its YAML (`itemsFile`, or the same stem)."""
+    key = get(doc.value, "itemsFile")
+    return doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".csv")
+
+
+def watchlist_from(doc: YamlDocument) -> Watchlist:
+    """A watchlist YAML and the CSV of its items beside it."""
+    d = doc.value
+    items = read_items(watchlist_items_path(doc), doc.root)
+    return Watchlist(
+        alias=str(get(d, "watchlistAlias")).strip(),
+        display_name=str(get(d, "displayName")).strip(),
+        search_key=str(get(d, "itemsSearchKey")).strip(),
+        columns=items.columns,
+        rows=items.rows,
+        source=source_of(doc),
+        items_path=items.path,
+        version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "1.0.0",
+        description=str(get(d, "description") or ""),
+        provider=str(get(d, "provider") or "sentinel-packer"),
+        labels=tuple(str(v) for v in as_list(get(d, "labels"))),
+    )
+
+
+def automation_rule_from(doc: YamlDocument) -> AutomationRule:
+    d = doc.value
+    return AutomationRule(
+        id=str(get(d, "id")).strip(),
+        display_name=str(get(d, "displayName")).strip(),
+        order=int(get(d, "order")),
+        triggering_logic=MappingProxyType(dict(get(d, "triggeringLogic") or {})),
+        actions=tuple(MappingProxyType(dict(a)) for a in (get(d, "actions") or [])),
+        source=source_of(doc),
+        version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "1.0.0",
+        description=str(get(d, "description") or ""),
+    )
+
+
 BUILDERS = {
     ContentKind.ANALYTIC_RULE: analytic_rule_from,
     ContentKind.HUNTING_QUERY: hunting_query_from,
     ContentKind.PARSER: parser_from,
     ContentKind.WORKBOOK: workbook_from,
+    ContentKind.WATCHLIST: watchlist_from,
+    ContentKind.AUTOMATION_RULE: automation_rule_from,
 }
 
 
@@ -399,4 +445,6 @@ def content_set(solution: Solution | None, items: dict[ContentKind, list]) -> Co
         hunting_queries=tuple(items[ContentKind.HUNTING_QUERY]),
         parsers=tuple(items[ContentKind.PARSER]),
         workbooks=tuple(items[ContentKind.WORKBOOK]),
+        watchlists=tuple(items.get(ContentKind.WATCHLIST, ())),
+        automation_rules=tuple(items.get(ContentKind.AUTOMATION_RULE, ())),
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from packer.content.yamlsource import FieldPath, Position
 
@@ -22,6 +22,8 @@ class ContentKind(StrEnum):
     HUNTING_QUERY = "HuntingQuery"
     WORKBOOK = "Workbook"
     PARSER = "Parser"
+    WATCHLIST = "Watchlist"
+    AUTOMATION_RULE = "AutomationRule"
 
 
 class RuleKind(StrEnum):
@@ -253,7 +255,77 @@ class Solution:
         return f"{self.publisher_id}.{self.offer_id}"
 
 
+@dataclass(frozen=True)
+class WatchlistRow:
+    """One CSV row: its values by column (header order), and the CSV line it was read from."""
+
+    values: Mapping[str, str]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A watchlist (`watchlists/<name>.yaml`) and its items (a CSV beside it, or an overlay's).
+
+    Items are identified by the value of `search_key` (the column Sentinel indexes): the plan
+    diffs them row by row (packer.plan.watchlists)."""
+
+    alias: str
+    display_name: str
+    search_key: str
+    columns: tuple[str, ...]
+    rows: tuple[WatchlistRow, ...]
+    source: SourceInfo
+    items_path: Path
+    version: str = "1.0.0"
+    description: str = ""
+    provider: str = "sentinel-packer"
+    labels: tuple[str, ...] = ()
+
+    content_kind = ContentKind.WATCHLIST
+
+    @property
+    def name(self) -> str:
+        return self.display_name
+
+    @property
+    def content_id(self) -> str:
+        return self.alias
+
+    @property
+    def id(self) -> str:
+        return self.alias
+
+
+@dataclass(frozen=True)
+class AutomationRule:
+    """An automation rule (`automation-rules/<name>.yaml`): the API's properties as written
+    (triggeringLogic and actions are kept as plain JSON, the shape AutomationRules.json defines);
+    a bare analytic-rule GUID in an IncidentRelatedAnalyticRuleIds/AlertAnalyticRuleIds condition
+    is made the target workspace's rule id when rendered (packer.bodies.automation)."""
+
+    id: str
+    display_name: str
+    order: int
+    triggering_logic: Mapping[str, Any]
+    actions: tuple[Mapping[str, Any], ...]
+    source: SourceInfo
+    version: str = "1.0.0"
+    description: str = ""
+
+    content_kind = ContentKind.AUTOMATION_RULE
+
+    @property
+    def name(self) -> str:
+        return self.display_name
+
+    @property
+    def content_id(self) -> str:
+        return self.id
+
+
 ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
+WorkspaceItem = ContentItem | Watchlist | AutomationRule  # what a workspace receives, packaged or not
 
 
 @dataclass(frozen=True)
@@ -284,12 +356,21 @@ class ContentSet:
     hunting_queries: tuple[HuntingQuery, ...] = ()
     parsers: tuple[Parser, ...] = ()
     workbooks: tuple[Workbook, ...] = ()
+    watchlists: tuple[Watchlist, ...] = ()
+    automation_rules: tuple[AutomationRule, ...] = ()
     # facts_key(query, parsers) -> QueryFacts, from validation's KQL pass (empty without one)
     query_facts: Mapping[tuple, QueryFacts] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[ContentItem, ...]:
+        """The items the Content Hub package carries (watchlists and automation rules are
+        deployed to workspaces but not packaged: docs/content-format.md)."""
         return (*self.parsers, *self.analytic_rules, *self.hunting_queries, *self.workbooks)
+
+    @property
+    def workspace_items(self) -> tuple[WorkspaceItem, ...]:
+        """Everything a workspace receives: the packaged items, then watchlists and automation rules."""
+        return (*self.items, *self.watchlists, *self.automation_rules)
 
     def facts(self, query: str) -> QueryFacts | None:
         """What validation learned about `query` with this set's parsers, or None (not analysed)."""

@@ -36,6 +36,7 @@ from packer.errors import PackerError
 from packer.package.hub_resources import PackageBodies, content_package_bodies
 from packer.plan.content_hub import live_template_by_content_id, plan_install
 from packer.plan.merge import check_on_conflict, three_way
+from packer.plan.watchlists import classify_watchlist
 from packer.plan.diff import field_changes
 from packer.plan.live import (
     LiveState,
@@ -198,6 +199,8 @@ class _Planner:
         self._by_identity: dict[tuple[str, str], list[dict]] | None = None
 
     def classify(self, d: DesiredResource) -> PlanItem:
+        if d.resource_type == ResourceType.WATCHLIST:
+            return classify_watchlist(self, d)
         live = self.state.resource(d.resource_id)
         meta = self.state.metadata_of(d.resource_id, d.metadata_id)
         if live is None:
@@ -387,6 +390,8 @@ UNIQUE_NAMES = frozenset({"workbook", "function"})  # families whose names the s
 def _identity(body: dict) -> tuple[str, str]:
     """(resource family, name users see): what must not be duplicated in a workspace."""
     props = body.get("properties") or {}
+    if "triggeringLogic" in props or "itemsSearchKey" in props:
+        return "automation-or-watchlist", ""  # names need not be unique (a watchlist's alias is its resource name)
     if props.get("functionAlias"):
         return "function", str(props["functionAlias"]).lower()
     if "category" in props and "query" in props:  # savedSearch
@@ -428,6 +433,10 @@ def _resource_type(resource_id: str) -> str:
         return ResourceType.SAVED_SEARCH
     if "/workbooks/" in lowered:
         return ResourceType.WORKBOOK
+    if "/automationrules/" in lowered:
+        return ResourceType.AUTOMATION_RULE
+    if "/watchlists/" in lowered:
+        return ResourceType.WATCHLIST
     return ResourceType.METADATA
 
 

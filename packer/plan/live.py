@@ -1,7 +1,8 @@
 """What a workspace holds, read with list calls only, and who owns each resource.
 
 One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
-workspace, and metadata (four list calls, paged); the table list is read separately, only
+workspace, automation rules, watchlists (without their items: packer.plan.watchlists lists
+those of the watchlists it plans) and metadata (list calls, paged); the table list is read separately, only
 when a rule is about to be written. Ownership is read from metadata (see
 packer.bodies.resources for the marker).
 """
@@ -51,7 +52,8 @@ class LiveState:
 
 def read_live_state(client: WorkspaceClient) -> LiveState:
     resources: dict[str, dict] = {}
-    for body in (*client.list_alert_rules(), *client.list_saved_searches(), *client.list_workbooks()):
+    for body in (*client.list_alert_rules(), *client.list_saved_searches(), *client.list_workbooks(),
+                 *client.list_automation_rules(), *client.list_watchlists()):
         if body.get("id"):
             resources[body["id"].lower()] = body
     metadata = {body["id"].lower(): body for body in client.list_metadata() if body.get("id")}

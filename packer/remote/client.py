@@ -125,6 +125,16 @@ class WorkspaceClient:
         return self.list_collection(self.sentinel_collection("contentTemplates"),
                                     {"$expand": "properties/mainTemplate"})
 
+    def list_automation_rules(self) -> list[dict]:
+        return self.list_collection(self.sentinel_collection("automationRules"))
+
+    def list_watchlists(self) -> list[dict]:
+        """Watchlists without their items (Watchlists_List)."""
+        return self.list_collection(self.sentinel_collection("watchlists"))
+
+    def list_watchlist_items(self, watchlist_id: str) -> list[dict]:
+        return self.list_collection(resource_ids.watchlist_items_collection(watchlist_id))
+
     def list_saved_searches(self) -> list[dict]:
         return self.list_collection(self.saved_searches_collection)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from packer.content.load import read_workbook_json
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
-from packer.validate import fields, rules
+from packer.validate import automation, fields, rules
 from packer.validate.document import CiDocument, ci_document, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
 from packer.validate.schemas import keys, schema_problems
@@ -19,12 +19,15 @@ HUNTING = "hunting-query"
 PARSER = "parser"
 WORKBOOK = "workbook-metadata"
 SOLUTION = "solution"
+WATCHLIST = "watchlist"
+AUTOMATION_RULE = "automation-rule"
 
 # folder name (lower case) -> kind, for files outside a content root (e.g. an Azure-Sentinel checkout)
 FOLDER_KINDS = {
     "analytic-rules": RULE, "analytic rules": RULE, "analytic": RULE, "analytics": RULE, "detections": RULE,
     "hunting-queries": HUNTING, "hunting queries": HUNTING, "hunting": HUNTING,
     "parsers": PARSER, "workbooks": WORKBOOK,
+    "watchlists": WATCHLIST, "automation-rules": AUTOMATION_RULE, "automation rules": AUTOMATION_RULE,
 }
 RULE_ONLY_FIELDS = ("kind", *(name.lower() for name in rules.SCHEDULED_ONLY))  # lower case, as keys are compared
 
@@ -62,6 +65,10 @@ def field_kind(value: dict) -> str:
         return WORKBOOK
     if "publisherid" in lowered or "offerid" in lowered:
         return SOLUTION
+    if "watchlistalias" in lowered or "itemssearchkey" in lowered:
+        return WATCHLIST
+    if "triggeringlogic" in lowered:
+        return AUTOMATION_RULE
     if lowered & set(RULE_ONLY_FIELDS):
         return RULE
     return HUNTING
@@ -102,6 +109,10 @@ def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list
         problems += _check_workbook_template(doc, root)
     elif kind == SOLUTION:
         problems += _check_dates(doc)
+    elif kind == WATCHLIST:
+        problems += automation.check_watchlist(doc, root)
+    elif kind == AUTOMATION_RULE:
+        problems += automation.check_automation_rule(doc)
     if kind in (RULE, HUNTING):
         entity_severity = ERROR if kind == RULE else WARNING
         problems += fields.check_entity_mappings(doc, entity_severity) + fields.check_connectors(doc)

@@ -11,7 +11,8 @@ from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES,
 from packer.content.model import ContentKind, ContentSet
 from packer.content.safefile import safe_resolve
 from packer.errors import ValidationFailed
-from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
+from packer.validate.files import (AUTOMATION_RULE, HUNTING, PARSER, RULE, SOLUTION, WATCHLIST, WORKBOOK, FileResult,
+                                   check_file)
 from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
 
 _CONTENT_KIND_TO_SCHEMA = {
@@ -19,6 +20,8 @@ _CONTENT_KIND_TO_SCHEMA = {
     ContentKind.HUNTING_QUERY: HUNTING,
     ContentKind.PARSER: PARSER,
     ContentKind.WORKBOOK: WORKBOOK,
+    ContentKind.WATCHLIST: WATCHLIST,
+    ContentKind.AUTOMATION_RULE: AUTOMATION_RULE,
     None: SOLUTION,
 }
 _SCHEMA_TO_CONTENT_KIND = {schema: kind for kind, schema in _CONTENT_KIND_TO_SCHEMA.items()}

@@ -19,6 +19,8 @@ SCHEMA_FILES = {
     "parser": "parser.schema.json",
     "workbook-metadata": "workbook-metadata.schema.json",
     "solution": "solution.schema.json",
+    "watchlist": "watchlist.schema.json",
+    "automation-rule": "automation-rule.schema.json",
 }
 
 
