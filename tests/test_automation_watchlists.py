@@ -2,6 +2,10 @@
 allowlist and tagging rule plan, apply, re-plan to nothing, and a changed CSV row is one write."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import yaml
 from packer.plan.model import Action
 from tests.plankit import KASEYA_RULE
 
@@ -50,3 +54,47 @@ def test_one_changed_csv_row_is_one_item_write(dep):
     dep.apply(plan)
     assert dep.successful("PUT", "/watchlistItems/") == puts_before + 1
     assert not dep.plan().has_changes
+
+
+# --- the fleet: each customer its own allowlist (examples/fleet) --------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fleet"
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+def _fleet(emulator_factory, tmp_path):
+    from packer.connect import Endpoint, connect_fleet
+
+    fleet_dir = tmp_path / "fleet"
+    shutil.copytree(EXAMPLES, fleet_dir)
+    emu = emulator_factory(yaml.safe_load((fleet_dir / "emulator.yaml").read_text(encoding="utf-8")))
+    fleet = connect_fleet(fleet_dir / "targets.yaml", endpoint=Endpoint(emu.base_url, emu.ca_path, "target"))
+    return emu, fleet, fleet_dir
+
+
+def _hosts(emu, target) -> set[str]:
+    prefix = f"{target.workspace_id}/providers/Microsoft.SecurityInsights/watchlists/RMMAllowlist/watchlistItems"
+    return {b["properties"]["itemsKeyValue"]["Hostname"] for b in emu.store.list(prefix)}
+
+
+def test_two_customers_get_their_own_allowlists_and_per_customer_item_diffs(emulator_factory, tmp_path):
+    emu, fleet, fleet_dir = _fleet(emulator_factory, tmp_path)
+    report = fleet.rollout(CONTENT)
+    assert report.within_thresholds
+    by_name = {t.name: t for t in fleet.targets}
+    assert _hosts(emu, by_name["fabrikam-prod"]) == {"kaseya-mgmt01", "fab-helpdesk01"}
+    assert _hosts(emu, by_name["northwind-dev"]) == {"nw-it-admin01", "nw-it-admin02"}
+    assert _hosts(emu, by_name["contoso-soc"]) == {"soc-jump01"}  # no overlay: the content's list
+
+    fabrikam_csv = fleet_dir / "customers" / "fabrikam" / "rmm-allowlist.csv"
+    fabrikam_csv.write_text(fabrikam_csv.read_text().replace("fab-helpdesk01,Kaseya;SyncroMSP", "fab-helpdesk01,Kaseya"))
+    northwind_csv = fleet_dir / "customers" / "northwind" / "rmm-allowlist.csv"
+    northwind_csv.write_text(northwind_csv.read_text() + "nw-it-admin03,Level,new admin host\n")
+    plan = fleet.plan(CONTENT)
+    diffs = {}
+    for workspace in plan.workspaces:
+        item = _item(workspace.plan, ALLOWLIST)
+        diffs[workspace.target.name] = (item.action, [(c.path, c.before is None, c.after is None) for c in item.changes])
+    assert diffs["fabrikam-dev"] == diffs["fabrikam-prod"] == (Action.UPDATE, [("items[fab-helpdesk01]", False, False)])
+    assert diffs["northwind-dev"] == diffs["northwind-prod"] == (Action.UPDATE, [("items[nw-it-admin03]", True, False)])
+    assert diffs["contoso-soc"] == (Action.UNCHANGED, [])

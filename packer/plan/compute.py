@@ -444,5 +444,6 @@ def _disabled_here(package_content: ContentSet | None, content: ContentSet) -> f
     """contentIds of the package content that this workspace's overlays disabled."""
     if package_content is None:
         return frozenset()
-    here = {content_id_of(item).lower() for item in content.items}
-    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.items) if cid not in here)
+    here = {content_id_of(item).lower() for item in content.workspace_items}
+    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.workspace_items)
+                     if cid not in here)

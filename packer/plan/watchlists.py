@@ -39,9 +39,8 @@ def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
     if live is None:
         body = watchlist_create_body(d.body, d.columns, d.children)
         writes = (Write("PUT", d.resource_id, body, None, create=True), _metadata(planner, d, meta))
-        changes = tuple(FieldChange(f"items[{key}]", None, values) for key, values in d.children.items())
         return planner._item(d, Action.CREATE, f"from {d.source_path}; {len(d.children)} item(s) in one upload",
-                             writes=writes, changes=changes)
+                             writes=writes)
     search_key = str((live.get("properties") or {}).get("itemsSearchKey") or d.body["properties"]["itemsSearchKey"])
     live_items = live_items_by_key(search_key, planner.client.list_watchlist_items(live["id"]))
     live_values = {k: (b.get("properties") or {}).get("itemsKeyValue") or {} for k, b in live_items.items()}

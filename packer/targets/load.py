@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ConfigError, ContentError, PackerError
-from packer.overlay import Exclusion, Overlay, Override, Selector
+from packer.overlay import Exclusion, Overlay, Override, Selector, WatchlistItemsFile
 from packer.targets.inventory import (
     DEFAULT_WAVE,
     AuthKind,
@@ -252,6 +252,11 @@ class _Builder:
                     reason=str(e.get("reason") or ""),
                 )
                 for i, e in enumerate(raw.get("exclusions") or [])
+            ),
+            watchlists=tuple(
+                WatchlistItemsFile(str(alias), Path(self.doc.path).parent / str(csv),
+                                   self.doc.position(path + ("watchlists", alias)).line)
+                for alias, csv in (raw.get("watchlists") or {}).items()
             ),
             origin=f"{self.doc.path}:{line} ({owner})",
         )

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from packer.content.load import watchlist_items_path
-from packer.content.watchlist_csv import read_items
+from packer.content.watchlist_csv import read_items, search_key_errors
 from packer.errors import ContentError
 from packer.validate.document import CiDocument
 from packer.validate.problems import ERROR, Problem
@@ -47,28 +47,15 @@ def check_watchlist(doc: CiDocument, root: Path | None) -> list[Problem]:
     return search_key_problems(doc, key.strip(), items.columns, items.rows, path)
 
 
-def search_key_problems(doc: CiDocument | None, key: str, columns, rows, path: Path) -> list[Problem]:
-    """The search key is a header column and every row has its own value (also for overlay CSVs)."""
-    if key not in columns:
-        near = next((c for c in columns if c.lower() == key.lower()), None)
-        hint = f"; the header spells it {near!r}" if near else f"; the header has {', '.join(columns)}"
-        message = f"itemsSearchKey {key!r} is not a column of {path.name}{hint}"
-        if doc is None:
-            return [Problem(path, 1, 1, "", ERROR, "watchlist.search-key", message)]
-        return [doc.problem(("itemsSearchKey",), ERROR, "watchlist.search-key", message)]
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        value = row.values.get(key, "")
-        if not value:
-            problems.append(Problem(path, row.line, 1, key, ERROR, "watchlist.search-key",
-                                    f"this item has no {key} (the search key identifies each item)"))
-        elif value.lower() in seen:
-            problems.append(Problem(path, row.line, 1, key, ERROR, "watchlist.duplicate-key",
-                                    f"{key} {value!r} is already the key of the item on line {seen[value.lower()]}; "
-                                    "every item needs its own search-key value"))
+def search_key_problems(doc: CiDocument, key: str, columns, rows, path: Path) -> list[Problem]:
+    """The search key is a header column and every row has its own value."""
+    problems = []
+    for line, message in search_key_errors(key, columns, rows):
+        if line == 1 and "not a column" in message:
+            problems.append(doc.problem(("itemsSearchKey",), ERROR, "watchlist.search-key", f"{path.name}: {message}"))
         else:
-            seen[value.lower()] = row.line
+            code = "watchlist.duplicate-key" if "already the key" in message else "watchlist.search-key"
+            problems.append(Problem(path, line, 1, key, ERROR, code, message))
     if len(rows) > MAX_ITEMS:
         problems.append(Problem(path, 1, 1, "", ERROR, "watchlist.too-many-items",
                                 f"{len(rows):,} items; a workspace holds at most {MAX_ITEMS:,} watchlist items"))
