@@ -26,6 +26,10 @@ class ContentKind(StrEnum):
     AUTOMATION_RULE = "AutomationRule"
 
 
+# Deployed to workspaces, not carried by the Content Hub package (docs/content-format.md).
+UNPACKAGED_KINDS = frozenset({ContentKind.WATCHLIST, ContentKind.AUTOMATION_RULE})
+
+
 class RuleKind(StrEnum):
     SCHEDULED = "Scheduled"
     NRT = "NRT"
