@@ -2,6 +2,7 @@
 allowlist and tagging rule plan, apply, re-plan to nothing, and a changed CSV row is one write."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,33 @@ def test_two_customers_get_their_own_allowlists_and_per_customer_item_diffs(emul
     assert diffs["fabrikam-dev"] == diffs["fabrikam-prod"] == (Action.UPDATE, [("items[fab-helpdesk01]", False, False)])
     assert diffs["northwind-dev"] == diffs["northwind-prod"] == (Action.UPDATE, [("items[nw-it-admin03]", True, False)])
     assert diffs["contoso-soc"] == (Action.UNCHANGED, [])
+
+
+# --- package: standalone ARM templates, as apply sends them ----------------------------------------
+
+
+def test_standalone_templates_deploy_what_apply_sends(tmp_path):
+    from packer.bodies.automation import automation_rule_body, watchlist_body, watchlist_create_body, watchlist_items
+    from packer.package.arm_expr import Scope, deployed_resources
+    from packer.package.build import build_content
+    from packer.validate import load_content
+
+    content = load_content(CONTENT, kql=False)
+    result = build_content(CONTENT, tmp_path / "dist", kql=False)
+    main = json.loads((tmp_path / "dist" / "Package" / "mainTemplate.json").read_text(encoding="utf-8"))
+    packaged = json.dumps(main).lower()  # not packaged (docs/content-format.md)
+    assert "providers/watchlists" not in packaged and "automationrules" not in packaged
+    scope, values = Scope("00000000-0000-4000-8000-000000000001", "rg-soc"), {"workspace": "law-soc"}
+    workspace_id = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-soc/providers/" \
+                   "Microsoft.OperationalInsights/workspaces/law-soc"
+    rule, watchlist = content.automation_rules[0], content.watchlists[0]
+    assert "arm/automation-rules/tag-rmm-incidents.json" in {p.as_posix() for p in result.files}
+    deployed = deployed_resources(json.loads((tmp_path / "dist/arm/automation-rules/tag-rmm-incidents.json").read_text()),
+                                  scope, values)[0]
+    assert deployed.resource_id == f"{workspace_id}/providers/Microsoft.SecurityInsights/automationRules/{rule.id}"
+    assert deployed.body["properties"] == automation_rule_body(rule, workspace_id)["properties"]
+    deployed = deployed_resources(json.loads((tmp_path / "dist/arm/watchlists/RMMAllowlist.json").read_text()),
+                                  scope, values)[0]
+    assert deployed.resource_id.endswith("/providers/Microsoft.SecurityInsights/Watchlists/RMMAllowlist")
+    expected = watchlist_create_body(watchlist_body(watchlist), watchlist.columns, watchlist_items(watchlist))
+    assert deployed.body["properties"] == expected["properties"]
