@@ -57,6 +57,20 @@ def test_one_changed_csv_row_is_one_item_write(dep):
     assert not dep.plan().has_changes
 
 
+def test_an_item_edited_in_the_portal_makes_the_watchlist_drifted(dep):
+    dep.apply()
+    prefix = f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights/watchlists/RMMAllowlist/watchlistItems"
+    item = dep.emu.store.list(prefix)[0]
+    item["properties"]["itemsKeyValue"]["Tools"] = "Kaseya"
+    dep.emu.store.put(item["id"], item)
+    plan = dep.plan()
+    drifted = _item(plan, ALLOWLIST)
+    assert drifted.action is Action.DRIFTED and [c.path for c in drifted.changes] == ["items[soc-jump01]"]
+    dep.apply(plan, on_drift="overwrite")
+    assert dep.emu.store.get(item["id"])["properties"]["itemsKeyValue"]["Tools"] == "*"
+    assert not dep.plan().has_changes
+
+
 # --- the fleet: each customer its own allowlist (examples/fleet) --------------------------------
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fleet"
