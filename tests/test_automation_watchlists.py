@@ -143,3 +143,29 @@ def test_standalone_templates_deploy_what_apply_sends(tmp_path):
     assert deployed.resource_id.endswith("/providers/Microsoft.SecurityInsights/Watchlists/RMMAllowlist")
     expected = watchlist_create_body(watchlist_body(watchlist), watchlist.columns, watchlist_items(watchlist))
     assert deployed.body["properties"] == expected["properties"]
+
+
+def test_an_overlay_can_disable_the_automation_rule_for_one_workspace(tmp_path):
+    from packer.targets import load_inventory
+    from packer.validate import load_content, validate_paths
+
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text("""\
+repository: contoso/sentinel-content
+tenants:
+  - name: x
+    tenantId: 11111111-1111-4111-8111-111111111111
+workspaces:
+  - name: x
+    tenant: x
+    subscription: 00000000-0000-4000-8000-000000000001
+    resourceGroup: rg
+    workspace: law-x
+    overlay:
+      disable:
+        - {kind: AutomationRule, name: 'Tag RMM*'}
+""")
+    assert validate_paths([CONTENT, inventory], kql=False).errors == []
+    loaded = load_inventory(inventory)
+    content = loaded.content_for(load_content(CONTENT, kql=False), loaded.targets[0])
+    assert content.automation_rules == () and len(content.watchlists) == 1
