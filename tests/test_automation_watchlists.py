@@ -169,3 +169,13 @@ workspaces:
     loaded = load_inventory(inventory)
     content = loaded.content_for(load_content(CONTENT, kql=False), loaded.targets[0])
     assert content.automation_rules == () and len(content.watchlists) == 1
+
+
+def test_a_changed_search_key_is_blocked_not_written(dep):
+    dep.apply()
+    yaml_file = dep.root / "watchlists" / "RMMAllowlist.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("itemsSearchKey: Hostname", "itemsSearchKey: Tools"))
+    csv = dep.root / "watchlists" / "RMMAllowlist.csv"
+    csv.write_text("Hostname,Tools,Reason\nsoc-jump01,*,jump host\n")
+    item = _item(dep.plan(), ALLOWLIST)
+    assert item.action is Action.BLOCKED and "search key" in item.reason and not item.writes

@@ -55,15 +55,15 @@ def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
             return planner._item(d, Action.UNCHANGED, live_hash=live_hash)
         return planner._item(d, Action.UPDATE, "metadata only: records ownership, version or source",
                              writes=(_metadata(planner, d, meta),), live_hash=live_hash)
-    writes: list[Write] = []
-    changes = _property_changes(live, d.body)
-    if changes:
-        writes.append(Write("PUT", d.resource_id, dict(d.body), live.get("etag")))
-    item_writes, item_changes = _item_diff(d, live["id"], live_items, search_key)
     if search_key != d.body["properties"]["itemsSearchKey"]:
         return planner._item(d, Action.BLOCKED, f"the search key changes from {search_key} to "
                              f"{d.body['properties']['itemsSearchKey']}: Sentinel keeps a watchlist's search key; "
                              "delete the watchlist (or give the new one another alias)", live_hash=live_hash)
+    writes: list[Write] = []
+    changes = _property_changes(live, d.body)
+    if changes:
+        writes.append(Write("PUT", d.resource_id, dict(d.body), live.get("etag")))
+    item_writes, item_changes = _item_diff(d, live["id"], live_items)
     writes += item_writes
     writes.append(_metadata(planner, d, meta))
     changes += item_changes
@@ -106,8 +106,8 @@ def _property_changes(live: dict, desired: dict) -> tuple[FieldChange, ...]:
                  for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
 
 
-def _item_diff(d: DesiredResource, watchlist_id: str, live_items: dict[str, dict],
-               search_key: str) -> tuple[list[Write], tuple[FieldChange, ...]]:
+def _item_diff(d: DesiredResource, watchlist_id: str,
+               live_items: dict[str, dict]) -> tuple[list[Write], tuple[FieldChange, ...]]:
     live_by_lower = {k.lower(): (k, b) for k, b in live_items.items()}
     alias = resource_ids.name_of(d.resource_id)
     writes: list[Write] = []
