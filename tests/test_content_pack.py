@@ -195,7 +195,8 @@ def test_pack_has_every_content_kind_and_unique_ids(pack):
     assert len(pack.analytic_rules) == 5
     assert len(pack.parsers) == 1
     assert len(pack.workbooks) == 1
-    ids = [item.id for item in pack.items]
+    assert [w.alias for w in pack.watchlists] == ["RMMAllowlist"] and len(pack.automation_rules) == 1
+    ids = [item.id for item in pack.workspace_items]
     assert all(ids), ids
     assert len(set(ids)) == len(ids), ids
 
@@ -204,6 +205,7 @@ def test_every_yaml_file_names_its_schema():
     schemas = {
         "analytic-rules": "analytic-rule", "hunting-queries": "hunting-query",
         "parsers": "parser", "workbooks": "workbook-metadata",
+        "watchlists": "watchlist", "automation-rules": "automation-rule",
     }
     first = (CONTENT / "solution.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=../packer/schemas/solution.schema.json"
