@@ -13,6 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from packer import resource_ids
+from packer.content.field_rules import SCHEDULED_ONLY
 from packer.content.model import (
     AlertDetailsOverride,
     AnalyticRule,
@@ -26,6 +28,7 @@ from packer.content.model import (
     GroupingConfiguration,
     HuntingQuery,
     IncidentConfiguration,
+    KindSpec,
     Parser,
     RuleKind,
     Solution,
@@ -38,14 +41,8 @@ from packer.errors import ContentError
 from packer.durations import to_iso8601
 from packer.vocabulary import canonical_tactic
 
-# The content folder layout (see README "Content layout").
+# The content folder layout (see README "Content layout"); each kind's folder is in KINDS.
 SOLUTION_FILE = "solution.yaml"
-FOLDERS: dict[str, ContentKind] = {
-    "analytic-rules": ContentKind.ANALYTIC_RULE,
-    "hunting-queries": ContentKind.HUNTING_QUERY,
-    "parsers": ContentKind.PARSER,
-    "workbooks": ContentKind.WORKBOOK,
-}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -366,12 +363,29 @@ def solution_from(doc: YamlDocument) -> Solution:
     )
 
 
-BUILDERS = {
-    ContentKind.ANALYTIC_RULE: analytic_rule_from,
-    ContentKind.HUNTING_QUERY: hunting_query_from,
-    ContentKind.PARSER: parser_from,
-    ContentKind.WORKBOOK: workbook_from,
-}
+# --- the registry of content kinds ------------------------------------------------------------
+# Validation, the model builders and plan's live-state reader loop over these. Order: the order a
+# file outside a known folder is matched against the signatures (the most specific first).
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(ContentKind.PARSER, Parser, "parsers", parser_from, "parser", resource_ids.SAVED_SEARCHES,
+             field="parsers", signature=("FunctionQuery", "FunctionName")),
+    KindSpec(ContentKind.WORKBOOK, Workbook, "workbooks", workbook_from, "workbook-metadata", resource_ids.WORKBOOKS,
+             field="workbooks", signature=("workbookKey",)),
+    KindSpec(ContentKind.ANALYTIC_RULE, AnalyticRule, "analytic-rules", analytic_rule_from, "analytic-rule",
+             resource_ids.ALERT_RULES, field="analytic_rules",
+             folder_aliases=("analytic rules", "analytic", "analytics", "detections"),
+             signature=("kind", *SCHEDULED_ONLY)),
+    KindSpec(ContentKind.HUNTING_QUERY, HuntingQuery, "hunting-queries", hunting_query_from, "hunting-query",
+             resource_ids.SAVED_SEARCHES, field="hunting_queries", folder_aliases=("hunting queries", "hunting")),
+)
+BY_KIND: dict[ContentKind, KindSpec] = {spec.kind: spec for spec in KINDS}
+FOLDERS: dict[str, ContentKind] = {spec.folder: spec.kind for spec in sorted(KINDS, key=lambda s: s.folder)}
+SOLUTION_SCHEMA = "solution"
+
+
+def live_collections() -> tuple[resource_ids.Collection, ...]:
+    """The collections the registered kinds live in, each once (parsers and hunting queries share one)."""
+    return tuple(dict.fromkeys(spec.collection for spec in KINDS))
 
 
 def load_content_unchecked(root: Path) -> ContentSet:
@@ -381,22 +395,16 @@ def load_content_unchecked(root: Path) -> ContentSet:
     (`packer.validate`), which reports problems instead of failing on the first one.
     """
     solution = None
-    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
+    items: dict[ContentKind, list] = {spec.kind: [] for spec in KINDS}
     for content_file in discover(root):
         doc = load_yaml(content_file.path, root=root)
         if content_file.kind is None:
             solution = solution_from(doc)
         else:
-            items[content_file.kind].append(BUILDERS[content_file.kind](doc))
+            items[content_file.kind].append(BY_KIND[content_file.kind].builder(doc))
     return content_set(solution, items)
 
 
 def content_set(solution: Solution | None, items: dict[ContentKind, list]) -> ContentSet:
     """A ContentSet from the items built per kind (each list in file order)."""
-    return ContentSet(
-        solution=solution,
-        analytic_rules=tuple(items[ContentKind.ANALYTIC_RULE]),
-        hunting_queries=tuple(items[ContentKind.HUNTING_QUERY]),
-        parsers=tuple(items[ContentKind.PARSER]),
-        workbooks=tuple(items[ContentKind.WORKBOOK]),
-    )
+    return ContentSet(solution, **{spec.field: tuple(items.get(spec.kind, ())) for spec in KINDS})

@@ -7,21 +7,15 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
-from packer.content.model import ContentKind, ContentSet
+from packer.content.load import KINDS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
+from packer.content.model import ContentKind, ContentSet, KindSpec
 from packer.content.safefile import safe_resolve
 from packer.errors import ValidationFailed
-from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
+from packer.validate.files import SOLUTION, FileResult, check_file
 from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
 
-_CONTENT_KIND_TO_SCHEMA = {
-    ContentKind.ANALYTIC_RULE: RULE,
-    ContentKind.HUNTING_QUERY: HUNTING,
-    ContentKind.PARSER: PARSER,
-    ContentKind.WORKBOOK: WORKBOOK,
-    None: SOLUTION,
-}
-_SCHEMA_TO_CONTENT_KIND = {schema: kind for kind, schema in _CONTENT_KIND_TO_SCHEMA.items()}
+_CONTENT_KIND_TO_SCHEMA: dict[ContentKind | None, str] = {spec.kind: spec.schema for spec in KINDS} | {None: SOLUTION}
+_SCHEMA_TO_SPEC: dict[str, KindSpec] = {spec.schema: spec for spec in KINDS}
 _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
@@ -168,16 +162,16 @@ def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
 
 def _build_content(results: list[FileResult], problems: list[Problem]) -> ContentSet:
     solution = None
-    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
+    items: dict[ContentKind, list] = {spec.kind: [] for spec in KINDS}
     for result in results:
         if result.kind is None or result.source is None:
             continue
-        kind = _SCHEMA_TO_CONTENT_KIND[result.kind]
+        spec = _SCHEMA_TO_SPEC.get(result.kind)
         try:
-            if kind is None:
+            if spec is None:
                 solution = solution_from(result.source)
             else:
-                items[kind].append(BUILDERS[kind](result.source))
+                items[spec.kind].append(spec.builder(result.source))
         except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
             problems.append(Problem(result.path, 1, 1, "", ERROR, "model.build",
                                     f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))

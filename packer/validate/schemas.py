@@ -9,17 +9,12 @@ from importlib import resources
 import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
+from packer.content.load import KINDS, SOLUTION_SCHEMA
 from packer.validate.document import CiDocument, KeyTree, field_name, key_tree
 from packer.validate.problems import ERROR, Problem
 from packer.validate.unknown_keys import unknown_key_problems
 
-SCHEMA_FILES = {
-    "analytic-rule": "analytic-rule.schema.json",
-    "hunting-query": "hunting-query.schema.json",
-    "parser": "parser.schema.json",
-    "workbook-metadata": "workbook-metadata.schema.json",
-    "solution": "solution.schema.json",
-}
+SCHEMA_FILES = {name: f"{name}.schema.json" for name in (*(spec.schema for spec in KINDS), SOLUTION_SCHEMA)}
 
 
 @lru_cache(maxsize=None)
