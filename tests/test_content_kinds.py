@@ -14,6 +14,7 @@ from packer.bodies.resources import RENDERERS, desired_resources
 from packer.content.load import KINDS, discover, load_content_unchecked
 from packer.content.model import ContentItem, ContentKind, ContentSet
 from packer.emulator import routes
+from packer.emulator.validation import packaged_validator
 from packer.remote.api_versions import api_version_for
 from packer.targets.model import Target
 from packer.validate.files import field_kind, folder_kind
@@ -60,6 +61,7 @@ def test_the_kind_renders_into_its_collection_and_the_emulator_serves_it(spec):
     assert route.scope == EMULATOR_SCOPES[spec.collection.scope]
     collection_id = spec.collection.collection_id(TARGET.workspace_id, TARGET.resource_group_id)
     assert api_version_for(collection_id) in route.api_versions
+    assert packaged_validator(route.name) is not None, f"the emulator checks no {route.name} body"
 
 
 def test_the_example_content_renders_each_item_into_its_kinds_collection():

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json
+from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json, workbook_template_path
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
 from packer.validate import fields, rules
-from packer.validate.document import CiDocument, ci_document, field_name
+from packer.content.document import CiDocument, ci_document, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
 from packer.validate.schemas import keys, schema_problems
 
@@ -135,9 +135,8 @@ def _check_hunting_version(doc: CiDocument) -> list[Problem]:
 
 
 def _check_workbook_template(doc: CiDocument, root: Path | None) -> list[Problem]:
-    key = doc.value.get("templateRelativePath")
-    template = doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".json")
-    field_path = ("templateRelativePath",) if isinstance(key, str) else ()
+    template = workbook_template_path(doc)
+    field_path = ("templateRelativePath",) if isinstance(doc.value.get("templateRelativePath"), str) else ()
     if not os.path.lexists(template):
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
     try:

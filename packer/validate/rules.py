@@ -7,7 +7,7 @@ from packer.content.field_rules import (  # noqa: F401 (MAX_THRESHOLD, SCHEDULED
     MAX_THRESHOLD, SCHEDULED_ONLY, schedule_violations, threshold_violations,
 )
 from packer.durations import DurationError, parse_duration
-from packer.validate.document import CiDocument
+from packer.content.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
 
 LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEntity", "URLCustomEntity",
