@@ -28,8 +28,8 @@ def test_pack_applies_then_second_apply_writes_nothing(dep):
                              "5b0c6a59-1d0e-4c7a-9a3b-6f2d8e4c1a70")
     values = rule["properties"]["triggeringLogic"]["conditions"][0]["conditionProperties"]["propertyValues"]
     assert f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights/alertRules/{KASEYA_RULE}" in values
-    items = dep.client.list_watchlist_items(f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights/"
-                                            "watchlists/RMMAllowlist")
+    items = dep.client.list_collection(f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights/"
+                                       "watchlists/RMMAllowlist/watchlistItems")
     assert [i["properties"]["itemsKeyValue"]["Hostname"] for i in items] == ["soc-jump01"]
 
     before = dep.writes()

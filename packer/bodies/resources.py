@@ -41,7 +41,7 @@ import uuid
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from packer import resource_ids
 from packer.content.model import (
@@ -56,7 +56,6 @@ from packer.content.model import (
     Solution,
     Watchlist,
     Workbook,
-    WorkspaceItem,
 )
 from packer.bodies.automation import automation_rule_body, watchlist_body, watchlist_hash, watchlist_items
 from packer.remote.normalise import content_hash
@@ -122,10 +121,10 @@ def desired_resources(content: ContentSet, target: Target, commit: str | None = 
     """Every item a workspace receives, in ContentSet order (parsers first; watchlists and
     automation rules last)."""
     aliases = tuple(p.function_alias for p in content.parsers)
-    return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.workspace_items]
+    return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.items]
 
 
-def desired_resource(item: WorkspaceItem, target: Target, commit: str | None = None, root: Path | None = None,
+def desired_resource(item: ContentItem, target: Target, commit: str | None = None, root: Path | None = None,
                      solution: Solution | None = None, parser_aliases: tuple[str, ...] = ()) -> DesiredResource:
     resource_type, resource_id, body, display_name = _render(item, target)
     children = watchlist_items(item) if isinstance(item, Watchlist) else {}
@@ -144,11 +143,11 @@ def desired_resource(item: WorkspaceItem, target: Target, commit: str | None = N
     )
 
 
-def item_key(item: WorkspaceItem) -> str:
+def item_key(item: ContentItem) -> str:
     return f"{item.content_kind.value}/{content_id_of(item)}"
 
 
-def content_id_of(item: WorkspaceItem) -> str:
+def content_id_of(item: ContentItem) -> str:
     """The contentId the built package uses for this item."""
     if isinstance(item, Parser):
         return f"{item.function_name}-Parser"
@@ -158,26 +157,55 @@ def content_id_of(item: WorkspaceItem) -> str:
 # --- per kind -------------------------------------------------------------------------------
 
 
-def _render(item: WorkspaceItem, target: Target) -> tuple[str, str, dict, str]:
-    if isinstance(item, AnalyticRule):
-        rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
-        return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
-    if isinstance(item, HuntingQuery):
-        rid = resource_ids.saved_search_id(target.workspace_id, item.id)
-        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
-    if isinstance(item, Parser):
-        rid = resource_ids.saved_search_id(target.workspace_id, item.function_name)
-        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
-    if isinstance(item, Workbook):
-        rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
-        return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
-    if isinstance(item, Watchlist):
-        rid = resource_ids.watchlist_id(target.workspace_id, item.alias)
-        return ResourceType.WATCHLIST, rid, watchlist_body(item), item.display_name
-    if isinstance(item, AutomationRule):
-        rid = resource_ids.automation_rule_id(target.workspace_id, item.id)
-        return ResourceType.AUTOMATION_RULE, rid, automation_rule_body(item, target.workspace_id), item.display_name
-    raise TypeError(f"no API body for {type(item).__name__}")
+Rendered = tuple[str, str, dict, str]  # (ResourceType, resource id, API body, display name)
+
+
+def _render(item: ContentItem, target: Target) -> Rendered:
+    renderer = RENDERERS.get(type(item))
+    if renderer is None:
+        raise TypeError(f"no API body for {type(item).__name__}")
+    return renderer(item, target)
+
+
+def _alert_rule(rule: AnalyticRule, target: Target) -> Rendered:
+    rid = resource_ids.alert_rule_id(target.workspace_id, rule.id)
+    return ResourceType.ALERT_RULE, rid, alert_rule_body(rule), rule.name
+
+
+def _hunting_query(query: HuntingQuery, target: Target) -> Rendered:
+    rid = resource_ids.saved_search_id(target.workspace_id, query.id)
+    return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(query))}, query.name
+
+
+def _parser(parser: Parser, target: Target) -> Rendered:
+    rid = resource_ids.saved_search_id(target.workspace_id, parser.function_name)
+    return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(parser))}, parser.title
+
+
+def _workbook(workbook: Workbook, target: Target) -> Rendered:
+    rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(workbook, target))
+    return ResourceType.WORKBOOK, rid, workbook_body(workbook, target), workbook.title
+
+
+def _watchlist(watchlist: Watchlist, target: Target) -> Rendered:
+    rid = resource_ids.watchlist_id(target.workspace_id, watchlist.alias)
+    return ResourceType.WATCHLIST, rid, watchlist_body(watchlist), watchlist.display_name
+
+
+def _automation_rule(rule: AutomationRule, target: Target) -> Rendered:
+    rid = resource_ids.automation_rule_id(target.workspace_id, rule.id)
+    return ResourceType.AUTOMATION_RULE, rid, automation_rule_body(rule, target.workspace_id), rule.display_name
+
+
+# One per content kind's model (packer.content.load.KINDS; tests/test_content_kinds.py checks).
+RENDERERS: dict[type, Callable[[Any, Target], Rendered]] = {
+    AnalyticRule: _alert_rule,
+    HuntingQuery: _hunting_query,
+    Parser: _parser,
+    Workbook: _workbook,
+    Watchlist: _watchlist,
+    AutomationRule: _automation_rule,
+}
 
 
 def alert_rule_body(rule: AnalyticRule) -> dict:
@@ -325,7 +353,7 @@ def owner_source_path(source_id: str, repository: str) -> str:
     return source_id[len(f"{OWNER_PREFIX}{repository}:"):].rsplit("@", 1)[0]
 
 
-def metadata_body(item: WorkspaceItem, target: Target, resource_id: str, digest: str, path: str,
+def metadata_body(item: ContentItem, target: Target, resource_id: str, digest: str, path: str,
                   commit: str | None, solution: Solution | None = None) -> dict:
     return item_metadata_body(item.content_kind.value, content_id_of(item), item.version, resource_id, digest,
                               owner_source_id(target.repository, path, commit), target.repository, solution)

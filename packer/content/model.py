@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from packer.content.yamlsource import FieldPath, Position
+from packer.content.yamlsource import FieldPath, Position, YamlDocument
+from packer.resource_ids import Collection
 
 
 class ContentKind(StrEnum):
@@ -328,8 +329,25 @@ class AutomationRule:
         return self.id
 
 
-ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
-WorkspaceItem = ContentItem | Watchlist | AutomationRule  # what a workspace receives, packaged or not
+PackagedItem = AnalyticRule | HuntingQuery | Parser | Workbook  # what the Content Hub package carries
+ContentItem = PackagedItem | Watchlist | AutomationRule  # what a workspace receives
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything the stages need to know about one content kind, declared once (the registry is
+    `packer.content.load.KINDS`): validation, the model builder and the live-state reader loop
+    over the registered kinds instead of naming each one."""
+
+    kind: ContentKind
+    model: type  # its dataclass above
+    folder: str  # its folder in a content root (README "Content layout")
+    builder: Callable[[YamlDocument], Any]  # a validated document -> the model
+    schema: str  # packer/schemas/<schema>.schema.json; also the kind's name in validation
+    collection: Collection  # the ARM collection its resources live in (read back by plan)
+    field: str  # the ContentSet attribute holding its items
+    folder_aliases: tuple[str, ...] = ()  # other folder names that hold it (e.g. an Azure-Sentinel checkout)
+    signature: tuple[str, ...] = ()  # keys only this kind has: a file outside a known folder is this kind
 
 
 @dataclass(frozen=True)
@@ -367,14 +385,14 @@ class ContentSet:
 
     @property
     def items(self) -> tuple[ContentItem, ...]:
+        """Everything a workspace receives: the packaged items, then watchlists and automation rules."""
+        return (*self.packaged, *self.watchlists, *self.automation_rules)
+
+    @property
+    def packaged(self) -> tuple[PackagedItem, ...]:
         """The items the Content Hub package carries (watchlists and automation rules are
         deployed to workspaces but not packaged: docs/content-format.md)."""
         return (*self.parsers, *self.analytic_rules, *self.hunting_queries, *self.workbooks)
-
-    @property
-    def workspace_items(self) -> tuple[WorkspaceItem, ...]:
-        """Everything a workspace receives: the packaged items, then watchlists and automation rules."""
-        return (*self.items, *self.watchlists, *self.automation_rules)
 
     def facts(self, query: str) -> QueryFacts | None:
         """What validation learned about `query` with this set's parsers, or None (not analysed)."""

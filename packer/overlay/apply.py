@@ -129,14 +129,14 @@ def _exclude(item: ContentItem, exclusion: Exclusion, overlay: Overlay) -> str:
 def _check_selectors(content: ContentSet, overlay: Overlay) -> None:
     selectors = [*overlay.disable, *(o.select for o in overlay.overrides), *(e.select for e in overlay.exclusions)]
     for selector in selectors:
-        candidates = content.workspace_items if selector in overlay.disable else content.items
+        candidates = content.items if selector in overlay.disable else content.packaged
         if not any(selector.matches(item) for item in candidates):
             raise ConfigError(f"{_where(overlay, selector)}: selector {selector.describe()} matches no content item")
 
 
 def _check_parameters(content: ContentSet, overlay: Overlay) -> None:
     declared: set[str] = set()
-    for item in content.items:
+    for item in content.packaged:
         if isinstance(item, Workbook):
             continue
         try:

@@ -102,5 +102,5 @@ def from_content_set(content: ContentSet) -> PackageInput:
             "the content folder has no solution.yaml; a package needs the solution's name, "
             "publisherId, offerId and version (see README 'Content layout')"
         )
-    return PackageInput(solution=content.solution, entries=tuple(content.items),
+    return PackageInput(solution=content.solution, entries=tuple(content.packaged),
                         standalone_only=(*content.watchlists, *content.automation_rules))

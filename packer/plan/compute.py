@@ -139,7 +139,7 @@ def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target)
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
               columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
     if tables_needed is None:  # validation's KQL pass answers both (one analysis per query)
-        dirs = content_schema_dirs(content.items)
+        dirs = content_schema_dirs(content.packaged)
         return lambda item: query_needs(content, getattr(item, "query", "") or "", dirs)
     return lambda item: QueryNeeds(
         frozenset(tables_needed(item)),
@@ -444,6 +444,6 @@ def _disabled_here(package_content: ContentSet | None, content: ContentSet) -> f
     """contentIds of the package content that this workspace's overlays disabled."""
     if package_content is None:
         return frozenset()
-    here = {content_id_of(item).lower() for item in content.workspace_items}
-    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.workspace_items)
+    here = {content_id_of(item).lower() for item in content.items}
+    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.items)
                      if cid not in here)

@@ -42,7 +42,8 @@ def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
         return planner._item(d, Action.CREATE, f"from {d.source_path}; {len(d.children)} item(s) in one upload",
                              writes=writes)
     search_key = str((live.get("properties") or {}).get("itemsSearchKey") or d.body["properties"]["itemsSearchKey"])
-    live_items = live_items_by_key(search_key, planner.client.list_watchlist_items(live["id"]))
+    listed = planner.client.list_collection(resource_ids.watchlist_items_collection(live["id"]))
+    live_items = live_items_by_key(search_key, listed)
     live_values = {k: (b.get("properties") or {}).get("itemsKeyValue") or {} for k, b in live_items.items()}
     live_hash = watchlist_hash(live, live_values)
     ours = owned_by(meta, planner.target.repository)

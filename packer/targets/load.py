@@ -301,7 +301,7 @@ def overlay_problems(path: Path, content: "ContentSet") -> list["Problem"]:
         overlay = inventory.overlay_for(target)
         selectors = [*overlay.disable, *(o.select for o in overlay.overrides), *(e.select for e in overlay.exclusions)]
         unmatched = [s for s in selectors if not any(
-            s.matches(item) for item in (content.workspace_items if s in overlay.disable else content.items))]
+            s.matches(item) for item in (content.items if s in overlay.disable else content.packaged))]
         for selector in unmatched:
             add(selector.line, f"selector {selector.describe()} matches no content item")
         if unmatched:

@@ -16,7 +16,7 @@ from pathlib import Path
 from packer.content.load import watchlist_items_path
 from packer.content.watchlist_csv import read_items, search_key_errors
 from packer.errors import ContentError
-from packer.validate.document import CiDocument
+from packer.content.document import CiDocument
 from packer.validate.problems import ERROR, Problem
 
 MAX_ITEMS = 10_000_000  # active watchlist items per workspace (Microsoft Sentinel service limits)
@@ -34,7 +34,7 @@ def check_watchlist(doc: CiDocument, root: Path | None) -> list[Problem]:
     key = doc.value.get("itemsSearchKey")
     items_file = doc.value.get("itemsFile")
     field_path = ("itemsFile",) if isinstance(items_file, str) else ()
-    path = watchlist_items_path(doc.source)
+    path = watchlist_items_path(doc.path, doc.value)
     if not path.exists():
         return [doc.problem(field_path, ERROR, "watchlist.items", f"the items file {path.name} is missing beside "
                             f"{doc.path.name} (a CSV with a header row; set itemsFile to name another)")]
