@@ -329,6 +329,10 @@ class _Planner:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    @staticmethod
+    def same_metadata(live: dict | None, desired: dict) -> bool:
+        return _same_metadata(live, desired)
+
     def _item(self, d: DesiredResource, action: Action, reason: str = "", *, changes=(), writes=(),
               live_hash: str | None = None, replaces: str | None = None, conflicts=()) -> PlanItem:
         return PlanItem(

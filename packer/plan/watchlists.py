@@ -12,7 +12,7 @@ watchlist `drifted`. The writes touch only what differs:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from packer import resource_ids
 from packer.bodies.automation import (
@@ -29,11 +29,10 @@ from packer.plan.model import Action, FieldChange, PlanItem, Write
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
 
-if TYPE_CHECKING:
-    from packer.plan.compute import _Planner
+Planner = Any  # packer.plan.compute._Planner, which calls in here (not imported: no cycle)
 
 
-def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
+def classify_watchlist(planner: Planner, d: DesiredResource) -> PlanItem:
     live = planner.state.resource(d.resource_id)
     meta = planner.state.metadata_of(d.resource_id, d.metadata_id)
     if live is None:
@@ -52,7 +51,7 @@ def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
                              live_hash=live_hash)
     sent, stored = recorded_hashes(meta) if ours else (None, None)
     if live_hash == d.content_hash:
-        if ours and stored == live_hash and _same_stamp_owner(meta, d):
+        if ours and stored == live_hash and planner.same_metadata(meta, d.metadata_body):
             return planner._item(d, Action.UNCHANGED, live_hash=live_hash)
         return planner._item(d, Action.UPDATE, "metadata only: records ownership, version or source",
                              writes=(_metadata(planner, d, meta),), live_hash=live_hash)
@@ -77,7 +76,7 @@ def classify_watchlist(planner: "_Planner", d: DesiredResource) -> PlanItem:
     return planner._item(d, Action.UPDATE, reason, changes=changes, writes=tuple(writes), live_hash=live_hash)
 
 
-def _metadata(planner: "_Planner", d: DesiredResource, meta: dict | None) -> Write:
+def _metadata(planner: Planner, d: DesiredResource, meta: dict | None) -> Write:
     """The metadata PUT, its stamp already holding the stored state: the state the writes leave
     (the watchlist and items as desired), which no single write's answer shows."""
     metadata_id = (meta or {}).get("id") or d.metadata_id
@@ -91,12 +90,6 @@ def _metadata(planner: "_Planner", d: DesiredResource, meta: dict | None) -> Wri
                                   else ownership_stamp(desired, d.content_hash))
     return Write("PUT", metadata_id, {**body, "properties": props}, (meta or {}).get("etag"), ResourceRole.METADATA,
                  create=meta is None)
-
-
-def _same_stamp_owner(meta: dict | None, d: DesiredResource) -> bool:
-    from packer.plan.compute import _same_metadata
-
-    return _same_metadata(meta, d.metadata_body)
 
 
 def _property_changes(live: dict, desired: dict) -> tuple[FieldChange, ...]:
