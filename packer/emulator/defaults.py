@@ -203,13 +203,16 @@ def _watchlist(route: Route, body: dict, ctx: Context) -> dict:
     props["watchlistId"] = previous.get("watchlistId", str(uuid.uuid4()))
     props["watchlistAlias"] = route.name
     props["watchlistType"] = "watchlist"
-    props["isDeleted"] = False
-    props["created"] = previous.get("created", ctx.now)
-    props["updated"] = ctx.now
-    props["createdBy"] = previous.get("createdBy", _client_info(ctx.principal))
-    props["updatedBy"] = _client_info(ctx.principal)
+    props.update(_watchlist_stamps(previous, ctx))
     props["provisioningState"] = "Succeeded"
     return {**body, "properties": props}
+
+
+def _watchlist_stamps(previous: dict, ctx: Context) -> dict:
+    """isDeleted and who made or changed it when: watchlists and their items alike (UserInfo)."""
+    return {"isDeleted": False, "created": previous.get("created", ctx.now), "updated": ctx.now,
+            "createdBy": previous.get("createdBy", _client_info(ctx.principal)),
+            "updatedBy": _client_info(ctx.principal)}
 
 
 def _watchlist_item(route: Route, body: dict, ctx: Context) -> dict:
@@ -221,11 +224,7 @@ def _watchlist_item(route: Route, body: dict, ctx: Context) -> dict:
     previous = (ctx.existing or {}).get("properties") or {}
     props["watchlistItemId"] = route.name
     props["watchlistItemType"] = "watchlist-item"
-    props["isDeleted"] = False
-    props["created"] = previous.get("created", ctx.now)
-    props["updated"] = ctx.now
-    props["createdBy"] = previous.get("createdBy", _client_info(ctx.principal))
-    props["updatedBy"] = _client_info(ctx.principal)
+    props.update(_watchlist_stamps(previous, ctx))
     props.setdefault("entityMapping", {})
     return {**body, "properties": props}
 
