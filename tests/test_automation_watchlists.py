@@ -179,3 +179,16 @@ def test_a_changed_search_key_is_blocked_not_written(dep):
     csv.write_text("Hostname,Tools,Reason\nsoc-jump01,*,jump host\n")
     item = _item(dep.plan(), ALLOWLIST)
     assert item.action is Action.BLOCKED and "search key" in item.reason and not item.writes
+
+
+def test_removed_from_the_content_they_are_pruned_with_their_items(dep):
+    dep.apply()
+    (dep.root / "watchlists" / "RMMAllowlist.yaml").unlink()
+    (dep.root / "automation-rules" / "tag-rmm-incidents.yaml").unlink()
+    plan = dep.plan()
+    pruned = {i.key: i for i in plan.items if i.action is Action.PRUNE}
+    assert set(pruned) == {ALLOWLIST, TAGGING}
+    dep.apply(plan, prune=True)
+    sentinel = f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights"
+    assert dep.emu.store.list(f"{sentinel}/watchlists/") == [] and dep.emu.store.list(f"{sentinel}/automationRules/") == []
+    assert not dep.plan().has_changes
