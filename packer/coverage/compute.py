@@ -236,13 +236,16 @@ def _live_workspace(content: ContentSet, mine: ContentSet, inventory: Inventory,
     needs = shared.needs_for(mine)
 
     def judge(rule: Rule) -> tuple[RuleState, str]:
+        # missing data first: it is also why plan and rollout leave such a rule undeployed
+        reason = tables.blocked_reason(needs(rule)) if tables is not None else None
+        if reason:
+            return RuleState.BLOCKED, reason
         body = live.get(desired_resource(rule, target).resource_id.lower())
         if body is None:
             return RuleState.NOT_DEPLOYED, "not in the workspace (apply or rollout deploys it)"
         if isinstance(rule, AnalyticRule) and (body.get("properties") or {}).get("enabled") is False:
             return RuleState.DISABLED, "disabled in the workspace"
-        reason = tables.blocked_reason(needs(rule)) if tables is not None else None
-        return (RuleState.BLOCKED, reason) if reason else (RuleState.COUNTED, "")
+        return RuleState.COUNTED, ""
 
     return WorkspaceCoverage(base.name, base.tenant, base.wave, _judged(content, mine, judge),
                              tables_checked=tables is not None, note=note)
