@@ -22,7 +22,7 @@ from packer.rollout.connection import FleetConnection
 from packer.rollout.engine import RolloutOptions, rollout
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
-from packer.views.coverage import fleet_rows, tactic_columns
+from packer.views.coverage import COVERED, PARTIAL, fleet_rows, tactic_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fleet"
@@ -82,9 +82,11 @@ def test_a_workspace_missing_the_network_table_loses_exactly_those_two_rules_tec
             assert workspace.not_covered() == set(), name
     # the fleet matrix: Command and Control is 1 of 2 in northwind-prod, 2 of 2 elsewhere
     c2 = [t.shortname for t in report.attack.tactics].index("command-and-control")
-    assert {w.name: cells[c2] for w, cells in fleet_rows(report)} == {
+    assert {w.name: (cells[c2].covered, cells[c2].mapped) for w, cells in fleet_rows(report)} == {
         "contoso-soc": (2, 2), "fabrikam-dev": (2, 2), "fabrikam-prod": (2, 2), "northwind-prod": (1, 2),
         "northwind-dev": (2, 2)}
+    colours = {w.name: cells[c2].colour for w, cells in fleet_rows(report)}
+    assert colours.pop("northwind-prod") == PARTIAL and set(colours.values()) == {COVERED}
     layer = fleet_layer(report)
     (entry,) = [t for t in layer["techniques"] if t["techniqueID"] == "T1071.001"]
     assert entry["score"] == 4 and entry["comment"].endswith("not covered in: northwind-prod")

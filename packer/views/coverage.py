@@ -47,23 +47,37 @@ def tactic_columns(report: CoverageReport, workspace: WorkspaceCoverage,
     return [(t, columns[t.shortname]) for t in report.attack.tactics]
 
 
+@dataclass(frozen=True)
+class MatrixCell:
+    """One tactic of one workspace in the fleet matrix."""
+
+    covered: int  # techniques with a rule that counts
+    mapped: int  # techniques the content maps under this tactic
+    weakened: bool = False  # some mapped technique has rules that do not count here
+
+    @property
+    def colour(self) -> str:
+        if self.mapped == 0:
+            return EMPTY
+        if self.covered == 0:
+            return NOT_COVERED
+        return PARTIAL if self.covered < self.mapped or self.weakened else COVERED
+
+    @property
+    def label(self) -> str:
+        return f"{self.covered}/{self.mapped}" + ("*" if self.weakened else "") if self.mapped else ""
+
+
 def fleet_rows(report: CoverageReport, kind: ContentKind = ContentKind.ANALYTIC_RULE
-               ) -> list[tuple[WorkspaceCoverage, list[tuple[int, int]]]]:
-    """Per workspace, per tactic: (techniques covered, techniques mapped)."""
+               ) -> list[tuple[WorkspaceCoverage, list[MatrixCell]]]:
+    """Per workspace, per tactic: techniques covered and mapped, and whether rules are missing."""
     rows = []
     for workspace in report.workspaces:
-        cells = [(sum(1 for c in column if c.coverage.covered), len(column))
+        cells = [MatrixCell(sum(1 for c in column if c.coverage.covered), len(column),
+                            any(c.coverage.not_counted for c in column))
                  for _, column in tactic_columns(report, workspace, kind)]
         rows.append((workspace, cells))
     return rows
-
-
-def ratio_colour(covered: int, mapped: int) -> str:
-    if mapped == 0:
-        return EMPTY
-    if covered == mapped:
-        return COVERED
-    return PARTIAL if covered else NOT_COVERED
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -195,14 +209,13 @@ def fleet_matrix_figure(report: CoverageReport, kind: ContentKind = ContentKind.
         axes.text(x + 0.45, -0.1, tactic.name, ha="left", va="bottom", rotation=40, fontsize=6.5)
     for y, (workspace, cells) in enumerate(rows):
         axes.text(-0.1, y + 0.45, workspace.name, ha="right", va="center", fontsize=6.5)
-        for x, (covered, mapped) in enumerate(cells):
-            colour = "#bbbbbb" if workspace.error else ratio_colour(covered, mapped)
-            axes.add_patch(Rectangle((x, y), 0.92, 0.9, color=colour))
-            if mapped and not workspace.error:
-                axes.text(x + 0.46, y + 0.45, f"{covered}/{mapped}", ha="center", va="center", fontsize=6)
+        for x, cell in enumerate(cells):
+            axes.add_patch(Rectangle((x, y), 0.92, 0.9, color="#bbbbbb" if workspace.error else cell.colour))
+            if cell.mapped and not workspace.error:
+                axes.text(x + 0.46, y + 0.45, cell.label, ha="center", va="center", fontsize=6)
     axes.set_xlim(0, len(tactics))
     axes.set_ylim(len(rows), 0)
     axes.axis("off")
     axes.set_title(f"Fleet: ATT&CK v{report.attack_version} techniques covered / mapped per tactic "
-                   f"({KIND_LABEL[kind]}, {report.mode})", fontsize=8, pad=40)
+                   f"({KIND_LABEL[kind]}, {report.mode}; *: some rules do not count there)", fontsize=8, pad=40)
     return figure

@@ -14,7 +14,7 @@ from packer.coverage.compute import CoverageReport
 from packer.plan.model import Action
 from packer.rollout.fleet_plan import FleetPlan
 from packer.rollout.report import FleetReport
-from packer.views.coverage import fleet_rows, ratio_colour, tactic_columns
+from packer.views.coverage import fleet_rows, tactic_columns
 
 
 @dataclass(frozen=True)
@@ -182,13 +182,14 @@ def _coverage(coverage: CoverageReport) -> str:
     for workspace, cells in fleet_rows(coverage):
         row = WorkspaceRow(workspace.name, workspace.tenant, workspace.wave, "",
                            findings=tuple(Finding("blocked", t) for t in workspace.not_covered()))
-        tds = "".join(f"<td class=n style='background:{ratio_colour(c, m)}' data-sort='{c / m if m else -1:.3f}'>"
-                      f"{f'{c}/{m}' if m else ''}</td>" for c, m in cells)
+        tds = "".join(f"<td class=n style='background:{c.colour}' "
+                      f"data-sort='{c.covered / c.mapped - 0.5 * c.weakened if c.mapped else -1:.3f}'>{c.label}</td>"
+                      for c in cells)
         body.append(f"<tr {_attrs(row)}><td>{escape(workspace.name)}</td><td>{escape(workspace.tenant)}</td>{tds}</tr>")
     out = [f"<section id=coverage><h2>ATT&amp;CK coverage (Enterprise v{escape(coverage.attack_version)}, "
            f"{escape(str(coverage.mode))})</h2><p>Techniques covered / mapped per tactic, analytic rules. A rule counts "
-           "where it is deployed, enabled and the tables it reads exist. Green: all covered; light green: some; "
-           "red: none.</p>",
+           "where it is deployed, enabled and the tables it reads exist. Green: all covered; light green: some, or "
+           "covered with rules that do not count there (*); red: none.</p>",
            f"<table id=matrix class=sortable><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>"]
     for workspace in coverage.workspaces:
         if workspace.error:
