@@ -164,3 +164,39 @@ def test_layers_validate_against_the_navigator_layer_format(fleet):
     # the schema is strict enough to fail: a wrong domain, a malformed id
     assert list(validator.iter_errors({**northwind, "domain": "enterprise"}))
     assert list(validator.iter_errors({**northwind, "techniques": [{"techniqueID": "T12190"}]}))
+
+
+def test_the_coverage_command_writes_layers_pictures_and_the_page(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from packer.cli import app
+
+    out = tmp_path / "out"
+    args = ["coverage", "--all", "--targets", str(EXAMPLE / "targets.yaml"), "--content", str(ROOT / "content"),
+            "--format", "json", "--layers", str(out / "layers"), "--pictures", str(out / "pictures"),
+            "--picture-format", "png", "--html", str(out / "coverage.html")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "offline" and data["attack"]["version"]
+    assert [w["name"] for w in data["workspaces"]] == [t.name for t in load_inventory(EXAMPLE / "targets.yaml").targets]
+    layers = sorted(p.name for p in (out / "layers").iterdir())
+    assert "fleet.rules.layer.json" in layers and "northwind-prod.hunting.layer.json" in layers
+    for layer in layers:
+        assert not list(jsonschema.Draft202012Validator(LAYER_SCHEMA).iter_errors(json.loads((out / "layers" / layer).read_text())))
+    pictures = sorted(p.name for p in (out / "pictures").iterdir())
+    assert pictures == sorted(["fleet.matrix.png", *(f"{w['name']}.heatmap.png" for w in data["workspaces"])])
+    assert (out / "pictures" / "fleet.matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert "northwind-prod" in (out / "coverage.html").read_text()
+
+    repository = CliRunner().invoke(app, ["coverage", "--content", str(ROOT / "content"), "--pictures", str(out / "svg")])
+    assert repository.exit_code == 0 and "### repository" in repository.stdout
+    assert (out / "svg" / "repository.heatmap.svg").read_text().lstrip().startswith("<?xml")
+
+    wrong = CliRunner().invoke(app, ["coverage", "--live", "--content", str(ROOT / "content")])
+    assert wrong.exit_code != 0 and "--all" in str(wrong.exception)
+    damaged = tmp_path / "plan.json"
+    damaged.write_text('{"format": "sentinel-packer/plan@1"}')
+    bad = CliRunner().invoke(app, ["coverage", "--all", "--targets", str(EXAMPLE / "targets.yaml"),
+                                   "--content", str(ROOT / "content"), "--plan", str(damaged)])
+    assert bad.exit_code != 0 and "fleet plan" in str(bad.exception) and "plan --all --out" in str(bad.exception)
