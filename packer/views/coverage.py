@@ -217,5 +217,5 @@ def fleet_matrix_figure(report: CoverageReport, kind: ContentKind = ContentKind.
     axes.set_ylim(len(rows), 0)
     axes.axis("off")
     axes.set_title(f"Fleet: ATT&CK v{report.attack_version} techniques covered / mapped per tactic "
-                   f"({KIND_LABEL[kind]}, {report.mode}; *: some rules do not count there)", fontsize=8, pad=40)
+                   f"({KIND_LABEL[kind]}, {report.mode}; *: some rules do not count there)", fontsize=8, pad=70)
     return figure
