@@ -200,3 +200,13 @@ def test_the_coverage_command_writes_layers_pictures_and_the_page(tmp_path: Path
     bad = CliRunner().invoke(app, ["coverage", "--all", "--targets", str(EXAMPLE / "targets.yaml"),
                                    "--content", str(ROOT / "content"), "--plan", str(damaged)])
     assert bad.exit_code != 0 and "fleet plan" in str(bad.exception) and "plan --all --out" in str(bad.exception)
+
+
+def test_a_workspace_that_cannot_be_read_is_reported_not_counted(fleet, tmp_path: Path):
+    content, inventory, targets, connection, _ = fleet
+    no_ca = FleetConnection(connection.credentials, connection.base_url, str(tmp_path / "nope.pem"))
+    report = live_coverage(content, inventory, [inventory.target("contoso-soc")], no_ca)
+    (contoso,) = report.workspaces
+    assert contoso.error and "nope.pem" in contoso.error and contoso.rules == ()
+    assert "contoso-soc: not read" in report.summary()
+    assert fleet_layer(report)["techniques"] == []  # nothing is claimed for it

@@ -38,7 +38,8 @@ def coverage_command(
 ) -> None:
     """ATT&CK techniques covered by analytic rules (and, apart, hunting queries): of the repository
     (no workspace option), or per workspace (--target NAME, --all, --wave W, --select GLOBS), where a
-    rule counts only when deployed, enabled and not blocked for a missing table or column."""
+    rule counts only when deployed, enabled and not blocked for a missing table or column.
+    Exit 1 when a workspace could not be read (--live); its error is in the output."""
     from packer.views.coverage import coverage_markdown, write_layers, write_pictures
 
     if fmt not in FORMATS:
@@ -60,6 +61,10 @@ def coverage_command(
     typer.echo(report.to_json() if fmt == "json" else coverage_markdown(report))
     for path in written:
         typer.echo(f"wrote {path}", err=True)
+    unread = [w.name for w in report.workspaces if w.error]
+    if unread:
+        typer.echo(f"error: could not read {len(unread)} workspace(s): {', '.join(unread)}", err=True)
+        raise typer.Exit(1)
 
 
 def _coverage(target, all_, wave, select, targets: Path, content: Path, live: bool, plan_file: Path | None, endpoint):

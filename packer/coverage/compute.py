@@ -65,8 +65,10 @@ class RuleCoverage:
         return self.state is RuleState.COUNTED
 
     def describe(self) -> str:
-        return self.name if self.counted else f"{self.name} ({self.state}: {self.reason})" if self.reason \
-            else f"{self.name} ({self.state})"
+        """The name, and for a rule that does not count, why: "X (blocked: table(s) missing ...)"."""
+        if self.counted:
+            return self.name
+        return f"{self.name} ({self.state}: {self.reason})" if self.reason else f"{self.name} ({self.state})"
 
 
 @dataclass(frozen=True)

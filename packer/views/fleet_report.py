@@ -65,13 +65,18 @@ def rows_from_rollout(report: FleetReport) -> list[WorkspaceRow]:
     rows = []
     for r in report.results:
         findings = [Finding("failed", f.item, f.message) for f in r.failures]
-        findings += [Finding("blocked" if "missing" in f.message or "lacks column" in f.message else "skipped",
-                             f.item, f.message) for f in r.skipped_items]
+        findings += [Finding("blocked" if _is_blocked(f.message) else "skipped", f.item, f.message)
+                     for f in r.skipped_items]
         if r.error:
             findings.insert(0, Finding("error", "workspace", r.error))
         rows.append(WorkspaceRow(r.name, r.tenant, r.wave, str(r.status),
                                  {c: getattr(r, c) for c in ROLLOUT_COLUMNS}, tuple(findings)))
     return rows
+
+
+def _is_blocked(message: str) -> bool:
+    """A skipped item's message is the plan's reason; a blocked one's is WorkspaceTables.blocked_reason's."""
+    return message.startswith("table(s) missing in this workspace") or " lacks column" in message
 
 
 def rows_from_coverage(coverage: CoverageReport) -> list[WorkspaceRow]:
