@@ -193,7 +193,8 @@ def heatmap_figure(report: CoverageReport, workspace: WorkspaceCoverage, kind: C
     axes.set_ylim(depth + 1, 0)
     axes.axis("off")
     axes.set_title(f"{workspace.name}: ATT&CK v{report.attack_version} techniques of the {KIND_LABEL[kind]} "
-                   f"({report.mode}; red: not covered here)", fontsize=8)
+                   f"({report.mode}; rules counting / mapped; light green: some do not count here; red: none)",
+                   fontsize=8)
     return figure
 
 
