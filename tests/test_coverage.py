@@ -98,6 +98,8 @@ def test_offline_from_a_saved_fleet_plan_agrees_with_live(fleet):
     offline = {w.name: w for w in offline_coverage(content, inventory, targets, plans).workspaces}
     assert offline["northwind-prod"].not_covered() == {"T1071.001"}
     assert {r.name for r in offline["northwind-prod"].rules if r.state is RuleState.BLOCKED} == set(NETWORK_RULES)
+    (one,) = [w.plan for w in planned.workspaces if w.target.name == "northwind-prod"]  # `plan --target --out`
+    assert plans_by_workspace(json.loads(one.to_json())) == {"northwind-prod": one}
     # without the plan the tables are unknown offline, and the report says so
     blind = {w.name: w for w in offline_coverage(content, inventory, targets).workspaces}
     assert blind["northwind-prod"].not_covered() == set() and "tables not checked" in blind["northwind-prod"].note
@@ -196,7 +198,7 @@ def test_the_coverage_command_writes_layers_pictures_and_the_page(tmp_path: Path
     wrong = CliRunner().invoke(app, ["coverage", "--live", "--content", str(ROOT / "content")])
     assert wrong.exit_code != 0 and "--all" in str(wrong.exception)
     damaged = tmp_path / "plan.json"
-    damaged.write_text('{"format": "sentinel-packer/plan@1"}')
+    damaged.write_text('{"format": "sentinel-packer/rollout-report@1"}')
     bad = CliRunner().invoke(app, ["coverage", "--all", "--targets", str(EXAMPLE / "targets.yaml"),
                                    "--content", str(ROOT / "content"), "--plan", str(damaged)])
     assert bad.exit_code != 0 and "fleet plan" in str(bad.exception) and "plan --all --out" in str(bad.exception)

@@ -274,10 +274,15 @@ def _judged(content: ContentSet, workspace_content: ContentSet, judge: Judge) ->
 
 
 def plans_by_workspace(fleet_plan_json: dict) -> dict[str, Plan]:
-    """A saved fleet plan (`plan --all --out`) as workspace name -> Plan (workspaces without a plan left out)."""
+    """A saved fleet plan (`plan --all --out`) as workspace name -> Plan (workspaces without a plan
+    left out); a one-workspace plan (`plan --target NAME --out`) gives that workspace's."""
     from packer.errors import ConfigError
+    from packer.plan.model import PLAN_FORMAT
     from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 
+    if isinstance(fleet_plan_json, dict) and fleet_plan_json.get("format") == PLAN_FORMAT:
+        plan = Plan.from_dict(fleet_plan_json)
+        return {plan.target.name: plan}
     if not isinstance(fleet_plan_json, dict) or fleet_plan_json.get("format") != FLEET_PLAN_FORMAT:
         raise ConfigError(f"not a sentinel-packer fleet plan (expected format {FLEET_PLAN_FORMAT!r}); "
                           "save one with `plan --all --out FILE`")
