@@ -16,7 +16,6 @@ Ownership and drift cover the watchlist with its items: the hash the metadata re
 """
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from typing import Any, Mapping
@@ -63,12 +62,12 @@ def _condition(condition: Any, workspace_id: str) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Mappings (frozen in the model) as plain dicts, deep."""
+    """Mappings (frozen in the model) as plain dicts and lists, deep: a new body every time."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    return copy.copy(value)
+    return value
 
 
 # --- watchlists -----------------------------------------------------------------------------
@@ -85,12 +84,12 @@ def watchlist_body(watchlist: Watchlist) -> dict:
     return {"properties": props}
 
 
-def watchlist_create_body(watchlist_body_: Mapping[str, Any], columns: tuple[str, ...], items: Mapping[str, Mapping]) -> dict:
-    """The first PUT: the watchlist with every item as CSV (rawContent), one write."""
+def watchlist_create_body(body: Mapping[str, Any], columns: tuple[str, ...], items: Mapping[str, Mapping]) -> dict:
+    """The first PUT: the watchlist `body` with every item as CSV (rawContent), one write."""
     rows = tuple(WatchlistRow(v) for v in items.values())
-    props = {**watchlist_body_["properties"], "contentType": "text/csv", "numberOfLinesToSkip": 0,
+    props = {**body["properties"], "contentType": "text/csv", "numberOfLinesToSkip": 0,
              "rawContent": to_csv(columns, rows)}
-    return {**watchlist_body_, "properties": props}
+    return {**body, "properties": props}
 
 
 def watchlist_items(watchlist: Watchlist) -> dict[str, dict[str, str]]:
