@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping
 
+from packer import __version__
 from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
@@ -24,6 +25,7 @@ class WorkspacePlan:
     tenant: str
     plan: Plan | None = None
     error: str | None = None
+    content_digest: str | None = None  # what the content makes here (packer.rollout.reviewed)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -86,13 +88,15 @@ class FleetPlan:
     def to_dict(self) -> dict:
         return {
             "format": FLEET_PLAN_FORMAT,
+            "tool_version": __version__,
             "commit": self.commit,
             "summary": self.summary(),
             "has_changes": self.has_changes,
             "totals": self.totals(),
             "workspaces": [
                 {"name": w.target.name, "tenant": w.tenant, "wave": w.target.wave, "workspace_id": w.target.workspace_id,
-                 "counts": w.counts, "error": w.error, "plan": w.plan.to_dict() if w.plan else None}
+                 "counts": w.counts, "error": w.error, "content_digest": w.content_digest,
+                 "plan": w.plan.to_dict() if w.plan else None}
                 for w in self.workspaces
             ],
             "matrix": self.matrix(),
@@ -127,6 +131,7 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
                    commit: str | None, tables: SharedTablesNeeded | None = None,
                    package_content: ContentSet | None = None) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
+    from packer.rollout.reviewed import content_digest
 
     tenant = inventory.tenant_of(target).name
     try:
@@ -134,6 +139,7 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
             shared = tables or SharedTablesNeeded()
             plan = compute_plan(content, target, client, commit, tables_needed=shared.for_content(content),
                                 columns_needed=shared.columns_for_content(content), package_content=package_content)
-            return WorkspacePlan(target, tenant, plan=plan)
+            return WorkspacePlan(target, tenant, plan=plan,
+                                 content_digest=content_digest(content, target, package_content))
     except PackerError as exc:
         return WorkspacePlan(target, tenant, error=str(exc))
