@@ -200,7 +200,6 @@ def doctor_command(
     if len(chosen) != 1 and chosen != ["--wave", "--select"]:
         raise ConfigError("give exactly one of --target NAME, --all, --wave W or --select GLOBS")
     _check_format(fmt)
-    reviewed = load_reviewed_plan(reviewed_plan) if reviewed_plan is not None else None
     fleet = connect_fleet(targets, names=[target] if target else None, wave=wave or None, select=select or None,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     results = fleet.doctor(content)

@@ -1,6 +1,7 @@
 """One plan for the whole fleet: a row per workspace and a matrix of items x workspaces."""
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class WorkspacePlan:
     tenant: str
     plan: Plan | None = None
     error: str | None = None
-    content_digest: str | None = None  # what the content makes here (packer.rollout.reviewed)
+    content_digest: str | None = None  # content_digest(): what the content makes here
 
     @property
     def counts(self) -> dict[str, int]:
@@ -106,6 +107,20 @@ class FleetPlan:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
+def content_digest(content: ContentSet, target: Target, package_content: ContentSet | None = None) -> str:
+    """sha256 of what the content makes for `target`: its active items' bodies and metadata, and
+    the Content Hub package's bodies, rendered without a commit (pure: reads no workspace)."""
+    from packer.bodies.resources import desired_resources
+    from packer.package.hub_resources import content_package_bodies
+
+    desired = [[d.resource_id.lower(), d.body, d.metadata_id.lower(), d.metadata_body]
+               for d in desired_resources(content, target, None)]
+    bodies = content_package_bodies(package_content or content, target)
+    hub = [] if bodies is None else [[r.resource_id.lower(), r.body] for r in (bodies.package, *bodies.templates)]
+    text = json.dumps({"items": desired, "hub": hub}, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def workspace_contents(content: ContentSet, inventory: Inventory, targets: list[Target]) -> Mapping[str, ContentSet]:
     """Each workspace's content with its overlays applied. Computed for all workspaces up front,
     so an overlay mistake stops the run before anything is read or written anywhere."""
@@ -131,7 +146,6 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
                    commit: str | None, tables: SharedTablesNeeded | None = None,
                    package_content: ContentSet | None = None) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
-    from packer.rollout.reviewed import content_digest
 
     tenant = inventory.tenant_of(target).name
     try:

@@ -19,34 +19,18 @@ Otherwise the workspace is planned afresh and the reason is reported (`Decision.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packer import __version__
-from packer.content.model import ContentSet
 from packer.apply.run import changed_ids
 from packer.errors import ConfigError
 from packer.plan.live import fingerprint
 from packer.plan.model import Action, Plan
-from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
+from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT, content_digest
 from packer.targets.model import Target
-
-
-def content_digest(content: ContentSet, target: Target, package_content: ContentSet | None = None) -> str:
-    """sha256 of what the content makes for `target`: its active items' bodies and metadata, and
-    the Content Hub package's bodies, rendered without a commit (pure: reads no workspace)."""
-    from packer.bodies.resources import desired_resources
-    from packer.package.hub_resources import content_package_bodies
-
-    desired = [[d.resource_id.lower(), d.body, d.metadata_id.lower(), d.metadata_body]
-               for d in desired_resources(content, target, None)]
-    bodies = content_package_bodies(package_content or content, target)
-    hub = [] if bodies is None else [[r.resource_id.lower(), r.body] for r in (bodies.package, *bodies.templates)]
-    text = json.dumps({"items": desired, "hub": hub}, sort_keys=True, ensure_ascii=False, default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -114,8 +98,8 @@ class Decision:
 
 def decide(saved: SavedWorkspacePlan | None, target: Target, digest: str, live_etags: Callable[[], Mapping[str, str]],
            *, tool_version: str | None, on_conflict: str = "fail") -> Decision:
-    """Whether `saved` may be applied to `target` as reviewed. `digest` is content_digest() of the
-    content now; `live_etags` reads the workspace (called last, only when all else agrees)."""
+    """Whether `saved` may be applied to `target` as reviewed. `digest` is fleet_plan.content_digest()
+    of the content now; `live_etags` reads the workspace (called last, only when all else agrees)."""
     reason = _static_reason(saved, target, digest, tool_version, on_conflict)
     if reason:
         return Decision(None, reason)
