@@ -15,14 +15,9 @@ from packer.plan.live import fingerprint
 from packer.plan.model import Action, Plan, PlanItem, Write
 from packer.remote.client import WorkspaceClient
 from packer.rollout.engine import RolloutOptions, rollout
-from packer.rollout.fleet_plan import plan_fleet
+from packer.rollout.fleet_plan import content_digest, plan_fleet
 from packer.rollout.report import PlanSource
-from packer.rollout.reviewed import (
-    SavedWorkspacePlan,
-    content_digest,
-    decide,
-    load_reviewed_plan,
-)
+from packer.rollout.reviewed import SavedWorkspacePlan, decide, load_reviewed_plan
 from packer.targets import Target, load_inventory
 from packer.views.rollout import rollout_report_markdown
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content

@@ -251,16 +251,12 @@ def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], s
                "report-json-path": str(inputs.report_json) if inputs.report_json.is_file() else ""}
     summary = _read(inputs.report_markdown) or f"### sentinel-packer rollout\n\nNo report was written (exit code {code}).\n"
     results = _report_results(inputs.report_json)
-    for r in results:
-        if r.get("plan_source") == "re-planned":
-            print(notice_command("sentinel-packer rollout",
-                                 f"workspace {r.get('name', '?')} re-planned, not the reviewed plan: {r.get('replan_reason', '')}"),
-                  flush=True)
-    for r in results:
-        if r.get("status") in ("failed", "refused"):
-            print(warning_command("sentinel-packer rollout",
-                                  f"workspace {r.get('name', '?')} {r['status']}: {r.get('error', '')}".rstrip(": ")),
-                  flush=True)
+    for r in (r for r in results if r.get("plan_source") == "re-planned"):
+        reason = f"workspace {r.get('name', '?')} re-planned, not the reviewed plan: {r.get('replan_reason', '')}"
+        print(notice_command("sentinel-packer rollout", reason), flush=True)
+    for r in (r for r in results if r.get("status") in ("failed", "refused")):
+        failure = f"workspace {r.get('name', '?')} {r['status']}: {r.get('error', '')}".rstrip(": ")
+        print(warning_command("sentinel-packer rollout", failure), flush=True)
     return outputs, summary
 
 

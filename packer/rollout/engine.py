@@ -18,7 +18,7 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.reviewed import ReviewedPlan
+from packer.rollout.reviewed import Decision, ReviewedPlan
 from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.rollout.report import FleetReport, ItemFailure, PlanSource, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
@@ -150,7 +150,7 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
             if decision is not None:
                 base = replace(base, plan_source=PlanSource.REVIEWED if decision.reviewed else PlanSource.REPLANNED,
                                replan_reason=decision.reason)
-            plan = decision.plan if decision is not None and decision.plan is not None else None
+            plan = decision.plan if decision is not None else None
             if plan is None:
                 shared = tables or SharedTablesNeeded()
                 plan = compute_plan(content, target, client, options.commit,
@@ -167,12 +167,13 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
 
 
 def _reviewed_decision(content: ContentSet, target: Target, client, options: RolloutOptions,
-                       package_content: ContentSet | None):
+                       package_content: ContentSet | None) -> Decision | None:
     """The reviewed plan's verdict for this workspace (packer.rollout.reviewed), or None without one."""
     if options.reviewed is None:
         return None
     from packer.plan.live import read_live_state
-    from packer.rollout.reviewed import content_digest, decide
+    from packer.rollout.fleet_plan import content_digest
+    from packer.rollout.reviewed import decide
 
     return decide(options.reviewed.entry(target.name), target, content_digest(content, target, package_content),
                   lambda: read_live_state(client).etags(), tool_version=options.reviewed.tool_version,

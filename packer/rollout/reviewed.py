@@ -29,7 +29,7 @@ from packer.apply.run import changed_ids
 from packer.errors import ConfigError
 from packer.plan.live import fingerprint
 from packer.plan.model import Action, Plan
-from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT, content_digest
+from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 from packer.targets.model import Target
 
 
