@@ -276,3 +276,13 @@ def test_the_plan_reviewed_on_the_pull_request_is_what_the_rollout_applies(fleet
         marks = _marks(emulator, inventory, name)
         commit = main_commit if name == "ws05" else pr_commit  # the reviewed plan, byte for byte, elsewhere
         assert marks and all(f"@{commit}" in m for m in marks), (name, marks)
+
+
+def test_only_prepare_reads_runs_and_pull_requests_and_only_on_a_push():
+    jobs = workflow("content-rollout.yml")["jobs"]
+    assert jobs["prepare"]["permissions"] == {"contents": "read", "pull-requests": "read", "actions": "read"}
+    find = step(jobs["prepare"], "reviewed")
+    assert find["if"] == "github.event_name == 'push'"  # a manual dispatch (prune) merges no pull request
+    assert find["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    for wave in ("canary", "early", "broad"):  # same-run artifacts: no extra permission in the deploying jobs
+        assert "actions" not in jobs[wave]["permissions"] and "pull-requests" not in jobs[wave]["permissions"]
