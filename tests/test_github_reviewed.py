@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from typer.testing import CliRunner
 
+from packer import resource_ids
 from packer.cli import app
 from packer.github.comments import GitHubClient
 from packer.github.reviewed import NoReviewedPlan, ReviewedPlanFound, fetch_reviewed_plan, find_reviewed_plan
@@ -216,7 +217,8 @@ def _marks(emulator, inventory, name: str) -> list[str]:
     target = inventory.target(name)
     credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
     with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as ws:
-        return [str((m.get("properties") or {}).get("customVersion", "")) for m in ws.list_metadata()
+        metadata = ws.list_in(resource_ids.METADATA)
+        return [str((m.get("properties") or {}).get("customVersion", "")) for m in metadata
                 if (m.get("properties") or {}).get("kind") == "AnalyticsRule"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from packer import __version__
+from packer import __version__, resource_ids
 from packer.content.load import load_content_unchecked
 from packer.errors import ConfigError
 from packer.plan.live import fingerprint
@@ -145,7 +145,8 @@ def _owner_marks(emulator, inventory, name: str) -> list[str]:
     target = inventory.target(name)
     credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
     with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
-        return [str((m.get("properties") or {}).get("customVersion", "")) for m in client.list_metadata()
+        metadata = client.list_in(resource_ids.METADATA)
+        return [str((m.get("properties") or {}).get("customVersion", "")) for m in metadata
                 if (m.get("properties") or {}).get("kind") == "AnalyticsRule"]
 
 
