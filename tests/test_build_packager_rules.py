@@ -78,7 +78,7 @@ CONNECTOR = {
     "permissions": {},
     "instructionSteps": [
         {"title": "", "description": "Deploy: [Deploy To Azure](https://aka.ms/x)", "instructions": []},
-        {"title": "Step 2", "description": "Configure", "innerSteps": None},
+        {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "Configure", "innerSteps": None},
     ],
 }
 
@@ -212,7 +212,8 @@ def test_generic_connector_rules(tmp_path: Path) -> None:
         assert config["graphQueries"] == "[variables('TemplateEmptyArray')]"
         assert config["availability"] == {"status": 1, "isPreview": False}
         assert config["instructionSteps"] == [{"description": "Deploy: [Deploy To Azure](https://aka.ms/x)"},
-                                              {"title": "Step 2", "description": "Configure"}]
+                                              {"description": "Configure",
+                                               "title": "Option 2 - Manual Deployment of Azure Functions"}]
     assert template["properties"]["displayName"] == "Synthetic events (using Azure Functions)"
     assert top["connectivityCriterias"] == CONNECTOR["connectivityCriteria"]
     assert list(top)[-2:] == ["id", "additionalRequirementBanner"]
@@ -221,6 +222,52 @@ def test_generic_connector_rules(tmp_path: Path) -> None:
     assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text",
                                                      "dataconnectors-link2"]
     assert "Synthetic Syslog data" in step["elements"][0]["options"]["text"]  # the last matching data type
+
+
+def connector_configs(main: dict) -> tuple[dict, dict]:
+    """The connector's connectorUiConfig inside its content template and at the top level."""
+    template = resources(main, "dataConnectorTemplateSpecName1")[0]
+    inner = template["properties"]["mainTemplate"]["resources"][0]["properties"]["connectorUiConfig"]
+    top = [r for r in main["resources"] if r["type"].endswith("/dataConnectors")][0]["properties"]["connectorUiConfig"]
+    return inner, top
+
+
+def test_instruction_steps_lose_what_powershell_compares_equal_to_the_empty_string(tmp_path: Path) -> None:
+    step = {"title": "Step", "description": "Do it", "isComingSoon": False, "bottomBorder": 0, "weight": 0.0,
+            "empty": "", "none": None, "list": [], "twoFalsy": [False, ""], "oneFalsy": [""], "object": {},
+            "enabled": True, "count": 2, "zeroText": "0", "space": " ",
+            "instructions": [{"type": "CopyableLabel", "parameters": {"fillWith": [""], "visible": False}}]}
+    connector = {**CONNECTOR, "instructionSteps": [step]}
+    data_file = solution(tmp_path, {"Data Connectors": ["Data Connectors/C.json"]}, {"Data Connectors/C.json": connector})
+    main, _ = render_package(read_solution_input(data_file))
+    for config in connector_configs(main):
+        [written] = config["instructionSteps"]
+        assert written == {"count": 2, "description": "Do it", "enabled": True, "instructions": step["instructions"],
+                           "object": {}, "oneFalsy": [""], "space": " ", "title": "Step", "zeroText": "0"}
+        assert list(written) == sorted(written, key=str.casefold)  # Sort-Object order
+
+
+def test_azure_functions_suffix_needs_a_deploy_button_and_a_manual_deployment_step(tmp_path: Path) -> None:
+    def title(steps: list[dict]) -> str:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        data_file = solution(folder, {"Data Connectors": ["Data Connectors/C.json"]},
+                             {"Data Connectors/C.json": {**CONNECTOR, "instructionSteps": steps}})
+        inner, top = connector_configs(render_package(read_solution_input(data_file))[0])
+        assert inner["title"] == top["title"]
+        return inner["title"]
+
+    deploy = {"description": "Use [Deploy To Azure](https://aka.ms/x)"}
+    manual = {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "By hand"}
+    nested = {"instructions": [{"type": "InstructionStepsGroup", "parameters": {"instructionSteps": [
+        {"title": "Option 1", "description": "Click Deploy To Azure"},
+        {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "By hand"}]}}]}
+    assert title([deploy]) == "Synthetic events"
+    assert title([deploy, manual]) == "Synthetic events (using Azure Functions)"
+    assert title([{"description": "", **nested}]) == "Synthetic events (using Azure Functions)"  # "" removed first
+    assert title([manual, {"description": "x", **nested}]) == "Synthetic events"  # nested read only without description
+    only_deploy = {"instructions": [{"type": "InstructionStepsGroup", "parameters": {"instructionSteps": [
+        {"title": "Option 1", "description": "Click Deploy To Azure"}]}}]}
+    assert title([manual, only_deploy]) == "Synthetic events"  # the nested check resets the top-level one
 
 
 def test_static_connector_writes_absent_keys_as_null(tmp_path: Path) -> None:
