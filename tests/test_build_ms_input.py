@@ -186,8 +186,8 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     assert "additionalRequirementBanner" in inner  # GenericUI keeps every key of the file
     assert main["variables"]["uiConfigId1"] == connector.id == "OpenVPN"
     step = ui["parameters"]["steps"][0]
-    # the solution has a parser: its text comes before the link, which is always named link2
-    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link2"]
+    # the solution has a parser: its text comes before the link, numbered by the connector count
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link1"]
     assert "OpenVPN Syslog data" in step["elements"][0]["options"]["text"]
 
 

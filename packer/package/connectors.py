@@ -50,7 +50,7 @@ def _ui_config_in_template(b: TemplateBuilder, connector: DataConnector, ui_id: 
 
 def _value(b: TemplateBuilder, connector: DataConnector, key: str, value: Any) -> Any:
     """The packager's per-key rules for a GenericUI/StaticUI connector's fields."""
-    if key in EMPTY_ARRAY_KEYS and value == []:
+    if key in EMPTY_ARRAY_KEYS and (value is None or value == []):
         return b.need_variable("TemplateEmptyArray", "[json('[]')]")
     if connector.kind != GENERIC_UI:
         return value
@@ -135,16 +135,24 @@ def _powershell_empty(value: Any) -> bool:
 
 
 def _ui_config_top_level(b: TemplateBuilder, connector: DataConnector, ui_id: str) -> dict:
-    """A fixed key order; a key the file lacks is written as null (a PowerShell object literal),
-    `connectivityCriterias` falling back to the singular `connectivityCriteria`."""
-    keys = TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ())
+    """GetDataConnectorMetadata's `$standardConnectorUiConfig`: fixed keys (a missing title,
+    publisher or description written as null), empty or null `graphQueries`/`dataTypes`/
+    `sampleQueries` as `TemplateEmptyArray` (Get-ValidArray), `connectivityCriterias` only when
+    not null, else the singular `connectivityCriteria` under its own name, then `id` and a
+    non-empty `additionalRequirementBanner`."""
     definition = connector.definition
-    config = {}
-    for key in keys:
+    config: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ()):
         value = definition.get(key)
-        if key == "connectivityCriterias" and key not in definition:
-            value = definition.get("connectivityCriteria")
-        config[key] = _value(b, connector, key, value) if value is not None else None
+        if key == "connectivityCriterias":
+            for criteria_key in ("connectivityCriterias", "connectivityCriteria"):
+                if definition.get(criteria_key) is not None:
+                    config[criteria_key] = definition[criteria_key]
+                    break
+        elif key in EMPTY_ARRAY_KEYS and not value:
+            config[key] = b.need_variable("TemplateEmptyArray", "[json('[]')]")
+        else:
+            config[key] = _value(b, connector, key, value) if value is not None else None
     config["id"] = ui_id
     if definition.get("additionalRequirementBanner"):
         config["additionalRequirementBanner"] = definition["additionalRequirementBanner"]
