@@ -10,7 +10,7 @@ import pytest
 from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector
 from packer.package.main_template import render_package
 from packer.package.markdown import markdig_slug, render
-from packer.package.ms_input import package_version, read_solution_input
+from packer.package.ms_input import package_version, powershell_text, read_solution_input
 
 RULE = """id: c3d4e5f6-a7b8-49c0-d1e2-f3a4b5c6d7e8
 name: Synthetic rule
@@ -185,6 +185,13 @@ def test_unsupported_content_is_named_and_data_connectors_without_space_is_read(
 
 
 # --- connectors (GetDataConnectorMetadata) ----------------------------------------------------
+
+
+def test_powershell_text_of_a_workbooks_metadata_entry() -> None:
+    entry = {"workbookKey": "K", "dataTypesDependencies": ["A"], "empty": [], "subtitle": "", "none": None,
+             "flag": True, "count": 2, "source": {"kind": "Solution"}}
+    assert powershell_text(entry) == ("@{workbookKey=K; dataTypesDependencies=System.Object[]; empty=System.Object[]; "
+                                      "subtitle=; none=; flag=True; count=2; source=@{kind=Solution}}")
 
 
 def test_connector_kind_follows_static_data_connector_ids_only(tmp_path: Path) -> None:

@@ -254,7 +254,8 @@ def add_workbook(b: TemplateBuilder, workbook: Workbook) -> None:
         "metadata": {"description": workbook.description},
         "properties": workbook_properties(workbook, source_id, display_name=name_param),
     }
-    extra = {"description": workbook.description}
+    metadata_description = workbook.metadata_description
+    extra = {"description": workbook.description if metadata_description is None else metadata_description}
     dependencies = workbook_dependencies(workbook)
     if dependencies:
         extra["dependencies"] = dependencies
