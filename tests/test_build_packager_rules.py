@@ -300,7 +300,8 @@ def test_analytic_rule_objects_are_passed_through_as_written(tmp_path: Path) -> 
     assert props["severity"] == "high" and props["tactics"] == ["defenseevasion"]  # not normalised
     assert props["incidentConfiguration"] == {"createIncident": False, "groupingConfiguration": {
         "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "AllEntities"}}
-    assert props["alertDetailsOverride"] == {"alertDisplayNameFormat": "Something by {{Account}}"}  # "" removed
+    assert props["alertDetailsOverride"] == {"alertDisplayNameFormat": "Something by {{Account}}",
+                                             "alertDescriptionFormat": ""}  # Remove-EmptyArrays removes nothing
     assert props["customDetails"] == {"Who": "Account"}
 
 

@@ -62,19 +62,18 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
-def _without_empty_members(value: Any) -> Any:
-    """An object without its empty top-level members (null, "", [], {}); `false` and 0 are kept."""
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if not _is_empty(v)}
-    if isinstance(value, list):
-        return [_without_empty_members(item) for item in value]
-    return value
+def _as_list(value: Any) -> Any:
+    """`@($x)`: GenerateAlertRule re-wraps a single entity mapping object in a list."""
+    return value if isinstance(value, list) else [value]
 
 
 def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
     """The packager's properties for a rule read from Microsoft's input: severity, status and
     tactics as spelled in the YAML (no case normalisation), data connectors and the objects of
-    COPIED_RULE_OBJECTS copied with only their empty top-level members removed."""
+    COPIED_RULE_OBJECTS copied as written when not empty. GenerateAlertRule passes each through
+    its Remove-EmptyArrays, which removes nothing from a YAML mapping: it enumerates
+    `@($Object)`, i.e. the mapping itself, and `-not $_.Values` is false for any Hashtable value
+    collection, so `""`, `[]` and `false` members stay."""
     out = {k: v for k, v in props.items() if k not in COPIED_RULE_OBJECTS}
     for key in ("severity", "status"):
         if not _is_empty(get(written, key)):
@@ -88,7 +87,7 @@ def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
     for key in COPIED_RULE_OBJECTS:
         value = get(written, key)
         if not _is_empty(value):
-            out[key] = _without_empty_members(value)
+            out[key] = _as_list(value) if key in ("entityMappings", "sentinelEntitiesMappings") else value
     return out
 
 
