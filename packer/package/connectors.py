@@ -1,8 +1,7 @@
 """GenericUI / StaticUI data connectors, packaged as the V3 tool does (solution-format.md 4.8).
 
 Each connector gives a content template (connector + metadata), a top-level metadata resource
-and the top-level `dataConnectors` resource. Codeless (CCP) connectors are not supported: the
-reader reports them as skipped.
+and the top-level `dataConnectors` resource. Codeless (CCP) connectors are packaged by ccp.py.
 """
 from __future__ import annotations
 
