@@ -294,9 +294,12 @@ def test_static_connector_writes_absent_keys_as_null(tmp_path: Path) -> None:
 
 
 def test_analytic_rule_objects_are_passed_through_as_written(tmp_path: Path) -> None:
-    data_file = solution(tmp_path, {"Analytic Rules": ["Analytic Rules/R.yaml"]}, {"Analytic Rules/R.yaml": RULE})
+    rule = RULE + "eventGroupingSettings: {}\nsentinelEntitiesMappings: []\n"
+    data_file = solution(tmp_path, {"Analytic Rules": ["Analytic Rules/R.yaml"]}, {"Analytic Rules/R.yaml": rule})
     main, _ = render_package(read_solution_input(data_file))
     props = resources(main, "analyticRuleTemplateSpecName1")[0]["properties"]["mainTemplate"]["resources"][0]["properties"]
+    assert props["eventGroupingSettings"] == {}  # `if ($yaml.$yamlField)` is true for any mapping
+    assert "sentinelEntitiesMappings" not in props  # and false for an empty list
     assert props["severity"] == "high" and props["tactics"] == ["defenseevasion"]  # not normalised
     assert props["incidentConfiguration"] == {"createIncident": False, "groupingConfiguration": {
         "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "AllEntities"}}

@@ -62,6 +62,16 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
+def _powershell_true(value: Any) -> bool:
+    """`if ($value)` on what ConvertFrom-YAML gives: a list is true by its one element or when it
+    has several, a mapping is always true (even empty), a string when not empty."""
+    if isinstance(value, list):
+        return len(value) > 1 or (len(value) == 1 and _powershell_true(value[0]))
+    if isinstance(value, dict):
+        return True
+    return bool(value)
+
+
 def _as_list(value: Any) -> Any:
     """`@($x)`: GenerateAlertRule re-wraps a single entity mapping object in a list."""
     return value if isinstance(value, list) else [value]
@@ -70,7 +80,8 @@ def _as_list(value: Any) -> Any:
 def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
     """The packager's properties for a rule read from Microsoft's input: severity, status and
     tactics as spelled in the YAML (no case normalisation), data connectors and the objects of
-    COPIED_RULE_OBJECTS copied as written when not empty. GenerateAlertRule passes each through
+    COPIED_RULE_OBJECTS copied as written when PowerShell finds them true (an empty mapping is).
+    GenerateAlertRule passes each through
     its Remove-EmptyArrays, which removes nothing from a YAML mapping: it enumerates
     `@($Object)`, i.e. the mapping itself, and `-not $_.Values` is false for any Hashtable value
     collection, so `""`, `[]` and `false` members stay."""
@@ -86,7 +97,7 @@ def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
         out["requiredDataConnectors"] = [_connector_as_written(c) for c in connectors]
     for key in COPIED_RULE_OBJECTS:
         value = get(written, key)
-        if not _is_empty(value):
+        if _powershell_true(value):
             out[key] = _as_list(value) if key in ("entityMappings", "sentinelEntitiesMappings") else value
     return out
 
