@@ -179,6 +179,9 @@ def test_unsupported_content_is_named_and_data_connectors_without_space_is_read(
                          {"Data Connectors/C.json": CONNECTOR})
     package = read_solution_input(data_file)
     assert [c.id for c in package.of_type(DataConnector)] == ["Synthetic"]
+    # the packager counts "Data Connectors" entries (0 here) to place the link: it writes none
+    [step] = render_package(package)[1]["parameters"]["steps"]
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text"]
     warnings = "\n".join(package.skipped)
     assert "SummaryRules S/R.yaml: not supported" in warnings and "Watchlists W/w.json: not supported" in warnings
     assert "data file key 'Analytics Rules'" in warnings

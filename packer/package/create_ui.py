@@ -97,7 +97,9 @@ def _connectors_step(package: PackageInput, connectors: list[DataConnector | Ccp
         else:
             classic += 1
             elements.append(_connector_text(i, name, f"{log_kind(c)} "))
-    if classic:
+    # after the connector whose counter equals `$contentToImport."Data Connectors".Count`
+    # (GetDataConnectorMetadata): never when the key is spelt `DataConnectors`
+    if classic and package.connector_link:
         if package.of_type(Parser):
             elements.append(_text("dataconnectors-parser-text", PARSER_TEXT))
         elements.append(_link(f"dataconnectors-link{classic}", "Learn more about connecting data sources", CONNECT_DATA_URI))

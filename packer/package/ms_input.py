@@ -389,5 +389,6 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         parser_descriptions=MappingProxyType(reader.parser_descriptions),
         rules_as_written=MappingProxyType(reader.rules_as_written),
         entries_before_metadata=reader.entries_before_metadata,
+        connector_link=any(k.lower() == "data connectors" for k in reader.data),
         release_notes_url=release_notes_url(solution.name),
     )
