@@ -81,10 +81,9 @@ def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
     """The packager's properties for a rule read from Microsoft's input: severity, status and
     tactics as spelled in the YAML (no case normalisation), data connectors and the objects of
     COPIED_RULE_OBJECTS copied as written when PowerShell finds them true (an empty mapping is).
-    GenerateAlertRule passes each through
-    its Remove-EmptyArrays, which removes nothing from a YAML mapping: it enumerates
-    `@($Object)`, i.e. the mapping itself, and `-not $_.Values` is false for any Hashtable value
-    collection, so `""`, `[]` and `false` members stay."""
+    GenerateAlertRule passes each through its Remove-EmptyArrays, which removes nothing from a
+    YAML mapping: it enumerates `@($Object)`, i.e. the mapping itself, and `-not $_.Values` is
+    false for any Hashtable value collection, so `""`, `[]` and `false` members stay."""
     out = {k: v for k, v in props.items() if k not in COPIED_RULE_OBJECTS}
     for key in ("severity", "status"):
         if not _is_empty(get(written, key)):
