@@ -90,6 +90,9 @@ class PackageInput:
     # templates, not packaged (Microsoft's packager has no automation-rule content; see
     # docs/content-format.md for why watchlists stay out of the package too).
     standalone_only: tuple[Watchlist | AutomationRule, ...] = ()
+    # Microsoft-format input: False when the data file lists its connectors under `DataConnectors`
+    # (no space); the packager then never writes the connectors' parser text and link.
+    connector_link: bool = True
 
     def of_type(self, cls: type) -> list:
         return [e for e in self.entries if isinstance(e, cls)]
