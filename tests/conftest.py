@@ -58,6 +58,21 @@ def shared() -> Path:
     return shared_path()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_analysis_cache_unless_asked():
+    """Tests see Kusto.Language's answers, not a cache a previous run left in the checkout;
+    the cache's own tests (tests/test_analysis_cache.py) name a folder."""
+    from packer.kql.cache import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = "off"
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
 # --- emulator (packer/emulator; docs/emulator.md) ---------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def emulator_prunes_by_the_shared_specs():

@@ -15,10 +15,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from packer.errors import PackerError
 from packer.content.model import Parser
+from packer.kql.cache import AnalysisCache, digest, names_in, reads_unnamed_tables
 from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import TableSchema, load_tables
 
@@ -131,6 +132,17 @@ def node_modules_dir() -> Path:
     return PROJECT_ROOT / "node_modules"
 
 
+_NODE: dict[tuple, str] = {}
+
+
+def node_available() -> str:
+    """find_node(), asked once per process and node_modules folder (it runs `node --version`)."""
+    where = (shutil.which("node"), str(node_modules_dir()))
+    if where not in _NODE:
+        _NODE[where] = find_node()
+    return _NODE[where]
+
+
 def find_node() -> str:
     """The `node` executable (20+) and an installed Kusto.Language package, or KqlUnavailable."""
     node = shutil.which("node")
@@ -172,19 +184,38 @@ class KqlAnalyser:
             for name, columns in asim_tables().items():
                 self.tables.setdefault(name, TableSchema(name, dict(columns), open=True))
         self.functions: tuple[FunctionSpec, ...] = (*sentinel_functions(), *functions)
+        self.cache: AnalysisCache | None = None  # set by shared_analyser (packer.kql.cache)
+        self.sent = 0  # queries the worker analysed (the rest came from the cache)
+        self._scope_index: _ScopeIndex | None = None
+        self._reset_worker_state()
+
+    def _reset_worker_state(self) -> None:
         self._process: subprocess.Popen | None = None
         self._stderr = None  # a temporary file: a pipe nobody reads could fill up and block Node
         self._next_id = 0
         self._hung = False
+        self._declared: set[str] = set()  # tables this worker has been told about
         self._lock = threading.RLock()  # one request/answer exchange at a time (plan may use threads)
 
     def clone(self) -> "KqlAnalyser":
-        """Another (not yet started) analyser with the same tables and functions."""
+        """Another (not yet started) analyser with the same tables, functions and cache."""
         twin = KqlAnalyser.__new__(KqlAnalyser)
-        twin.tables, twin.functions = self.tables, self.functions
-        twin._process, twin._stderr, twin._next_id, twin._hung = None, None, 0, False
-        twin._lock = threading.RLock()
+        twin.tables, twin.functions, twin.cache, twin.sent = self.tables, self.functions, self.cache, 0
+        twin._scope_index = self._index()
+        twin._reset_worker_state()
         return twin
+
+    def _index(self) -> "_ScopeIndex":
+        if self._scope_index is None:
+            self._scope_index = _ScopeIndex(self.tables, self.functions)
+        return self._scope_index
+
+    def cache_key(self, query: str) -> str:
+        """What the answer to `query` depends on: its text, the tables and functions it names
+        (packer.kql.cache), the Kusto.Language version, the worker and the tool."""
+        tables, functions = self._index().scope(query)
+        return digest(environment(), query, *sorted(self._index().table_json(t) for t in tables),
+                      *sorted(json.dumps(f.to_worker(), sort_keys=True) for f in functions))
 
     def __enter__(self) -> "KqlAnalyser":
         self.start()
@@ -212,8 +243,17 @@ class KqlAnalyser:
             )
         except OSError as exc:
             raise KqlFailed(f"cannot start {node}: {exc}") from None
-        self._request("configure", tables=[t.to_worker() for t in self.tables.values()],
-                      functions=[f.to_worker() for f in self.functions])
+        self._declared = set()
+        self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+
+    def _declare_for(self, queries: Sequence[str]) -> None:
+        """Tell the worker the tables these queries name that it does not know yet (tables are
+        declared lazily: a query's result does not depend on tables it does not name)."""
+        index = self._index()
+        wanted = {t.name: t for q in queries for t in index.scope(q)[0] if t.name not in self._declared}
+        if wanted:
+            self._request("declare", tables=[t.to_worker() for t in wanted.values()])
+            self._declared.update(wanted)
 
     @property
     def worker_pid(self) -> int | None:
@@ -248,27 +288,59 @@ class KqlAnalyser:
 
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
-        return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
+        return self.analysis(query).diagnostics
 
     def analysis(self, query: str) -> QueryAnalysis:
         """One query's diagnostics and references (output columns included), from one analysis."""
-        return _analysis_of(self._request("analyse", tolerate_error=True, query=query), query)
+        return self.analyse_fully([query])[0]
 
     def references(self, query: str) -> QueryReferences:
-        return QueryReferences.from_worker(self._request("references", query=query))
+        """What the query reads; KqlFailed when Kusto.Language could not analyse it."""
+        answer = self.answers([query])[0]
+        if answer.get("error"):
+            raise KqlFailed(f"the KQL worker failed on a query: {answer['error']}")
+        return QueryReferences.from_worker(answer)
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
         return [analysis.diagnostics for analysis in self.analyse_fully(queries)]
 
     def analyse_fully(self, queries: Sequence[str]) -> list[QueryAnalysis]:
-        """Diagnostics and references of each query, from one analysis per query (pipelined)."""
+        """Diagnostics and references of each query, from one analysis per query (pipelined),
+        or from the cache."""
+        return [_analysis_of(answer, query) for answer, query in zip(self.answers(queries), queries)]
+
+    def answers(self, queries: Sequence[str]) -> list[dict]:
+        """The worker's answer to each query: from the cache, else analysed (and remembered)."""
+        found, keys = self.cached(queries)
+        missing = [i for i, answer in enumerate(found) if answer is None]
+        if missing:
+            for i, answer in zip(missing, self.analyse_uncached([queries[i] for i in missing])):
+                found[i] = answer
+                self.remember(keys[i], answer)
+        return found
+
+    def cached(self, queries: Sequence[str]) -> tuple[list[dict | None], list[str | None]]:
+        """Per query: its cached answer (or None) and its cache key (None without a cache)."""
+        if self.cache is None:
+            return [None] * len(queries), [None] * len(queries)
+        keys = [self.cache_key(q) for q in queries]
+        return [self.cache.get(k) for k in keys], keys
+
+    def remember(self, key: str | None, answer: dict) -> None:
+        if key is not None and self.cache is not None:
+            self.cache.put(key, answer)
+
+    def analyse_uncached(self, queries: Sequence[str]) -> list[dict]:
+        """The worker's answers, pipelined; no cache."""
         with self._lock:
+            if self._process is None:
+                self._start()
+            self._declare_for(queries)
+            self.sent += len(queries)
             return self._analyse_many(queries)
 
-    def _analyse_many(self, queries: Sequence[str]) -> list[QueryAnalysis]:
-        if self._process is None:
-            self._start()
+    def _analyse_many(self, queries: Sequence[str]) -> list[dict]:
         first = self._next_id + 1
         self._next_id += len(queries)
         lines = [json.dumps({"id": first + i, "kind": "analyse", "query": q}, ensure_ascii=False) + "\n"
@@ -280,7 +352,7 @@ class KqlAnalyser:
             reply = self._readline()
             if not reply:
                 raise KqlFailed(f"the KQL worker stopped: {self._stderr_tail()}")
-            results.append(_analysis_of(json.loads(reply), query))
+            results.append(json.loads(reply))
         writer.join()
         return results
 
@@ -355,22 +427,102 @@ def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: 
     return [analysis.diagnostics for analysis in analyse_fully_in_parallel(analyser, queries, workers)]
 
 
-def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
-    """`analyser.analyse_fully(queries)` spread over `workers` processes (extra ones are
-    started for this call and closed after it); results in the order of `queries`."""
+def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str],
+                              workers: int | Callable[[int], int]) -> list[QueryAnalysis]:
+    """`analyser.analyse_fully(queries)`: cached answers read first, the rest spread over
+    `workers` processes (a number, or a function of how many queries miss the cache; extra
+    processes are started for this call and closed after it); results in the order of `queries`."""
+    found, keys = analyser.cached(queries)
+    missing = [i for i, answer in enumerate(found) if answer is None]
+    if missing:
+        count = workers(len(missing)) if callable(workers) else workers
+        for i, answer in zip(missing, _answers_in_parallel(analyser, [queries[i] for i in missing], count)):
+            found[i] = answer
+            analyser.remember(keys[i], answer)
+    return [_analysis_of(answer, query) for answer, query in zip(found, queries)]
+
+
+def _answers_in_parallel(analyser: KqlAnalyser, queries: list[str], workers: int) -> list[dict]:
     workers = max(1, min(workers, len(queries)))
     if workers == 1:
-        return analyser.analyse_fully(queries)
+        return analyser.analyse_uncached(queries)
     extra = [analyser.clone() for _ in range(workers - 1)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(KqlAnalyser.start, extra))
-            shares = [list(queries[i::workers]) for i in range(workers)]
-            parts = list(pool.map(lambda pair: pair[0].analyse_fully(pair[1]), zip([analyser, *extra], shares)))
+            shares = [queries[i::workers] for i in range(workers)]
+            parts = list(pool.map(lambda pair: pair[0].analyse_uncached(pair[1]), zip([analyser, *extra], shares)))
     finally:
         for twin in extra:
+            analyser.sent += twin.sent
             twin.close()
     return [parts[i % workers][i // workers] for i in range(len(queries))]
+
+
+class _ScopeIndex:
+    """Which tables and functions a query can reach, by the names it holds (case-insensitive):
+    its identifiers, and those of the functions it calls, transitively. A query that reads
+    tables it does not name (`search`, `find`, a wildcard `union`) reaches every table."""
+
+    def __init__(self, tables: dict[str, TableSchema], functions: Iterable[FunctionSpec]):
+        self.all_tables = tuple(tables.values())
+        self.tables: dict[str, list[TableSchema]] = {}
+        for schema in self.all_tables:
+            self.tables.setdefault(schema.name.lower(), []).append(schema)
+        self.functions: dict[str, list[FunctionSpec]] = {}
+        for spec in functions:
+            self.functions.setdefault(spec.name.lower(), []).append(spec)
+        self._json: dict[str, str] = {}
+        self._body_names: dict[FunctionSpec, frozenset[str]] = {}
+
+    def table_json(self, table: TableSchema) -> str:
+        text = self._json.get(table.name)
+        if text is None:
+            text = self._json[table.name] = json.dumps(table.to_worker(), sort_keys=True)
+        return text
+
+    def scope(self, query: str) -> tuple[tuple[TableSchema, ...], tuple[FunctionSpec, ...]]:
+        names = set(names_in(query))
+        everything = reads_unnamed_tables(query)
+        reached: list[FunctionSpec] = []
+        pending = list(names)
+        while pending:
+            for spec in self.functions.get(pending.pop(), ()):
+                if spec in reached:
+                    continue
+                reached.append(spec)
+                body = spec.body or ""
+                everything = everything or reads_unnamed_tables(body)
+                new = self._names_of(spec) - names
+                names |= new
+                pending += new
+        if everything:
+            return self.all_tables, tuple(reached)
+        return tuple(t for name in names for t in self.tables.get(name, ())), tuple(reached)
+
+    def _names_of(self, spec: FunctionSpec) -> frozenset[str]:
+        found = self._body_names.get(spec)
+        if found is None:
+            found = self._body_names[spec] = names_in(f"{spec.parameters} {spec.body or ''}")
+        return found
+
+
+_ENVIRONMENT: dict[str, str] = {}
+
+
+def environment() -> str:
+    """The Kusto.Language version, the worker script and sentinel-packer's version, hashed:
+    cached answers hold only while all three are the same."""
+    where = str(node_modules_dir())
+    if where not in _ENVIRONMENT:
+        from packer import __version__
+
+        try:
+            kusto = json.loads((Path(where) / PACKAGE / "package.json").read_text(encoding="utf-8"))["version"]
+        except (OSError, ValueError, KeyError, TypeError):
+            kusto = "unknown"
+        _ENVIRONMENT[where] = digest(__version__, str(kusto), WORKER.read_text(encoding="utf-8"))
+    return _ENVIRONMENT[where]
 
 
 def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
@@ -407,16 +559,20 @@ SHARED_LIMIT = 2  # each worker holds 150-400 MB
 _shared_lock = threading.Lock()
 
 
-def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> KqlAnalyser:
-    """A started analyser for these functions and schema folders, kept warm for the process."""
+def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = (),
+                    cache_dir: Path | None = None) -> KqlAnalyser:
+    """An analyser for these functions and schema folders, kept warm for the process; its worker
+    starts on the first query the cache (`cache_dir`, packer.kql.cache) cannot answer.
+    Raises KqlUnavailable at once when Node.js or the package is missing."""
     functions = tuple(functions)
     dirs = tuple(Path(d).resolve() for d in schema_dirs)
     key = (functions, dirs, _fingerprint(dirs), str(node_modules_dir()))
+    node_available()
     with _shared_lock:
         analyser = _shared.pop(key, None)
         if analyser is None:
             analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
-        analyser.start()  # no-op when running; restarts a worker that was closed
+        analyser.cache = AnalysisCache(cache_dir / "kql", environment()) if cache_dir is not None else None
         _shared[key] = analyser
         while len(_shared) > SHARED_LIMIT:
             _shared.pop(next(iter(_shared))).close()  # waits for its exchange in flight
