@@ -30,6 +30,7 @@ from packer.content.model import Parser
 from packer.kql.analyser import (
     INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlFailed, KqlUnavailable, QueryReferences, shared_analyser,
 )
+from packer.kql.cache import cache_root
 from packer.kql.check import KqlPass, analyse_content, check_content, queries_of
 from packer.kql.functions import FunctionSpec, parser_function
 from packer.kql.schema import TableSchema, load_tables
@@ -42,7 +43,7 @@ __all__ = [
 
 def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:
     functions = [p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers]
-    return shared_analyser(functions, schema_dirs)
+    return shared_analyser(functions, schema_dirs, cache_root())
 
 
 def references(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> QueryReferences:

@@ -314,7 +314,13 @@ class KqlAnalyser:
         """The worker's answer to each query: from the cache, else analysed (and remembered)."""
         found, keys = self.cached(queries)
         missing = [i for i, answer in enumerate(found) if answer is None]
-        if missing:
+        if not missing:
+            return found
+        with self._lock:  # threads asking for the same query wait here: the first one analyses it
+            if self.cache is not None:
+                for i in missing:
+                    found[i] = self.cache.in_memory(keys[i])
+                missing = [i for i in missing if found[i] is None]
             for i, answer in zip(missing, self.analyse_uncached([queries[i] for i in missing])):
                 found[i] = answer
                 self.remember(keys[i], answer)
@@ -333,6 +339,8 @@ class KqlAnalyser:
 
     def analyse_uncached(self, queries: Sequence[str]) -> list[dict]:
         """The worker's answers, pipelined; no cache."""
+        if not queries:
+            return []
         with self._lock:
             if self._process is None:
                 self._start()
@@ -572,7 +580,9 @@ def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterabl
         analyser = _shared.pop(key, None)
         if analyser is None:
             analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
-        analyser.cache = AnalysisCache(cache_dir / "kql", environment()) if cache_dir is not None else None
+        folder = cache_dir / "kql" if cache_dir is not None else None
+        if analyser.cache is None or analyser.cache.folder != (folder / environment()[:16] if folder else None):
+            analyser.cache = AnalysisCache(folder, environment())
         _shared[key] = analyser
         while len(_shared) > SHARED_LIMIT:
             _shared.pop(next(iter(_shared))).close()  # waits for its exchange in flight

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -68,42 +69,69 @@ def digest(*parts: str) -> str:
     return hasher.hexdigest()
 
 
-class AnalysisCache:
-    """Answers by key in `folder/<environment>/`; `environment` names the Kusto.Language version,
-    worker and tool, so a new version starts an empty folder (older ones are removed)."""
+# Answers of this process, by key (keys name their environment): a fleet's workspaces, plan and
+# doctor share them with validation even with no folder, so each query is analysed once.
+_MEMORY: dict[str, dict] = {}
+_MEMORY_LOCK = threading.Lock()
 
-    def __init__(self, folder: Path, environment: str):
-        self.folder = Path(folder) / environment[:16]
+
+class AnalysisCache:
+    """Answers by key: in memory for the process, and in `folder/<environment>/` when a folder
+    is given; `environment` names the Kusto.Language version, worker and tool, so a new version
+    starts an empty folder (older ones are removed)."""
+
+    def __init__(self, folder: Path | None, environment: str):
+        self.folder = Path(folder) / environment[:16] if folder is not None else None
         self.hits = 0
         self.misses = 0
-        self._parent = Path(folder)
+        self._parent = Path(folder) if folder is not None else None
         self._cleaned = False
 
     @property
     def is_cold(self) -> bool:
-        """Nothing stored for this environment yet (a first run, or a new Kusto.Language)."""
-        return not self.folder.is_dir()
+        """Nothing stored on disk for this environment yet (a first run, or a new Kusto.Language)."""
+        return self.folder is None or not self.folder.is_dir()
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
+    def in_memory(self, key: str) -> dict | None:
+        with _MEMORY_LOCK:
+            return _MEMORY.get(key)
+
     def get(self, key: str) -> dict | None:
+        answer = self.in_memory(key)
+        if answer is None and self.folder is not None:
+            answer = self._read(key)
+            if answer is not None:
+                with _MEMORY_LOCK:
+                    _MEMORY[key] = answer
+        if answer is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return answer
+
+    def _read(self, key: str) -> dict | None:
         try:
             stored = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            stored = None
+            return None
         answer = stored.get("answer") if isinstance(stored, dict) and stored.get("key") == key \
             and stored.get("format") == FORMAT else None
-        if not _well_formed(answer):
-            self.misses += 1
-            return None
-        self.hits += 1
-        return answer
+        return answer if _well_formed(answer) else None
 
     def put(self, key: str, answer: dict) -> None:
         """Store an answer; a folder that cannot be written (read-only checkout) is no error."""
         if answer.get("error") or not _well_formed(answer):
             return  # a failed analysis is never remembered
+        answer = _stored(answer)
+        with _MEMORY_LOCK:
+            _MEMORY[key] = answer
+        if self.folder is not None:
+            self._write(key, answer)
+
+    def _write(self, key: str, answer: dict) -> None:
         path = self._path(key)
         temporary = None
         try:
@@ -111,7 +139,7 @@ class AnalysisCache:
             self._remove_other_environments()
             handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"format": FORMAT, "key": key, "answer": _stored(answer)}, out, ensure_ascii=False)
+                json.dump({"format": FORMAT, "key": key, "answer": answer}, out, ensure_ascii=False)
             os.replace(temporary, path)
         except OSError:
             if temporary is not None:
