@@ -37,8 +37,20 @@ from packer.kql.schema import TableSchema, load_tables
 
 __all__ = [
     "INSTALL_HINT", "FunctionSpec", "KqlPass", "analyse_content", "KqlAnalyser", "KqlDiagnostic", "KqlFailed", "KqlUnavailable", "QueryReferences",
-    "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
+    "TableSchema", "check_content", "columns_used", "load_tables", "prestart_for", "queries_of", "references", "tables_used",
 ]
+
+
+def prestart_for(anchor: Path | None) -> None:
+    """Start loading a Kusto.Language worker in the background unless the analysis cache of
+    `anchor`'s repository holds answers for this Kusto.Language and tool (then most queries will
+    not need one): validate calls this before reading YAML, so the two overlap."""
+    from packer.kql.analyser import environment, prestart
+    from packer.kql.cache import AnalysisCache
+
+    folder = cache_root(anchor)
+    if folder is None or AnalysisCache(folder / "kql", environment()).is_cold:
+        prestart()
 
 
 def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:

@@ -233,16 +233,11 @@ class KqlAnalyser:
                 self._start()
 
     def _start(self) -> None:
-        node = find_node()
-        env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
-        self._stderr = tempfile.TemporaryFile()
-        try:
-            self._process = subprocess.Popen(
-                [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                text=True, encoding="utf-8", env=env, bufsize=1,
-            )
-        except OSError as exc:
-            raise KqlFailed(f"cannot start {node}: {exc}") from None
+        spare = _take_spare()
+        if spare is not None:
+            self._process, self._stderr = spare
+        else:
+            self._process, self._stderr = _spawn(find_node())
         self._declared = set()
         self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
 
@@ -429,6 +424,68 @@ class KqlAnalyser:
         return last_line or f"exit code {code}"
 
 
+def _spawn(node: str) -> tuple[subprocess.Popen, object]:
+    """A worker process loading Kusto.Language (it then waits for its `configure`)."""
+    env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
+    stderr = tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen(
+            [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            text=True, encoding="utf-8", env=env, bufsize=1,
+        )
+    except OSError as exc:
+        stderr.close()
+        raise KqlFailed(f"cannot start {node}: {exc}") from None
+    return process, stderr
+
+
+# One worker started ahead of need (prestart), while Python reads the YAML: loading
+# Kusto.Language takes about a second of CPU that then overlaps the YAML pass.
+_spare: dict[tuple, tuple[subprocess.Popen, object] | threading.Thread] = {}
+_spare_lock = threading.Lock()
+
+
+def prestart() -> None:
+    """Start loading a worker in the background (at most one waits), for the next analyser that
+    starts: validate calls this before reading YAML when the analysis cache cannot answer.
+    Problems (no Node.js) are left for the analysis itself to report."""
+    where = _spare_key()
+    with _spare_lock:
+        if where in _spare:
+            return
+
+        def spawn() -> None:
+            try:
+                started = _spawn(node_available())
+            except PackerError:
+                started = None
+            with _spare_lock:
+                if started is None:
+                    _spare.pop(where, None)
+                else:
+                    _spare[where] = started
+
+        thread = _spare[where] = threading.Thread(target=spawn, name="kql-prestart", daemon=True)
+    thread.start()
+
+
+def _spare_key() -> tuple:
+    return shutil.which("node"), str(node_modules_dir())
+
+
+def _take_spare() -> tuple[subprocess.Popen, object] | None:
+    where = _spare_key()
+    with _spare_lock:
+        spare = _spare.get(where)
+    if isinstance(spare, threading.Thread):
+        spare.join()
+    with _spare_lock:
+        spare = _spare.pop(where, None)
+    if spare is None or isinstance(spare, threading.Thread) or spare[0].poll() is not None:
+        return None
+    return spare
+
+
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
     """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
     started for this call and closed after it); results in the order of `queries`."""
@@ -603,3 +660,10 @@ def _fingerprint(dirs: tuple[Path, ...]) -> tuple:
 def close_shared() -> None:
     while _shared:
         _shared.popitem()[1].close()
+    spare = _take_spare()
+    if spare is not None:
+        process, stderr = spare
+        process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, stderr):
+            stream.close()

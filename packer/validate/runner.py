@@ -39,7 +39,12 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     report = ValidationReport()
     results: list[FileResult] = []
     inventories: list[Path] = []
-    for path, kind, root in _targets([Path(p) for p in paths], report.problems):
+    paths = [Path(p) for p in paths]
+    if kql and paths:
+        from packer.kql import prestart_for
+
+        prestart_for(paths[0])  # the worker loads while the YAML is read
+    for path, kind, root in _targets(paths, report.problems):
         if kind is None and _is_inventory(path):  # the fleet inventory, not content
             from packer.targets import validate_inventory
 
