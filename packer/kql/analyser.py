@@ -498,12 +498,16 @@ def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str],
     `workers` processes (a number, or a function of how many queries miss the cache; extra
     processes are started for this call and closed after it); results in the order of `queries`."""
     found, keys = analyser.cached(queries)
-    missing = [i for i, answer in enumerate(found) if answer is None]
+    missing: dict[str, list[int]] = {}  # the same query twice (two workbooks) is analysed once
+    for i, answer in enumerate(found):
+        if answer is None:
+            missing.setdefault(queries[i], []).append(i)
     if missing:
         count = workers(len(missing)) if callable(workers) else workers
-        for i, answer in zip(missing, _answers_in_parallel(analyser, [queries[i] for i in missing], count)):
-            found[i] = answer
-            analyser.remember(keys[i], answer)
+        for text, answer in zip(missing, _answers_in_parallel(analyser, list(missing), count)):
+            for i in missing[text]:
+                found[i] = answer
+            analyser.remember(keys[missing[text][0]], answer)
     return [_analysis_of(answer, query) for answer, query in zip(found, queries)]
 
 
