@@ -54,6 +54,7 @@ entityMappings:
         columnName: Computer
 version: 1.0.{n}
 kind: {kind}
+enabled: {enabled}
 """
 SCHEDULE = "queryFrequency: 1h\nqueryPeriod: 1h\ntriggerOperator: gt\ntriggerThreshold: 0\n"
 HUNT = """id: {id}
@@ -91,6 +92,11 @@ templateRelativePath: bench{n:04d}.json
 """
 
 
+# Sentinel refuses a workspace's 513th enabled Scheduled rule and 51st enabled NRT rule (the
+# emulator too): the first 500 rules (450 Scheduled, 50 NRT) are enabled, the rest disabled.
+ENABLED_RULES = 500
+
+
 def _id(kind: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{kind}/{n}"))
 
@@ -104,7 +110,7 @@ def generate(root: Path, items: int) -> None:
         nrt = n % 10 == 0
         (root / "analytic-rules" / f"rule{n:04d}.yaml").write_text(RULE.format(
             id=_id("rule", n), n=n, table=TABLES[n % len(TABLES)], schedule="" if nrt else SCHEDULE,
-            kind="NRT" if nrt else "Scheduled"))
+            kind="NRT" if nrt else "Scheduled", enabled="true" if n < ENABLED_RULES else "false"))
     for n in range(counts["hunting"]):
         (root / "hunting-queries" / f"hunt{n:04d}.yaml").write_text(HUNT.format(id=_id("hunt", n), n=n,
                                                                                 table=TABLES[n % len(TABLES)]))

@@ -214,8 +214,9 @@ class KqlAnalyser:
         """What the answer to `query` depends on: its text, the tables and functions it names
         (packer.kql.cache), the Kusto.Language version, the worker and the tool."""
         tables, functions = self._index().scope(query)
-        return digest(environment(), query, *sorted(self._index().table_json(t) for t in tables),
-                      *sorted(json.dumps(f.to_worker(), sort_keys=True) for f in functions))
+        index = self._index()
+        return digest(environment(), query, *sorted(index.table_json(t) for t in tables),
+                      *sorted(index.function_json(f) for f in functions))
 
     def __enter__(self) -> "KqlAnalyser":
         self.start()
@@ -542,12 +543,19 @@ class _ScopeIndex:
         for spec in functions:
             self.functions.setdefault(spec.name.lower(), []).append(spec)
         self._json: dict[str, str] = {}
+        self._function_json: dict[FunctionSpec, str] = {}
         self._body_names: dict[FunctionSpec, frozenset[str]] = {}
 
     def table_json(self, table: TableSchema) -> str:
         text = self._json.get(table.name)
         if text is None:
             text = self._json[table.name] = json.dumps(table.to_worker(), sort_keys=True)
+        return text
+
+    def function_json(self, spec: FunctionSpec) -> str:
+        text = self._function_json.get(spec)
+        if text is None:
+            text = self._function_json[spec] = json.dumps(spec.to_worker(), sort_keys=True)
         return text
 
     def scope(self, query: str) -> tuple[tuple[TableSchema, ...], tuple[FunctionSpec, ...]]:
