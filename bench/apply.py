@@ -163,6 +163,9 @@ def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool, paced
                     print(f"  write answers: {writes}, 429: {throttled} ({throttled / writes:.1%}); apply "
                           f"{done - planned:.1f} s against ARM's write-bucket bound {bound:.1f} s"
                           + (f" = {(done - planned) / bound:.3f}x" if bound else ""))
+        if budget is not None:
+            print(f"  budget: {budget.granted['write']} writes granted, {budget.waited_seconds:.1f} s waited in total "
+                  "(summed over the concurrent writers)")
         print(f"{'paced' if paced else 'unpaced'}, latency {latency_ms:g} ms per request, concurrency {concurrency}, throttling "
               f"{'ARM limits' if arm_limits else 'off'}, emulator page size {emu.config.page_size}")
 
