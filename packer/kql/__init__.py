@@ -18,6 +18,12 @@ Entry points:
   reason analysis is skipped, and an error with --require-kql / $SENTINEL_PACKER_REQUIRE_KQL;
   `KqlFailed` when the analysis itself broke (worker crash, hang): always an error.
 
+Answers are kept in the analysis cache (`packer.kql.cache`): in memory for the process and in
+the repository's `.sentinel-packer/cache/` between runs, keyed by the query text, the tables and
+functions it names, and the Kusto.Language and tool versions. `prestart_for` starts loading a
+worker while validate reads YAML when that cache holds nothing yet. Workers are told only the
+tables the queries they analyse name (a query's answer does not depend on the others).
+
 Table schemas: packer/kql/schemas/*.json (Microsoft's table reference), plus folders given in
 `schema_dirs` or $SENTINEL_PACKER_KQL_SCHEMAS, in our shape or Microsoft's CustomTables shape.
 """
