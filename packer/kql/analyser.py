@@ -215,7 +215,7 @@ class KqlAnalyser:
         (packer.kql.cache), the Kusto.Language version, the worker and the tool."""
         tables, functions = self._index().scope(query)
         index = self._index()
-        return digest(environment(), query, *sorted(index.table_json(t) for t in tables),
+        return digest(self.cache.environment if self.cache is not None else environment(), query, *sorted(index.table_json(t) for t in tables),
                       *sorted(index.function_json(f) for f in functions))
 
     def __enter__(self) -> "KqlAnalyser":

@@ -81,6 +81,7 @@ class AnalysisCache:
     starts an empty folder (older ones are removed)."""
 
     def __init__(self, folder: Path | None, environment: str):
+        self.environment = environment
         self.folder = Path(folder) / environment[:16] if folder is not None else None
         self.hits = 0
         self.misses = 0
