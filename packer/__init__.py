@@ -5,7 +5,8 @@ The library's entry points, importable from `packer` (README, "Python"):
 - validate_paths, load_content: check content and get the validated ContentSet
 - build_content, build_solution_input: the Content Hub package and ARM templates
 - connect_workspace, connect_fleet (with Endpoint, WorkspaceFlags): one workspace or the fleet of
-  an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`
+  an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`,
+  `.coverage(content, live=)` (ATT&CK coverage, packer.coverage)
 - compute_plan, apply_plan, Plan: the plan as a value, and applying it exactly
 - load_inventory, apply_overlays, RolloutOptions
 - the errors a caller can act on: PackerError, ConfigError, ContentError, ValidationFailed
