@@ -203,6 +203,9 @@ class Workbook:
     data_types: tuple[str, ...] = ()
     data_connectors: tuple[str, ...] = ()
     preview_images: tuple[str, ...] = ()
+    # the description its metadata resource carries when it differs from `description`
+    # (Microsoft's packager writes a PowerShell dump there: ms_input.powershell_text)
+    metadata_description: str | None = None
 
     content_kind = ContentKind.WORKBOOK
 

@@ -85,6 +85,9 @@ class PackageInput:
     # Microsoft-format input: how many entries come before the data file's `Metadata` key; the
     # solution's dependencies list only their criteria (None: all of them).
     entries_before_metadata: int | None = None
+    # Microsoft-format input: False when the data file lists its connectors under `DataConnectors`
+    # (no space); the packager then never writes the connectors' parser text and link.
+    connector_link: bool = True
 
     def of_type(self, cls: type) -> list:
         return [e for e in self.entries if isinstance(e, cls)]
