@@ -8,7 +8,11 @@ Prints wall time per phase and the requests the emulator saw, by method. Throttl
 unless --arm-limits (ARM's write bucket alone then bounds phase 1 to about
 (2 x items - 200) / 10 seconds). No assertions.
 
-    python bench/apply.py [--items 1000] [--latency-ms 30] [--concurrency 4] [--arm-limits]
+    python bench/apply.py [--items 1000] [--latency-ms 30] [--concurrency 4] [--arm-limits] [--unpaced]
+
+Writes are paced by the subscription budget (packer.rollout.budget, ARM's buckets) as
+`sentinel-packer apply` paces them; --unpaced sends them as fast as the client can. With
+--arm-limits it prints the 429 answers and the apply time against the write bucket's bound.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from packer.content.load import load_content_unchecked
 from packer.emulator import Emulator, EmulatorConfig
 from packer.plan.compute import compute_plan
 from packer.remote.client import WorkspaceClient
+from packer.rollout.budget import ArmLimits, SubscriptionBudget
 from packer.targets.model import Target
 
 TABLES = ("DeviceProcessEvents", "DeviceNetworkEvents", "DeviceFileEvents", "SecurityEvent", "SigninLogs")
@@ -49,6 +54,7 @@ entityMappings:
         columnName: Computer
 version: 1.0.{n}
 kind: {kind}
+enabled: {enabled}
 """
 SCHEDULE = "queryFrequency: 1h\nqueryPeriod: 1h\ntriggerOperator: gt\ntriggerThreshold: 0\n"
 HUNT = """id: {id}
@@ -86,6 +92,11 @@ templateRelativePath: bench{n:04d}.json
 """
 
 
+# Sentinel refuses a workspace's 513th enabled Scheduled rule and 51st enabled NRT rule (the
+# emulator too): the first 500 rules (450 Scheduled, 50 NRT) are enabled, the rest disabled.
+ENABLED_RULES = 500
+
+
 def _id(kind: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{kind}/{n}"))
 
@@ -99,7 +110,7 @@ def generate(root: Path, items: int) -> None:
         nrt = n % 10 == 0
         (root / "analytic-rules" / f"rule{n:04d}.yaml").write_text(RULE.format(
             id=_id("rule", n), n=n, table=TABLES[n % len(TABLES)], schedule="" if nrt else SCHEDULE,
-            kind="NRT" if nrt else "Scheduled"))
+            kind="NRT" if nrt else "Scheduled", enabled="true" if n < ENABLED_RULES else "false"))
     for n in range(counts["hunting"]):
         (root / "hunting-queries" / f"hunt{n:04d}.yaml").write_text(HUNT.format(id=_id("hunt", n), n=n,
                                                                                 table=TABLES[n % len(TABLES)]))
@@ -123,7 +134,7 @@ def _is_list(path: str) -> bool:
                                                            "tables")
 
 
-def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool) -> None:
+def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool, paced: bool = True) -> None:
     config = {"throttling": {"enabled": arm_limits}, "faults": {"latency_ms": latency_ms}}
     with tempfile.TemporaryDirectory() as tmp, Emulator(EmulatorConfig.from_dict(config)) as emu:
         root = Path(tmp) / "content"
@@ -131,8 +142,9 @@ def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool) -> No
         content = load_content_unchecked(root)
         ws = emu.workspace
         target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
+        budget = SubscriptionBudget(ws.subscription, ArmLimits()) if paced else None
         with WorkspaceClient(target, emu.credential(), emu.base_url, emu.ca_path,
-                             max_concurrency=concurrency) as client:
+                             max_concurrency=concurrency, rate_limiter=budget) as client:
             for label in ("first apply (empty workspace)", "no-change re-run"):
                 mark = len(emu.requests)
                 started = time.perf_counter()
@@ -144,7 +156,17 @@ def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool) -> No
                 print(f"{label}: {len(content.items)} items, plan {planned - started:.2f} s, apply "
                       f"{done - planned:.2f} s, total {done - started:.2f} s; {report.summary()}")
                 print(f"  requests: {sum(requests.values())} ({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))})")
-        print(f"latency {latency_ms:g} ms per request, concurrency {concurrency}, throttling "
+                writes = sum(1 for r in list(emu.requests)[mark:] if r.method in ("PUT", "DELETE"))
+                if writes:
+                    throttled = sum(1 for r in list(emu.requests)[mark:] if r.method in ("PUT", "DELETE") and r.status == 429)
+                    bound = max(0.0, (writes - throttled - 200) / 10)
+                    print(f"  write answers: {writes}, 429: {throttled} ({throttled / writes:.1%}); apply "
+                          f"{done - planned:.1f} s against ARM's write-bucket bound {bound:.1f} s"
+                          + (f" = {(done - planned) / bound:.3f}x" if bound else ""))
+        if budget is not None:
+            print(f"  budget: {budget.granted['write']} writes granted, {budget.waited_seconds:.1f} s waited in total "
+                  "(summed over the concurrent writers)")
+        print(f"{'paced' if paced else 'unpaced'}, latency {latency_ms:g} ms per request, concurrency {concurrency}, throttling "
               f"{'ARM limits' if arm_limits else 'off'}, emulator page size {emu.config.page_size}")
 
 
@@ -154,8 +176,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--arm-limits", action="store_true", help="ARM's per-subscription token buckets on")
+    parser.add_argument("--unpaced", action="store_true", help="no client-side budget (the behaviour before issue 17)")
     args = parser.parse_args()
-    run(args.items, args.latency_ms, args.concurrency, args.arm_limits)
+    run(args.items, args.latency_ms, args.concurrency, args.arm_limits, paced=not args.unpaced)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
 from packer.remote.preflight import preflight, preflight_fleet
-from packer.rollout.budget import ArmLimits, FleetBudgets
+from packer.rollout.budget import ArmLimits, FleetBudgets, SubscriptionBudget
 from packer.rollout.connection import FleetConnection
 from packer.targets import Inventory, Target, load_inventory
 from packer.validate import load_content
@@ -151,10 +151,21 @@ class WorkspaceConnection:
     endpoint: Endpoint = field(default_factory=Endpoint)
     inventory: Inventory | None = None
     concurrency: int = 4  # requests in flight to the workspace
+    # Writes and deletes paced at ARM's per-subscription buckets, as a rollout paces them
+    # (packer.rollout.budget): sending faster only buys 429s and back-off. None: unpaced.
+    limits: ArmLimits | None = field(default_factory=ArmLimits)
+    _budget: SubscriptionBudget | None = field(default=None, init=False, repr=False)
+
+    @property
+    def budget(self) -> SubscriptionBudget | None:
+        """The subscription's budget, shared by every client of this connection."""
+        if self._budget is None and self.limits is not None:
+            self._budget = SubscriptionBudget(self.target.subscription_id.lower(), self.limits)
+        return self._budget
 
     def client(self) -> WorkspaceClient:
         return WorkspaceClient(self.target, self.credential, self.endpoint.url, self.endpoint.ca_cert,
-                               max_concurrency=self.concurrency)
+                               max_concurrency=self.concurrency, rate_limiter=self.budget)
 
     def check(self) -> None:
         """A token and an answer from the endpoint, before validation and KQL analysis take their
@@ -199,13 +210,16 @@ class WorkspaceConnection:
 
 def connect_workspace(target: str | None = None, targets: Path = DEFAULT_TARGETS, *,
                       flags: WorkspaceFlags | None = None, plan_target: Target | None = None,
-                      endpoint: Endpoint | None = None, concurrency: int = 4) -> WorkspaceConnection:
+                      endpoint: Endpoint | None = None, concurrency: int = 4,
+                      rate_scale: float = 1.0) -> WorkspaceConnection:
     """The workspace named `target` in the inventory `targets`; else the one a saved plan was made
-    for (`plan_target`, which `flags` may repeat but not contradict); else the one `flags` name."""
+    for (`plan_target`, which `flags` may repeat but not contradict); else the one `flags` name.
+    Writes are paced at ARM's per-subscription limits (times `rate_scale`), as a rollout's are."""
     endpoint = endpoint or Endpoint()
     flags = flags or WorkspaceFlags()
+    limits = ArmLimits().scaled(rate_scale)
     if target:
-        return _from_inventory(target, Path(targets), endpoint, concurrency)
+        return replace(_from_inventory(target, Path(targets), endpoint, concurrency), limits=limits)
     if plan_target is not None:
         _check_flags_match_plan(flags, plan_target)
         resolved = plan_target
@@ -215,7 +229,7 @@ def connect_workspace(target: str | None = None, targets: Path = DEFAULT_TARGETS
             raise ConfigError(f"give --target NAME (from {targets}) or all of: {', '.join(missing)}")
         resolved = flags.target()
     credential = TenantBoundCredential(endpoint.credential(resolved.tenant_id), resolved.tenant_id, resolved.name)
-    return WorkspaceConnection(resolved, credential, endpoint, None, concurrency)
+    return WorkspaceConnection(resolved, credential, endpoint, None, concurrency, limits)
 
 
 def _from_inventory(name: str, targets: Path, endpoint: Endpoint, concurrency: int) -> WorkspaceConnection:

@@ -58,6 +58,48 @@ def shared() -> Path:
     return shared_path()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_analysis_cache_unless_asked():
+    """Tests see Kusto.Language's answers, not a cache a previous run left in the checkout;
+    the cache's own tests (tests/test_analysis_cache.py) name a folder."""
+    from packer.kql.cache import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = "off"
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
+@pytest.fixture(autouse=True)
+def fresh_analysis_memory():
+    """Each test starts with no answers remembered by an earlier one (packer.kql.cache keeps a
+    process's answers in memory): tests that count analyses see only their own."""
+    from packer.kql import cache
+
+    cache._MEMORY.clear()
+    yield
+
+
+def worker_requests(monkeypatch) -> list[str]:
+    """Every query text the product's analysers send to a Kusto.Language worker from now on (cache
+    misses); the emulator's own analysers (no cache: it compiles what it is sent) are not counted."""
+    from packer.kql.analyser import KqlAnalyser
+
+    sent: list[str] = []
+    original = KqlAnalyser.analyse_uncached
+
+    def counting(self, queries):
+        if self.cache is not None:
+            sent.extend(queries)
+        return original(self, queries)
+
+    monkeypatch.setattr(KqlAnalyser, "analyse_uncached", counting)
+    return sent
+
+
 # --- emulator (packer/emulator; docs/emulator.md) ---------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def emulator_prunes_by_the_shared_specs():

@@ -70,7 +70,7 @@ def _run_action(runner, inputs: dict[str, str]) -> dict[str, str]:
     given = {name: inputs.get(name, str(entry.get("default", ""))) for name, entry in spec["inputs"].items()}
     context = {f"inputs.{k}": v for k, v in given.items()} | {
         "runner.os": "Linux", "runner.temp": str(temp), "github.action_path": str(PROJECT_ROOT),
-        "github.action_ref": "", "steps.python.outputs.python-path": ""}
+        "github.action_ref": "", "github.workspace": str(workspace), "steps.python.outputs.python-path": ""}
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "VIRTUAL_ENV", "PIP_"))}
     base_env["PATH"] = os.pathsep.join(p for p in base_env["PATH"].split(os.pathsep)
                                        if not p.startswith(os.environ.get("VIRTUAL_ENV", "\0")))

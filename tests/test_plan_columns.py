@@ -17,7 +17,7 @@ from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
-from tests.conftest import CONTENT, kql_or_skip
+from tests.conftest import CONTENT, kql_or_skip, worker_requests
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
 from tests.plankit import deployment, edit, full_tables
 
@@ -135,16 +135,8 @@ def test_doctor_names_the_missing_column(node_available, tmp_path, emulator_fact
 
 def test_fleet_plan_blocks_per_workspace_from_one_analysis_per_query(node_available, tmp_path, emulator_factory,
                                                                      monkeypatch):
-    import packer.rollout.shared_needs as shared_tables
-
-    analysed: list[str] = []
-
-    def counting(query, parsers=(), schema_dirs=()):
-        analysed.append(query)
-        return default_query_needs(query, parsers, schema_dirs)
-
-    monkeypatch.setattr(shared_tables, "default_query_needs", counting)
     content, inventory, connection = fleet_without_remote_url(tmp_path, emulator_factory, workspaces=3)
+    analysed = worker_requests(monkeypatch)
 
     fleet = plan_fleet(content, inventory, inventory.select(), connection, commit="c1", parallel=1)
 

@@ -19,7 +19,7 @@ from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
 from packer.validate import load_content
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, worker_requests
 from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
 from tests.plankit import full_tables
 
@@ -53,18 +53,8 @@ def test_the_kql_pass_records_what_each_query_reads(node_available):
 
 def test_a_fleet_plan_analyses_only_the_queries_an_overlay_changed(node_available, tmp_path, emulator_factory,
                                                                    monkeypatch):
-    import packer.plan.query_needs as needs_module
-    import packer.rollout.shared_needs as shared_needs
-
-    analysed: list[str] = []
-
-    def counting(query, parsers=(), schema_dirs=()):
-        analysed.append(query)
-        return default_query_needs(query, parsers, schema_dirs)
-
-    monkeypatch.setattr(needs_module, "default_query_needs", counting)
-    monkeypatch.setattr(shared_needs, "default_query_needs", counting)
     content = load_content(write_content(tmp_path / "content"))  # validated, KQL included
+    analysed = worker_requests(monkeypatch)
     (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=4, subscriptions=1))
     inventory = load_inventory(tmp_path / "targets.yaml")
     config = emulator_config(inventory)
@@ -83,6 +73,7 @@ def test_a_fleet_plan_analyses_only_the_queries_an_overlay_changed(node_availabl
                 for rule in inventory.content_for(content, target).analytic_rules} - validated
     assert overlaid, "the fleet's overlays change some query"
     assert analysed and set(analysed) <= overlaid  # validated queries are read as data, never re-analysed
+    assert len(analysed) == len(set(analysed))  # each overlaid query once for the whole fleet
     kaseya = {p.target.name: next(i for i in p.plan.items if i.key == f"AnalyticsRule/{KASEYA_RULE_ID}")
               for p in fleet.workspaces}
     assert kaseya["ws01"].action is Action.BLOCKED and kaseya["ws01"].reason == "DeviceNetworkEvents lacks column RemoteUrl"

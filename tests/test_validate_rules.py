@@ -732,7 +732,8 @@ def test_kql_problems_are_reported_and_drop_the_item_from_content(tmp_path, monk
         problems = [Problem(item.source.path, 18, 3, "query", "error", "kql.syntax", "unexpected token")]
         return types.SimpleNamespace(problems=problems, status="ran", facts={})
 
-    monkeypatch.setitem(sys.modules, "packer.kql", types.SimpleNamespace(analyse_content=analyse_content))
+    monkeypatch.setitem(sys.modules, "packer.kql", types.SimpleNamespace(analyse_content=analyse_content,
+                                                                       prestart_for=lambda anchor: None))
     path = tmp_path / "analytic-rules" / "rule.yaml"
     path.parent.mkdir()
     path.write_text(BASE_RULE)

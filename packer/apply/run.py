@@ -101,6 +101,15 @@ def _check_target(plan: Plan, client: WorkspaceClient) -> None:
 
 
 def _check_fresh(plan: Plan, client: WorkspaceClient) -> None:
+    """The watched resources' etags, re-read. A plan without changes writes nothing, so there is
+    nothing to refuse and nothing is listed. Otherwise the lists are read again: Sentinel's list
+    operations carry no collection etag and take no If-None-Match or $filter (alertRules list,
+    2024-09-01 spec: `AlertRulesList` is `value` and `nextLink` only), and a GET per watched
+    resource would cost one call per item instead of one per page. Each write is conditional on
+    the etag it read besides (If-Match / If-None-Match), so a change after this check is still
+    refused by the service, item by item."""
+    if not plan.has_changes:
+        return
     state = read_live_state(client)
     if fingerprint(state.etags(), plan.watched) != plan.fingerprint:
         changed = changed_ids(plan, state.etags())

@@ -9,7 +9,7 @@ table or column the workspace lacks.
 - `live_coverage`: per workspace, from the workspace itself: the rule exists there, is enabled
   there, and the tables and columns its query reads exist there. The tables are read and judged
   as plan and doctor do (packer.plan.live.workspace_tables, WorkspaceTables.blocked_reason, the
-  fleet's shared query analysis), never re-derived.
+  analysis cache: one analysis per query for the fleet), never re-derived.
 """
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ from packer import resource_ids
 from packer.bodies.resources import desired_resource, item_key
 from packer.content.model import AnalyticRule, ContentKind, ContentSet, HuntingQuery
 from packer.coverage.attack import DOMAIN, AttackCatalog, load_attack
+from packer import resource_ids
 from packer.errors import PackerError
 from packer.plan.live import workspace_tables
 from packer.plan.model import Action, Plan
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.shared_needs import SharedTablesNeeded
+from packer.plan.query_needs import content_schema_dirs, query_needs
 from packer.targets import Inventory, Target
 
 COVERAGE_FORMAT = "sentinel-packer/coverage@1"
@@ -217,17 +218,16 @@ def live_coverage(content: ContentSet, inventory: Inventory, targets: list[Targe
     """Per workspace from what it holds: rules deployed (ours, by resource id) and enabled there,
     whose tables and columns exist there. Read-only."""
     contents = workspace_contents(content, inventory, targets)
-    shared = SharedTablesNeeded()  # each query analysed once for the fleet
 
     def one(target: Target) -> WorkspaceCoverage:
-        return _live_workspace(content, contents[target.name], inventory, target, connection, shared)
+        return _live_workspace(content, contents[target.name], inventory, target, connection)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="coverage") as pool:
         return CoverageReport(Mode.LIVE, tuple(pool.map(one, targets)))
 
 
 def _live_workspace(content: ContentSet, mine: ContentSet, inventory: Inventory, target: Target,
-                    connection: FleetConnection, shared: SharedTablesNeeded) -> WorkspaceCoverage:
+                    connection: FleetConnection) -> WorkspaceCoverage:
     base = WorkspaceCoverage(target.name, inventory.tenant_of(target).name, target.wave or "")
     try:
         with connection.client_for(target) as client:
@@ -236,7 +236,10 @@ def _live_workspace(content: ContentSet, mine: ContentSet, inventory: Inventory,
             tables, note = workspace_tables(client)
     except PackerError as exc:
         return WorkspaceCoverage(base.name, base.tenant, base.wave, error=str(exc))
-    needs = shared.needs_for(mine)
+    dirs = content_schema_dirs(mine.items)
+
+    def needs(rule: Rule):  # validation's answer, else the analysis cache's: once per query for the fleet
+        return query_needs(mine, rule.query, dirs)
 
     def judge(rule: Rule) -> tuple[RuleState, str]:
         # missing data first: it is also why plan and rollout leave such a rule undeployed

@@ -18,6 +18,12 @@ Entry points:
   reason analysis is skipped, and an error with --require-kql / $SENTINEL_PACKER_REQUIRE_KQL;
   `KqlFailed` when the analysis itself broke (worker crash, hang): always an error.
 
+Answers are kept in the analysis cache (`packer.kql.cache`): in memory for the process and in
+the repository's `.sentinel-packer/cache/` between runs, keyed by the query text, the tables and
+functions it names, and the Kusto.Language and tool versions. `prestart_for` starts loading a
+worker while validate reads YAML when that cache holds nothing yet. Workers are told only the
+tables the queries they analyse name (a query's answer does not depend on the others).
+
 Table schemas: packer/kql/schemas/*.json (Microsoft's table reference), plus folders given in
 `schema_dirs` or $SENTINEL_PACKER_KQL_SCHEMAS, in our shape or Microsoft's CustomTables shape.
 """
@@ -30,19 +36,32 @@ from packer.content.model import Parser
 from packer.kql.analyser import (
     INSTALL_HINT, KqlAnalyser, KqlDiagnostic, KqlFailed, KqlUnavailable, QueryReferences, shared_analyser,
 )
+from packer.kql.cache import cache_root
 from packer.kql.check import KqlPass, analyse_content, check_content, queries_of
 from packer.kql.functions import FunctionSpec, parser_function
 from packer.kql.schema import TableSchema, load_tables
 
 __all__ = [
     "INSTALL_HINT", "FunctionSpec", "KqlPass", "analyse_content", "KqlAnalyser", "KqlDiagnostic", "KqlFailed", "KqlUnavailable", "QueryReferences",
-    "TableSchema", "check_content", "columns_used", "load_tables", "queries_of", "references", "tables_used",
+    "TableSchema", "check_content", "columns_used", "load_tables", "prestart_for", "queries_of", "references", "tables_used",
 ]
+
+
+def prestart_for(anchor: Path | None) -> None:
+    """Start loading a Kusto.Language worker in the background unless the analysis cache of
+    `anchor`'s repository holds answers for this Kusto.Language and tool (then most queries will
+    not need one): validate calls this before reading YAML, so the two overlap."""
+    from packer.kql.analyser import environment, prestart
+    from packer.kql.cache import AnalysisCache
+
+    folder = cache_root(anchor)
+    if folder is None or AnalysisCache(folder / "kql", environment()).is_cold:
+        prestart()
 
 
 def _analyser(parsers: Iterable[Parser | FunctionSpec], schema_dirs: Iterable[Path]) -> KqlAnalyser:
     functions = [p if isinstance(p, FunctionSpec) else parser_function(p) for p in parsers]
-    return shared_analyser(functions, schema_dirs)
+    return shared_analyser(functions, schema_dirs, cache_root())
 
 
 def references(query: str, parsers: Iterable[Parser | FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> QueryReferences:

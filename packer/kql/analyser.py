@@ -15,10 +15,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from packer.errors import PackerError
 from packer.content.model import Parser
+from packer.kql.cache import AnalysisCache, digest, names_in, reads_unnamed_tables
 from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import TableSchema, load_tables
 
@@ -131,6 +132,17 @@ def node_modules_dir() -> Path:
     return PROJECT_ROOT / "node_modules"
 
 
+_NODE: dict[tuple, str] = {}
+
+
+def node_available() -> str:
+    """find_node(), asked once per process and node_modules folder (it runs `node --version`)."""
+    where = (shutil.which("node"), str(node_modules_dir()))
+    if where not in _NODE:
+        _NODE[where] = find_node()
+    return _NODE[where]
+
+
 def find_node() -> str:
     """The `node` executable (20+) and an installed Kusto.Language package, or KqlUnavailable."""
     node = shutil.which("node")
@@ -172,19 +184,39 @@ class KqlAnalyser:
             for name, columns in asim_tables().items():
                 self.tables.setdefault(name, TableSchema(name, dict(columns), open=True))
         self.functions: tuple[FunctionSpec, ...] = (*sentinel_functions(), *functions)
+        self.cache: AnalysisCache | None = None  # set by shared_analyser (packer.kql.cache)
+        self.sent = 0  # queries the worker analysed (the rest came from the cache)
+        self._scope_index: _ScopeIndex | None = None
+        self._reset_worker_state()
+
+    def _reset_worker_state(self) -> None:
         self._process: subprocess.Popen | None = None
         self._stderr = None  # a temporary file: a pipe nobody reads could fill up and block Node
         self._next_id = 0
         self._hung = False
+        self._declared: set[str] = set()  # tables this worker has been told about
         self._lock = threading.RLock()  # one request/answer exchange at a time (plan may use threads)
 
     def clone(self) -> "KqlAnalyser":
-        """Another (not yet started) analyser with the same tables and functions."""
+        """Another (not yet started) analyser with the same tables, functions and cache."""
         twin = KqlAnalyser.__new__(KqlAnalyser)
-        twin.tables, twin.functions = self.tables, self.functions
-        twin._process, twin._stderr, twin._next_id, twin._hung = None, None, 0, False
-        twin._lock = threading.RLock()
+        twin.tables, twin.functions, twin.cache, twin.sent = self.tables, self.functions, self.cache, 0
+        twin._scope_index = self._index()
+        twin._reset_worker_state()
         return twin
+
+    def _index(self) -> "_ScopeIndex":
+        if self._scope_index is None:
+            self._scope_index = _ScopeIndex(self.tables, self.functions)
+        return self._scope_index
+
+    def cache_key(self, query: str) -> str:
+        """What the answer to `query` depends on: its text, the tables and functions it names
+        (packer.kql.cache), the Kusto.Language version, the worker and the tool."""
+        tables, functions = self._index().scope(query)
+        index = self._index()
+        return digest(self.cache.environment if self.cache is not None else environment(), query, *sorted(index.table_json(t) for t in tables),
+                      *sorted(index.function_json(f) for f in functions))
 
     def __enter__(self) -> "KqlAnalyser":
         self.start()
@@ -202,18 +234,22 @@ class KqlAnalyser:
                 self._start()
 
     def _start(self) -> None:
-        node = find_node()
-        env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
-        self._stderr = tempfile.TemporaryFile()
-        try:
-            self._process = subprocess.Popen(
-                [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                text=True, encoding="utf-8", env=env, bufsize=1,
-            )
-        except OSError as exc:
-            raise KqlFailed(f"cannot start {node}: {exc}") from None
-        self._request("configure", tables=[t.to_worker() for t in self.tables.values()],
-                      functions=[f.to_worker() for f in self.functions])
+        spare = _take_spare()
+        if spare is not None:
+            self._process, self._stderr = spare
+        else:
+            self._process, self._stderr = _spawn(find_node())
+        self._declared = set()
+        self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+
+    def _declare_for(self, queries: Sequence[str]) -> None:
+        """Tell the worker the tables these queries name that it does not know yet (tables are
+        declared lazily: a query's result does not depend on tables it does not name)."""
+        index = self._index()
+        wanted = {t.name: t for q in queries for t in index.scope(q)[0] if t.name not in self._declared}
+        if wanted:
+            self._request("declare", tables=[t.to_worker() for t in wanted.values()])
+            self._declared.update(wanted)
 
     @property
     def worker_pid(self) -> int | None:
@@ -248,27 +284,67 @@ class KqlAnalyser:
 
     def analyse(self, query: str) -> list[KqlDiagnostic]:
         """Every diagnostic of the query, in text order (unknown tables come back as warnings)."""
-        return _diagnostics_of(self._request("analyse", tolerate_error=True, query=query), query)
+        return self.analysis(query).diagnostics
 
     def analysis(self, query: str) -> QueryAnalysis:
         """One query's diagnostics and references (output columns included), from one analysis."""
-        return _analysis_of(self._request("analyse", tolerate_error=True, query=query), query)
+        return self.analyse_fully([query])[0]
 
     def references(self, query: str) -> QueryReferences:
-        return QueryReferences.from_worker(self._request("references", query=query))
+        """What the query reads; KqlFailed when Kusto.Language could not analyse it."""
+        answer = self.answers([query])[0]
+        if answer.get("error"):
+            raise KqlFailed(f"the KQL worker failed on a query: {answer['error']}")
+        return QueryReferences.from_worker(answer)
 
     def analyse_many(self, queries: Sequence[str]) -> list[list[KqlDiagnostic]]:
         """Diagnostics for each query; requests are pipelined so the worker never waits on Python."""
         return [analysis.diagnostics for analysis in self.analyse_fully(queries)]
 
     def analyse_fully(self, queries: Sequence[str]) -> list[QueryAnalysis]:
-        """Diagnostics and references of each query, from one analysis per query (pipelined)."""
+        """Diagnostics and references of each query, from one analysis per query (pipelined),
+        or from the cache."""
+        return [_analysis_of(answer, query) for answer, query in zip(self.answers(queries), queries)]
+
+    def answers(self, queries: Sequence[str]) -> list[dict]:
+        """The worker's answer to each query: from the cache, else analysed (and remembered)."""
+        found, keys = self.cached(queries)
+        missing = [i for i, answer in enumerate(found) if answer is None]
+        if not missing:
+            return found
+        with self._lock:  # threads asking for the same query wait here: the first one analyses it
+            if self.cache is not None:
+                for i in missing:
+                    found[i] = self.cache.in_memory(keys[i])
+                missing = [i for i in missing if found[i] is None]
+            for i, answer in zip(missing, self.analyse_uncached([queries[i] for i in missing])):
+                found[i] = answer
+                self.remember(keys[i], answer)
+        return found
+
+    def cached(self, queries: Sequence[str]) -> tuple[list[dict | None], list[str | None]]:
+        """Per query: its cached answer (or None) and its cache key (None without a cache)."""
+        if self.cache is None:
+            return [None] * len(queries), [None] * len(queries)
+        keys = [self.cache_key(q) for q in queries]
+        return [self.cache.get(k) for k in keys], keys
+
+    def remember(self, key: str | None, answer: dict) -> None:
+        if key is not None and self.cache is not None:
+            self.cache.put(key, answer)
+
+    def analyse_uncached(self, queries: Sequence[str]) -> list[dict]:
+        """The worker's answers, pipelined; no cache."""
+        if not queries:
+            return []
         with self._lock:
+            if self._process is None:
+                self._start()
+            self._declare_for(queries)
+            self.sent += len(queries)
             return self._analyse_many(queries)
 
-    def _analyse_many(self, queries: Sequence[str]) -> list[QueryAnalysis]:
-        if self._process is None:
-            self._start()
+    def _analyse_many(self, queries: Sequence[str]) -> list[dict]:
         first = self._next_id + 1
         self._next_id += len(queries)
         lines = [json.dumps({"id": first + i, "kind": "analyse", "query": q}, ensure_ascii=False) + "\n"
@@ -280,7 +356,7 @@ class KqlAnalyser:
             reply = self._readline()
             if not reply:
                 raise KqlFailed(f"the KQL worker stopped: {self._stderr_tail()}")
-            results.append(_analysis_of(json.loads(reply), query))
+            results.append(json.loads(reply))
         writer.join()
         return results
 
@@ -349,28 +425,181 @@ class KqlAnalyser:
         return last_line or f"exit code {code}"
 
 
+def _spawn(node: str) -> tuple[subprocess.Popen, object]:
+    """A worker process loading Kusto.Language (it then waits for its `configure`)."""
+    env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
+    stderr = tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen(
+            [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            text=True, encoding="utf-8", env=env, bufsize=1,
+        )
+    except OSError as exc:
+        stderr.close()
+        raise KqlFailed(f"cannot start {node}: {exc}") from None
+    return process, stderr
+
+
+# One worker started ahead of need (prestart), while Python reads the YAML: loading
+# Kusto.Language takes about a second of CPU that then overlaps the YAML pass.
+_spare: dict[tuple, tuple[subprocess.Popen, object] | threading.Thread] = {}
+_spare_lock = threading.Lock()
+
+
+def prestart() -> None:
+    """Start loading a worker in the background (at most one waits), for the next analyser that
+    starts: validate calls this before reading YAML when the analysis cache cannot answer.
+    Problems (no Node.js) are left for the analysis itself to report."""
+    where = _spare_key()
+    with _spare_lock:
+        if where in _spare:
+            return
+
+        def spawn() -> None:
+            try:
+                started = _spawn(node_available())
+            except PackerError:
+                started = None
+            with _spare_lock:
+                if started is None:
+                    _spare.pop(where, None)
+                else:
+                    _spare[where] = started
+
+        thread = _spare[where] = threading.Thread(target=spawn, name="kql-prestart", daemon=True)
+    thread.start()
+
+
+def _spare_key() -> tuple:
+    return shutil.which("node"), str(node_modules_dir())
+
+
+def _take_spare() -> tuple[subprocess.Popen, object] | None:
+    where = _spare_key()
+    with _spare_lock:
+        spare = _spare.get(where)
+    if isinstance(spare, threading.Thread):
+        spare.join()
+    with _spare_lock:
+        spare = _spare.pop(where, None)
+    if spare is None or isinstance(spare, threading.Thread) or spare[0].poll() is not None:
+        return None
+    return spare
+
+
 def analyse_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[list[KqlDiagnostic]]:
     """`analyser.analyse_many(queries)` spread over `workers` processes (extra ones are
     started for this call and closed after it); results in the order of `queries`."""
     return [analysis.diagnostics for analysis in analyse_fully_in_parallel(analyser, queries, workers)]
 
 
-def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str], workers: int) -> list[QueryAnalysis]:
-    """`analyser.analyse_fully(queries)` spread over `workers` processes (extra ones are
-    started for this call and closed after it); results in the order of `queries`."""
+def analyse_fully_in_parallel(analyser: KqlAnalyser, queries: Sequence[str],
+                              workers: int | Callable[[int], int]) -> list[QueryAnalysis]:
+    """`analyser.analyse_fully(queries)`: cached answers read first, the rest spread over
+    `workers` processes (a number, or a function of how many queries miss the cache; extra
+    processes are started for this call and closed after it); results in the order of `queries`."""
+    found, keys = analyser.cached(queries)
+    missing: dict[str, list[int]] = {}  # the same query twice (two workbooks) is analysed once
+    for i, answer in enumerate(found):
+        if answer is None:
+            missing.setdefault(queries[i], []).append(i)
+    if missing:
+        count = workers(len(missing)) if callable(workers) else workers
+        for text, answer in zip(missing, _answers_in_parallel(analyser, list(missing), count)):
+            for i in missing[text]:
+                found[i] = answer
+            analyser.remember(keys[missing[text][0]], answer)
+    return [_analysis_of(answer, query) for answer, query in zip(found, queries)]
+
+
+def _answers_in_parallel(analyser: KqlAnalyser, queries: list[str], workers: int) -> list[dict]:
     workers = max(1, min(workers, len(queries)))
     if workers == 1:
-        return analyser.analyse_fully(queries)
+        return analyser.analyse_uncached(queries)
     extra = [analyser.clone() for _ in range(workers - 1)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(KqlAnalyser.start, extra))
-            shares = [list(queries[i::workers]) for i in range(workers)]
-            parts = list(pool.map(lambda pair: pair[0].analyse_fully(pair[1]), zip([analyser, *extra], shares)))
+            shares = [queries[i::workers] for i in range(workers)]
+            parts = list(pool.map(lambda pair: pair[0].analyse_uncached(pair[1]), zip([analyser, *extra], shares)))
     finally:
         for twin in extra:
+            analyser.sent += twin.sent
             twin.close()
     return [parts[i % workers][i // workers] for i in range(len(queries))]
+
+
+class _ScopeIndex:
+    """Which tables and functions a query can reach, by the names it holds (case-insensitive):
+    its identifiers, and those of the functions it calls, transitively. A query that reads
+    tables it does not name (`search`, `find`, a wildcard `union`) reaches every table."""
+
+    def __init__(self, tables: dict[str, TableSchema], functions: Iterable[FunctionSpec]):
+        self.all_tables = tuple(tables.values())
+        self.tables: dict[str, list[TableSchema]] = {}
+        for schema in self.all_tables:
+            self.tables.setdefault(schema.name.lower(), []).append(schema)
+        self.functions: dict[str, list[FunctionSpec]] = {}
+        for spec in functions:
+            self.functions.setdefault(spec.name.lower(), []).append(spec)
+        self._json: dict[str, str] = {}
+        self._function_json: dict[FunctionSpec, str] = {}
+        self._body_names: dict[FunctionSpec, frozenset[str]] = {}
+
+    def table_json(self, table: TableSchema) -> str:
+        text = self._json.get(table.name)
+        if text is None:
+            text = self._json[table.name] = json.dumps(table.to_worker(), sort_keys=True)
+        return text
+
+    def function_json(self, spec: FunctionSpec) -> str:
+        text = self._function_json.get(spec)
+        if text is None:
+            text = self._function_json[spec] = json.dumps(spec.to_worker(), sort_keys=True)
+        return text
+
+    def scope(self, query: str) -> tuple[tuple[TableSchema, ...], tuple[FunctionSpec, ...]]:
+        names = set(names_in(query))
+        everything = reads_unnamed_tables(query)
+        reached: list[FunctionSpec] = []
+        pending = list(names)
+        while pending:
+            for spec in self.functions.get(pending.pop(), ()):
+                if spec in reached:
+                    continue
+                reached.append(spec)
+                body = spec.body or ""
+                everything = everything or reads_unnamed_tables(body)
+                new = self._names_of(spec) - names
+                names |= new
+                pending += new
+        if everything:
+            return self.all_tables, tuple(reached)
+        return tuple(t for name in names for t in self.tables.get(name, ())), tuple(reached)
+
+    def _names_of(self, spec: FunctionSpec) -> frozenset[str]:
+        found = self._body_names.get(spec)
+        if found is None:
+            found = self._body_names[spec] = names_in(f"{spec.parameters} {spec.body or ''}")
+        return found
+
+
+_ENVIRONMENT: dict[str, str] = {}
+
+
+def environment() -> str:
+    """The Kusto.Language version, the worker script and sentinel-packer's version, hashed:
+    cached answers hold only while all three are the same."""
+    where = str(node_modules_dir())
+    if where not in _ENVIRONMENT:
+        from packer import __version__
+
+        try:
+            kusto = json.loads((Path(where) / PACKAGE / "package.json").read_text(encoding="utf-8"))["version"]
+        except (OSError, ValueError, KeyError, TypeError):
+            kusto = "unknown"
+        _ENVIRONMENT[where] = digest(__version__, str(kusto), WORKER.read_text(encoding="utf-8"))
+    return _ENVIRONMENT[where]
 
 
 def _analysis_of(answer: dict, query: str) -> QueryAnalysis:
@@ -407,16 +636,22 @@ SHARED_LIMIT = 2  # each worker holds 150-400 MB
 _shared_lock = threading.Lock()
 
 
-def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = ()) -> KqlAnalyser:
-    """A started analyser for these functions and schema folders, kept warm for the process."""
+def shared_analyser(functions: Iterable[FunctionSpec] = (), schema_dirs: Iterable[Path] = (),
+                    cache_dir: Path | None = None) -> KqlAnalyser:
+    """An analyser for these functions and schema folders, kept warm for the process; its worker
+    starts on the first query the cache (`cache_dir`, packer.kql.cache) cannot answer.
+    Raises KqlUnavailable at once when Node.js or the package is missing."""
     functions = tuple(functions)
     dirs = tuple(Path(d).resolve() for d in schema_dirs)
     key = (functions, dirs, _fingerprint(dirs), str(node_modules_dir()))
+    node_available()
     with _shared_lock:
         analyser = _shared.pop(key, None)
         if analyser is None:
             analyser = KqlAnalyser(schema_dirs=dirs, functions=functions)
-        analyser.start()  # no-op when running; restarts a worker that was closed
+        folder = cache_dir / "kql" if cache_dir is not None else None
+        if analyser.cache is None or analyser.cache.folder != (folder / environment()[:16] if folder else None):
+            analyser.cache = AnalysisCache(folder, environment())
         _shared[key] = analyser
         while len(_shared) > SHARED_LIMIT:
             _shared.pop(next(iter(_shared))).close()  # waits for its exchange in flight
@@ -437,3 +672,10 @@ def _fingerprint(dirs: tuple[Path, ...]) -> tuple:
 def close_shared() -> None:
     while _shared:
         _shared.popitem()[1].close()
+    spare = _take_spare()
+    if spare is not None:
+        process, stderr = spare
+        process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, stderr):
+            stream.close()

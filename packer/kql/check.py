@@ -15,6 +15,7 @@ from packer.kql.analyser import (
     INSTALL_HINT, REQUIRE_ENV, KqlDiagnostic, KqlUnavailable, QueryAnalysis, analyse_fully_in_parallel, kql_required,
     shared_analyser,
 )
+from packer.kql.cache import cache_root
 from packer.kql.functions import parser_function
 from packer.kql.mapped import azure_message, column_uses, missing_columns
 from packer.kql.positions import ScalarSource, json_string, yaml_scalar
@@ -142,6 +143,7 @@ class KqlPass:
     problems: list[Problem]
     status: str
     facts: dict[tuple, QueryFacts]
+    analysed: int = 0  # queries the worker analysed in this pass; the others came from the cache
 
 
 def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
@@ -152,7 +154,8 @@ def check_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
 
 
 def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
-                    workers: int | None = None, require: bool | None = None) -> KqlPass:
+                    workers: int | None = None, require: bool | None = None,
+                    cache_dir: Path | None | bool = True) -> KqlPass:
     """Analyse every query of `items` with Kusto.Language, once each: problems, status and facts.
 
     Parsers among the items are declared as functions first, so queries calling them bind.
@@ -161,6 +164,8 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     "skipped: <how to install>", which validate prints, unless `require` (--require-kql, default
     $SENTINEL_PACKER_REQUIRE_KQL) makes that KqlUnavailable. A broken analysis (worker crash,
     timeout) raises KqlFailed: never a skip. Large sets run on several workers.
+    Answers are read from and kept in the analysis cache (packer.kql.cache): `cache_dir` True
+    finds the repository's, a path names one, None or False keeps none.
     """
     items = list(items)
     dirs = list(schema_dirs) if schema_dirs is not None else user_schema_dirs(items)
@@ -171,7 +176,7 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     if not queries:
         return KqlPass([], "checked 0 queries", {})
     try:
-        analyser = shared_analyser(functions, dirs)
+        analyser = shared_analyser(functions, dirs, _cache_dir(cache_dir, items))
     except ContentError as exc:  # a user's table schema file is unusable
         return KqlPass([Problem(exc.path, exc.line, exc.column, exc.field, ERROR, "kql.schema", exc.message)],
                        "failed: a table schema file is unusable", {})
@@ -180,7 +185,9 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
             raise KqlUnavailable(f"{exc.reason} (KQL analysis is required: --require-kql or {REQUIRE_ENV})") from None
         return KqlPass([], f"skipped: {exc.reason}; {INSTALL_HINT}", {})
     texts = [q.analysed_text for q in queries]
-    results = analyse_fully_in_parallel(analyser, texts, workers or worker_count(len(texts)))
+    sent_before = analyser.sent
+    results = analyse_fully_in_parallel(analyser, texts, workers or worker_count)
+    analysed = analyser.sent - sent_before
     suppressions = _Suppressions(items)
     problems = [p for (item, q), analysis in zip(pairs, results)
                 for p in [*problems_of(q, suppressions.kept(q, analysis.diagnostics)),
@@ -188,12 +195,20 @@ def analyse_content(items: Iterable, schema_dirs: Iterable[Path] | None = None,
     errors = sum(1 for p in problems if p.is_error)
     problems += suppressions.problems()
     status = f"checked {len(queries)} quer{'y' if len(queries) == 1 else 'ies'} ({errors} with errors)"
+    if analysed < len(queries):
+        status += f"; {len(queries) - analysed} answered by the analysis cache"
     if suppressions.used:
         status += f"; {suppressions.used} diagnostic{'s' if suppressions.used > 1 else ''} suppressed"
     left_out = with_workbook_parameters(items)
     if left_out:
         status += f"; {left_out} workbook quer{'y' if left_out == 1 else 'ies'} with {{parameters}} not analysed"
-    return KqlPass(problems, status, _facts(queries, results, parsers))
+    return KqlPass(problems, status, _facts(queries, results, parsers), analysed)
+
+
+def _cache_dir(configured: Path | None | bool, items: list) -> Path | None:
+    if configured is True:
+        return cache_root(items[0].source.path.parent if items else None)
+    return configured or None
 
 
 def _facts(queries: list[QueryText], results: list[QueryAnalysis], parsers: tuple[Parser, ...]) -> dict[tuple, QueryFacts]:

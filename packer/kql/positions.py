@@ -29,6 +29,7 @@ class ScalarSource:
     start: int  # index in `text` where the value's characters begin
     end: int
     value: str
+    literal_indent: int | None = None  # a `|` block: each value line is a source line, this indented
 
     @cached_property
     def _line_starts(self) -> list[int]:
@@ -48,7 +49,26 @@ class ScalarSource:
 
     def position(self, offset: int) -> Position:
         """Line and column (1-based) of the value's character at `offset`."""
-        return self.position_of_index(self._source_index(offset))
+        fast = self._literal_position(offset) if self.literal_indent is not None else None
+        return fast or self.position_of_index(self._source_index(offset))
+
+    def _literal_position(self, offset: int) -> Position | None:
+        """In a literal block the value's line n is the block's line n, indented: no alignment of
+        the whole query needed. None when the source line does not hold the value's line as
+        expected (tabs, a blank character): the general alignment answers then."""
+        if not 0 <= offset < len(self.value) or self.value[offset].isspace():
+            return None
+        line_start = self.value.rfind("\n", 0, offset) + 1
+        line_end = self.value.find("\n", offset)
+        line = self.value[line_start:line_end if line_end >= 0 else len(self.value)]
+        first = self.position_of_index(self.start).line - 1
+        index = first + self.value.count("\n", 0, offset)
+        if index >= len(self._line_starts):
+            return None
+        source = self._line_starts[index] + self.literal_indent
+        if self.text[source:source + len(line)] != line:
+            return None
+        return Position(index + 1, self.literal_indent + offset - line_start + 1)
 
     @cached_property
     def _alignment(self) -> tuple[list[int | None], list[int], int]:
@@ -99,12 +119,16 @@ def yaml_scalar(path: Path, field: tuple[str | int, ...], value: str) -> ScalarS
     if not isinstance(node, yaml.ScalarNode):
         return None
     start, end = node.start_mark.index, node.end_mark.index
+    indent = None
     if node.style in ("|", ">"):
         newline = text.find("\n", start)
         start = end if newline < 0 else newline + 1
+        if node.style == "|":
+            first = next((line for line in text[start:end].split("\n") if line.strip()), "")
+            indent = len(first) - len(first.lstrip(" "))
     elif node.style in ('"', "'"):
         start += 1
-    return ScalarSource(text, start, end, value)
+    return ScalarSource(text, start, end, value, indent)
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:

@@ -10,6 +10,9 @@
 //                                                   tables, columns, functions, outputColumns}
 //   {"id":2,"kind":"references","query":"..."}  -> {id, tables:[...], columns:{table:[...]}, unknownTables,
 //                                                   functions:[...], outputColumns:[...], outputOpen}
+//   {"id":3,"kind":"declare","tables":[...]}    -> {id, tables: count}: more tables, same shape as configure's.
+// The Python side declares tables lazily (only those the next queries name), which keeps the
+// worker's set-up small; a query's result does not depend on tables it does not name.
 // One bind answers both: `analyse` carries what the query reads, so a query is analysed once.
 // Any failure answers {id, error}. The Bridge.NET runtime must load before Kusto.Language.
 
@@ -91,8 +94,23 @@ function assume(names) {
   for (const name of names) {
     if (!state.assumed.has(name)) state.assumed.set(name, table(name, [], true));
   }
+  rebuild();
+}
+
+function rebuild() {
   state.dbRef.db = new S.DatabaseSymbol.ctor(state.dbName, state.members.concat(Array.from(state.assumed.values())));
   state.globals = globalsFor(state.dbRef.db);
+}
+
+function declare(msg) {
+  const added = (msg.tables || []).map((t) => table(t.name, t.columns, t.open));
+  for (const t of added) {
+    state.tables.add(t);
+    state.assumed.delete(t.Name);
+  }
+  state.members = state.members.concat(added);
+  rebuild();
+  return { tables: added.length };
 }
 
 // First reference of each assumed (unknown) table in the bound query.
@@ -293,7 +311,7 @@ function outputColumns(code) {
   return names;
 }
 
-const handlers = { configure, analyse, references, ping: () => ({ version: loaded.version }) };
+const handlers = { configure, analyse, references, declare, ping: () => ({ version: loaded.version }) };
 
 function handle(line) {
   let msg;

@@ -24,7 +24,6 @@ Tables missing from the schema folders have no known columns: only their existen
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -64,8 +63,9 @@ def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dir
     if _kql_available(require_kql):
         from packer.kql import references
 
-        with _KQL_LOCK:  # one worker process answers in order: never two requests in flight
-            refs = references(query, parsers=parsers, schema_dirs=schema_dirs)
+        # through the analysis cache: threads of a fleet run asking for the same query wait for
+        # one analysis (packer.kql.analyser), and a query analysed in an earlier run is read back
+        refs = references(query, parsers=parsers, schema_dirs=schema_dirs)
         tables = frozenset(refs.tables | refs.unknown_tables) - functions
         return QueryNeeds(tables, {t: frozenset(c) for t, c in refs.columns.items() if t in tables})
     return QueryNeeds(frozenset(tokenized_tables(query, functions)))
@@ -91,7 +91,6 @@ def content_schema_dirs(items: Iterable) -> tuple[Path, ...]:
 
 
 _KQL_STATE: dict[str, bool | str] = {}
-_KQL_LOCK = threading.Lock()
 
 
 def _kql_available(require_kql: bool | None = None) -> bool:

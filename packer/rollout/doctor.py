@@ -10,11 +10,10 @@ from packer import resource_ids
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.query_needs import WorkspaceTables, missing_tables
+from packer.plan.query_needs import WorkspaceTables, content_schema_dirs, missing_tables, query_needs
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -50,13 +49,11 @@ class DoctorResult:
 def doctor(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
            parallel: int = 8) -> list[DoctorResult]:
     contents = workspace_contents(content, inventory, targets)
-    tables = SharedTablesNeeded()  # each query analysed once for the fleet, not once per workspace
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="doctor") as pool:
-        return list(pool.map(lambda t: examine(contents[t.name], t, connection, tables), targets))
+        return list(pool.map(lambda t: examine(contents[t.name], t, connection), targets))
 
 
-def examine(content: ContentSet, target: Target, connection: FleetConnection,
-            tables: SharedTablesNeeded | None = None) -> DoctorResult:
+def examine(content: ContentSet, target: Target, connection: FleetConnection) -> DoctorResult:
     checks: list[Check] = []
     try:
         client = connection.client_for(target)
@@ -87,7 +84,7 @@ def examine(content: ContentSet, target: Target, connection: FleetConnection,
         checks.append(Check("workspace", True, "found"))
         checks.append(_onboarding(client))
         checks.append(_permissions(client))
-        checks.append(_tables(client, content, tables or SharedTablesNeeded()))
+        checks.append(_tables(client, content))
     return DoctorResult(target.name, tuple(checks))
 
 
@@ -136,15 +133,16 @@ def allowed(action: str, permissions: list[dict]) -> bool:
     return False
 
 
-def _tables(client, content: ContentSet, shared: SharedTablesNeeded) -> Check:
+def _tables(client, content: ContentSet) -> Check:
     try:
         available = WorkspaceTables.from_bodies(client.list_in(resource_ids.TABLES))
     except RemoteError as exc:
         return Check("tables", None, f"cannot list tables: {exc.code}: {exc.message}")
     problems = []
-    needs_of = shared.needs_for(content)
+    dirs = content_schema_dirs(content.items)
     for rule in (*content.analytic_rules, *content.hunting_queries):
-        needs = needs_of(rule)
+        # validation's answer, else the analysis cache's (one analysis per query for the fleet)
+        needs = query_needs(content, rule.query, dirs)
         missing = missing_tables(set(needs.tables), available.names)
         if missing:
             problems.append(f"'{rule.name}' reads {', '.join(missing)}")

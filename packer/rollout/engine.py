@@ -19,7 +19,6 @@ from packer.errors import PackerError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
 from packer.rollout.reviewed import Decision, ReviewedPlan
-from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.rollout.report import FleetReport, ItemFailure, PlanSource, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
 
@@ -57,7 +56,6 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
     observer = observer or SilentObserver()
     started = time.monotonic()
     contents = workspace_contents(content, inventory, targets)
-    tables = SharedTablesNeeded()
     waves: list[WaveResult] = []
     results: list[WorkspaceResult] = []
     stopped_after: str | None = None
@@ -70,7 +68,7 @@ def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], co
         # The threshold is the whole wave's, even when this run is one shard of it (--select).
         whole_wave = sum(1 for t in inventory.targets if t.wave == wave.name)
         allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(whole_wave)
-        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, tables, allowed,
+        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, allowed,
                                  package_content=content)
         results += wave_results
         failed = sum(1 for r in wave_results if r.is_failure)
@@ -90,7 +88,7 @@ def _limit(wave: Wave, options: RolloutOptions) -> str:
 
 
 def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
-              options: RolloutOptions, observer: RolloutObserver, tables: SharedTablesNeeded,
+              options: RolloutOptions, observer: RolloutObserver,
               allowed_failures: int, package_content: ContentSet | None = None) -> list[WorkspaceResult]:
     """Once the wave has more failures than it allows, its verdict is known: workspaces not yet
     started stay untouched (reported `not started`; a re-run picks them up)."""
@@ -102,7 +100,7 @@ def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory,
         with lock:
             if failures[0] > allowed_failures:
                 return _not_started(inventory, target)
-        result = roll_workspace(contents[target.name], inventory, target, connection, options, tables,
+        result = roll_workspace(contents[target.name], inventory, target, connection, options,
                                 package_content=package_content)
         if result.is_failure:
             with lock:
@@ -133,7 +131,7 @@ def interleaved_by_subscription(targets: list[Target]) -> list[Target]:
 
 
 def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   options: RolloutOptions, tables: SharedTablesNeeded | None = None,
+                   options: RolloutOptions,
                    package_content: ContentSet | None = None) -> WorkspaceResult:
     """Plan and apply one workspace; never raises for a workspace-level problem (it is reported).
     `content` is the workspace's (overlays applied: its active items); `package_content` the
@@ -152,10 +150,9 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
                                replan_reason=decision.reason)
             plan = decision.plan if decision is not None else None
             if plan is None:
-                shared = tables or SharedTablesNeeded()
+                # tables and columns each rule reads: validation's analyses, and the analysis cache
+                # for queries an overlay changed (one analysis per query for the whole fleet)
                 plan = compute_plan(content, target, client, options.commit,
-                                    tables_needed=shared.for_content(content),
-                                    columns_needed=shared.columns_for_content(content),
                                     package_content=package_content, on_conflict=options.on_conflict)
             # check_stale=False: a fresh plan was computed just now, a reviewed one checked just now
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)

@@ -12,7 +12,6 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
 from packer.rollout.connection import FleetConnection
-from packer.rollout.shared_needs import SharedTablesNeeded
 from packer.targets import Inventory, Target
 
 FLEET_PLAN_FORMAT = "sentinel-packer/fleet-plan@1"
@@ -131,10 +130,9 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
                commit: str | None = None, parallel: int = 8) -> FleetPlan:
     """Plan every selected workspace (in parallel, read-only)."""
     contents = workspace_contents(content, inventory, targets)
-    tables = SharedTablesNeeded()
 
     def plan_one(target: Target) -> WorkspacePlan:
-        return plan_workspace(contents[target.name], inventory, target, connection, commit, tables,
+        return plan_workspace(contents[target.name], inventory, target, connection, commit,
                               package_content=content)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="plan") as pool:
@@ -143,16 +141,14 @@ def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target],
 
 
 def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
-                   commit: str | None, tables: SharedTablesNeeded | None = None,
+                   commit: str | None,
                    package_content: ContentSet | None = None) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
 
     tenant = inventory.tenant_of(target).name
     try:
         with connection.client_for(target) as client:
-            shared = tables or SharedTablesNeeded()
-            plan = compute_plan(content, target, client, commit, tables_needed=shared.for_content(content),
-                                columns_needed=shared.columns_for_content(content), package_content=package_content)
+            plan = compute_plan(content, target, client, commit, package_content=package_content)
             return WorkspacePlan(target, tenant, plan=plan,
                                  content_digest=content_digest(content, target, package_content))
     except PackerError as exc:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
-from packer.content.yamlsource import YamlDocument, load_yaml
+from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ConfigError, ContentError, PackerError
 from packer.overlay import Exclusion, Overlay, Override, Selector, WatchlistItemsFile
 from packer.targets.inventory import (
@@ -276,7 +276,9 @@ class _Builder:
 def looks_like_inventory(path: Path) -> bool:
     """A YAML file whose top level has `tenants` and `workspaces`, whatever its name."""
     try:
-        return is_inventory(load_yaml(Path(path)))
+        text = read_text(Path(path))
+        # both keys must be in the text: content files are not parsed a second time to learn that
+        return "workspaces" in text and "tenants" in text and is_inventory(load_yaml(Path(path), text=text))
     except ContentError:
         return False
 

@@ -33,28 +33,35 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
     """
     report = ValidationReport()
-    results: list[FileResult] = []
+    results: list[_Checked] = []
     inventories: list[Path] = []
-    for path, kind, root in _targets([Path(p) for p in paths], report.problems):
+    paths = [Path(p) for p in paths]
+    if kql and paths:
+        from packer.kql import prestart_for
+
+        prestart_for(paths[0])  # the worker loads while the YAML is read
+    for path, kind, root in _targets(paths, report.problems):
         if kind is None and _is_inventory(path):  # the fleet inventory, not content
             from packer.targets import validate_inventory
 
             report.problems += validate_inventory(path)
             inventories.append(path)
             continue
-        results.append(check_file(path, kind, root))
+        results.append(_checked(check_file(path, kind, root)))
     report.files_checked = len(results) + len(inventories)
     report.problems += _duplicate_ids(results)
     for result in results:
         report.problems += result.problems
-    report.content = _build_content([r for r in results if not r.has_errors], report.problems)
+        if result.build_problem is not None:
+            report.problems.append(result.build_problem)
+    report.content = _build_content([r for r in results if not r.has_errors])
     report.kql_status = "skipped: disabled (--no-kql)"
     if kql:
         kql_problems, report.kql_status, facts = _run_kql(report.content, require_kql)
         if kql_problems:
             report.problems += kql_problems
             failed = {p.path for p in kql_problems if p.is_error}
-            report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed], [])
+            report.content = _build_content([r for r in results if not r.has_errors and r.path not in failed])
         report.content = dataclasses.replace(report.content, query_facts=facts)  # each query analysed once
     if report.content.items:  # an inventory validated with content: its overlays must fit that content
         from packer.targets.load import overlay_problems
@@ -64,7 +71,7 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
     if strict and report.warnings:
         report.problems = [dataclasses.replace(p, severity=ERROR) for p in report.problems]
         failed = {p.path for p in report.problems}
-        report.content = dataclasses.replace(_build_content([r for r in results if r.path not in failed], []),
+        report.content = dataclasses.replace(_build_content([r for r in results if r.path not in failed]),
                                              query_facts=report.content.query_facts)
     report.problems.sort(key=lambda p: (str(p.path), p.line, p.column, p.severity, p.code, p.message))
     return report
@@ -122,8 +129,42 @@ def _id_key(content_id: str) -> str:
     return _NOT_HEX.sub("", content_id.lower())
 
 
-def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
-    first: dict[str, FileResult] = {}
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    """What validation keeps of a checked file: its problems, its id, and its model item (or
+    solution) built at once. The parsed document and CI view are dropped file by file, which
+    keeps memory flat however many files a run checks."""
+
+    path: Path
+    problems: list[Problem]
+    has_errors: bool
+    content_id: str | None = None
+    id_position: tuple[int, int] = (1, 1)
+    kind: ContentKind | None = None
+    built: object | None = None  # the model item, or the Solution for solution.yaml
+    build_problem: Problem | None = None
+
+
+def _checked(result: FileResult) -> _Checked:
+    content_id = result.content_id
+    where = result.ci.position(("id",)) if content_id else None
+    checked = _Checked(result.path, result.problems, result.has_errors, content_id,
+                       (where.line, where.column) if where else (1, 1))
+    if result.has_errors or result.kind is None or result.ci is None:
+        return checked
+    spec = _SCHEMA_TO_SPEC.get(result.kind)
+    kind = spec.kind if spec is not None else None
+    try:  # from the CI view validation judged: the file is read one way
+        built = solution_from(result.ci) if spec is None else spec.builder(result.ci)
+    except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
+        return dataclasses.replace(checked, build_problem=Problem(
+            result.path, 1, 1, "", ERROR, "model.build",
+            f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))
+    return dataclasses.replace(checked, kind=kind, built=built)
+
+
+def _duplicate_ids(results: list[_Checked]) -> list[Problem]:
+    first: dict[str, _Checked] = {}
     problems = []
     for result in results:
         content_id = result.content_id
@@ -131,27 +172,21 @@ def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
             continue
         other = first.setdefault(_id_key(content_id), result)
         if other is not result:
-            where = result.ci.position(("id",))
-            problems.append(Problem(result.path, where.line, where.column, "id", ERROR, "id.duplicate",
+            problems.append(Problem(result.path, *result.id_position, "id", ERROR, "id.duplicate",
                                     f"id {content_id} is already used by {other.path}; every item needs its own GUID"))
     return problems
 
 
-def _build_content(results: list[FileResult], problems: list[Problem]) -> ContentSet:
+def _build_content(results: list[_Checked]) -> ContentSet:
     solution = None
     items: dict[ContentKind, list] = {spec.kind: [] for spec in KINDS}
     for result in results:
-        if result.kind is None or result.ci is None:
+        if result.built is None:
             continue
-        spec = _SCHEMA_TO_SPEC.get(result.kind)
-        try:  # from the CI view validation judged: the file is read one way
-            if spec is None:
-                solution = solution_from(result.ci)
-            else:
-                items[spec.kind].append(spec.builder(result.ci))
-        except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
-            problems.append(Problem(result.path, 1, 1, "", ERROR, "model.build",
-                                    f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))
+        if result.kind is None:
+            solution = result.built
+        else:
+            items[result.kind].append(result.built)
     return content_set(solution, items)
 
 
