@@ -236,7 +236,13 @@ def analytic_rule_from(doc: YamlDocument) -> AnalyticRule:
         status=get(d, "status"),
         enabled=_bool(get(d, "enabled"), True),
         false_positives=_false_positives(get(d, "falsePositives")),
+        alert_rule_template=_template_link(get(d, "alertRuleTemplateName")),
     )
+
+
+def _template_link(value: Any) -> str | None:
+    """alertRuleTemplateName: null or absent = the rule's own id; "" = no template."""
+    return None if value is None else str(value).strip()
 
 
 def hunting_query_from(doc: YamlDocument) -> HuntingQuery:
@@ -334,6 +340,7 @@ def workbook_from(doc: YamlDocument) -> Workbook:
         data_types=tuple(as_list(get(d, "dataTypesDependencies"))),
         data_connectors=tuple(as_list(get(d, "dataConnectorsDependencies"))),
         preview_images=tuple(as_list(get(d, "previewImagesFileNames"))),
+        resource_name=None if get(d, "resourceName") is None else str(get(d, "resourceName")),
     )
 
 

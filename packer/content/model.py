@@ -129,6 +129,10 @@ class AnalyticRule:
     status: str | None = None
     enabled: bool = True
     false_positives: tuple[FalsePositive, ...] = ()
+    # The template the active rule links to (alertRuleTemplateName): None = its own id, the
+    # template this content's package installs; "" = no template (a rule made from scratch);
+    # another id = a template outside this content (a rule adopted from a workspace: export).
+    alert_rule_template: str | None = None
 
     content_kind = ContentKind.ANALYTIC_RULE
 
@@ -202,6 +206,7 @@ class Workbook:
     data_types: tuple[str, ...] = ()
     data_connectors: tuple[str, ...] = ()
     preview_images: tuple[str, ...] = ()
+    resource_name: str | None = None  # the workbook's name in Azure, pinned (an exported workbook)
 
     content_kind = ContentKind.WORKBOOK
 
