@@ -170,6 +170,8 @@ def alert_rule_body(rule: AnalyticRule) -> dict:
     if not template:
         for key in ("alertRuleTemplateName", "templateVersion"):
             body["properties"].pop(key, None)
+    if rule.techniques:
+        body["properties"]["techniques"] = list(rule.techniques)
     return body
 
 

@@ -237,6 +237,7 @@ def analytic_rule_from(doc: YamlDocument) -> AnalyticRule:
         enabled=_bool(get(d, "enabled"), True),
         false_positives=_false_positives(get(d, "falsePositives")),
         alert_rule_template=_template_link(get(d, "alertRuleTemplateName")),
+        techniques=tuple(str(t).strip() for t in as_list(get(d, "techniques")) if t not in (None, "")),
     )
 
 

@@ -133,6 +133,9 @@ class AnalyticRule:
     # template this content's package installs; "" = no template (a rule made from scratch);
     # another id = a template outside this content (a rule adopted from a workspace: export).
     alert_rule_template: str | None = None
+    # `techniques` as the active rule holds them, when they are not relevantTechniques' split (an
+    # exported rule made from a template the packager wrote one entry per sub-technique in)
+    techniques: tuple[str, ...] = ()
 
     content_kind = ContentKind.ANALYTIC_RULE
 
