@@ -29,6 +29,7 @@ from packer.content.model import ContentSet
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
+from packer.remote.limits import READ
 from packer.remote.preflight import preflight, preflight_fleet
 from packer.rollout.budget import ArmLimits, FleetBudgets
 from packer.rollout.connection import FleetConnection
@@ -188,6 +189,18 @@ class WorkspaceConnection:
         with self.client() as client:
             return workspace_status(client)
 
+    def export(self, out: Path):
+        """The workspace's content written under `out` (packer.export.WorkspaceExport); reads only,
+        paced by the subscription's read budget as the fleet's are."""
+        from packer.export import export_workspace
+
+        self.check()
+        budget = FleetBudgets(ArmLimits()).for_subscription(self.target.subscription_id)
+        with WorkspaceClient(self.target, self.credential, self.endpoint.url, self.endpoint.ca_cert,
+                             max_concurrency=self.concurrency, rate_limiter=budget,
+                             rate_limited_operations=frozenset({READ})) as client:
+            return export_workspace(client, Path(out))
+
     def apply(self, plan, *, prune: bool = False, on_drift: str = "fail", progress=None, check_stale: bool = True):
         """Make the writes `plan` lists (packer.apply.apply_plan); returns the ApplyReport."""
         from packer.apply import apply_plan
@@ -270,6 +283,20 @@ class Fleet:
         self.check()
         content = load_content_folder(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
+
+    def export(self, out: Path):
+        """Every selected workspace read (paced by each subscription's read budget) and written
+        under `out` de-forked: one content item per rule, overlays in `out`/targets.yaml
+        (packer.export.fleet.FleetExport)."""
+        from packer.export.fleet import export_fleet
+        from packer.export.workspace import read_workspace
+
+        self.check()
+        reads = []
+        for target in self.targets:
+            with self.connection.client_for(target, pace_reads=True) as client:
+                reads.append(read_workspace(client))
+        return export_fleet(reads, self.inventory.path, Path(out))
 
     def status(self):
         """packer.plan.status.PackageStatus of every selected workspace."""
