@@ -173,14 +173,17 @@ class WorkspaceConnection:
         overlaid = self.inventory.content_for(base, self.target) if self.inventory is not None else base
         return overlaid, base
 
-    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail"):
-        """What apply would change here (packer.plan.Plan); reads only."""
+    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail", *,
+             adopt: bool = False, adopt_from: tuple[str, ...] = ()):
+        """What apply would change here (packer.plan.Plan); reads only. `adopt`, `adopt_from`:
+        take ownership of existing items equal to the content (packer.plan.compute.compute_plan)."""
         from packer.plan.compute import compute_plan
 
         self.check()
         content, base = self.contents(content_root)
         with self.client() as client:
-            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
+            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict,
+                                adopt=adopt, adopt_from=adopt_from)
 
     def status(self):
         """What the portal shows for this repository's package here (packer.plan.status.PackageStatus)."""

@@ -229,7 +229,7 @@ def workbook_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExp
         return NotExportable("Workbook", body.get("id", ""), display, f"resource name {name!r} is not a GUID")
     stem = safe_stem(display, name)
     doc = {"workbookKey": name, "title": display,
-           "description": str(props.get("description") or ""),
+           "description": str(props.get("description") or display),  # required, metadata only: never sent
            "version": _version(((metadata or {}).get("properties") or {}).get("version")),
            "resourceName": name, "templateRelativePath": f"{stem}.json"}
     return ExportedDoc("Workbook", str(body.get("id", "")), display, "workbooks", stem, doc, workbook_json=gallery)
