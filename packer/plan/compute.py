@@ -112,7 +112,7 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     planner.disabled = _disabled_here(package_content, content)
     items += [planner.classify(d) for d in desired]
     items += planner.prunes()
-    _refuse_all_foreign(items, state, target)
+    _refuse_all_foreign(items, state, target, planner.adoptable)
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
     return Plan(
@@ -125,8 +125,9 @@ class AllForeign(PackerError):
     """Every item exists in the workspace and belongs to someone else: nothing would be deployed."""
 
 
-def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target) -> None:
-    """A repository-name mismatch makes every item foreign; a green "nothing to do" would hide it."""
+def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target, adoptable: set[str]) -> None:
+    """A repository-name mismatch makes every item foreign; a green "nothing to do" would hide it.
+    When some of them equal the content, the error also names the flag that adopts them."""
     if not items or any(item.action is not Action.FOREIGN for item in items):
         return
     owners = sorted({o for o in map(owning_repository, state.metadata.values()) if o}, key=str.casefold)
@@ -134,9 +135,11 @@ def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target)
             f"owned by repository {target.repository!r}, so nothing would be deployed."
     if owners:
         names = ", ".join(repr(o) for o in owners)
+        adopt = (f" To take over the {len(adoptable)} that equal the content instead, pass --adopt-from "
+                 f"{owners[0]} (their ownership metadata alone is rewritten)." if adoptable else "")
         raise AllForeign(f"{where} They were deployed by sentinel-packer from repository {names}: if this "
                          f"repository was renamed or moved, pass --repository {owners[0]} (or set `repository:` "
-                         "in targets.yaml) to keep managing them under the name they were deployed with.")
+                         "in targets.yaml) to keep managing them under the name they were deployed with." + adopt)
     raise AllForeign(f"{where} They were made in the portal or by another tool: delete them or give this "
                      "content new ids and names.")
 
@@ -202,6 +205,7 @@ class _Planner:
         self.state = state
         self.client = client
         self.extra_watched: set[str] = set()
+        self.adoptable: set[str] = set()  # keys of items equal to the content, not ours (adopt, or a flag would)
         self.disabled: frozenset[str] = frozenset()  # contentIds an overlay leaves out of this workspace
         self._location: str | None = None
         self._by_identity: dict[tuple[str, str], list[dict]] | None = None
@@ -267,6 +271,7 @@ class _Planner:
             hint = "; it differs from the content, so it cannot be adopted (export it first)" if self.adopt else ""
             return self._item(d, Action.FOREIGN, f"exists and is not ours: {owner}{hint}", live_hash=live_hash)
         other = other_repository(meta)
+        self.adoptable.add(d.key)
         if other and not any(same_repository(other, r) for r in self.adopt_from):
             return self._item(d, Action.FOREIGN, f"equal to the content but owned by repository {other!r}: "
                               f"--adopt-from {other} takes it over", live_hash=live_hash)
@@ -274,7 +279,7 @@ class _Planner:
             return self._item(d, Action.FOREIGN, f"equal to the content, not ours ({owner}): --adopt takes "
                               "ownership (writes its metadata only)", live_hash=live_hash)
         reason = ("equal to the content, no metadata: ownership recorded (metadata only)" if meta is None else
-                  f"equal to the content: taken over from {owner} (metadata only)")
+                  f"equal to the content, taken over (it was {owner}): metadata only")
         return self._item(d, Action.ADOPT, reason, live_hash=live_hash,
                           writes=(self._put_metadata(d, meta, live_hash),))
 
