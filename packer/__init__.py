@@ -5,7 +5,9 @@ The library's entry points, importable from `packer` (README, "Python"):
 - validate_paths, load_content: check content and get the validated ContentSet
 - build_content, build_solution_input: the Content Hub package and ARM templates
 - connect_workspace, connect_fleet (with Endpoint, WorkspaceFlags): one workspace or the fleet of
-  an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`
+  an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`,
+  `.export(out)`
+- export_workspace: a workspace's content written as content files, with what it cannot hold
 - compute_plan, apply_plan, Plan: the plan as a value, and applying it exactly
 - load_inventory, apply_overlays, RolloutOptions
 - the errors a caller can act on: PackerError, ConfigError, ContentError, ValidationFailed
@@ -31,6 +33,7 @@ _EXPORTS = {
     "connect_workspace": "packer.connect",
     "connect_fleet": "packer.connect",
     "compute_plan": "packer.plan.compute",
+    "export_workspace": "packer.export",
     "Plan": "packer.plan.model",
     "apply_plan": "packer.apply",
     "RolloutOptions": "packer.rollout.engine",

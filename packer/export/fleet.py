@@ -110,7 +110,8 @@ def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) ->
     files = write_docs(plan.docs, out / "content")
     _write_forks(plan, out)
     targets_file = out / "targets.yaml"
-    targets_file.write_text(inventory_text(Path(inventory_path), plan.overlays), encoding="utf-8")
+    targets_file.write_text(inventory_text(Path(inventory_path), plan.overlays, [r.target.name for r in reads]),
+                            encoding="utf-8")
     content, problems = load_exported(out / "content", out)
     inventory = load_inventory(targets_file)
     by_name = {_resource_name(d): d for d in plan.docs}
@@ -252,13 +253,14 @@ def _write_forks(plan: _Plan, out: Path) -> None:
             (folder / f"{doc.stem}.json").write_text(json.dumps(doc.workbook_json, indent=2), encoding="utf-8")
 
 
-def inventory_text(source: Path, overlays: dict[str, dict[str, list]]) -> str:
-    """The inventory with each workspace's overlay replaced by the generated one (tenant overlays
-    go: the exported content already holds what they changed)."""
+def inventory_text(source: Path, overlays: dict[str, dict[str, list]], exported: list[str]) -> str:
+    """The inventory's exported workspaces, each with the generated overlay instead of its own
+    (tenant overlays go too: the exported content already holds what they changed)."""
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     for tenant in data.get("tenants") or []:
         tenant.pop("overlay", None)
-    for workspace in data.get("workspaces") or []:
+    data["workspaces"] = [w for w in data.get("workspaces") or [] if w.get("name") in exported]
+    for workspace in data["workspaces"]:
         workspace.pop("overlay", None)
         generated = overlays.get(workspace.get("name"))
         if generated:
