@@ -30,3 +30,24 @@ def test_file_names_from_display_names_are_safe_and_stable(name):
     assert stem == safe_stem(name, "1f2e3d4c-aaaa-bbbb-cccc-000000000000")
     assert stem.endswith("-1f2e3d4c") and len(stem) <= 69
     assert all(c.isascii() and (c.isalnum() or c in "_-") for c in stem)
+
+
+def test_two_different_rules_under_one_id_in_two_workspaces_make_one_item_and_a_fork():
+    from packer.export.convert import rule_document
+    from packer.export.fleet import defork
+    from packer.export.workspace import WorkspaceRead
+    from packer.plan.live import LiveState
+    from packer.targets.model import Target
+
+    def read(workspace: str, query: str) -> WorkspaceRead:
+        body = {"id": f"/x/{workspace}/alertRules/0b1f6c3e-7d55-4d7e-9a53-6a6a2b0c00aa", "kind": "NRT",
+                "properties": {"displayName": f"rule of {workspace}", "query": query, "severity": "Low"}}
+        target = Target(workspace, "t", "s", "rg", workspace, "o/r")
+        return WorkspaceRead(target, LiveState({}, {}), (rule_document(body, None),))
+
+    plan = defork([read("a", "SecurityEvent | take 1"), read("b", "Syslog | take 2")])
+
+    assert [d.name for d in plan.docs] == ["rule of a"]
+    assert [(w, d.name) for w, d in plan.forks] == [("b", "rule of b")]
+    assert plan.overlays["b"]["disable"] == [{"id": "0b1f6c3e-7d55-4d7e-9a53-6a6a2b0c00aa", "kind": "AnalyticsRule"}]
+    assert "under its id" in plan.items[0].sentence()

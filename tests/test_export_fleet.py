@@ -22,6 +22,7 @@ from packer.rollout.budget import FleetBudgets
 from packer.rollout.engine import RolloutOptions, rollout
 from packer.rollout.fleet_plan import plan_fleet
 from packer.targets import load_inventory
+from packer.views.export import export_markdown
 from tests.fleetkit import KASEYA_RULE_ID, SIGNIN_RULE_ID, emulator_config, fleet_inventory, write_content
 
 FORKED_KASEYA = "5c1d0a4e-2f6b-4c1e-9a7d-3b8e6f0c2d11"  # ws04 made its own copy from the template
@@ -78,6 +79,7 @@ def test_a_forked_fleet_exports_as_one_rule_overlays_and_one_separate_rule(estat
     assert separate.workspaces == ("ws04",) and separate.same_rule_as == "RMM Kaseya outbound"
     assert dict(items["Repeated logon failures"].overlays) == {"ws01": "exclusion"}
     assert not any(i.forks for i in export.items)
+    assert f"- {main.sentence()} (`{main.file}`)" in export_markdown(export)  # the report states it
     rules = sorted((export.content_root / "analytic-rules").glob("*.yaml"))
     assert len(rules) == 4  # 3 shared rules + the separate copy
 

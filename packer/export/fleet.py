@@ -96,9 +96,12 @@ class _Plan:
     forks: list[tuple[str, ExportedDoc]] = field(default_factory=list)
     items: list[ItemReport] = field(default_factory=list)
     item_docs: list[ExportedDoc] = field(default_factory=list)  # each item's document
+    names: dict[str, ExportedDoc] = field(default_factory=dict)  # resource name -> the item written under it
 
     def overlay(self, workspace: str, section: str, entry: dict) -> None:
-        self.overlays.setdefault(workspace, {}).setdefault(section, []).append(entry)
+        entries = self.overlays.setdefault(workspace, {}).setdefault(section, [])
+        if entry not in entries:
+            entries.append(entry)
 
 
 def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) -> FleetExport:
@@ -150,8 +153,23 @@ def defork(reads: list[WorkspaceRead]) -> _Plan:
         ranked = sorted(by_name.values(), key=lambda c: (-len(c), order.index(c[0].workspace)))
         main = ranked[0][0].doc.name
         for index, same_name in enumerate(ranked):
+            taken = plan.names.get(_resource_name(same_name[0].doc))
+            if taken is not None:  # another rule of this id exists elsewhere: one id, one content item
+                _forks_of(plan, taken, same_name, f"another rule than '{taken.name}' under its id")
+                continue
             _one_item(plan, same_name, order, main if index else None)
     return plan
+
+
+def _forks_of(plan: _Plan, item: ExportedDoc, copies: list[Copy], what: str) -> None:
+    """Copies that cannot be `item`: kept under forks/, `item` disabled in their workspaces."""
+    report_index = plan.item_docs.index(item)
+    forks = []
+    for copy in copies:
+        plan.forks.append((copy.workspace, copy.doc))
+        plan.overlay(copy.workspace, "disable", {"id": _content_id(item), "kind": item.kind})
+        forks.append((copy.workspace, f"{FORKS}/{copy.workspace}/{copy.doc.folder}/{copy.doc.stem}.yaml", what))
+    plan.items[report_index] = replace(plan.items[report_index], forks=plan.items[report_index].forks + tuple(forks))
 
 
 def _same_rule(doc: ExportedDoc) -> tuple:
@@ -170,6 +188,7 @@ def _one_item(plan: _Plan, copies: list[Copy], order: list[str], same_rule_as: s
     counted = Counter(json.dumps(c.doc.document, sort_keys=True) for c in copies)
     base = next(c.doc for c in copies if json.dumps(c.doc.document, sort_keys=True) == counted.most_common(1)[0][0])
     plan.docs.append(base)
+    plan.names[_resource_name(base)] = base
     select = {"id": _content_id(base), "kind": base.kind}
     identical, overlays, forks = [], [], []
     for copy in copies:
