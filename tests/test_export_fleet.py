@@ -5,7 +5,6 @@ plan against the export adopts and changes nothing, and after the rollout plans 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ FORKED_KASEYA = "5c1d0a4e-2f6b-4c1e-9a7d-3b8e6f0c2d11"  # ws04 made its own copy
 def _copies(content, name: str):
     """What each workspace holds: the shared rules with the forks planted in them."""
     rules = {r.id: r for r in content.analytic_rules}
-    kaseya, signin = rules[KASEYA_RULE_ID], rules[SIGNIN_RULE_ID]
+    kaseya = rules[KASEYA_RULE_ID]
     if name == "ws02":
         kaseya = dataclasses.replace(kaseya, severity="High")
     if name == "ws03":

@@ -4,8 +4,6 @@ change to any resource (only `adopt`: its metadata), and after that apply plans 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
-
 import pytest
 
 from conftest import shared_path

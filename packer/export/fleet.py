@@ -31,7 +31,7 @@ from packer.export.files import check_empty, dump_yaml, write_docs
 from packer.export.workspace import (
     WorkspaceExport,
     WorkspaceRead,
-    _item,
+    exported_item,
     load_exported,
     lost_fields,
 )
@@ -124,9 +124,9 @@ def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) ->
         items = []
         for rid, lost in lost_fields(here, read.target, read.state).items():
             doc = by_name[rid.rsplit("/", 1)[-1]]
-            item = _item(doc, files[doc.resource_id.lower()], out, read.state, lost, problems)
+            item = exported_item(doc, files[doc.resource_id.lower()], out, read.state, lost, problems)
             items.append(replace(item, resource_id=rid))
-        refused = tuple(_item(d, files[d.resource_id.lower()], out, read.state, (), problems)
+        refused = tuple(exported_item(d, files[d.resource_id.lower()], out, read.state, (), problems)
                         for d in plan.docs if files[d.resource_id.lower()].resolve() in problems
                         and any(_resource_name(own) == _resource_name(d) for own in read.docs))
         workspaces.append(WorkspaceExport(read.target, tuple(items) + refused, read.not_exportable,

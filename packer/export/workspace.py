@@ -13,7 +13,7 @@ dropped silently.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packer.bodies.resources import desired_resources
@@ -108,7 +108,7 @@ def export_workspace(client: WorkspaceClient, out: Path) -> WorkspaceExport:
     files = write_docs(list(read.docs), content_root)
     content, problems = load_exported(content_root, Path(out))
     lost = lost_fields(content, read.target, read.state)
-    items = tuple(_item(doc, files[doc.resource_id.lower()], Path(out), read.state,
+    items = tuple(exported_item(doc, files[doc.resource_id.lower()], Path(out), read.state,
                         lost.get(doc.resource_id.lower(), ()), problems) for doc in read.docs)
     return WorkspaceExport(read.target, items, read.not_exportable, read.other_searches, content_root)
 
@@ -145,7 +145,7 @@ def lost_fields(content: ContentSet, target: Target, state: LiveState) -> dict[s
     return out
 
 
-def _item(doc: ExportedDoc, path: Path, out: Path, state: LiveState, lost: tuple[FieldChange, ...],
+def exported_item(doc: ExportedDoc, path: Path, out: Path, state: LiveState, lost: tuple[FieldChange, ...],
           problems: dict[Path, tuple[str, ...]]) -> ExportedItem:
     errors = problems.get(path.resolve(), ())
     where = (out / UNEXPORTED / path.relative_to(out / "content")) if errors else path
