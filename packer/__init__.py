@@ -6,7 +6,7 @@ The library's entry points, importable from `packer` (README, "Python"):
 - build_content, build_solution_input: the Content Hub package and ARM templates
 - connect_workspace, connect_fleet (with Endpoint, WorkspaceFlags): one workspace or the fleet of
   an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`,
-  `.export(out)`
+  `.export(out)`, `.coverage(content, live=)` (ATT&CK coverage, packer.coverage)
 - export_workspace: a workspace's content written as content files, with what it cannot hold
 - compute_plan, apply_plan, Plan: the plan as a value, and applying it exactly
 - load_inventory, apply_overlays, RolloutOptions

@@ -311,6 +311,18 @@ class Fleet:
                 out.append(workspace_status(client))
         return out
 
+    def coverage(self, content_root: Path, live: bool = False, fleet_plan=None):
+        """ATT&CK coverage of every selected workspace (packer.coverage.CoverageReport): `live` reads
+        the workspaces; otherwise the content and overlays, and the blocked items of `fleet_plan`
+        (workspace name -> Plan, from a saved fleet plan) when given."""
+        from packer.coverage import live_coverage, offline_coverage
+
+        content = load_content_folder(content_root)
+        if live:
+            self.check()
+            return live_coverage(content, self.inventory, self.targets, self.connection)
+        return offline_coverage(content, self.inventory, self.targets, fleet_plan)
+
     def doctor(self, content_root: Path):
         """Whether each selected workspace can take the content (packer.rollout.doctor.DoctorResult list)."""
         from packer.rollout.doctor import doctor

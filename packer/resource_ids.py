@@ -7,6 +7,7 @@ resource group. `ResourceRole` says what a write is for, so nothing has to guess
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 WORKSPACE_PROVIDER = "Microsoft.OperationalInsights/workspaces"
@@ -61,6 +62,61 @@ def workbooks_collection(resource_group: str) -> str:
 
 def workbook_id(resource_group: str, name: str) -> str:
     return f"{workbooks_collection(resource_group)}/{name}"
+
+
+class Scope(StrEnum):
+    """Where a collection hangs: `<workspace>/providers/Microsoft.SecurityInsights/<name>`,
+    `<workspace>/<name>`, or `<resource group>/providers/<type>`."""
+
+    SENTINEL = "sentinel"
+    WORKSPACE = "workspace"
+    RESOURCE_GROUP = "resource group"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """An ARM collection a workspace's content is listed from, declared once: its resource type,
+    where it hangs, and the fixed parameters of its list call."""
+
+    resource_type: str  # e.g. Microsoft.SecurityInsights/alertRules
+    scope: Scope
+    query: tuple[tuple[str, str], ...] = ()
+    workspace_filter: str | None = None  # a list parameter that takes the workspace id (workbooks: sourceId)
+
+    @property
+    def name(self) -> str:
+        """The collection segment of its ids: alertRules, savedSearches, workbooks..."""
+        return self.resource_type.rsplit("/", 1)[-1]
+
+    def collection_id(self, workspace: str, resource_group: str) -> str:
+        """The collection's id for the workspace `workspace` in the resource group `resource_group`."""
+        if self.scope is Scope.SENTINEL:
+            return sentinel_collection(workspace, self.name)
+        if self.scope is Scope.WORKSPACE:
+            return f"{workspace}/{self.name}"
+        return f"{resource_group}/providers/{self.resource_type}"
+
+    def item_id(self, workspace: str, resource_group: str, name: str) -> str:
+        return f"{self.collection_id(workspace, resource_group)}/{name}"
+
+    def list_params(self, workspace: str) -> dict[str, str]:
+        params = dict(self.query)
+        if self.workspace_filter:
+            params[self.workspace_filter] = workspace
+        return params
+
+
+ALERT_RULES = Collection(f"{SENTINEL_PROVIDER}/alertRules", Scope.SENTINEL)
+METADATA = Collection(f"{SENTINEL_PROVIDER}/metadata", Scope.SENTINEL)
+CONTENT_PACKAGES = Collection(f"{SENTINEL_PROVIDER}/contentPackages", Scope.SENTINEL)
+# A template's `mainTemplate` is only listed when expanded (ContentTemplates.json, "Expandable properties").
+CONTENT_TEMPLATES = Collection(f"{SENTINEL_PROVIDER}/contentTemplates", Scope.SENTINEL,
+                               query=(("$expand", "properties/mainTemplate"),))
+SAVED_SEARCHES = Collection(f"{WORKSPACE_PROVIDER}/savedSearches", Scope.WORKSPACE)
+TABLES = Collection(f"{WORKSPACE_PROVIDER}/tables", Scope.WORKSPACE)
+# Only the Sentinel workbooks linked to this workspace (the resource group may hold others).
+WORKBOOKS = Collection(WORKBOOK_PROVIDER, Scope.RESOURCE_GROUP,
+                       query=(("category", "sentinel"), ("canFetchContent", "true")), workspace_filter="sourceId")
 
 
 def permissions_collection(scope: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from packer import resource_ids
 from packer.remote.client import WorkspaceClient
 from packer.errors import ConfigError
 from packer.remote.errors import AuthorizationFailed, BadRequest, Conflict, ConnectionFailed, ServerError
@@ -30,7 +31,7 @@ def test_lists_follow_next_link_pages(emulator_factory):
     with _client(emu) as client:
         for n in range(5):
             emu.store.put(client.sentinel_collection("alertRules") + f"/rule-{n}", _rule(f"rule {n}"))
-        rules = client.list_alert_rules()
+        rules = client.list_in(resource_ids.ALERT_RULES)
     assert sorted(r["properties"]["displayName"] for r in rules) == [f"rule {n}" for n in range(5)]
     list_calls = [r for r in emu.requests if r.method == "GET" and r.path.lower().endswith("/alertrules")]
     assert len(list_calls) == 3
@@ -96,7 +97,7 @@ def test_a_delete_under_a_stale_etag_is_refused_and_keeps_the_resource(emulator)
 def test_a_token_of_another_tenant_is_refused_without_leaking_it(emulator):
     with _client(emulator, tenant=OTHER_TENANT) as client:
         with pytest.raises(AuthorizationFailed) as refused:
-            client.list_alert_rules()
+            client.list_in(resource_ids.ALERT_RULES)
     token = emulator.credential(OTHER_TENANT).get_token("x").token
     assert refused.value.code and token.split(".")[1] not in str(refused.value)
 
@@ -112,15 +113,15 @@ def test_api_errors_keep_the_apis_code_and_message(emulator):
 def test_server_errors_are_retried_by_azure_core_then_surface_typed(emulator):
     with _client(emulator, retry_total=2) as client:
         emulator.faults.script("GET", r"/alertRules$", 503, times=2)
-        assert client.list_alert_rules() == []  # two 503s, then success
+        assert client.list_in(resource_ids.ALERT_RULES) == []  # two 503s, then success
         emulator.faults.script("GET", r"/alertRules$", 500, times=5)
         with pytest.raises(ServerError):
-            client.list_alert_rules()
+            client.list_in(resource_ids.ALERT_RULES)
 
 
 def test_tables_and_workspace_reads(emulator):
     with _client(emulator) as client:
-        names = {t["name"] for t in client.list_tables()}
+        names = {t["name"] for t in client.list_in(resource_ids.TABLES)}
         assert {"SecurityEvent", "DeviceProcessEvents"} <= names
         assert client.get_workspace()["location"] == emulator.workspace.location
 
@@ -137,9 +138,9 @@ def test_a_missing_wrong_or_unreachable_endpoint_is_an_error_not_a_traceback(emu
     trustme.CA().cert_pem.write_to_path(str(wrong_ca))
     with WorkspaceClient(target, emu.credential(), emu.base_url, str(wrong_ca), retry_total=0) as client:
         with pytest.raises(ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED"):
-            client.list_alert_rules()
+            client.list_in(resource_ids.ALERT_RULES)
     closed = other.base_url
     other.stop()
     with WorkspaceClient(target, emu.credential(), closed, emu.ca_path, retry_total=0) as client:
         with pytest.raises(ConnectionFailed):
-            client.list_alert_rules()
+            client.list_in(resource_ids.ALERT_RULES)

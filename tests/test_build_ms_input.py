@@ -195,6 +195,8 @@ def test_a_field_the_builder_cannot_package_is_an_error_naming_the_file(tmp_path
     folder = tmp_path / "Solution"
     shutil.copytree(shared_path("corpus", "solutions", "Microsoft Copilot"), folder)
     query = sorted((folder / "Hunting Queries").glob("*.yaml"))[0]
-    query.write_text(query.read_text(encoding="utf-8").replace("\ntactics:", "\ntactics: 5\nignored:", 1), encoding="utf-8")
+    # entityMappings must be a list of mappings; a scalar cannot be packaged (by Microsoft's packager either)
+    written = query.read_text(encoding="utf-8").replace("\nentityMappings:", "\nentityMappings: 5\nignored:", 1)
+    query.write_text(written, encoding="utf-8")
     with pytest.raises(PackerError, match=f"{query.name}: cannot be packaged"):
         read_solution_input(next((folder / "Data").glob("*.json")))

@@ -1,5 +1,5 @@
-"""Executed docs (issue 15): the blocks of README.md and docs/fleet.md marked `<!-- runnable -->`
-run as written, in a shell, against a fresh emulator, pasting the `export` lines the emulator
+"""Executed docs (issue 15): the blocks of README.md, docs/fleet.md and docs/coverage.md marked
+`<!-- runnable -->` run as written, in a shell, against a fresh emulator, pasting the `export` lines the emulator
 prints; their exit codes and the output lines they show must still be what the commands do.
 Piped at COLUMNS=80, as in a CI log: tables must still show whole names."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import CONTENT, PROJECT_ROOT
 from tests.docblocks import blocks, missing_lines, steps
 
-DOCUMENTS = ("README.md", "docs/fleet.md")
+DOCUMENTS = ("README.md", "docs/fleet.md", "docs/coverage.md")
 
 
 def runnable(document: str):

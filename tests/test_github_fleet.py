@@ -87,9 +87,14 @@ def test_a_wave_and_a_name_glob_plan_only_those_workspaces_through_the_action(fl
     assert run.exit_code == 0, run.stdout
     fleet = json.loads((root / run.outputs["plan-path"]).read_text(encoding="utf-8"))
     assert [w["name"] for w in fleet["workspaces"]] == early[:2]
-    everything = run_step(root, action_argv({"command": "plan"}))
+    everything = run_step(root, action_argv({"command": "plan"}), {"GITHUB_RUN_ID": "42", "GITHUB_SERVER_URL": "https://github.com"})
     fleet = json.loads((root / everything.outputs["plan-path"]).read_text(encoding="utf-8"))
     assert sorted(w["name"] for w in fleet["workspaces"]) == sorted(t.name for t in inventory.targets)
+    # the page, uploaded with plan.* (content-pr.yml), linked from the job summary
+    page = (root / everything.outputs["plan-path"]).with_name("plan.html").read_text(encoding="utf-8")
+    assert all(f'data-ws="{t.name}"' in page for t in inventory.targets) and "ATT&amp;CK coverage" in page
+    assert ("`plan.html` in [this run's artifacts](https://github.com/contoso/sentinel-content/actions/runs/42#artifacts)"
+            in everything.summary)
     assert writes(emulator) == 0
 
 
@@ -157,7 +162,10 @@ def test_rollout_wave_by_wave_over_the_job_matrix(fleet_repo):
             assert run.exit_code == 0, run.stdout
             report = json.loads((root / run.outputs["report-json-path"]).read_text(encoding="utf-8"))
             assert report
-            assert (root / run.outputs["report-path"]).read_text(encoding="utf-8").strip() == run.summary.strip()
+            markdown = (root / run.outputs["report-path"]).read_text(encoding="utf-8").strip()
+            assert run.summary.strip().startswith(markdown)
+            page = root / Path(run.outputs["report-path"]).with_name("rollout-report.html")  # uploaded with rollout-report.*
+            assert "`rollout-report.html` in this run's artifacts" in run.summary and "<table" in page.read_text()
             shards_run.append(shard["select"])
     deployed = sorted(name for select in shards_run for name in select.split(","))
     assert deployed == [f"ws{i:02d}" for i in range(10)]

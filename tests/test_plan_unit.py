@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from packer import resource_ids
 from packer.content.model import RuleKind
 from packer.errors import ConfigError
 from packer.plan.diff import field_changes
@@ -230,26 +231,10 @@ class ListOnlyClient:
     def __init__(self, resources: list[dict], metadata: list[dict]):
         self.resources, self.metadata = resources, metadata
 
-    def list_alert_rules(self):
-        return [r for r in self.resources if "/alertRules/" in r["id"]]
-
-    def list_saved_searches(self):
-        return [r for r in self.resources if "/savedSearches/" in r["id"]]
-
-    def list_workbooks(self):
-        return [r for r in self.resources if "/workbooks/" in r["id"]]
-
-    def list_metadata(self):
-        return self.metadata
-
-    def list_tables(self):
-        return []
-
-    def list_content_packages(self):
-        return []
-
-    def list_content_templates(self):
-        return []
+    def list_in(self, collection):
+        if collection == resource_ids.METADATA:
+            return self.metadata
+        return [r for r in self.resources if f"/{collection.name}/".lower() in r["id"].lower()]
 
     def get_workspace(self):
         return {"location": "westeurope"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from packer import resource_ids
 from packer.auth import CredentialProvider
 from packer.bodies.resources import content_id_of
 from packer.content.load import load_content_unchecked
@@ -49,7 +50,7 @@ def rules_of(emulator, inventory, name: str) -> dict[str, dict]:
     target = inventory.target(name)
     credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
     with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
-        return {r["name"]: r for r in client.list_alert_rules()}
+        return {r["name"]: r for r in client.list_in(resource_ids.ALERT_RULES)}
 
 
 def test_fleet_rollout_applies_overlays_then_converges(fleet) -> None:
@@ -209,8 +210,8 @@ def _hub_of(emulator, inventory, name: str) -> tuple[list[dict], dict[str, dict]
     target = inventory.target(name)
     credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
     with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
-        packages = client.list_content_packages()
-        templates = {t["properties"]["contentId"]: t for t in client.list_content_templates()}
+        packages = client.list_in(resource_ids.CONTENT_PACKAGES)
+        templates = {t["properties"]["contentId"]: t for t in client.list_in(resource_ids.CONTENT_TEMPLATES)}
     return packages, templates
 
 

@@ -110,7 +110,7 @@ def test_files_without_problems_also_pass_the_schema_in_an_editor(folder):
 
 def test_fast_schema_check_agrees_with_jsonschema_on_every_real_file():
     """validate asks fastjsonschema first and jsonschema only for rejected files: they must agree."""
-    from packer.validate.document import ci_document
+    from packer.content.document import ci_document
     from packer.validate.files import field_kind, folder_kind
     from packer.validate.schemas import fast_check, keys, validator
 

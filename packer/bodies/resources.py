@@ -41,7 +41,7 @@ import uuid
 from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from packer import resource_ids
 from packer.content.model import (
@@ -146,20 +146,43 @@ def content_id_of(item: ContentItem) -> str:
 # --- per kind -------------------------------------------------------------------------------
 
 
-def _render(item: ContentItem, target: Target) -> tuple[str, str, dict, str]:
-    if isinstance(item, AnalyticRule):
-        rid = resource_ids.alert_rule_id(target.workspace_id, item.id)
-        return ResourceType.ALERT_RULE, rid, alert_rule_body(item), item.name
-    if isinstance(item, HuntingQuery):
-        rid = resource_ids.saved_search_id(target.workspace_id, item.id)
-        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(item))}, item.name
-    if isinstance(item, Parser):
-        rid = resource_ids.saved_search_id(target.workspace_id, item.function_name)
-        return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(item))}, item.title
-    if isinstance(item, Workbook):
-        rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(item, target))
-        return ResourceType.WORKBOOK, rid, workbook_body(item, target), item.title
-    raise TypeError(f"no API body for {type(item).__name__}")
+Rendered = tuple[str, str, dict, str]  # (ResourceType, resource id, API body, display name)
+
+
+def _render(item: ContentItem, target: Target) -> Rendered:
+    renderer = RENDERERS.get(type(item))
+    if renderer is None:
+        raise TypeError(f"no API body for {type(item).__name__}")
+    return renderer(item, target)
+
+
+def _alert_rule(rule: AnalyticRule, target: Target) -> Rendered:
+    rid = resource_ids.alert_rule_id(target.workspace_id, rule.id)
+    return ResourceType.ALERT_RULE, rid, alert_rule_body(rule), rule.name
+
+
+def _hunting_query(query: HuntingQuery, target: Target) -> Rendered:
+    rid = resource_ids.saved_search_id(target.workspace_id, query.id)
+    return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(hunting_query_properties(query))}, query.name
+
+
+def _parser(parser: Parser, target: Target) -> Rendered:
+    rid = resource_ids.saved_search_id(target.workspace_id, parser.function_name)
+    return ResourceType.SAVED_SEARCH, rid, {"properties": _saved_search(parser_properties(parser))}, parser.title
+
+
+def _workbook(workbook: Workbook, target: Target) -> Rendered:
+    rid = resource_ids.workbook_id(target.resource_group_id, workbook_name(workbook, target))
+    return ResourceType.WORKBOOK, rid, workbook_body(workbook, target), workbook.title
+
+
+# One per content kind's model (packer.content.load.KINDS; tests/test_content_kinds.py checks).
+RENDERERS: dict[type, Callable[[Any, Target], Rendered]] = {
+    AnalyticRule: _alert_rule,
+    HuntingQuery: _hunting_query,
+    Parser: _parser,
+    Workbook: _workbook,
+}
 
 
 def alert_rule_body(rule: AnalyticRule) -> dict:

@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.github_cmd",
     "packer.cli.azdo_cmd",
     "packer.cli.rollout_cmd",
+    "packer.cli.coverage_cmd",
     "packer.cli.install_cmd",
     "packer.cli.emulator_cmd",
     "packer.cli.demo_cmd",

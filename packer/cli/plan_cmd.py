@@ -107,6 +107,7 @@ def plan(
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
     adopt: bool = typer.Option(False, "--adopt", help=ADOPT_HELP),
     adopt_from: list[str] = typer.Option([], "--adopt-from", help=ADOPT_FROM_HELP),
+    html: Optional[Path] = typer.Option(None, "--html", help="Fleet plan: write the fleet report page (HTML) here."),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
@@ -117,7 +118,9 @@ def plan(
     if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
         os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
-        _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select)
+        _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select, html)
+    if html is not None:
+        raise ConfigError("--html writes the fleet report: use it with --all, --wave or --select")
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
@@ -135,7 +138,7 @@ def plan(
 
 
 def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | None, commit: str | None,
-                wave: str | None, select: str | None) -> None:
+                wave: str | None, select: str | None, html: Path | None = None) -> None:
     """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
     from packer.connect import connect_fleet
     from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
@@ -144,10 +147,18 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
         raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
     if not options.targets.is_file():
         raise ConfigError(f"the inventory {options.targets} does not exist (--targets)")
-    fleet = connect_fleet(options.targets, wave=wave, select=select, endpoint=_endpoint(options),
-                          requests_per_workspace=options.concurrency).plan(content, commit)
+    connected = connect_fleet(options.targets, wave=wave, select=select, endpoint=_endpoint(options),
+                              requests_per_workspace=options.concurrency)
+    fleet = connected.plan(content, commit)
     if out is not None:
         write_output(out, fleet.to_json())
+    if html is not None:
+        from packer.views.fleet_report import fleet_report_html
+
+        plans = {w.target.name: w.plan for w in fleet.workspaces if w.plan is not None}
+        coverage = connected.coverage(content, fleet_plan=plans)  # offline: the plan says what is blocked
+        write_output(html, fleet_report_html(title="Fleet plan", summary=fleet.summary(), plan=fleet,
+                                             coverage=coverage))
     if fmt == "json":
         typer.echo(fleet.to_json())
     elif fmt == "markdown":

@@ -120,6 +120,8 @@ def rollout_command(
                                                help="Failed workspaces a wave tolerates (overrides targets.yaml)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Write the fleet report (JSON) here."),
     report_md: Optional[Path] = typer.Option(None, "--report-md", help="Write the fleet report (Markdown) here."),
+    report_html: Optional[Path] = typer.Option(None, "--report-html",
+                                               help="Write the fleet report page (self-contained HTML) here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
     rate_scale: float = typer.Option(1.0, "--rate-scale", min=0.01,
                                      help="Multiply ARM's per-subscription limits (only for emulators configured so)."),
@@ -157,6 +159,12 @@ def rollout_command(
         write_output(report_json, report.to_json())
     if report_md is not None:
         write_output(report_md, rollout_report_markdown(report))
+    if report_html is not None:
+        from packer.views.fleet_report import fleet_report_html
+
+        coverage = fleet.coverage(content, live=True)  # what the rollout left running in each workspace
+        write_output(report_html, fleet_report_html(title="Rollout", summary=report.summary(), rollout=report,
+                                                    coverage=coverage))
     if fmt == "json":
         typer.echo(report.to_json())
     else:

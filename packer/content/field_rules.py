@@ -13,6 +13,7 @@ from datetime import timedelta
 from packer.durations import MAX_INTERVAL, MIN_INTERVAL, DurationError, parse_duration
 
 MAX_THRESHOLD = 10000
+SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold")  # not in an NRT rule
 LONG_PERIOD = timedelta(days=2)  # from here on, the service wants queryFrequency >= MIN_FREQUENCY_FOR_LONG_PERIOD
 MIN_FREQUENCY_FOR_LONG_PERIOD = timedelta(hours=1)
 

@@ -7,12 +7,15 @@ Use `packer.validate.validate_paths` to get a ContentSet together with every pro
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from packer import resource_ids
+from packer.content.field_rules import SCHEDULED_ONLY
 from packer.content.model import (
     AlertDetailsOverride,
     AnalyticRule,
@@ -26,6 +29,7 @@ from packer.content.model import (
     GroupingConfiguration,
     HuntingQuery,
     IncidentConfiguration,
+    KindSpec,
     Parser,
     RuleKind,
     Solution,
@@ -33,45 +37,79 @@ from packer.content.model import (
     Support,
     Workbook,
 )
+from packer.content.document import CiDocument, ci_view
 from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ContentError
 from packer.durations import to_iso8601
 from packer.vocabulary import canonical_tactic
 
-# The content folder layout (see README "Content layout").
+# The content folder layout (see README "Content layout"); each kind's folder is in KINDS.
 SOLUTION_FILE = "solution.yaml"
-FOLDERS: dict[str, ContentKind] = {
-    "analytic-rules": ContentKind.ANALYTIC_RULE,
-    "hunting-queries": ContentKind.HUNTING_QUERY,
-    "parsers": ContentKind.PARSER,
-    "workbooks": ContentKind.WORKBOOK,
-}
 YAML_SUFFIXES = (".yaml", ".yml")
+SOLUTION_SCHEMA = "solution"
+RULE_SCHEMA, HUNTING_SCHEMA, PARSER_SCHEMA, WORKBOOK_SCHEMA = "analytic-rule", "hunting-query", "parser", "workbook-metadata"
+
+
+# --- finding files --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ContentFile:
     path: Path
-    kind: ContentKind | None  # None: the solution file
+    kind: ContentKind | None  # from the content root's layout; None: the solution file, or not known
+    root: Path  # the content root: the only place the file (and what it links to) is read from
+    solution: bool = False  # the solution file (solution.yaml)
 
 
-def discover(root: Path) -> list[ContentFile]:
-    """Every content file under a content root, in a stable order."""
+def discover(path: Path, layout: bool | None = None) -> list[ContentFile]:
+    """Every content file under `path`, in a stable order: the one file discovery of validation
+    and the model. With `layout` (by default: when `path` holds solution.yaml), `path` is a
+    content root and each file's kind is its folder's (KINDS); otherwise every YAML file under
+    the folder (or `path` itself) is a candidate whose kind validation decides (folder name or
+    fields), skipping tool folders (.github, virtualenvs, node_modules). A missing path: []."""
+    if path.is_dir() and (layout or (layout is None and (path / SOLUTION_FILE).is_file())):
+        return _laid_out(path)
+    if path.is_dir():
+        root = content_root_of(path)
+        return [ContentFile(file, None, root, file.name == SOLUTION_FILE) for file in yaml_files(path)]
+    if os.path.lexists(path):  # a link loop or a broken link is reported when it is read
+        return [ContentFile(path, None, content_root_of(path.parent), path.name == SOLUTION_FILE)]
+    return []
+
+
+def _laid_out(root: Path) -> list[ContentFile]:
     files: list[ContentFile] = []
     if (root / SOLUTION_FILE).is_file():
-        files.append(ContentFile(root / SOLUTION_FILE, None))
+        files.append(ContentFile(root / SOLUTION_FILE, None, root, solution=True))
     for folder, kind in FOLDERS.items():
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            # not is_file(): a broken link or unreadable entry must be reported, not skipped
-            if not path.is_dir() and path.suffix.lower() in YAML_SUFFIXES:
-                files.append(ContentFile(path, kind))
+        if (root / folder).is_dir():
+            files += [ContentFile(path, kind, root) for path in yaml_files(root / folder, skip_tool_folders=False)]
     return files
 
 
-# --- case-insensitive access ----------------------------------------------------------------
+def yaml_files(folder: Path, skip_tool_folders: bool = True) -> list[Path]:
+    """The YAML files under `folder`, sorted; not is_file(): a broken link or unreadable entry
+    must be reported, not skipped."""
+    return [path for path in sorted(folder.rglob("*"))
+            if not path.is_dir() and path.suffix.lower() in YAML_SUFFIXES
+            and not (skip_tool_folders and is_tool_path(path.relative_to(folder)))]
+
+
+def is_tool_path(relative: Path) -> bool:
+    """Tool folders are not content: .github workflows, virtualenvs, node_modules."""
+    return any(part.startswith(".") or part == "node_modules" for part in relative.parts[:-1])
+
+
+def content_root_of(folder: Path) -> Path:
+    """The content root holding `folder` (the nearest folder with solution.yaml), else `folder`:
+    a file may link to another place in its content root, never outside it."""
+    for candidate in (folder, *folder.absolute().parents):
+        if (candidate / SOLUTION_FILE).is_file():
+            return candidate
+    return folder
+
+
+# --- case-insensitive access (for Microsoft's own input files: packer.package) ---------------
 
 
 def get(mapping: Any, key: str, default: Any = None) -> Any:
@@ -87,22 +125,6 @@ def get(mapping: Any, key: str, default: Any = None) -> Any:
     return default
 
 
-def actual_key(mapping: dict, key: str) -> str | None:
-    if key in mapping:
-        return key
-    return next((k for k in mapping if k.lower() == key.lower()), None)
-
-
-def text(doc: YamlDocument, path: tuple, value: Any) -> str | None:
-    """A scalar's literal text (so `version: 1.0` stays "1.0"); None for null."""
-    if value is None:
-        return None
-    raw = doc.raw(path)
-    if raw is not None and not isinstance(value, str):
-        return raw
-    return str(value)
-
-
 def as_list(value: Any) -> list:
     """Hunting queries may give tactics/techniques as one string: `tactics: A, B`."""
     if value is None:
@@ -112,16 +134,19 @@ def as_list(value: Any) -> list:
     return list(value)
 
 
-def source_of(doc: YamlDocument) -> SourceInfo:
-    return SourceInfo(doc.path, MappingProxyType(dict(doc.positions)))
+def source_of(doc: CiDocument) -> SourceInfo:
+    return SourceInfo(doc.path, MappingProxyType(dict(doc.source.positions)))
 
 
 # --- builders -------------------------------------------------------------------------------
+# Each takes the file's CI view (packer.content.document), the one validation judged: keys in
+# the schema's spelling, scalars as their literal text (`version: 1.0` stays "1.0"), enum
+# spellings fixed. Given a parsed YamlDocument instead, a builder makes that view itself.
 
 
 def _connectors(value: Any) -> tuple[DataConnectorRef, ...]:
     return tuple(
-        DataConnectorRef(str(get(c, "connectorId") or ""), tuple(str(t) for t in as_list(get(c, "dataTypes"))))
+        DataConnectorRef(str(c.get("connectorId") or ""), tuple(str(t) for t in as_list(c.get("dataTypes"))))
         for c in (value or [])
     )
 
@@ -129,11 +154,8 @@ def _connectors(value: Any) -> tuple[DataConnectorRef, ...]:
 def _entity_mappings(value: Any) -> tuple[EntityMapping, ...]:
     return tuple(
         EntityMapping(
-            str(get(m, "entityType")),
-            tuple(
-                FieldMapping(str(get(f, "identifier")), str(get(f, "columnName")))
-                for f in (get(m, "fieldMappings") or [])
-            ),
+            str(m.get("entityType")),
+            tuple(FieldMapping(str(f.get("identifier")), str(f.get("columnName"))) for f in (m.get("fieldMappings") or [])),
         )
         for m in (value or [])
     )
@@ -147,12 +169,16 @@ def _tactics(value: Any) -> tuple[str, ...]:
     return tuple(canonical_tactic(str(t).replace(" ", "")) or str(t) for t in as_list(value) if t is not None)
 
 
+def _techniques(value: Any) -> tuple[str, ...]:
+    return tuple(str(t).strip() for t in as_list(value) if t not in (None, ""))
+
+
 def _false_positives(value: Any) -> tuple[FalsePositive, ...]:
     return tuple(
         FalsePositive(
-            scenario=str(get(fp, "scenario", "")).strip(),
-            filter=str(get(fp, "filter", "")).strip(),
-            description=str(get(fp, "description", "")).strip(),
+            scenario=str(fp.get("scenario", "")).strip(),
+            filter=str(fp.get("filter", "")).strip(),
+            description=str(fp.get("description", "")).strip(),
         )
         for fp in (value or [])
     )
@@ -162,82 +188,84 @@ def _alert_details_override(value: Any) -> AlertDetailsOverride | None:
     if not isinstance(value, dict):
         return None
     dynamic = tuple(
-        (str(get(p, "alertProperty")), str(get(p, "value"))) for p in (get(value, "alertDynamicProperties") or [])
+        (str(p.get("alertProperty")), str(p.get("value"))) for p in (value.get("alertDynamicProperties") or [])
     )
     return AlertDetailsOverride(
-        display_name_format=get(value, "alertDisplayNameFormat"),
-        description_format=get(value, "alertDescriptionFormat"),
-        tactics_column_name=get(value, "alertTacticsColumnName"),
-        severity_column_name=get(value, "alertSeverityColumnName"),
+        display_name_format=value.get("alertDisplayNameFormat"),
+        description_format=value.get("alertDescriptionFormat"),
+        tactics_column_name=value.get("alertTacticsColumnName"),
+        severity_column_name=value.get("alertSeverityColumnName"),
         dynamic_properties=dynamic,
     )
+
+
+# Plain scalars YAML 1.1 reads as true (PyYAML's resolver), besides any spelling of "true".
+_YAML_TRUE = frozenset({"yes", "Yes", "YES", "on", "On", "ON"})
 
 
 def _bool(value: Any, default: bool) -> bool:
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() == "true"
+    text = str(value).strip()
+    return text.lower() == "true" or text in _YAML_TRUE
 
 
 def _incident_configuration(value: Any) -> IncidentConfiguration | None:
     if not isinstance(value, dict):
         return None
-    grouping_value = get(value, "groupingConfiguration")
+    grouping_value = value.get("groupingConfiguration")
     grouping = None
     if isinstance(grouping_value, dict):
-        lookback = str(get(grouping_value, "lookbackDuration") or "5h")
+        lookback = str(grouping_value.get("lookbackDuration") or "5h")
         grouping = GroupingConfiguration(
-            enabled=_bool(get(grouping_value, "enabled"), False),
-            reopen_closed_incident=_bool(get(grouping_value, "reopenClosedIncident"), False),
+            enabled=_bool(grouping_value.get("enabled"), False),
+            reopen_closed_incident=_bool(grouping_value.get("reopenClosedIncident"), False),
             lookback_duration=to_iso8601(lookback) if not lookback.startswith("P") else lookback,
-            matching_method=str(get(grouping_value, "matchingMethod") or "AllEntities"),
-            group_by_entities=tuple(as_list(get(grouping_value, "groupByEntities"))),
-            group_by_alert_details=tuple(as_list(get(grouping_value, "groupByAlertDetails"))),
-            group_by_custom_details=tuple(as_list(get(grouping_value, "groupByCustomDetails"))),
+            matching_method=str(grouping_value.get("matchingMethod") or "AllEntities"),
+            group_by_entities=tuple(as_list(grouping_value.get("groupByEntities"))),
+            group_by_alert_details=tuple(as_list(grouping_value.get("groupByAlertDetails"))),
+            group_by_custom_details=tuple(as_list(grouping_value.get("groupByCustomDetails"))),
         )
-    return IncidentConfiguration(create_incident=_bool(get(value, "createIncident"), True), grouping=grouping)
+    return IncidentConfiguration(create_incident=_bool(value.get("createIncident"), True), grouping=grouping)
 
 
-def analytic_rule_from(doc: YamlDocument) -> AnalyticRule:
-    d = doc.value
-    kind_text = str(get(d, "kind") or "Scheduled")
+def analytic_rule_from(doc: YamlDocument | CiDocument) -> AnalyticRule:
+    ci = ci_view(doc, RULE_SCHEMA)
+    d = ci.value
+    kind_text = str(d.get("kind") or "Scheduled")
     kind = RuleKind.NRT if kind_text.lower() == "nrt" else RuleKind.SCHEDULED
     scheduled = kind is RuleKind.SCHEDULED
-    grouping = get(d, "eventGroupingSettings")
-    threshold = get(d, "triggerThreshold")
+    grouping = d.get("eventGroupingSettings")
+    threshold = d.get("triggerThreshold")
     return AnalyticRule(
-        id=str(get(d, "id")).strip(),
-        name=str(get(d, "name")).strip(),
-        description=str(get(d, "description") or ""),
+        id=str(d.get("id")).strip(),
+        name=str(d.get("name")).strip(),
+        description=str(d.get("description") or ""),
         kind=kind,
-        severity=str(get(d, "severity")).capitalize(),
-        query=str(get(d, "query")),
-        version=text(doc, (actual_key(d, "version"),), get(d, "version")) or "1.0.0",
-        source=source_of(doc),
-        required_data_connectors=_connectors(get(d, "requiredDataConnectors")),
-        query_frequency=text(doc, (actual_key(d, "queryFrequency"),), get(d, "queryFrequency")) if scheduled else None,
-        query_period=text(doc, (actual_key(d, "queryPeriod"),), get(d, "queryPeriod")) if scheduled else None,
-        trigger_operator=str(get(d, "triggerOperator")) if scheduled and get(d, "triggerOperator") else None,
+        severity=str(d.get("severity")).capitalize(),
+        query=str(d.get("query")),
+        version=d.get("version") or "1.0.0",
+        source=source_of(ci),
+        required_data_connectors=_connectors(d.get("requiredDataConnectors")),
+        query_frequency=d.get("queryFrequency") if scheduled else None,
+        query_period=d.get("queryPeriod") if scheduled else None,
+        trigger_operator=str(d.get("triggerOperator")) if scheduled and d.get("triggerOperator") else None,
         trigger_threshold=int(str(threshold).strip()) if scheduled and threshold is not None else None,
-        tactics=_tactics(get(d, "tactics")),
-        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques")) if t not in (None, "")),
-        entity_mappings=_entity_mappings(get(d, "entityMappings")),
-        custom_details=MappingProxyType({str(k): str(v) for k, v in (get(d, "customDetails") or {}).items()}),
-        alert_details_override=_alert_details_override(get(d, "alertDetailsOverride")),
-        event_grouping_aggregation=get(grouping, "aggregationKind") if scheduled and grouping else None,
-        incident_configuration=_incident_configuration(get(d, "incidentConfiguration")),
-        suppression_duration=get(d, "suppressionDuration"),
-        suppression_enabled=_bool(get(d, "suppressionEnabled"), False),
-        sentinel_entities_mappings=tuple(
-            str(get(m, "columnName")) for m in (get(d, "sentinelEntitiesMappings") or [])
-        ),
-        status=get(d, "status"),
-        enabled=_bool(get(d, "enabled"), True),
-        false_positives=_false_positives(get(d, "falsePositives")),
-        alert_rule_template=_template_link(get(d, "alertRuleTemplateName")),
-        techniques=tuple(str(t).strip() for t in as_list(get(d, "techniques")) if t not in (None, "")),
+        tactics=_tactics(d.get("tactics")),
+        relevant_techniques=_techniques(d.get("relevantTechniques")),
+        entity_mappings=_entity_mappings(d.get("entityMappings")),
+        custom_details=MappingProxyType({str(k): str(v) for k, v in (d.get("customDetails") or {}).items()}),
+        alert_details_override=_alert_details_override(d.get("alertDetailsOverride")),
+        event_grouping_aggregation=grouping.get("aggregationKind") if scheduled and grouping else None,
+        incident_configuration=_incident_configuration(d.get("incidentConfiguration")),
+        suppression_duration=d.get("suppressionDuration"),
+        suppression_enabled=_bool(d.get("suppressionEnabled"), False),
+        sentinel_entities_mappings=tuple(str(m.get("columnName")) for m in (d.get("sentinelEntitiesMappings") or [])),
+        status=d.get("status"),
+        enabled=_bool(d.get("enabled"), True),
+        false_positives=_false_positives(d.get("falsePositives")),
+        alert_rule_template=_template_link(d.get("alertRuleTemplateName")),
+        techniques=_techniques(d.get("techniques")),
     )
 
 
@@ -246,50 +274,51 @@ def _template_link(value: Any) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def hunting_query_from(doc: YamlDocument) -> HuntingQuery:
-    d = doc.value
+def hunting_query_from(doc: YamlDocument | CiDocument) -> HuntingQuery:
+    ci = ci_view(doc, HUNTING_SCHEMA)
+    d = ci.value
     return HuntingQuery(
-        id=str(get(d, "id")).strip(),
-        name=str(get(d, "name")).strip(),
-        description=str(get(d, "description") or ""),
-        query=str(get(d, "query")),
-        source=source_of(doc),
-        version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "1.0.0",
-        required_data_connectors=_connectors(get(d, "requiredDataConnectors")),
-        tactics=_tactics(get(d, "tactics")),
-        relevant_techniques=tuple(str(t).strip() for t in as_list(get(d, "relevantTechniques")) if t not in (None, "")),
-        entity_mappings=_entity_mappings(get(d, "entityMappings")),
-        false_positives=_false_positives(get(d, "falsePositives")),
+        id=str(d.get("id")).strip(),
+        name=str(d.get("name")).strip(),
+        description=str(d.get("description") or ""),
+        query=str(d.get("query")),
+        source=source_of(ci),
+        version=d.get("version") or "1.0.0",
+        required_data_connectors=_connectors(d.get("requiredDataConnectors")),
+        tactics=_tactics(d.get("tactics")),
+        relevant_techniques=_techniques(d.get("relevantTechniques")),
+        entity_mappings=_entity_mappings(d.get("entityMappings")),
+        false_positives=_false_positives(d.get("falsePositives")),
     )
 
 
-def parser_from(doc: YamlDocument) -> Parser:
-    d = doc.value
-    function = get(d, "Function") or {}
-    params = get(d, "FunctionParams")
+def parser_from(doc: YamlDocument | CiDocument) -> Parser:
+    ci = ci_view(doc, PARSER_SCHEMA)
+    d = ci.value
+    function = d.get("Function") or {}
+    params = d.get("FunctionParams")
     if isinstance(params, list):  # [{Name, Type, Default?}, ...]
         params = ", ".join(
-            f"{get(p, 'Name')}:{get(p, 'Type')}"
-            + (f" = {get(p, 'Default')}" if get(p, "Default") is not None else "")
+            f"{p.get('Name')}:{p.get('Type')}" + (f" = {p.get('Default')}" if p.get("Default") is not None else "")
             for p in params
         )
     return Parser(
-        id=str(get(d, "id")).strip(),
-        title=str(get(function, "Title") or get(d, "FunctionName")),
-        function_name=str(get(d, "FunctionName")),
-        function_alias=str(get(d, "FunctionAlias") or get(d, "FunctionName")),
-        query=str(get(d, "FunctionQuery")),
-        version=str(get(function, "Version") or "1.0.0"),
-        source=source_of(doc),
-        category=str(get(d, "Category") or "Microsoft Sentinel Parser"),
-        last_updated=None if get(function, "LastUpdated") is None else str(get(function, "LastUpdated")),
+        id=str(d.get("id")).strip(),
+        title=str(function.get("Title") or d.get("FunctionName")),
+        function_name=str(d.get("FunctionName")),
+        function_alias=str(d.get("FunctionAlias") or d.get("FunctionName")),
+        query=str(d.get("FunctionQuery")),
+        version=str(function.get("Version") or "1.0.0"),
+        source=source_of(ci),
+        category=str(d.get("Category") or "Microsoft Sentinel Parser"),
+        last_updated=None if function.get("LastUpdated") is None else str(function.get("LastUpdated")),
         function_parameters=params,
     )
 
 
-def workbook_template_path(doc: YamlDocument) -> Path:
+def workbook_template_path(doc: YamlDocument | CiDocument) -> Path:
     """Where a workbook's JSON is: beside its YAML (`templateRelativePath`, or the same stem)."""
-    key = get(doc.value, "templateRelativePath")
+    key = ci_view(doc, WORKBOOK_SCHEMA).value.get("templateRelativePath")
     return doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".json")
 
 
@@ -321,65 +350,79 @@ _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-
                                     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def workbook_from(doc: YamlDocument) -> Workbook:
+def workbook_from(doc: YamlDocument | CiDocument) -> Workbook:
     """A workbook metadata YAML; its JSON sits beside it (`templateRelativePath` or same stem)."""
-    d = doc.value
-    template = workbook_template_path(doc)
-    serialized = json.dumps(read_workbook_json(template, doc.root), ensure_ascii=False)
+    ci = ci_view(doc, WORKBOOK_SCHEMA)
+    d = ci.value
+    template = workbook_template_path(ci)
+    serialized = json.dumps(read_workbook_json(template, ci.source.root), ensure_ascii=False)
     return Workbook(
-        key=str(get(d, "workbookKey")),
-        title=str(get(d, "title")),
-        description=str(get(d, "description") or ""),
-        version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "1.0.0",
+        key=str(d.get("workbookKey")),
+        title=str(d.get("title")),
+        description=str(d.get("description") or ""),
+        version=d.get("version") or "1.0.0",
         serialized_data=serialized,
-        source=source_of(doc),
+        source=source_of(ci),
         template_path=template,
-        id=get(d, "id"),
-        subtitle=str(get(d, "subtitle") or ""),
-        provider=str(get(d, "provider") or ""),
-        logo_file_name=get(d, "logoFileName"),
-        data_types=tuple(as_list(get(d, "dataTypesDependencies"))),
-        data_connectors=tuple(as_list(get(d, "dataConnectorsDependencies"))),
-        preview_images=tuple(as_list(get(d, "previewImagesFileNames"))),
-        resource_name=None if get(d, "resourceName") is None else str(get(d, "resourceName")),
+        id=d.get("id"),
+        subtitle=str(d.get("subtitle") or ""),
+        provider=str(d.get("provider") or ""),
+        logo_file_name=d.get("logoFileName"),
+        data_types=tuple(as_list(d.get("dataTypesDependencies"))),
+        data_connectors=tuple(as_list(d.get("dataConnectorsDependencies"))),
+        preview_images=tuple(as_list(d.get("previewImagesFileNames"))),
+        resource_name=None if d.get("resourceName") is None else str(d.get("resourceName")),
     )
 
 
-def solution_from(doc: YamlDocument) -> Solution:
-    d = doc.value
-    author = get(d, "author") or {}
-    support = get(d, "support") or {}
-    categories = get(d, "categories") or {}
+def solution_from(doc: YamlDocument | CiDocument) -> Solution:
+    ci = ci_view(doc, SOLUTION_SCHEMA)
+    d = ci.value
+    author = d.get("author") or {}
+    support = d.get("support") or {}
+    categories = d.get("categories") or {}
     return Solution(
-        name=str(get(d, "name")),
-        publisher_id=str(get(d, "publisherId")),
-        offer_id=str(get(d, "offerId")),
-        version=text(doc, (actual_key(d, "version") or "version",), get(d, "version")) or "3.0.0",
-        description=str(get(d, "description") or ""),
-        author=Author(str(get(author, "name")), get(author, "email")),
-        support=Support(
-            tier=str(get(support, "tier")),
-            name=get(support, "name"),
-            email=get(support, "email"),
-            link=get(support, "link"),
-        ),
-        source=source_of(doc),
-        first_publish_date=text(doc, ("firstPublishDate",), get(d, "firstPublishDate")),
-        last_publish_date=text(doc, ("lastPublishDate",), get(d, "lastPublishDate")),
-        logo=get(d, "logo"),
-        providers=tuple(as_list(get(d, "providers"))),
-        domains=tuple(as_list(get(categories, "domains"))),
-        verticals=tuple(as_list(get(categories, "verticals"))),
-        dependent_solution_ids=tuple(as_list(get(d, "dependentSolutionIds"))),
+        name=str(d.get("name")),
+        publisher_id=str(d.get("publisherId")),
+        offer_id=str(d.get("offerId")),
+        version=d.get("version") or "3.0.0",
+        description=str(d.get("description") or ""),
+        author=Author(str(author.get("name")), author.get("email")),
+        support=Support(tier=str(support.get("tier")), name=support.get("name"), email=support.get("email"),
+                        link=support.get("link")),
+        source=source_of(ci),
+        first_publish_date=d.get("firstPublishDate"),
+        last_publish_date=d.get("lastPublishDate"),
+        logo=d.get("logo"),
+        providers=tuple(as_list(d.get("providers"))),
+        domains=tuple(as_list(categories.get("domains"))),
+        verticals=tuple(as_list(categories.get("verticals"))),
+        dependent_solution_ids=tuple(as_list(d.get("dependentSolutionIds"))),
     )
 
 
-BUILDERS = {
-    ContentKind.ANALYTIC_RULE: analytic_rule_from,
-    ContentKind.HUNTING_QUERY: hunting_query_from,
-    ContentKind.PARSER: parser_from,
-    ContentKind.WORKBOOK: workbook_from,
-}
+# --- the registry of content kinds ------------------------------------------------------------
+# Validation, the model builders and plan's live-state reader loop over these. Order: the order a
+# file outside a known folder is matched against the signatures (the most specific first).
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(ContentKind.PARSER, Parser, "parsers", parser_from, PARSER_SCHEMA, resource_ids.SAVED_SEARCHES,
+             field="parsers", signature=("FunctionQuery", "FunctionName")),
+    KindSpec(ContentKind.WORKBOOK, Workbook, "workbooks", workbook_from, WORKBOOK_SCHEMA, resource_ids.WORKBOOKS,
+             field="workbooks", signature=("workbookKey",)),
+    KindSpec(ContentKind.ANALYTIC_RULE, AnalyticRule, "analytic-rules", analytic_rule_from, RULE_SCHEMA,
+             resource_ids.ALERT_RULES, field="analytic_rules",
+             folder_aliases=("analytic rules", "analytic", "analytics", "detections"),
+             signature=("kind", *SCHEDULED_ONLY)),
+    KindSpec(ContentKind.HUNTING_QUERY, HuntingQuery, "hunting-queries", hunting_query_from, HUNTING_SCHEMA,
+             resource_ids.SAVED_SEARCHES, field="hunting_queries", folder_aliases=("hunting queries", "hunting")),
+)
+BY_KIND: dict[ContentKind, KindSpec] = {spec.kind: spec for spec in KINDS}
+FOLDERS: dict[str, ContentKind] = {spec.folder: spec.kind for spec in sorted(KINDS, key=lambda s: s.folder)}
+
+
+def live_collections() -> tuple[resource_ids.Collection, ...]:
+    """The collections the registered kinds live in, each once (parsers and hunting queries share one)."""
+    return tuple(dict.fromkeys(spec.collection for spec in KINDS))
 
 
 def load_content_unchecked(root: Path) -> ContentSet:
@@ -389,22 +432,16 @@ def load_content_unchecked(root: Path) -> ContentSet:
     (`packer.validate`), which reports problems instead of failing on the first one.
     """
     solution = None
-    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
-    for content_file in discover(root):
+    items: dict[ContentKind, list] = {spec.kind: [] for spec in KINDS}
+    for content_file in discover(root, layout=True):
         doc = load_yaml(content_file.path, root=root)
-        if content_file.kind is None:
+        if content_file.solution:
             solution = solution_from(doc)
-        else:
-            items[content_file.kind].append(BUILDERS[content_file.kind](doc))
+        elif content_file.kind is not None:
+            items[content_file.kind].append(BY_KIND[content_file.kind].builder(doc))
     return content_set(solution, items)
 
 
 def content_set(solution: Solution | None, items: dict[ContentKind, list]) -> ContentSet:
     """A ContentSet from the items built per kind (each list in file order)."""
-    return ContentSet(
-        solution=solution,
-        analytic_rules=tuple(items[ContentKind.ANALYTIC_RULE]),
-        hunting_queries=tuple(items[ContentKind.HUNTING_QUERY]),
-        parsers=tuple(items[ContentKind.PARSER]),
-        workbooks=tuple(items[ContentKind.WORKBOOK]),
-    )
+    return ContentSet(solution, **{spec.field: tuple(items.get(spec.kind, ())) for spec in KINDS})

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
-from packer.content.yamlsource import FieldPath, Position
+from packer.content.yamlsource import FieldPath, Position, YamlDocument
+from packer.resource_ids import Collection
 
 
 class ContentKind(StrEnum):
@@ -262,6 +263,23 @@ class Solution:
 
 
 ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything the stages need to know about one content kind, declared once (the registry is
+    `packer.content.load.KINDS`): validation, the model builder and the live-state reader loop
+    over the registered kinds instead of naming each one."""
+
+    kind: ContentKind
+    model: type  # its dataclass above
+    folder: str  # its folder in a content root (README "Content layout")
+    builder: Callable[[YamlDocument], Any]  # a validated document -> the model
+    schema: str  # packer/schemas/<schema>.schema.json; also the kind's name in validation
+    collection: Collection  # the ARM collection its resources live in (read back by plan)
+    field: str  # the ContentSet attribute holding its items
+    folder_aliases: tuple[str, ...] = ()  # other folder names that hold it (e.g. an Azure-Sentinel checkout)
+    signature: tuple[str, ...] = ()  # keys only this kind has: a file outside a known folder is this kind
 
 
 @dataclass(frozen=True)

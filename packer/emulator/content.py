@@ -26,6 +26,9 @@ from typing import Any
 
 from packer.emulator import armerrors
 from packer.emulator.armerrors import ArmError
+from packer.emulator.config import EmulatorConfig
+from packer.emulator.routes import Route
+from packer.emulator.store import ResourceStore
 
 PRODUCT_KINDS = ("contentProductPackages", "contentProductTemplates")
 MAIN_TEMPLATE_EXPAND = "properties/maintemplate"
@@ -174,15 +177,16 @@ def _product_body(collection_id: str, type_name: str, name: str, properties: dic
             "properties": properties}
 
 
-def catalogue(service, route, query: dict[str, str], listing: bool = True) -> list[dict]:
+def catalogue(config: EmulatorConfig, store: ResourceStore, route: Route, query: dict[str, str],
+              listing: bool = True) -> list[dict]:
     """The product packages or templates the workspace at `route` could install. A template
     carries its packagedContent only when read one by one (`listing=False`)."""
-    ws = service.config.workspace(route.subscription, route.resource_group, route.workspace)
-    installed = {str((b.get("properties") or {}).get("contentId", "")).lower(): b for b in service.store.iter_under(
+    ws = config.workspace(route.subscription, route.resource_group, route.workspace)
+    installed = {str((b.get("properties") or {}).get("contentId", "")).lower(): b for b in store.iter_under(
         f"{route.workspace_id}/providers/Microsoft.SecurityInsights/contentPackages")}
     collection = route.collection_id
     out = []
-    for path in service.config.content_catalogue:
+    for path in config.content_catalogue:
         package, install = _catalogue_entry(path, ws.subscription, ws.resource_group, ws.name, ws.location)
         if route.kind.name == "contentProductPackages":
             props = {k: v for k, v in install.package.body.get("properties", {}).items()}
@@ -203,8 +207,8 @@ def catalogue(service, route, query: dict[str, str], listing: bool = True) -> li
     return out
 
 
-def catalogue_item(service, route, query: dict[str, str]) -> dict:
-    for body in catalogue(service, route, query, listing=False):
+def catalogue_item(config: EmulatorConfig, store: ResourceStore, route: Route, query: dict[str, str]) -> dict:
+    for body in catalogue(config, store, route, query, listing=False):
         if body["name"].lower() == route.name.lower():
             return body
     label = "contentProductPackages" if route.kind.name == "contentProductPackages" else "contentProductTemplates"

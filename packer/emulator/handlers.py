@@ -209,8 +209,8 @@ class Handlers:
         if call.request.method != "GET":
             raise armerrors.method_not_allowed(call.request.method, call.request.target)
         if call.route.name:
-            return Response(200, content.catalogue_item(self, call.route, call.query))
-        items = content.filter_items(content.catalogue(self, call.route, call.query), call.query)
+            return Response(200, content.catalogue_item(self.config, self.store, call.route, call.query))
+        items = content.filter_items(content.catalogue(self.config, self.store, call.route, call.query), call.query)
         return Response(200, self._page(call, items))
 
     def _permissions(self, call: Call) -> Response:

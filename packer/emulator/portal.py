@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from packer import resource_ids
 from packer.errors import ConfigError
 
 
@@ -43,7 +44,7 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
 def edit_alert_rule(client: Any, name: str, values: Mapping[str, Any]) -> PortalEdit:
     """Change `values` in the properties of the one analytic rule whose display name matches
     `name` (a case-insensitive glob) in the workspace of `client` (a WorkspaceClient)."""
-    rules = client.list_alert_rules()
+    rules = client.list_in(resource_ids.ALERT_RULES)
     matches = [r for r in rules
                if fnmatch.fnmatchcase(str(r.get("properties", {}).get("displayName", "")).lower(), name.lower())]
     if len(matches) != 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,6 +93,16 @@ class ActionInputs:
         return self.output_dir / "rollout-report.md"
 
     @property
+    def plan_html(self) -> Path:
+        """The fleet report page of a fleet plan (uploaded with plan.* by the workflows)."""
+        return self.output_dir / "plan.html"
+
+    @property
+    def report_html(self) -> Path:
+        """The fleet report page of a rollout (uploaded with rollout-report.*)."""
+        return self.output_dir / "rollout-report.html"
+
+    @property
     def gate_text(self) -> Path:
         return self.output_dir / "gate.txt"
 
@@ -145,6 +156,7 @@ def _run_plan(inputs: ActionInputs) -> int:
     """One workspace (target), part of the fleet (wave and/or select), or all of it."""
     from packer.connect import Endpoint, connect_fleet, connect_workspace, current_commit, plan_exit_code
     from packer.views.fleet_plan import fleet_plan_markdown
+    from packer.views.fleet_report import fleet_report_html
     from packer.views.plan import render_markdown
 
     endpoint, commit = Endpoint.from_environ(), current_commit()
@@ -157,6 +169,9 @@ def _run_plan(inputs: ActionInputs) -> int:
         fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=endpoint)
         plan = fleet.plan(inputs.content, commit)
         markdown = fleet_plan_markdown(plan)
+        plans = {w.target.name: w.plan for w in plan.workspaces if w.plan is not None}
+        write_output(inputs.plan_html, fleet_report_html(title="Fleet plan", summary=plan.summary(), plan=plan,
+                                                         coverage=fleet.coverage(inputs.content, fleet_plan=plans)))
     write_output(inputs.plan_json, plan.to_json())
     write_output(inputs.plan_markdown, markdown)
     print(markdown, end="", flush=True)
@@ -168,6 +183,7 @@ def _run_rollout(inputs: ActionInputs) -> int:
 
     from packer.connect import Endpoint, connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
+    from packer.views.fleet_report import fleet_report_html
     from packer.views.rollout import RichObserver, rollout_report_markdown
 
     fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
@@ -179,6 +195,8 @@ def _run_rollout(inputs: ActionInputs) -> int:
         report = fleet.rollout(inputs.content, options, observer)
     write_output(inputs.report_json, report.to_json())
     write_output(inputs.report_markdown, rollout_report_markdown(report))
+    write_output(inputs.report_html, fleet_report_html(title="Rollout", summary=report.summary(), rollout=report,
+                                                       coverage=fleet.coverage(inputs.content, live=True)))
     colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
     console.print(f"[bold {colour}]{report.summary()}[/]", markup=True)
     return 0 if report.within_thresholds else 1  # a wave within its threshold passes; the gate sums shards
@@ -268,6 +286,20 @@ def _publish_gate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]
     return {}, f"### sentinel-packer wave gate\n\n{verdict}\n"
 
 
+def _report_page_link(inputs: ActionInputs, environ: Mapping[str, str] | None) -> str:
+    """A line pointing to the fleet report page, which the workflow uploads with the run's artifacts."""
+    page = inputs.plan_html if inputs.command == "plan" else inputs.report_html if inputs.command == "rollout" else None
+    if page is None or not page.is_file():
+        return ""
+    env = os.environ if environ is None else environ
+    where = "this run's artifacts"
+    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        run = f"{env.get('GITHUB_SERVER_URL', 'https://github.com')}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+        where = f"[this run's artifacts]({run}#artifacts)"
+    return (f"\n**Fleet report page** (per wave and workspace: results, drift, blocked items, failures, ATT&CK "
+            f"coverage; sortable and filterable by tenant): `{page.name}` in {where}.\n")
+
+
 _PUBLISHERS = {"validate": _publish_validate, "build": _publish_build,
                "plan": _publish_plan, "rollout": _publish_rollout, "gate": _publish_gate}
 
@@ -276,10 +308,11 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str] | None = None) -
     """Run the command, then write the summary and outputs; never hides the command's failure."""
     inputs.output_dir.mkdir(parents=True, exist_ok=True)
     for stale in (inputs.sarif_path, inputs.plan_json, inputs.plan_markdown, inputs.report_json, inputs.report_markdown,
-                  inputs.gate_text):
+                  inputs.gate_text, inputs.plan_html, inputs.report_html):
         stale.unlink(missing_ok=True)  # outputs must only ever name what this run wrote
     code = run_command(inputs)
     outputs, summary = _PUBLISHERS[inputs.command](inputs, code)
+    summary += _report_page_link(inputs, environ)
     outputs["exit-code"] = str(code)
     write_step_summary(summary, environ)
     set_outputs(outputs, environ)

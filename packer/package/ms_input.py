@@ -17,7 +17,8 @@ from typing import Any
 
 from packer.content.load import analytic_rule_from, get, hunting_query_from, parser_from
 from packer.content.model import Author, Solution, SourceInfo, Support, Workbook
-from packer.content.yamlsource import YamlDocument, read_text
+from packer.content.document import CiDocument
+from packer.content.yamlsource import read_text
 from packer.errors import PackerError, ValidationFailed
 from packer.package.inputs import GENERIC_UI, STATIC_UI, CcpConnector, DataConnector, Entry, PackageInput
 from packer.package.solution import release_notes_url
@@ -235,10 +236,11 @@ class _Reader:
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise PackerError(f"{path}: cannot be packaged: {exc}") from None
 
-    def add_item(self, key: str, path: Path, doc: YamlDocument) -> None:
+    def add_item(self, key: str, path: Path, ci: CiDocument) -> None:
+        doc = ci.source  # Microsoft's packager copies some fields as written; the model comes from the CI view
         if key == "Parsers":
             self.parser_descriptions[str(get(doc.value, "FunctionName"))] = str(get(doc.value, "Description") or "")
-            parser = parser_from(doc)
+            parser = parser_from(ci)
             self.entries.append(replace(
                 parser,
                 query=clip_block_newline(doc.text, "FunctionQuery", parser.query),
@@ -249,13 +251,13 @@ class _Reader:
             if source_kind.lower() in REFUSED_SOURCE_KINDS:
                 raise PackerError(f"{path}: metadata.source.kind is '{source_kind}'; such content cannot be packaged")
             builder = hunting_query_from if key == "Hunting Queries" else analytic_rule_from
-            item = builder(doc)
+            item = builder(ci)
             if key != "Hunting Queries":
                 self.rules_as_written[item.source.path] = copy.deepcopy(doc.value)
             self.entries.append(replace(item, query=clip_block_newline(doc.text, "query", item.query)))
 
-    def checked(self, path: Path, key: str) -> YamlDocument | None:
-        """The file's document if it validates (as `validate` checks it); its errors are kept otherwise."""
+    def checked(self, path: Path, key: str) -> CiDocument | None:
+        """The file's CI view, as `validate` checked it; its errors are kept otherwise."""
         from packer.validate.files import HUNTING, PARSER, RULE, check_file
 
         result = check_file(path, {"Parsers": PARSER, "Hunting Queries": HUNTING}.get(key, RULE))
@@ -267,7 +269,7 @@ class _Reader:
         # What Microsoft's packager does not check (a misspelt tactic...) is packaged as written.
         self.skipped += [f"{p.path}:{p.line}: {p.field or '(file)'}: {p.message} (Microsoft's packager does not "
                          "check this; packaged as written)" for p in errors]
-        return result.source
+        return result.ci
 
     def add_connector(self, path: Path, entry: str) -> None:
         definition = _read_json(path)

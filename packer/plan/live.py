@@ -1,8 +1,9 @@
 """What a workspace holds, read with list calls only, and who owns each resource.
 
-One snapshot per plan: alert rules, saved searches, Sentinel workbooks linked to the
-workspace, and metadata (four list calls, paged); the table list is read separately, only
-when a rule is about to be written. Ownership is read from metadata (see
+One snapshot per plan: the collections every registered content kind lives in
+(packer.content.load.KINDS: alert rules, saved searches, Sentinel workbooks linked to the
+workspace), then metadata, Content Hub packages and templates (one list call each, paged); the
+table list is read separately, only when a rule is about to be written. Ownership is read from metadata (see
 packer.bodies.resources for the marker).
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from packer import resource_ids
+from packer.content.load import live_collections
 from packer.plan.query_needs import WorkspaceTables
 from packer.remote.client import WorkspaceClient
 from packer.remote.errors import RemoteError
@@ -51,19 +54,21 @@ class LiveState:
 
 def read_live_state(client: WorkspaceClient) -> LiveState:
     resources: dict[str, dict] = {}
-    for body in (*client.list_alert_rules(), *client.list_saved_searches(), *client.list_workbooks()):
-        if body.get("id"):
-            resources[body["id"].lower()] = body
-    metadata = {body["id"].lower(): body for body in client.list_metadata() if body.get("id")}
-    packages = {body["id"].lower(): body for body in client.list_content_packages() if body.get("id")}
-    templates = {body["id"].lower(): body for body in client.list_content_templates() if body.get("id")}
-    return LiveState(resources, metadata, packages, templates)
+    for collection in live_collections():
+        resources.update(_by_id(client.list_in(collection)))
+    return LiveState(resources, _by_id(client.list_in(resource_ids.METADATA)),
+                     _by_id(client.list_in(resource_ids.CONTENT_PACKAGES)),
+                     _by_id(client.list_in(resource_ids.CONTENT_TEMPLATES)))
+
+
+def _by_id(bodies: list[dict]) -> dict[str, dict]:
+    return {body["id"].lower(): body for body in bodies if body.get("id")}
 
 
 def workspace_tables(client: WorkspaceClient) -> tuple[WorkspaceTables | None, str]:
     """The workspace's tables and their columns, or None and why they are unknown."""
     try:
-        tables = WorkspaceTables.from_bodies(client.list_tables())
+        tables = WorkspaceTables.from_bodies(client.list_in(resource_ids.TABLES))
     except RemoteError as exc:
         return None, f"table probe skipped: {exc.code}: {exc.message}"
     if not tables.names:

@@ -43,7 +43,6 @@ from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
 from packer.targets.model import Target
 
 DEFAULT_CONCURRENCY = 4
-WORKBOOK_CATEGORY = "sentinel"
 
 
 class WorkspaceClient:
@@ -109,32 +108,11 @@ class WorkspaceClient:
 
     # --- reads --------------------------------------------------------------------------------
 
-    def list_alert_rules(self) -> list[dict]:
-        return self.list_collection(self.sentinel_collection("alertRules"))
-
-    def list_metadata(self) -> list[dict]:
-        return self.list_collection(self.sentinel_collection("metadata"))
-
-    def list_content_packages(self) -> list[dict]:
-        """Installed Content Hub packages (ContentPackages.json)."""
-        return self.list_collection(self.sentinel_collection("contentPackages"))
-
-    def list_content_templates(self) -> list[dict]:
-        """Installed item templates with their ARM body (`mainTemplate` is only listed when
-        expanded: ContentTemplates.json, "Expandable properties")."""
-        return self.list_collection(self.sentinel_collection("contentTemplates"),
-                                    {"$expand": "properties/mainTemplate"})
-
-    def list_saved_searches(self) -> list[dict]:
-        return self.list_collection(self.saved_searches_collection)
-
-    def list_workbooks(self) -> list[dict]:
-        """Sentinel workbooks linked to this workspace (the resource group may hold others)."""
-        params = {"category": WORKBOOK_CATEGORY, "sourceId": self.workspace_id, "canFetchContent": "true"}
-        return self.list_collection(self.workbooks_collection, params)
-
-    def list_tables(self) -> list[dict]:
-        return self.list_collection(resource_ids.tables_collection(self.workspace_id))
+    def list_in(self, collection: resource_ids.Collection) -> list[dict]:
+        """Every item of one of this workspace's collections (resource_ids.ALERT_RULES, a content
+        kind's `collection`...), with the collection's own list parameters."""
+        collection_id = collection.collection_id(self.workspace_id, self.target.resource_group_id)
+        return self.list_collection(collection_id, collection.list_params(self.workspace_id) or None)
 
     def get_workspace(self) -> dict:
         found = self.get(self.workspace_id)

@@ -138,7 +138,7 @@ def allowed(action: str, permissions: list[dict]) -> bool:
 
 def _tables(client, content: ContentSet, shared: SharedTablesNeeded) -> Check:
     try:
-        available = WorkspaceTables.from_bodies(client.list_tables())
+        available = WorkspaceTables.from_bodies(client.list_in(resource_ids.TABLES))
     except RemoteError as exc:
         return Check("tables", None, f"cannot list tables: {exc.code}: {exc.message}")
     problems = []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from packer.validate.document import CiDocument
+from packer.content.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
 from packer.validate.reference import connector_ids, entity_types, tactics_by_technique
 from packer.vocabulary import AGGREGATION_KINDS, SEVERITIES, canonical_tactic

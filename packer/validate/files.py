@@ -6,27 +6,27 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from packer.content.load import read_workbook_json
+from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json, workbook_template_path
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
 from packer.validate import fields, rules
-from packer.validate.document import CiDocument, ci_document, field_name
+from packer.content.document import CiDocument, ci_document, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
 from packer.validate.schemas import keys, schema_problems
 
+# A file's kind in validation is its schema's name (packer.content.load.KINDS); these have checks below.
 RULE = "analytic-rule"
 HUNTING = "hunting-query"
 PARSER = "parser"
 WORKBOOK = "workbook-metadata"
-SOLUTION = "solution"
+SOLUTION = SOLUTION_SCHEMA
+SOLUTION_SIGNATURE = frozenset({"publisherid", "offerid"})
 
 # folder name (lower case) -> kind, for files outside a content root (e.g. an Azure-Sentinel checkout)
-FOLDER_KINDS = {
-    "analytic-rules": RULE, "analytic rules": RULE, "analytic": RULE, "analytics": RULE, "detections": RULE,
-    "hunting-queries": HUNTING, "hunting queries": HUNTING, "hunting": HUNTING,
-    "parsers": PARSER, "workbooks": WORKBOOK,
-}
-RULE_ONLY_FIELDS = ("kind", *(name.lower() for name in rules.SCHEDULED_ONLY))  # lower case, as keys are compared
+FOLDER_KINDS = {folder.lower(): spec.schema for spec in KINDS for folder in (spec.folder, *spec.folder_aliases)}
+# lower case, as keys are compared; in registry order, the most specific first
+SIGNATURES = tuple((frozenset(key.lower() for key in spec.signature), spec.schema) for spec in KINDS)
+FALLBACK_KIND = HUNTING  # a file with no kind's signature: a hunting query needs no distinctive key
 
 
 @dataclass
@@ -56,15 +56,9 @@ def folder_kind(path: Path) -> str | None:
 
 def field_kind(value: dict) -> str:
     lowered = {k.lower() for k in value}
-    if "functionquery" in lowered or "functionname" in lowered:
-        return PARSER
-    if "workbookkey" in lowered:
-        return WORKBOOK
-    if "publisherid" in lowered or "offerid" in lowered:
+    if lowered & SOLUTION_SIGNATURE:
         return SOLUTION
-    if lowered & set(RULE_ONLY_FIELDS):
-        return RULE
-    return HUNTING
+    return next((kind for signature, kind in SIGNATURES if lowered & signature), FALLBACK_KIND)
 
 
 def check_file(path: Path, kind: str | None = None, root: Path | None = None) -> FileResult:
@@ -141,9 +135,8 @@ def _check_hunting_version(doc: CiDocument) -> list[Problem]:
 
 
 def _check_workbook_template(doc: CiDocument, root: Path | None) -> list[Problem]:
-    key = doc.value.get("templateRelativePath")
-    template = doc.path.parent / (key if isinstance(key, str) and key else doc.path.stem + ".json")
-    field_path = ("templateRelativePath",) if isinstance(key, str) else ()
+    template = workbook_template_path(doc)
+    field_path = ("templateRelativePath",) if isinstance(doc.value.get("templateRelativePath"), str) else ()
     if not os.path.lexists(template):
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
     try:

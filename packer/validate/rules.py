@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 
-from packer.content.field_rules import MAX_THRESHOLD, schedule_violations, threshold_violations  # noqa: F401 (MAX_THRESHOLD: named here before)
+from packer.content.field_rules import (  # noqa: F401 (MAX_THRESHOLD, SCHEDULED_ONLY: named here before)
+    MAX_THRESHOLD, SCHEDULED_ONLY, schedule_violations, threshold_violations,
+)
 from packer.durations import DurationError, parse_duration
-from packer.validate.document import CiDocument
+from packer.content.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
 
-SCHEDULED_ONLY = ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold")
 LEGACY_ENTITY_COLUMNS = ("AccountCustomEntity", "HostCustomEntity", "IPCustomEntity", "URLCustomEntity",
                          "ProcessCustomEntity", "FileHashCustomEntity")
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")

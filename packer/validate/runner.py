@@ -7,21 +7,17 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from packer.content.load import BUILDERS, FOLDERS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from
-from packer.content.model import ContentKind, ContentSet
+from packer.content.load import (
+    FOLDERS, KINDS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from, yaml_files,
+)
+from packer.content.model import ContentKind, ContentSet, KindSpec
 from packer.content.safefile import safe_resolve
 from packer.errors import ValidationFailed
-from packer.validate.files import HUNTING, PARSER, RULE, SOLUTION, WORKBOOK, FileResult, check_file
+from packer.validate.files import SOLUTION, FileResult, check_file
 from packer.validate.problems import ERROR, WARNING, Problem, ValidationReport
 
-_CONTENT_KIND_TO_SCHEMA = {
-    ContentKind.ANALYTIC_RULE: RULE,
-    ContentKind.HUNTING_QUERY: HUNTING,
-    ContentKind.PARSER: PARSER,
-    ContentKind.WORKBOOK: WORKBOOK,
-    None: SOLUTION,
-}
-_SCHEMA_TO_CONTENT_KIND = {schema: kind for kind, schema in _CONTENT_KIND_TO_SCHEMA.items()}
+_CONTENT_KIND_TO_SCHEMA: dict[ContentKind, str] = {spec.kind: spec.schema for spec in KINDS}
+_SCHEMA_TO_SPEC: dict[str, KindSpec] = {spec.schema: spec for spec in KINDS}
 _NOT_HEX = re.compile(r"[^0-9a-f]")
 INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
@@ -92,31 +88,22 @@ def load_content(root: Path, kql: bool = True, require_kql: bool | None = None) 
 
 
 def _targets(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, str | None, Path]]:
-    """(file, kind, content root) per file to check; the root is the only place it is read from."""
+    """(file, kind, content root) per file to check (packer.content.load.discover finds them);
+    the root is the only place it is read from."""
     seen: set[Path] = set()
     targets: list[tuple[Path, str | None, Path]] = []
-
-    def add(path: Path, kind: str | None, root: Path) -> None:
-        key = safe_resolve(path)
-        if key not in seen:
-            seen.add(key)
-            targets.append((path, kind, root))
-
     for path in paths:
-        if path.is_dir() and (path / SOLUTION_FILE).is_file():
-            for content_file in discover(path):
-                add(content_file.path, _CONTENT_KIND_TO_SCHEMA[content_file.kind], path)
-            problems += _outside_content_folders(path, seen)
-        elif path.is_dir():
-            root = _content_root_of(path)
-            for file in sorted(path.rglob("*")):
-                # not is_file(): a broken link must be reported as unreadable, not skipped
-                if not file.is_dir() and file.suffix.lower() in YAML_SUFFIXES and not _skipped(file.relative_to(path)):
-                    add(file, SOLUTION if file.name == SOLUTION_FILE else None, root)
-        elif os.path.lexists(path):  # a link loop or a broken link is reported by check_file
-            add(path, SOLUTION if path.name == SOLUTION_FILE else None, _content_root_of(path.parent))
-        else:
+        if not os.path.lexists(path):
             problems.append(Problem(path, 1, 1, "", ERROR, "file.missing", "no such file or folder"))
+            continue
+        for found in discover(path):
+            key = safe_resolve(found.path)
+            if key not in seen:
+                seen.add(key)
+                targets.append((found.path, SOLUTION if found.solution else _CONTENT_KIND_TO_SCHEMA.get(found.kind),
+                                found.root))
+        if path.is_dir() and (path / SOLUTION_FILE).is_file():
+            problems += _outside_content_folders(path, seen)
     return targets
 
 
@@ -126,24 +113,8 @@ def _outside_content_folders(root: Path, discovered: set[Path]) -> list[Problem]
         Problem(file, 1, 1, "", WARNING, "file.not-content",
                 f"not in a content folder ({', '.join(f'{name}/' for name in FOLDERS)}), so it is neither "
                 "validated nor packaged; move it into one, or out of the content folder")
-        for file in sorted(root.rglob("*"))
-        if file.suffix.lower() in YAML_SUFFIXES and not file.is_dir() and safe_resolve(file) not in discovered
-        and not _skipped(file.relative_to(root)) and not _is_inventory(file)
+        for file in yaml_files(root) if safe_resolve(file) not in discovered and not _is_inventory(file)
     ]
-
-
-def _content_root_of(folder: Path) -> Path:
-    """The content root holding `folder` (the nearest folder with solution.yaml), else `folder`:
-    a file may link to another place in its content root, never outside it."""
-    for candidate in (folder, *folder.absolute().parents):
-        if (candidate / SOLUTION_FILE).is_file():
-            return candidate
-    return folder
-
-
-def _skipped(relative: Path) -> bool:
-    """Tool folders are not content: .github workflows, virtualenvs, node_modules."""
-    return any(part.startswith(".") or part == "node_modules" for part in relative.parts[:-1])
 
 
 def _id_key(content_id: str) -> str:
@@ -168,16 +139,16 @@ def _duplicate_ids(results: list[FileResult]) -> list[Problem]:
 
 def _build_content(results: list[FileResult], problems: list[Problem]) -> ContentSet:
     solution = None
-    items: dict[ContentKind, list] = {kind: [] for kind in BUILDERS}
+    items: dict[ContentKind, list] = {spec.kind: [] for spec in KINDS}
     for result in results:
-        if result.kind is None or result.source is None:
+        if result.kind is None or result.ci is None:
             continue
-        kind = _SCHEMA_TO_CONTENT_KIND[result.kind]
-        try:
-            if kind is None:
-                solution = solution_from(result.source)
+        spec = _SCHEMA_TO_SPEC.get(result.kind)
+        try:  # from the CI view validation judged: the file is read one way
+            if spec is None:
+                solution = solution_from(result.ci)
             else:
-                items[kind].append(BUILDERS[kind](result.source))
+                items[spec.kind].append(spec.builder(result.ci))
         except Exception as exc:  # a gap between the checks and the model: report it, never a traceback
             problems.append(Problem(result.path, 1, 1, "", ERROR, "model.build",
                                     f"passed validation but could not be loaded ({type(exc).__name__}: {exc}); please report this"))

@@ -2,30 +2,17 @@
 from __future__ import annotations
 
 import ast
-import json
 from functools import lru_cache
-from importlib import resources
 
 import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
-from packer.validate.document import CiDocument, KeyTree, field_name, key_tree
+from packer.content.load import KINDS, SOLUTION_SCHEMA
+from packer.content.document import CiDocument, field_name, keys, schema  # noqa: F401 (keys: named here before)
 from packer.validate.problems import ERROR, Problem
 from packer.validate.unknown_keys import unknown_key_problems
 
-SCHEMA_FILES = {
-    "analytic-rule": "analytic-rule.schema.json",
-    "hunting-query": "hunting-query.schema.json",
-    "parser": "parser.schema.json",
-    "workbook-metadata": "workbook-metadata.schema.json",
-    "solution": "solution.schema.json",
-}
-
-
-@lru_cache(maxsize=None)
-def schema(name: str) -> dict:
-    text = resources.files("packer").joinpath("schemas", SCHEMA_FILES[name]).read_text(encoding="utf-8")
-    return json.loads(text)
+SCHEMA_FILES = {name: f"{name}.schema.json" for name in (*(spec.schema for spec in KINDS), SOLUTION_SCHEMA)}
 
 
 @lru_cache(maxsize=None)
@@ -61,11 +48,6 @@ def _inline_refs(node, defs: dict):
     if isinstance(node, list):
         return [_inline_refs(v, defs) for v in node]
     return node
-
-
-@lru_cache(maxsize=None)
-def keys(name: str) -> KeyTree:
-    return key_tree(schema(name))
 
 
 def schema_problems(name: str, doc: CiDocument) -> list[Problem]:

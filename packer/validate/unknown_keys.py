@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterator
 
-from packer.validate.document import CiDocument, field_name
+from packer.content.document import CiDocument, field_name
 from packer.validate.problems import WARNING, Problem
 
 SIMILAR = 0.75  # difflib ratio: entityMapings/entityMappings 0.96, customDetail/customDetails 0.96
