@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Callable, Iterable, Mapping
 
+from packer import resource_ids
 from packer.bodies.resources import desired_resource, item_key
 from packer.content.model import AnalyticRule, ContentKind, ContentSet, HuntingQuery
 from packer.coverage.attack import DOMAIN, AttackCatalog, load_attack
@@ -230,8 +231,8 @@ def _live_workspace(content: ContentSet, mine: ContentSet, inventory: Inventory,
     base = WorkspaceCoverage(target.name, inventory.tenant_of(target).name, target.wave or "")
     try:
         with connection.client_for(target) as client:
-            live = {b["id"].lower(): b for b in (*client.list_alert_rules(), *client.list_saved_searches())
-                    if b.get("id")}
+            live = {b["id"].lower(): b for b in (*client.list_in(resource_ids.ALERT_RULES),
+                                                 *client.list_in(resource_ids.SAVED_SEARCHES)) if b.get("id")}
             tables, note = workspace_tables(client)
     except PackerError as exc:
         return WorkspaceCoverage(base.name, base.tenant, base.wave, error=str(exc))
