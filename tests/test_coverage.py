@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
+from packer import resource_ids
 from packer.auth import CredentialProvider
-from packer.resource_ids import ALERT_RULES
 from packer.connect import load_content_folder
 from packer.content.model import ContentKind
 from packer.coverage import RuleState, live_coverage, offline_coverage, repository_coverage
@@ -110,7 +110,7 @@ def test_live_counts_what_the_workspace_holds(fleet, tmp_path: Path):
     content, inventory, targets, connection, _ = fleet
     target = inventory.target("contoso-soc")
     with connection.client_for(target) as client:  # a rule disabled in the portal, one deleted there
-        rules = {r["properties"]["displayName"]: r for r in client.list_in(ALERT_RULES)}
+        rules = {r["properties"]["displayName"]: r for r in client.list_in(resource_ids.ALERT_RULES)}
         kaseya = rules[NETWORK_RULES[0]]
         client.put(kaseya["id"], {"kind": kaseya["kind"], "etag": kaseya.get("etag"),
                                   "properties": {**kaseya["properties"], "enabled": False}})
