@@ -131,6 +131,7 @@ class WorkspaceFlags:
     workspace: str | None = None
     tenant: str | None = None
     repository: str | None = None
+    repository_typed: bool = False  # given as --repository, not defaulted from $GITHUB_REPOSITORY
 
     def missing(self) -> list[str]:
         given = (("--subscription", self.subscription), ("--resource-group", self.resource_group),
@@ -243,15 +244,21 @@ def _from_inventory(name: str, targets: Path, endpoint: Endpoint, concurrency: i
 
 
 def _check_flags_match_plan(flags: WorkspaceFlags, planned: Target) -> None:
-    """A saved plan names its workspace; flags that name another one are a mistake, not an override.
-    (--repository is left out: it defaults to $GITHUB_REPOSITORY, and the plan's own marks apply.)"""
+    """A saved plan names its workspace and repository; flags that name another one are a mistake,
+    not an override (the plan's writes carry its repository's ownership marks). --repository
+    counts only when typed: its default, $GITHUB_REPOSITORY, may legitimately differ from the
+    `repository:` of targets.yaml the plan was made with."""
+    from packer.plan.live import same_repository
+
     pairs = (("--subscription", flags.subscription, planned.subscription_id),
              ("--resource-group", flags.resource_group, planned.resource_group),
              ("--workspace", flags.workspace, planned.workspace), ("--tenant", flags.tenant, planned.tenant_id))
     differ = [f"{flag} {given} (the plan's: {saved})" for flag, given, saved in pairs
               if given and given.lower() != (saved or "").lower()]
+    if flags.repository_typed and flags.repository and not same_repository(flags.repository, planned.repository):
+        differ.append(f"--repository {flags.repository} (the plan's: {planned.repository})")
     if differ:
-        raise ConfigError("the saved plan is for another workspace: " + "; ".join(differ)
+        raise ConfigError("the saved plan is for another workspace or repository: " + "; ".join(differ)
                           + ". Run plan for this workspace, or drop these flags to apply it to the workspace it was made for")
 
 

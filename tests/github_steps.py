@@ -13,6 +13,7 @@ from tests.conftest import PROJECT_ROOT
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 ACTION = PROJECT_ROOT / "action.yml"
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_CHOICE = re.compile(r"([\w.-]+) == '([^']*)' && '([^']*)' \|\| '([^']*)'")
 
 
 def load_yaml(path: Path) -> dict:
@@ -36,6 +37,9 @@ def resolve(text: str, context: dict[str, str]) -> str:
         expression = match.group(1)
         if expression in context:
             return context[expression]
+        chosen = _CHOICE.fullmatch(expression)  # `a == 'v' && 'then' || 'else'`, a given
+        if chosen and chosen.group(1) in context:
+            return chosen.group(3) if context[chosen.group(1)] == chosen.group(2) else chosen.group(4)
         left, bar, default = expression.partition("||")  # `inputs.x || 'v'`: a dispatch input absent on push
         if bar and default.strip().startswith("'") and left.strip().startswith("inputs."):
             return context.get(left.strip()) or default.strip().strip("'")

@@ -53,8 +53,8 @@ def test_rollout_runs_the_waves_in_order_each_a_deployment_job_in_its_environmen
     assert loop_key == "${{ each wave in split('canary,early,broad', ',') }}"
     stage = waves[0]
     assert stage["${{ if eq(wave, 'canary') }}"] == {"dependsOn": "validate"}
-    assert stage["${{ if eq(wave, 'early') }}"] == {"dependsOn": "canary"}
-    assert stage["${{ if eq(wave, 'broad') }}"] == {"dependsOn": "early"}
+    assert stage["${{ if eq(wave, 'early') }}"] == {"dependsOn": ["validate", "canary"]}
+    assert stage["${{ if eq(wave, 'broad') }}"] == {"dependsOn": ["validate", "early"]}
     assert stage["condition"] == "succeeded()"
     job = stage["jobs"][0]
     assert job["environment"] == "${{ wave }}" and "deployment" in job

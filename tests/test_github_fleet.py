@@ -20,6 +20,7 @@ from tests.test_github_action import StepRun
 from tests.test_github_comments import MARKER, PR, REPO, TOKEN, github  # noqa: F401 (fixture)
 
 WAVES = ("canary", "early", "broad")
+NO_REVIEW = {"needs.prepare.outputs.reviewed": "false"}  # a push that merged no reviewed pull request
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_rollout_wave_by_wave_over_the_job_matrix(fleet_repo):
     for wave in WAVES:
         rollout_step = next(s for s in jobs[wave]["steps"] if s.get("id") == "rollout")
         for shard in matrices[wave]["include"]:
-            context = {"matrix.select": shard["select"], "matrix.shard": shard["shard"]}
+            context = {"matrix.select": shard["select"], "matrix.shard": shard["shard"], **NO_REVIEW}
             run = run_step(root, action_argv(rollout_step["with"], context))
             assert run.exit_code == 0, run.stdout
             report = json.loads((root / run.outputs["report-json-path"]).read_text(encoding="utf-8"))
@@ -175,7 +176,7 @@ def test_rollout_wave_by_wave_over_the_job_matrix(fleet_repo):
     for wave in WAVES:  # the same push rolled out again: nothing to do
         rollout_step = next(s for s in jobs[wave]["steps"] if s.get("id") == "rollout")
         for shard in matrices[wave]["include"]:
-            context = {"matrix.select": shard["select"], "matrix.shard": shard["shard"]}
+            context = {"matrix.select": shard["select"], "matrix.shard": shard["shard"], **NO_REVIEW}
             assert run_step(root, action_argv(rollout_step["with"], context)).exit_code == 0
     assert writes(emulator) == first_writes
 
@@ -185,7 +186,7 @@ def test_a_failing_canary_fails_its_job_and_still_reports(fleet_repo):
     canary = _prepare_matrices(root, env)["canary"]["include"]
     rollout_step = step(workflow("content-rollout.yml")["jobs"]["canary"], "rollout")
     emulator.faults.script("PUT", r"rg-sec-00/.*alertRules/", 400, times=1000)
-    context = {"matrix.select": canary[0]["select"], "matrix.shard": canary[0]["shard"]}
+    context = {"matrix.select": canary[0]["select"], "matrix.shard": canary[0]["shard"], **NO_REVIEW}
 
     failed = run_step(root, action_argv(rollout_step["with"], context))
 

@@ -290,3 +290,55 @@ def test_the_cli_plan_exits_1_on_a_conflict_and_status_reports_json(dep, emulato
         "properties"]["severity"] == "High"
     bad = run("plan", *flags, "--content", str(repo), "--on-conflict", "mine")
     assert bad.exit_code == 1 and "--on-conflict must be one of fail, ours, theirs" in str(bad.exception)
+
+
+# --- creates are conditional; templates are told apart by kind and package -----------------------
+
+
+def test_a_package_and_templates_created_by_someone_else_after_the_plan_are_never_overwritten(dep, emulator):
+    """Content Hub creates go with If-None-Match: * like every create (packer/apply/writes.py):
+    ARM's conditional create answers 412 when the resource exists (docs/emulator.md)."""
+    plan = dep.plan()
+    hub = [i for i in plan.items if i.resource_type in ("contentPackages", "contentTemplates")
+           and i.action is Action.CREATE]
+    assert hub and all(w.create for i in hub for w in i.writes)
+    theirs = {}
+    for item in hub:  # someone installs at the planned ids between plan and apply
+        theirs[item.resource_id] = emulator.store.put(item.resource_id, {"properties": {
+            "contentId": f"theirs-{item.name}", "version": "9.9.9", "displayName": "theirs",
+            "contentKind": "Solution" if item.resource_type == "contentPackages" else "AnalyticsRule"}})
+
+    report = dep.apply(plan, check_stale=False)
+
+    failed = {r.resource_id: r for r in report.failures}
+    assert set(theirs) <= set(failed)
+    for resource_id, before in theirs.items():
+        assert "created by someone else meanwhile" in failed[resource_id].message
+        assert emulator.store.get(resource_id)["etag"] == before["etag"]  # not overwritten
+
+
+def test_a_template_is_matched_by_kind_and_content_id_within_its_own_package(dep, emulator, repo):
+    """A contentId is not unique: another package may ship it, and so may another kind of the
+    same package (Microsoft's Windows Firewall: a DataConnector and a Workbook). The rule's merge
+    base is its own AnalyticsRule template, not a Workbook of the same contentId nor another
+    package's template, even at higher versions."""
+    from packer.plan.content_hub import live_template_by_kind_and_id
+    from packer.plan.live import read_live_state
+
+    dep.apply()
+    templates = dep.client.sentinel_collection("contentTemplates")
+    for name, kind, package in (("same-id-workbook", "Workbook", SOLUTION_ID), ("other-package", "AnalyticsRule",
+                                                                               "contoso.other-solution")):
+        emulator.store.put(f"{templates}/{name}", {"properties": {
+            "contentId": MESH_RULE, "contentKind": kind, "version": "9.0.0", "packageId": package,
+            "displayName": name, "mainTemplate": {"resources": []}}})
+    found = live_template_by_kind_and_id(read_live_state(dep.client), SOLUTION_ID)
+    assert found[("AnalyticsRule", MESH_RULE)]["properties"]["version"] == "1.0.0"
+    assert found[("Workbook", MESH_RULE)]["name"] == "same-id-workbook"
+
+    rule_id = dep.client.sentinel_collection("alertRules") + f"/{MESH_RULE}"
+    _portal_edit(emulator, rule_id, severity="Low")
+    edit(repo.joinpath(*MESH_YAML), r"has 'meshcentral'", "has_cs 'MeshCentral'")
+    _bump(repo)
+    rule = next(i for i in dep.plan().items if i.resource_id == rule_id)
+    assert rule.action is Action.UPGRADE and "kept severity" in rule.reason  # merged on its own template

@@ -80,6 +80,25 @@ def test_a_plan_for_another_workspace_is_refused(flags, emulator, tmp_path):
     assert emulator.counters.total()["writes"] == 0
 
 
+def test_a_saved_plan_applied_with_another_repository_typed_is_refused(flags, emulator, tmp_path):
+    """--repository is not silently ignored with --plan: the plan's writes carry its own
+    repository's marks, so naming another one is a mistake. Its default, $GITHUB_REPOSITORY,
+    is not taken for one (a plan made with targets.yaml's `repository:` applies in CI)."""
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", *flags, "--out", str(plan_file)).exit_code == 2
+    other = [("contoso/other" if a == REPOSITORY else a) for a in flags]
+
+    refused = run("apply", *other, "--plan", str(plan_file))
+
+    assert refused.exit_code == 1 and isinstance(refused.exception, ConfigError)
+    assert f"--repository contoso/other (the plan's: {REPOSITORY})" in str(refused.exception)
+    assert emulator.counters.total()["writes"] == 0
+    without = [a for i, a in enumerate(flags) if a != "--repository" and (i == 0 or flags[i - 1] != "--repository")]
+    from_env = runner.invoke(app, ["apply", *without, "--plan", str(plan_file)],
+                             env={"COLUMNS": "200", "GITHUB_REPOSITORY": "contoso/other"})
+    assert from_env.exit_code == 0, from_env.output
+
+
 def test_a_token_of_another_tenant_is_refused_with_exit_code_1(flags, emulator, monkeypatch, capsys):
     from packer.cli import main
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from packer.apply.report import ApplyReport, ItemResult, Outcome
 from packer.apply.writes import execute
@@ -104,12 +104,13 @@ def _check_target(plan: Plan, client: WorkspaceClient) -> None:
 def _check_fresh(plan: Plan, client: WorkspaceClient) -> None:
     state = read_live_state(client)
     if fingerprint(state.etags(), plan.watched) != plan.fingerprint:
-        changed = _changed_ids(plan, state.etags())
+        changed = changed_ids(plan, state.etags())
         raise StalePlan("the workspace changed since this plan was computed"
                         + (f" ({changed})" if changed else "") + "; run plan again and review it")
 
 
-def _changed_ids(plan: Plan, etags: dict[str, str]) -> str:
+def changed_ids(plan: Plan, etags: Mapping[str, str]) -> str:
+    """Names of (up to 5) resources the plan writes whose etag is no longer the one it read."""
     known = {w.resource_id.lower(): w.etag for i in plan.items for w in i.writes}
     names = [rid.rsplit("/", 1)[-1] for rid, etag in known.items() if (etags.get(rid) or None) != (etag or None)]
     return ", ".join(sorted(names)[:5])

@@ -32,3 +32,13 @@ def logissue_command(finding: Finding) -> str | None:
         properties.append(("code", finding.rule_id))
     props = ";".join(f"{key}={_escape(value)}" for key, value in properties)
     return f"##vso[task.logissue {props}]{_escape(finding.message)}"
+
+
+def warning_command(message: str) -> str:
+    """A warning not tied to a file: `##vso[task.logissue type=warning]message`."""
+    return f"##vso[task.logissue type=warning]{_escape(message)}"
+
+
+def variable_command(name: str, value: str) -> str:
+    """An output variable later jobs and stages read (`isOutput=true`)."""
+    return f"##vso[task.setvariable variable={_escape(name)};isOutput=true]{_escape(value)}"

@@ -50,5 +50,35 @@ def comment(
     typer.echo(f"sticky thread {result.action}: {result.thread_id}")
 
 
+@azdo_app.command("reviewed-run")
+def reviewed_run(
+    plan_pipeline_id: int = typer.Option(..., "--plan-pipeline-id", help="Definition id of the content-pr pipeline."),
+    variable: str = typer.Option("reviewedRunId", "--variable", help="Output variable that receives the run id."),
+) -> None:
+    """Set an output variable to the run of the plan pipeline whose fleet plan was reviewed on the
+    pull request merged as $(Build.SourceVersion); empty (with a warning saying why) when there is
+    none, and the rollout plans every workspace itself."""
+    from packer.azure_devops.comments import AzureDevOpsClient
+    from packer.azure_devops.logging import variable_command, warning_command
+    from packer.azure_devops.reviewed import NoReviewedRun, reviewed_run_or_reason
+
+    def env(name: str) -> str:
+        value = os.environ.get(name, "")
+        if not value:
+            raise ConfigError(f"{name} is not set: run this in Azure Pipelines")
+        return value
+
+    collection = env("SYSTEM_COLLECTIONURI")
+    client = AzureDevOpsClient(collection, os.environ.get("SYSTEM_ACCESSTOKEN", ""))
+    found = reviewed_run_or_reason(client, collection, env("SYSTEM_TEAMPROJECT"), env("BUILD_REPOSITORY_ID"),
+                                   env("BUILD_SOURCEVERSION"), plan_pipeline_id)
+    if isinstance(found, NoReviewedRun):
+        typer.echo(warning_command(f"no reviewed plan: {found.reason}; every workspace is planned afresh"))
+        typer.echo(variable_command(variable, ""))
+    else:
+        typer.echo(f"reviewed plan: pull request {found.pull_request}, plan run {found.run_id}")
+        typer.echo(variable_command(variable, str(found.run_id)))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(azdo_app, name="azdo")

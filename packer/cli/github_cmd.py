@@ -28,6 +28,8 @@ def run(
     max_failures: str = typer.Option("", "--max-failures", help="Failed workspaces each wave tolerates (rollout)."),
     parallel: str = typer.Option("8", "--parallel", help="Workspaces at once within a wave (rollout)."),
     check_versions: str = typer.Option("", "--check-versions", help="Git ref for build's version-bump check."),
+    reviewed_plan: str = typer.Option("", "--reviewed-plan",
+                                      help="rollout: the fleet plan reviewed on the pull request (plan.json)."),
 ) -> None:
     """Run a command, then write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT (the composite action's body)."""
     from packer.github.action import ActionInputs, RolloutInputs, run_action
@@ -35,7 +37,7 @@ def run(
     rollout = RolloutInputs.from_action(prune=prune, on_drift=on_drift, max_failures=max_failures, parallel=parallel)
     inputs = ActionInputs(command=command, content=content, targets=targets, target=target,
                           wave=wave, select=select, output_dir=output_dir, rollout=rollout,
-                          check_versions=check_versions)
+                          check_versions=check_versions, reviewed_plan=Path(reviewed_plan) if reviewed_plan else None)
     raise typer.Exit(run_action(inputs).exit_code)
 
 
@@ -75,6 +77,37 @@ def comment(
     result = upsert_sticky_comment(client, repo or context.repository(), pr or context.pull_request_number(),
                                    marker, markdown, author or None)
     typer.echo(f"sticky comment {result.action}: {result.url or result.comment_id}")
+
+
+@github_app.command("reviewed-plan")
+def reviewed_plan(
+    out_dir: Path = typer.Option(Path("sentinel-packer-out/reviewed"), "--out", help="Folder to save plan.json in."),
+    workflow: str = typer.Option("content-pr.yml", "--workflow", help="The pull-request workflow that saves the plan."),
+    artifact: str = typer.Option("fleet-plan", "--artifact", help="Name of the artifact holding plan.json."),
+    sha: str = typer.Option("", "--sha", help="The pushed commit; default $GITHUB_SHA."),
+    repo: str = typer.Option("", "--repo", help="owner/name; default $GITHUB_REPOSITORY."),
+) -> None:
+    """Fetch the fleet plan reviewed on the pull request merged as this push (GITHUB_TOKEN with
+    `actions: read` and `pull-requests: read`). Sets the step output plan-path (empty when there
+    is none: the rollout then plans every workspace itself) and says which in the job summary."""
+    from packer.github import context
+    from packer.github.annotations import warning_command
+    from packer.github.comments import GitHubClient
+    from packer.github.outputs import set_outputs, write_step_summary
+    from packer.github.reviewed import fetch_reviewed_plan
+
+    commit = sha or os.environ.get("GITHUB_SHA", "")
+    if not commit:
+        raise ConfigError("no commit: pass --sha or run inside GitHub Actions (GITHUB_SHA)")
+    client = GitHubClient(context.api_url(), os.environ.get("GITHUB_TOKEN", ""))
+    result = fetch_reviewed_plan(client, repo or context.repository(), commit, out_dir, workflow, artifact)
+    if result.path is None:
+        typer.echo(warning_command("sentinel-packer reviewed plan", f"{result.message}; every workspace is planned afresh"))
+    else:
+        typer.echo(result.message)
+    write_step_summary(result.summary())
+    set_outputs({"plan-path": str(result.path or ""),
+                 "pull-request": str(result.found.pull_request) if result.found else ""})
 
 
 def register(app: typer.Typer) -> None:

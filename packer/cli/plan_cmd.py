@@ -47,6 +47,7 @@ class TargetOptions:
     ca_cert: str | None
     emulator_tenant: str | None
     concurrency: int
+    repository_typed: bool = False  # --repository on the command line, not $GITHUB_REPOSITORY
 
 
 def _target_options(
@@ -83,7 +84,7 @@ def _connect(options: TargetOptions, plan_target: Any = None):
     from packer.connect import WorkspaceFlags, connect_workspace
 
     flags = WorkspaceFlags(options.subscription, options.resource_group, options.workspace, options.tenant,
-                           options.repository)
+                           options.repository, repository_typed=options.repository_typed)
     return connect_workspace(options.target, options.targets, flags=flags, plan_target=plan_target,
                              endpoint=_endpoint(options), concurrency=options.concurrency)
 
@@ -240,6 +241,7 @@ def register(app: typer.Typer) -> None:
 
 def _with_target_options(command):
     """Give a command the shared target options (typer has no option groups)."""
+    import dataclasses
     import functools
     import inspect
 
@@ -254,9 +256,12 @@ def _with_target_options(command):
     own = params(command)
 
     @functools.wraps(command)
-    def wrapper(**kwargs):
+    def wrapper(_packer_ctx: typer.Context, **kwargs):
         options = _target_options(**{p.name: kwargs.pop(p.name) for p in target_params})
+        source = _packer_ctx.get_parameter_source("repository")  # typed, or $GITHUB_REPOSITORY?
+        options = dataclasses.replace(options, repository_typed=getattr(source, "name", "") == "COMMANDLINE")
         return command(options=options, **kwargs)
 
-    wrapper.__signature__ = inspect.Signature(own + target_params)
+    context = inspect.Parameter("_packer_ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    wrapper.__signature__ = inspect.Signature([context] + own + target_params)
     return wrapper

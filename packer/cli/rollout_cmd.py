@@ -123,6 +123,10 @@ def rollout_command(
     report_html: Optional[Path] = typer.Option(None, "--report-html",
                                                help="Write the fleet report page (self-contained HTML) here."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
+    reviewed_plan: Optional[Path] = typer.Option(
+        None, "--reviewed-plan",
+        help="A fleet plan saved by `plan --all --out` (the pull request's): applied exactly in each workspace "
+             "whose content and live state are unchanged since; the others are planned again, with the reason."),
     rate_scale: float = typer.Option(1.0, "--rate-scale", min=0.01,
                                      help="Multiply ARM's per-subscription limits (only for emulators configured so)."),
     base_url: Optional[str] = BASE_URL_OPTION,
@@ -138,17 +142,18 @@ def rollout_command(
     from packer.connect import connect_fleet, current_commit
     from packer.plan.merge import check_on_conflict
     from packer.rollout.engine import RolloutOptions
+    from packer.rollout.reviewed import load_reviewed_plan
     from packer.views.rollout import RichObserver, rollout_report_markdown
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
     check_on_conflict(on_conflict)
     _check_format(fmt)
+    reviewed = load_reviewed_plan(reviewed_plan) if reviewed_plan is not None else None
     fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
-                             max_failures=max_failures,
-                             commit=commit or current_commit())
+                             max_failures=max_failures, commit=commit or current_commit(), reviewed=reviewed)
     console = make_console()
     if fmt == "json":
         report = fleet.rollout(content, options)

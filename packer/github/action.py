@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packer.errors import ConfigError, PackerError
-from packer.github.annotations import findings_markdown, read_sarif, warning_command, workflow_command
+from packer.github.annotations import findings_markdown, notice_command, read_sarif, warning_command, workflow_command
 from packer.github.outputs import set_outputs, write_step_summary
 from packer.views.output import error_details, write_output
 
@@ -63,6 +63,7 @@ class ActionInputs:
     output_dir: Path = Path("sentinel-packer-out")
     rollout: RolloutInputs = RolloutInputs()
     check_versions: str = ""  # a git ref: build fails when an item changed without a version bump
+    reviewed_plan: Path | None = None  # rollout: the fleet plan reviewed on the pull request
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
@@ -183,14 +184,16 @@ def _run_rollout(inputs: ActionInputs) -> int:
 
     from packer.connect import Endpoint, connect_fleet, current_commit
     from packer.rollout.engine import RolloutOptions
+    from packer.rollout.reviewed import load_reviewed_plan
     from packer.views.fleet_report import fleet_report_html
     from packer.views.rollout import RichObserver, rollout_report_markdown
 
+    reviewed = load_reviewed_plan(inputs.reviewed_plan) if inputs.reviewed_plan else None
     fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=Endpoint.from_environ())
     console = Console(highlight=False)
     policy = inputs.rollout
     options = RolloutOptions(parallel=policy.parallel, prune=policy.prune, on_drift=policy.on_drift,
-                             max_failures=policy.max_failures, commit=current_commit())
+                             max_failures=policy.max_failures, commit=current_commit(), reviewed=reviewed)
     with RichObserver(console) as observer:
         report = fleet.rollout(inputs.content, options, observer)
     write_output(inputs.report_json, report.to_json())
@@ -265,20 +268,25 @@ def _publish_rollout(inputs: ActionInputs, code: int) -> tuple[dict[str, str], s
     outputs = {"report-path": str(inputs.report_markdown) if inputs.report_markdown.is_file() else "",
                "report-json-path": str(inputs.report_json) if inputs.report_json.is_file() else ""}
     summary = _read(inputs.report_markdown) or f"### sentinel-packer rollout\n\nNo report was written (exit code {code}).\n"
-    for name, status, error in _failed_workspaces(inputs.report_json):
-        print(warning_command("sentinel-packer rollout", f"workspace {name} {status}: {error}".rstrip(": ")), flush=True)
+    results = _report_results(inputs.report_json)
+    for r in (r for r in results if r.get("plan_source") == "re-planned"):
+        reason = f"workspace {r.get('name', '?')} re-planned, not the reviewed plan: {r.get('replan_reason', '')}"
+        print(notice_command("sentinel-packer rollout", reason), flush=True)
+    for r in (r for r in results if r.get("status") in ("failed", "refused")):
+        failure = f"workspace {r.get('name', '?')} {r['status']}: {r.get('error', '')}".rstrip(": ")
+        print(warning_command("sentinel-packer rollout", failure), flush=True)
     return outputs, summary
 
 
-def _failed_workspaces(report_json: Path) -> list[tuple[str, str, str]]:
-    """Failed or refused workspaces of a rollout report: a wave within its threshold passes, so
-    these would otherwise show only inside the summary."""
+def _report_results(report_json: Path) -> list[dict]:
+    """The workspaces of a rollout report. Failed ones are printed as warnings (a wave within its
+    threshold passes, so they would otherwise show only inside the summary), re-planned ones as
+    notices naming the reason."""
     try:
         results = json.loads(_read(report_json) or "{}").get("results", [])
     except ValueError:
         return []
-    return [(r.get("name", "?"), r.get("status", ""), r.get("error", "")) for r in results
-            if isinstance(r, dict) and r.get("status") in ("failed", "refused")]
+    return [r for r in results if isinstance(r, dict)]
 
 
 def _publish_gate(inputs: ActionInputs, code: int) -> tuple[dict[str, str], str]:

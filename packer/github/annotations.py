@@ -41,6 +41,11 @@ def warning_command(title: str, message: str) -> str:
     return f"::warning title={_escape_property(title)}::{_escape_data(message)}"
 
 
+def notice_command(title: str, message: str) -> str:
+    """A `::notice title=...::message` line not tied to a file."""
+    return f"::notice title={_escape_property(title)}::{_escape_data(message)}"
+
+
 def workflow_command(finding: Finding) -> str:
     """The `::error ...::` line for one finding (escaped as the Actions toolkit does)."""
     command = _COMMAND_BY_LEVEL.get(finding.level, "warning")

@@ -11,7 +11,8 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -75,8 +76,21 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect comes back as an HTTPError (its Location read by the caller), never followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class _Redirected(Exception):
+    def __init__(self, location: str):
+        super().__init__(location)
+        self.location = location
+
+
 class GitHubClient:
-    """The few REST calls the sticky comment needs, over urllib (no extra dependency)."""
+    """The few REST calls the sticky comment and the reviewed plan need, over urllib (no extra dependency)."""
 
     def __init__(self, api_url: str, token: str, timeout: float = 30.0, attempts: int = 5, backoff: float = 1.0):
         if not token:
@@ -87,14 +101,49 @@ class GitHubClient:
         self._attempts = attempts
         self._backoff = backoff  # seconds before the first retry when GitHub gives no Retry-After
         self._opener = urllib.request.build_opener(_SameOriginRedirects)
+        self._no_redirects = urllib.request.build_opener(_NoRedirects)
 
     def _request(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
         """One call, retried on 429 and 5xx (secondary rate limits, GitHub's own hiccups),
         waiting as long as Retry-After says, otherwise backing off exponentially."""
-        retrying = Retrying(
+        return self._retrying()(self._request_once, method, url, body)
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, GitHubApiError) and exc.status in RETRIED_STATUSES),
             stop=stop_after_attempt(self._attempts), wait=self._wait, reraise=True)
-        return retrying(self._request_once, method, url, body)
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> object:
+        """GET an API path (`/repos/...`) with query parameters; the decoded JSON."""
+        query = f"?{urlencode(params)}" if params else ""
+        return self._request("GET", f"{self._api}{path}{query}")[0]
+
+    def download(self, path: str, limit_bytes: int = 256 * 2**20) -> bytes:
+        """GET an API path that redirects to storage (an artifact's zip): the token goes to the
+        API only, the storage URL (pre-signed, short-lived) is fetched without it."""
+        return self._retrying()(self._download_once, f"{self._api}{path}", limit_bytes)
+
+    def _download_once(self, url: str, limit_bytes: int) -> bytes:
+        try:
+            self._request_once("GET", url, redirect=False)
+        except _Redirected as redirect:
+            location = redirect.location
+        else:
+            raise GitHubApiError(f"GET {url}: GitHub answered without the expected redirect to the download")
+        if urlsplit(location).scheme.lower() not in ("https", _origin(self._api)[0]):
+            raise GitHubApiError(f"GET {url}: refusing to download from a non-HTTPS location")
+        request = urllib.request.Request(location, headers={"User-Agent": f"sentinel-packer/{__version__}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                data = response.read(limit_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            raise GitHubApiError(f"GET {url}: the download answered {exc.code} {exc.reason}", exc.code,
+                                 _retry_after(exc)) from None
+        except urllib.error.URLError as exc:
+            raise GitHubApiError(f"GET {url}: cannot reach the download location ({exc.reason})") from None
+        if len(data) > limit_bytes:
+            raise GitHubApiError(f"GET {url}: the download is larger than {limit_bytes:,} bytes; refused")
+        return data
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -102,7 +151,8 @@ class GitHubClient:
             return min(error.retry_after, 120.0)
         return min(self._backoff * 2 ** (state.attempt_number - 1), 30.0)
 
-    def _request_once(self, method: str, url: str, body: dict | None = None) -> tuple[object, dict[str, str]]:
+    def _request_once(self, method: str, url: str, body: dict | None = None,
+                      redirect: bool = True) -> tuple[object, dict[str, str]]:
         if _origin(url) != _origin(self._api):  # e.g. a pagination link: the token goes to the API host only
             raise GitHubApiError(f"{method} {url}: not under the GitHub API {self._api}; refusing to send the token there")
         data = json.dumps(body).encode("utf-8") if body is not None else None
@@ -113,11 +163,14 @@ class GitHubClient:
             "User-Agent": f"sentinel-packer/{__version__}",
             **({"Content-Type": "application/json"} if data is not None else {}),
         })
+        opener = self._opener if redirect else self._no_redirects
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
+            with opener.open(request, timeout=self._timeout) as response:
                 payload = response.read()
                 headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
+            if not redirect and exc.code in (301, 302, 303, 307, 308) and exc.headers.get("Location"):
+                raise _Redirected(urljoin(url, exc.headers["Location"])) from None
             raise GitHubApiError(_describe_http_error(method, url, exc), exc.code, _retry_after(exc)) from None
         except urllib.error.URLError as exc:
             raise GitHubApiError(f"{method} {url}: cannot reach the GitHub API ({exc.reason})") from None

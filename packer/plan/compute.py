@@ -34,7 +34,7 @@ from typing import Callable, Mapping
 from packer.content.model import ContentItem, ContentSet
 from packer.errors import PackerError
 from packer.package.hub_resources import PackageBodies, content_package_bodies
-from packer.plan.content_hub import live_template_by_content_id, plan_install
+from packer.plan.content_hub import live_template_by_kind_and_id, plan_install
 from packer.plan.merge import check_on_conflict, three_way
 from packer.plan.diff import field_changes
 from packer.plan.live import (
@@ -198,7 +198,7 @@ class _Planner:
         self.adopt_from = adopt_from
         self.bodies = bodies
         self.on_conflict = on_conflict
-        self.live_templates = (live_template_by_content_id(state, bodies.package.content_id)
+        self.live_templates = (live_template_by_kind_and_id(state, bodies.package.content_id)
                                if bodies is not None else {})
         self.desired_ids = desired_ids
         self.blocked = blocked
@@ -297,7 +297,7 @@ class _Planner:
     def _base_body(self, d: DesiredResource, live: dict) -> dict | None:
         """The item as made from the live template it was created from (None: unknown)."""
         content_id = body_value(d.metadata_body, "properties", "contentId")
-        template = self.live_templates.get(str(content_id))
+        template = self.live_templates.get((d.kind.value, str(content_id)))
         if template is None:
             return None
         made_from = (body_value(live, "properties", "templateVersion") if d.resource_type == ResourceType.ALERT_RULE

@@ -92,20 +92,11 @@ def live_templates_of(state: LiveState, package_content_id: str) -> list[dict]:
             if str((t.get("properties") or {}).get("packageId", "")).lower() == wanted]
 
 
-def live_template_by_content_id(state: LiveState, package_content_id: str) -> dict[str, dict]:
-    """contentId -> the live template of this package (the highest version where several are)."""
-    out: dict[str, dict] = {}
-    for body in live_templates_of(state, package_content_id):
-        cid = str((body.get("properties") or {}).get("contentId", ""))
-        if cid not in out or _version_key(_version(body)) > _version_key(_version(out[cid])):
-            out[cid] = body
-    return out
-
-
-def _live_template_by_kind_and_id(state: LiveState, package_content_id: str) -> dict[tuple[str, str], dict]:
-    """(contentKind, contentId) -> the live template (highest version). A contentId alone is not
-    unique in a package: Microsoft's Windows Firewall has a DataConnector and a Workbook both
-    named WindowsFirewall."""
+def live_template_by_kind_and_id(state: LiveState, package_content_id: str) -> dict[tuple[str, str], dict]:
+    """(contentKind, contentId) -> the live template of this package (the highest version where
+    several are). Only this package's templates: another package may ship the same contentId.
+    And a contentId alone is not unique within a package: Microsoft's Windows Firewall has a
+    DataConnector and a Workbook both named WindowsFirewall."""
     out: dict[tuple[str, str], dict] = {}
     for body in live_templates_of(state, package_content_id):
         props = body.get("properties") or {}
@@ -130,7 +121,7 @@ def _plan_package(bodies: PackageBodies, state: LiveState, target: Target, owner
         return [_item(package, Action.FOREIGN, reason, resource_id=live["id"])] + [
             _item(t, Action.FOREIGN, f"its package {package.content_id} is not ours ({owner})") for t in bodies.templates]
     items = [_package_item(package, live, meta, target, owner_id)]
-    live_templates = _live_template_by_kind_and_id(state, package.content_id)
+    live_templates = live_template_by_kind_and_id(state, package.content_id)
     clashes = _foreign_templates(state, package.content_id)
     for template in bodies.templates:
         clash = clashes.get(template.content_id)
@@ -139,7 +130,8 @@ def _plan_package(bodies: PackageBodies, state: LiveState, target: Target, owner
             items.append(_item(template, Action.FOREIGN, f"content id {template.content_id} is already installed "
                                f"by {other}: never touched", resource_id=clash["id"]))
             continue
-        items.append(_template_item(template, live_templates.pop((template.content_kind, template.content_id), None)))
+        items.append(_template_item(template, live_templates.pop((template.content_kind, template.content_id), None),
+                                    taken=template.resource_id.lower() in state.templates))
     handled = {i.resource_id.lower() for i in items} | {w.resource_id.lower() for i in items for w in i.writes}
     desired_ids = {t.content_id for t in bodies.templates}
     for body in sorted(live_templates_of(state, package.content_id), key=lambda b: b["id"]):
@@ -156,10 +148,14 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
     digest = content_hash(dict(package.body))
     metadata_id = (meta or {}).get("id") or package_metadata_id(target, package.content_id)
     metadata = package_metadata_body(package, digest, owner_id)
-    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"), role=ResourceRole.METADATA)
+    # Creates are conditional (If-None-Match: *), as every create of a plan: a package or record
+    # someone else made at the id since the plan is refused (412) and reported, never overwritten.
+    metadata_write = Write("PUT", metadata_id, metadata, (meta or {}).get("etag"), role=ResourceRole.METADATA,
+                           create=meta is None)
     if live is None:
         return _item(package, Action.CREATE, f"install package {package.version}",
-                     writes=(Write("PUT", package.resource_id, dict(package.body)), metadata_write), digest=digest)
+                     writes=(Write("PUT", package.resource_id, dict(package.body), create=True), metadata_write),
+                     digest=digest)
     live_hash = content_hash(live)
     sent, stored = recorded_hashes(meta)
     same_body = live_hash == digest or (live_hash == stored and digest == sent)
@@ -178,18 +174,20 @@ def _package_item(package: HubResource, live: dict | None, meta: dict | None, ta
                  resource_id=live["id"], digest=digest, live_hash=live_hash)
 
 
-def _template_item(template: HubResource, live: dict | None) -> PlanItem:
+def _template_item(template: HubResource, live: dict | None, taken: bool = False) -> PlanItem:
+    """`taken`: a template exists at the id we install under (a create is then not conditional)."""
     if live is None:
         return _item(template, Action.CREATE, f"template {template.version}",
-                     writes=(Write("PUT", template.resource_id, dict(template.body)),))
+                     writes=(Write("PUT", template.resource_id, dict(template.body), create=not taken),))
     if live["id"].lower() == template.resource_id.lower() and _same_template(live, template):
         return _item(template, Action.UNCHANGED, resource_id=live["id"])
     if live["id"].lower() != template.resource_id.lower():
         # same contentId under another name (an older packaging vintage): install under the
         # package's name, remove the old copy
         return _item(template, Action.CREATE, f"template {template.display_name} {template.version}; replaces "
-                     f"{live['id'].rsplit('/', 1)[-1]}", writes=(Write("PUT", template.resource_id, dict(template.body)),
-                                                                 Write("DELETE", live["id"], etag=live.get("etag"))))
+                     f"{live['id'].rsplit('/', 1)[-1]}",
+                     writes=(Write("PUT", template.resource_id, dict(template.body), create=not taken),
+                             Write("DELETE", live["id"], etag=live.get("etag"))))
     before = _version(live)
     writes = (Write("PUT", live["id"], dict(template.body), live.get("etag")),)
     if before != template.version:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from packer.bodies.resources import active_body_from_template
-from packer.plan.content_hub import live_template_by_content_id, owned_packages
+from packer.plan.content_hub import live_template_by_kind_and_id, owned_packages
 from packer.plan.live import LiveState, body_value, display_name, owned_by, read_live_state
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash
@@ -78,7 +78,7 @@ def status_of(state: LiveState, target: Target) -> PackageStatus:
         props = (package or {}).get("properties") or {}
         package_id = str(props.get("contentId") or content_id)
         package_version, installed = props.get("version"), props.get("installedVersion")
-        for cid, template in sorted(live_template_by_content_id(state, package_id).items()):
+        for _key, template in sorted(live_template_by_kind_and_id(state, package_id).items()):
             items.append(_item_status(state, template, active_body_from_template, linked))
     for meta in state.metadata.values():  # ours, made from a template no longer installed
         props = meta.get("properties") or {}

@@ -18,8 +18,9 @@ from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
+from packer.rollout.reviewed import Decision, ReviewedPlan
 from packer.rollout.shared_needs import SharedTablesNeeded
-from packer.rollout.report import FleetReport, ItemFailure, WaveResult, WorkspaceResult, WorkspaceStatus
+from packer.rollout.report import FleetReport, ItemFailure, PlanSource, WaveResult, WorkspaceResult, WorkspaceStatus
 from packer.targets import Inventory, Target, Wave
 
 
@@ -31,6 +32,7 @@ class RolloutOptions:
     on_conflict: str = "fail"  # fail | ours | theirs (as apply: upgrades of items edited in a workspace)
     max_failures: int | None = None  # overrides every wave's threshold
     commit: str | None = None
+    reviewed: ReviewedPlan | None = None  # apply each workspace's reviewed plan while still valid
 
 
 class RolloutObserver(Protocol):
@@ -144,16 +146,38 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
     started = time.monotonic()
     try:
         with connection.client_for(target) as client:
-            shared = tables or SharedTablesNeeded()
-            plan = compute_plan(content, target, client, options.commit, tables_needed=shared.for_content(content),
-                                columns_needed=shared.columns_for_content(content), package_content=package_content,
-                                on_conflict=options.on_conflict)
+            decision = _reviewed_decision(content, target, client, options, package_content)
+            if decision is not None:
+                base = replace(base, plan_source=PlanSource.REVIEWED if decision.reviewed else PlanSource.REPLANNED,
+                               replan_reason=decision.reason)
+            plan = decision.plan if decision is not None else None
+            if plan is None:
+                shared = tables or SharedTablesNeeded()
+                plan = compute_plan(content, target, client, options.commit,
+                                    tables_needed=shared.for_content(content),
+                                    columns_needed=shared.columns_for_content(content),
+                                    package_content=package_content, on_conflict=options.on_conflict)
+            # check_stale=False: a fresh plan was computed just now, a reviewed one checked just now
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
         return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))
     except PackerError as exc:
         return replace(base, status=WorkspaceStatus.FAILED, error=str(exc), seconds=_since(started))
     return replace(_from_apply(base, report), seconds=_since(started))
+
+
+def _reviewed_decision(content: ContentSet, target: Target, client, options: RolloutOptions,
+                       package_content: ContentSet | None) -> Decision | None:
+    """The reviewed plan's verdict for this workspace (packer.rollout.reviewed), or None without one."""
+    if options.reviewed is None:
+        return None
+    from packer.plan.live import read_live_state
+    from packer.rollout.fleet_plan import content_digest
+    from packer.rollout.reviewed import decide
+
+    return decide(options.reviewed.entry(target.name), target, content_digest(content, target, package_content),
+                  lambda: read_live_state(client).etags(), tool_version=options.reviewed.tool_version,
+                  on_conflict=options.on_conflict)
 
 
 def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:

@@ -1,11 +1,13 @@
 """One plan for the whole fleet: a row per workspace and a matrix of items x workspaces."""
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping
 
+from packer import __version__
 from packer.content.model import ContentSet
 from packer.errors import PackerError
 from packer.plan.model import CHANGING, Action, Plan
@@ -24,6 +26,7 @@ class WorkspacePlan:
     tenant: str
     plan: Plan | None = None
     error: str | None = None
+    content_digest: str | None = None  # content_digest(): what the content makes here
 
     @property
     def counts(self) -> dict[str, int]:
@@ -86,13 +89,15 @@ class FleetPlan:
     def to_dict(self) -> dict:
         return {
             "format": FLEET_PLAN_FORMAT,
+            "tool_version": __version__,
             "commit": self.commit,
             "summary": self.summary(),
             "has_changes": self.has_changes,
             "totals": self.totals(),
             "workspaces": [
                 {"name": w.target.name, "tenant": w.tenant, "wave": w.target.wave, "workspace_id": w.target.workspace_id,
-                 "counts": w.counts, "error": w.error, "plan": w.plan.to_dict() if w.plan else None}
+                 "counts": w.counts, "error": w.error, "content_digest": w.content_digest,
+                 "plan": w.plan.to_dict() if w.plan else None}
                 for w in self.workspaces
             ],
             "matrix": self.matrix(),
@@ -100,6 +105,20 @@ class FleetPlan:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def content_digest(content: ContentSet, target: Target, package_content: ContentSet | None = None) -> str:
+    """sha256 of what the content makes for `target`: its active items' bodies and metadata, and
+    the Content Hub package's bodies, rendered without a commit (pure: reads no workspace)."""
+    from packer.bodies.resources import desired_resources
+    from packer.package.hub_resources import content_package_bodies
+
+    desired = [[d.resource_id.lower(), d.body, d.metadata_id.lower(), d.metadata_body]
+               for d in desired_resources(content, target, None)]
+    bodies = content_package_bodies(package_content or content, target)
+    hub = [] if bodies is None else [[r.resource_id.lower(), r.body] for r in (bodies.package, *bodies.templates)]
+    text = json.dumps({"items": desired, "hub": hub}, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def workspace_contents(content: ContentSet, inventory: Inventory, targets: list[Target]) -> Mapping[str, ContentSet]:
@@ -134,6 +153,7 @@ def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, co
             shared = tables or SharedTablesNeeded()
             plan = compute_plan(content, target, client, commit, tables_needed=shared.for_content(content),
                                 columns_needed=shared.columns_for_content(content), package_content=package_content)
-            return WorkspacePlan(target, tenant, plan=plan)
+            return WorkspacePlan(target, tenant, plan=plan,
+                                 content_digest=content_digest(content, target, package_content))
     except PackerError as exc:
         return WorkspacePlan(target, tenant, error=str(exc))

@@ -16,6 +16,14 @@ class WorkspaceStatus(StrEnum):
     NOT_STARTED = "not started"  # an earlier wave crossed its failure threshold
 
 
+class PlanSource(StrEnum):
+    """Which plan a workspace was rolled out with, when a reviewed plan was given."""
+
+    NONE = ""  # no reviewed plan: planned at rollout, as always
+    REVIEWED = "reviewed"  # the plan reviewed on the pull request, applied exactly
+    REPLANNED = "re-planned"  # planned again at rollout; `replan_reason` says why
+
+
 @dataclass(frozen=True)
 class ItemFailure:
     item: str
@@ -39,6 +47,12 @@ class WorkspaceResult:
     failures: tuple[ItemFailure, ...] = ()
     skipped_items: tuple[ItemFailure, ...] = ()  # (item, why)
     seconds: float = 0.0
+    plan_source: PlanSource = PlanSource.NONE
+    replan_reason: str = ""  # why the reviewed plan was not applied here
+
+    @property
+    def replanned(self) -> bool:
+        return self.plan_source is PlanSource.REPLANNED
 
     @property
     def is_failure(self) -> bool:
@@ -83,6 +97,13 @@ class FleetReport:
     def status_counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status is s) for s in WorkspaceStatus}
 
+    def replanned(self) -> list[WorkspaceResult]:
+        """Workspaces where a reviewed plan was given but planned again (each with its reason)."""
+        return [r for r in self.results if r.replanned]
+
+    def applied_as_reviewed(self) -> list[WorkspaceResult]:
+        return [r for r in self.results if r.plan_source is PlanSource.REVIEWED]
+
     def summary(self) -> str:
         t, s = self.totals(), self.status_counts()
         text = (f"Rollout {'complete' if self.ok else 'INCOMPLETE'}: {len(self.results)} workspace(s): "
@@ -101,6 +122,7 @@ class FleetReport:
                 "statuses": self.status_counts(), **data}
         for result in data["results"]:
             result["status"] = str(result["status"])
+            result["plan_source"] = str(result["plan_source"])
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -48,6 +48,9 @@ class RichObserver:
             self._progress.update(self._tasks[wave.name], advance=1, states=text)
         line = (f"{escape(result.name)}: {result.created} created, {result.updated} updated, {result.pruned} pruned, "
                 f"{result.skipped} skipped, {result.failed} failed")
+        if result.replanned:  # said before the outcome, so the log names the workspace and the reason
+            self._progress.console.print(escape(f"re-planned {result.name}: {result.replan_reason}"),
+                                         markup=False, highlight=False, soft_wrap=True)
         if result.error:
             line = escape(f"{result.name}: {result.error}")
         elif result.status is WorkspaceStatus.NOT_STARTED:
@@ -74,7 +77,7 @@ def rollout_report_markdown(report: FleetReport, limit: int = 65_000) -> str:
     for r in report.results:
         rows.append(f"| {r.wave} | `{r.name}` | {r.tenant} | {r.status.value} | {r.created} | {r.updated} | "
                     f"{r.pruned} | {r.skipped} | {r.failed} |")
-    body = "\n".join(lines) + "\n" + _details(f"Workspaces ({len(report.results)})", "\n".join(rows), len(report.results) <= 20)
+    body = "\n".join(lines) + "\n" + _reviewed_section(report) + _details(f"Workspaces ({len(report.results)})", "\n".join(rows), len(report.results) <= 20)
     problems = [f"- `{r.name}`: {_one_line(r.error)}" for r in report.results if r.error]
     problems += [f"- `{r.name}` / {_one_line(f.item)}: {_one_line(f.message)}" for r in report.results for f in r.failures]
     if problems:
@@ -85,6 +88,18 @@ def rollout_report_markdown(report: FleetReport, limit: int = 65_000) -> str:
     if len(body) > limit:
         body = body[: limit - 200] + "\n\n_Report cut to fit one comment; the JSON report has everything._\n"
     return body
+
+
+def _reviewed_section(report: FleetReport) -> str:
+    """Which workspaces got the plan reviewed on the pull request, and why the others were planned again."""
+    reviewed, replanned = report.applied_as_reviewed(), report.replanned()
+    if not reviewed and not replanned:
+        return ""
+    text = (f"\n**Reviewed plan**: applied as reviewed in {len(reviewed)} workspace(s), "
+            f"re-planned in {len(replanned)}.\n")
+    if replanned:
+        text += "\n" + "\n".join(f"- `{r.name}` re-planned: {_one_line(r.replan_reason)}" for r in replanned) + "\n"
+    return text
 
 
 def _details(summary: str, body: str, open_: bool = False) -> str:
