@@ -39,6 +39,23 @@ def alert_rule_id(workspace: str, rule_id: str) -> str:
     return f"{sentinel_collection(workspace, 'alertRules')}/{rule_id}"
 
 
+def automation_rule_id(workspace: str, rule_id: str) -> str:
+    return f"{sentinel_collection(workspace, 'automationRules')}/{rule_id}"
+
+
+def watchlist_id(workspace: str, alias: str) -> str:
+    return f"{sentinel_collection(workspace, 'watchlists')}/{alias}"
+
+
+def watchlist_items_collection(watchlist: str) -> str:
+    """The items of the watchlist whose id is `watchlist` (Watchlists.json: .../watchlistItems)."""
+    return f"{watchlist}/watchlistItems"
+
+
+def watchlist_item_id(watchlist: str, item_id: str) -> str:
+    return f"{watchlist_items_collection(watchlist)}/{item_id}"
+
+
 def metadata_id(workspace: str, name: str) -> str:
     return f"{sentinel_collection(workspace, 'metadata')}/{name}"
 
@@ -114,6 +131,10 @@ CONTENT_TEMPLATES = Collection(f"{SENTINEL_PROVIDER}/contentTemplates", Scope.SE
                                query=(("$expand", "properties/mainTemplate"),))
 SAVED_SEARCHES = Collection(f"{WORKSPACE_PROVIDER}/savedSearches", Scope.WORKSPACE)
 TABLES = Collection(f"{WORKSPACE_PROVIDER}/tables", Scope.WORKSPACE)
+AUTOMATION_RULES = Collection(f"{SENTINEL_PROVIDER}/automationRules", Scope.SENTINEL)
+# Watchlists are listed without their items (Watchlists_List); a watchlist's items are listed
+# from watchlist_items_collection(its id).
+WATCHLISTS = Collection(f"{SENTINEL_PROVIDER}/watchlists", Scope.SENTINEL)
 # Only the Sentinel workbooks linked to this workspace (the resource group may hold others).
 WORKBOOKS = Collection(WORKBOOK_PROVIDER, Scope.RESOURCE_GROUP,
                        query=(("category", "sentinel"), ("canFetchContent", "true")), workspace_filter="sourceId")

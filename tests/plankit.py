@@ -11,6 +11,7 @@ from packer.plan.compute import compute_plan
 from packer.plan.query_needs import tokenized_tables
 from packer.remote.client import WorkspaceClient
 from packer.bodies.resources import desired_resources
+from packer.content.model import UNPACKAGED_KINDS
 from packer.targets.model import Target
 from packer.validate import load_content
 
@@ -65,6 +66,10 @@ class Deployment:
 
     def desired(self):
         return desired_resources(self.content(), self.target, self.commit, self.root.parent)
+
+    def packaged(self):
+        """The desired items the Content Hub package carries (not watchlists, automation rules)."""
+        return [d for d in self.desired() if d.kind not in UNPACKAGED_KINDS]
 
     def plan(self, **kwargs):
         content = self.content()

@@ -13,8 +13,10 @@ from packer.bodies.resources import OWNER_PREFIX, ResourceType, parse_stamp
 from tests.conftest import CONTENT
 from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, copy_content, deployment, edit, full_tables
 
-ITEMS = 12  # the bundled content's active items
-INSTALLED = 1 + ITEMS + ITEMS  # the package, one template per item, the active items (docs/content-hub.md)
+ITEMS = 12  # the bundled content's packaged items
+UNPACKAGED = 2  # its watchlist and automation rule: deployed, not in the package (docs/content-format.md)
+# the package, one template per item, the active items (docs/content-hub.md), the unpackaged items
+INSTALLED = 1 + ITEMS + ITEMS + UNPACKAGED
 
 # What the services add to a stored body beyond what we send (server fields and defaults).
 SERVER_ADDED = {"lastModifiedUtc", "timeModified", "userId", "revision", "incidentConfiguration",
@@ -25,7 +27,7 @@ def test_empty_workspace_gets_exactly_the_rendered_bodies_and_a_second_apply_wri
     report = dep.apply()
 
     assert report.ok and report.counts[Outcome.CREATED] == INSTALLED
-    for desired in dep.desired():
+    for desired in dep.packaged():  # watchlists and automation rules: tests/test_automation_watchlists.py
         stored = emulator.store.get(desired.resource_id)
         assert stored is not None, desired.key
         sent, kept = desired.body["properties"], stored["properties"]
@@ -322,7 +324,9 @@ def test_the_rate_limiter_is_acquired_for_every_write(emulator, repo):
     finally:
         dep.client.close()
     # each item and its metadata, each template, the package and its metadata
-    assert acquired.count("write") == 2 * ITEMS + ITEMS + 2 and set(acquired) == {"write"}
+    assert acquired.count("write") == 2 * (ITEMS + UNPACKAGED) + ITEMS + 2
+    # and Sentinel's separate budget, once for the one automation rule
+    assert acquired.count("automation-rule-write") == 1 and set(acquired) == {"write", "automation-rule-write"}
 
 
 def test_rules_whose_tables_are_missing_are_blocked_and_skipped(emulator_factory, repo):

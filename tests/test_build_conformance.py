@@ -124,6 +124,24 @@ def test_workbook_serialized_data_differs_only_in_the_build_platform_newline() -
     assert ours[:-1] == theirs[:-2]
 
 
+def test_workbook_metadata_description_is_the_powershell_text_of_the_entry() -> None:
+    """The packager writes "$dependencies.description": the whole WorkbooksMetadata entry as
+    PowerShell prints an object, then `.description`. Ours matches once the corpus's
+    reconstruction note (a member the repository's entry lacks) is taken out."""
+    folder = shared_path("corpus", "solutions", "Windows Firewall")
+
+    def description(main: dict) -> str:
+        template = next(r for r in main["resources"] if "workbookTemplateSpecName1" in r["name"])
+        return next(r for r in template["properties"]["mainTemplate"]["resources"]
+                    if r["type"].endswith("/metadata"))["properties"]["description"]
+
+    ours = description(build_corpus_solution(folder)[0])
+    theirs = description(json.loads((folder / "Package" / "mainTemplate.json").read_text(encoding="utf-8")))
+    note = json.loads(next((folder / "_derived").glob("WorkbooksMetadata*.json")).read_text(encoding="utf-8"))["_note"]
+    assert ours.startswith(f"@{{_note={note}; ")
+    assert ours.replace(f"_note={note}; ", "") == theirs
+
+
 def test_static_ui_connector_lists_differ_only_by_powershell_unrolling() -> None:
     """The connectorUiConfig allowances above are narrowed here: their value is our one-element list's element."""
     folder = shared_path("corpus", "solutions", "Windows Firewall")

@@ -185,9 +185,13 @@ def test_generic_ui_connector_is_packaged_as_the_packager_does() -> None:
     assert list(inner)[0] == "id" and inner["id"] == "[variables('_uiConfigId1')]"
     assert "additionalRequirementBanner" in inner  # GenericUI keeps every key of the file
     assert main["variables"]["uiConfigId1"] == connector.id == "OpenVPN"
+    # handleEmptyInstructionProperties: the first step's "" title and [] instructions go, in both copies
+    for copy in (config, inner):
+        assert copy["instructionSteps"][0] == {"description": connector.definition["instructionSteps"][0]["description"]}
+        assert all(list(s) == sorted(s, key=str.casefold) for s in copy["instructionSteps"])
     step = ui["parameters"]["steps"][0]
-    # the solution has a parser: its text comes before the link, which is always named link2
-    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link2"]
+    # the solution has a parser: its text comes before the link, numbered by the connector count
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text", "dataconnectors-link1"]
     assert "OpenVPN Syslog data" in step["elements"][0]["options"]["text"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from packer.package.inputs import GENERIC_UI, STATIC_UI, DataConnector
 from packer.package.main_template import render_package
 from packer.package.markdown import markdig_slug, render
-from packer.package.ms_input import package_version, read_solution_input
+from packer.package.ms_input import package_version, powershell_text, read_solution_input
 
 RULE = """id: c3d4e5f6-a7b8-49c0-d1e2-f3a4b5c6d7e8
 name: Synthetic rule
@@ -78,7 +78,7 @@ CONNECTOR = {
     "permissions": {},
     "instructionSteps": [
         {"title": "", "description": "Deploy: [Deploy To Azure](https://aka.ms/x)", "instructions": []},
-        {"title": "Step 2", "description": "Configure", "innerSteps": None},
+        {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "Configure", "innerSteps": None},
     ],
 }
 
@@ -179,12 +179,22 @@ def test_unsupported_content_is_named_and_data_connectors_without_space_is_read(
                          {"Data Connectors/C.json": CONNECTOR})
     package = read_solution_input(data_file)
     assert [c.id for c in package.of_type(DataConnector)] == ["Synthetic"]
+    # the packager counts "Data Connectors" entries (0 here) to place the link: it writes none
+    [step] = render_package(package)[1]["parameters"]["steps"]
+    assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text"]
     warnings = "\n".join(package.skipped)
     assert "SummaryRules S/R.yaml: not supported" in warnings and "Watchlists W/w.json: not supported" in warnings
     assert "data file key 'Analytics Rules'" in warnings
 
 
 # --- connectors (GetDataConnectorMetadata) ----------------------------------------------------
+
+
+def test_powershell_text_of_a_workbooks_metadata_entry() -> None:
+    entry = {"workbookKey": "K", "dataTypesDependencies": ["A"], "empty": [], "subtitle": "", "none": None,
+             "flag": True, "count": 2, "source": {"kind": "Solution"}}
+    assert powershell_text(entry) == ("@{workbookKey=K; dataTypesDependencies=System.Object[]; empty=System.Object[]; "
+                                      "subtitle=; none=; flag=True; count=2; source=@{kind=Solution}}")
 
 
 def test_connector_kind_follows_static_data_connector_ids_only(tmp_path: Path) -> None:
@@ -212,15 +222,62 @@ def test_generic_connector_rules(tmp_path: Path) -> None:
         assert config["graphQueries"] == "[variables('TemplateEmptyArray')]"
         assert config["availability"] == {"status": 1, "isPreview": False}
         assert config["instructionSteps"] == [{"description": "Deploy: [Deploy To Azure](https://aka.ms/x)"},
-                                              {"title": "Step 2", "description": "Configure"}]
+                                              {"description": "Configure",
+                                               "title": "Option 2 - Manual Deployment of Azure Functions"}]
     assert template["properties"]["displayName"] == "Synthetic events (using Azure Functions)"
-    assert top["connectivityCriterias"] == CONNECTOR["connectivityCriteria"]
+    assert top["connectivityCriteria"] == CONNECTOR["connectivityCriteria"] and "connectivityCriterias" not in top
     assert list(top)[-2:] == ["id", "additionalRequirementBanner"]
     assert main["variables"]["TemplateEmptyArray"] == "[json('[]')]"
     step = ui["parameters"]["steps"][0]
     assert [e["name"] for e in step["elements"]] == ["dataconnectors1-text", "dataconnectors-parser-text",
-                                                     "dataconnectors-link2"]
+                                                     "dataconnectors-link1"]  # numbered by the connector count
     assert "Synthetic Syslog data" in step["elements"][0]["options"]["text"]  # the last matching data type
+
+
+def connector_configs(main: dict) -> tuple[dict, dict]:
+    """The connector's connectorUiConfig inside its content template and at the top level."""
+    template = resources(main, "dataConnectorTemplateSpecName1")[0]
+    inner = template["properties"]["mainTemplate"]["resources"][0]["properties"]["connectorUiConfig"]
+    top = [r for r in main["resources"] if r["type"].endswith("/dataConnectors")][0]["properties"]["connectorUiConfig"]
+    return inner, top
+
+
+def test_instruction_steps_lose_what_powershell_compares_equal_to_the_empty_string(tmp_path: Path) -> None:
+    step = {"title": "Step", "description": "Do it", "isComingSoon": False, "bottomBorder": 0, "weight": 0.0,
+            "empty": "", "none": None, "list": [], "twoFalsy": [False, ""], "oneFalsy": [""], "object": {},
+            "enabled": True, "count": 2, "zeroText": "0", "space": " ",
+            "instructions": [{"type": "CopyableLabel", "parameters": {"fillWith": [""], "visible": False}}]}
+    connector = {**CONNECTOR, "instructionSteps": [step]}
+    data_file = solution(tmp_path, {"Data Connectors": ["Data Connectors/C.json"]}, {"Data Connectors/C.json": connector})
+    main, _ = render_package(read_solution_input(data_file))
+    for config in connector_configs(main):
+        [written] = config["instructionSteps"]
+        assert written == {"count": 2, "description": "Do it", "enabled": True, "instructions": step["instructions"],
+                           "object": {}, "oneFalsy": [""], "space": " ", "title": "Step", "zeroText": "0"}
+        assert list(written) == sorted(written, key=str.casefold)  # Sort-Object order
+
+
+def test_azure_functions_suffix_needs_a_deploy_button_and_a_manual_deployment_step(tmp_path: Path) -> None:
+    def title(steps: list[dict]) -> str:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        data_file = solution(folder, {"Data Connectors": ["Data Connectors/C.json"]},
+                             {"Data Connectors/C.json": {**CONNECTOR, "instructionSteps": steps}})
+        inner, top = connector_configs(render_package(read_solution_input(data_file))[0])
+        assert inner["title"] == top["title"]
+        return inner["title"]
+
+    deploy = {"description": "Use [Deploy To Azure](https://aka.ms/x)"}
+    manual = {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "By hand"}
+    nested = {"instructions": [{"type": "InstructionStepsGroup", "parameters": {"instructionSteps": [
+        {"title": "Option 1", "description": "Click Deploy To Azure"},
+        {"title": "Option 2 - Manual Deployment of Azure Functions", "description": "By hand"}]}}]}
+    assert title([deploy]) == "Synthetic events"
+    assert title([deploy, manual]) == "Synthetic events (using Azure Functions)"
+    assert title([{"description": "", **nested}]) == "Synthetic events (using Azure Functions)"  # "" removed first
+    assert title([manual, {"description": "x", **nested}]) == "Synthetic events"  # nested read only without description
+    only_deploy = {"instructions": [{"type": "InstructionStepsGroup", "parameters": {"instructionSteps": [
+        {"title": "Option 1", "description": "Click Deploy To Azure"}]}}]}
+    assert title([manual, only_deploy]) == "Synthetic events"  # the nested check resets the top-level one
 
 
 def test_static_connector_writes_absent_keys_as_null(tmp_path: Path) -> None:
@@ -231,7 +288,8 @@ def test_static_connector_writes_absent_keys_as_null(tmp_path: Path) -> None:
     template = resources(main, "dataConnectorTemplateSpecName1")[0]
     inner = template["properties"]["mainTemplate"]["resources"][0]["properties"]["connectorUiConfig"]
     top = [r for r in main["resources"] if r["type"].endswith("/dataConnectors")][0]["properties"]["connectorUiConfig"]
-    assert inner["connectivityCriterias"] is None and top["connectivityCriterias"] is None
+    assert inner["connectivityCriterias"] is None  # Select-Object writes an absent property as null
+    assert "connectivityCriterias" not in top and "connectivityCriteria" not in top  # added only when not null
     assert inner["title"] == top["title"] == "Synthetic events"  # no Azure Functions suffix for StaticUI
 
 
@@ -239,13 +297,17 @@ def test_static_connector_writes_absent_keys_as_null(tmp_path: Path) -> None:
 
 
 def test_analytic_rule_objects_are_passed_through_as_written(tmp_path: Path) -> None:
-    data_file = solution(tmp_path, {"Analytic Rules": ["Analytic Rules/R.yaml"]}, {"Analytic Rules/R.yaml": RULE})
+    rule = RULE + "eventGroupingSettings: {}\nsentinelEntitiesMappings: []\n"
+    data_file = solution(tmp_path, {"Analytic Rules": ["Analytic Rules/R.yaml"]}, {"Analytic Rules/R.yaml": rule})
     main, _ = render_package(read_solution_input(data_file))
     props = resources(main, "analyticRuleTemplateSpecName1")[0]["properties"]["mainTemplate"]["resources"][0]["properties"]
+    assert props["eventGroupingSettings"] == {}  # `if ($yaml.$yamlField)` is true for any mapping
+    assert "sentinelEntitiesMappings" not in props  # and false for an empty list
     assert props["severity"] == "high" and props["tactics"] == ["defenseevasion"]  # not normalised
     assert props["incidentConfiguration"] == {"createIncident": False, "groupingConfiguration": {
         "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "AllEntities"}}
-    assert props["alertDetailsOverride"] == {"alertDisplayNameFormat": "Something by {{Account}}"}  # "" removed
+    assert props["alertDetailsOverride"] == {"alertDisplayNameFormat": "Something by {{Account}}",
+                                             "alertDescriptionFormat": ""}  # Remove-EmptyArrays removes nothing
     assert props["customDetails"] == {"Who": "Account"}
 
 

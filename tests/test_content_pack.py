@@ -195,6 +195,7 @@ def test_pack_has_every_content_kind_and_unique_ids(pack):
     assert len(pack.analytic_rules) == 5
     assert len(pack.parsers) == 1
     assert len(pack.workbooks) == 1
+    assert [w.alias for w in pack.watchlists] == ["RMMAllowlist"] and len(pack.automation_rules) == 1
     ids = [item.id for item in pack.items]
     assert all(ids), ids
     assert len(set(ids)) == len(ids), ids
@@ -204,6 +205,7 @@ def test_every_yaml_file_names_its_schema():
     schemas = {
         "analytic-rules": "analytic-rule", "hunting-queries": "hunting-query",
         "parsers": "parser", "workbooks": "workbook-metadata",
+        "watchlists": "watchlist", "automation-rules": "automation-rule",
     }
     first = (CONTENT / "solution.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=../packer/schemas/solution.schema.json"
@@ -313,4 +315,4 @@ def test_validate_accepts_the_bundled_pack():
     report = validate_paths([CONTENT], kql=True)
     assert report.warnings == [], [f"{p.path}:{p.line}: {p.message}" for p in report.warnings]  # issue 15 item 8
     assert report.errors == [], "\n".join(f"{p.path}:{p.line}:{p.column}: {p.field}: {p.message}" for p in report.errors)
-    assert len(report.content.items) == 12, f"every item must be built (KQL: {report.kql_status})"
+    assert len(report.content.items) == 14, f"every item must be built (12 packaged, a watchlist, an automation rule) (KQL: {report.kql_status})"

@@ -49,7 +49,7 @@ def test_apply_installs_one_package_one_template_per_item_and_links_every_active
     assert packages[0]["properties"]["installedVersion"] == content.solution.version == "3.0.0"
 
     templates = {t["properties"]["contentId"]: t["properties"] for t in _collection(dep, "contentTemplates")}
-    desired = dep.desired()
+    desired = dep.packaged()
     assert len(templates) == len(desired) == 12
     for item in desired:
         meta = emulator.store.get(item.metadata_id)["properties"]
@@ -88,7 +88,7 @@ def test_apply_sends_exactly_what_the_built_main_template_deploys(dep, repo, tmp
     assert len(deployed.templates) == 12
     for template in deployed.templates:
         assert puts[template.resource_id] == template.body, template.key
-    for item in dep.desired():
+    for item in dep.packaged():
         template = deployed.template_for(item.metadata_body["properties"]["contentId"])
         made = active_body_from_template({"properties": dict(template.properties)}, item.body)
         assert normalise(made) == normalise(puts[item.resource_id]), item.key

@@ -30,14 +30,14 @@ def test_plan_exit_codes_saved_plan_and_clean_replan(flags, tmp_path):
 
     planned = run("plan", *flags, "--out", str(plan_file))
     assert planned.exit_code == 2, planned.output
-    # the package, a template per item, the 12 items (docs/content-hub.md)
-    assert "Plan: 25 to create, 0 to update, 0 to prune; 0 unchanged" in planned.output
-    assert json.loads(plan_file.read_text())["counts"]["create"] == 25
+    # the package, a template per item, the 12 items (docs/content-hub.md), the watchlist and automation rule
+    assert "Plan: 27 to create, 0 to update, 0 to prune; 0 unchanged" in planned.output
+    assert json.loads(plan_file.read_text())["counts"]["create"] == 27
 
     applied = run("apply", *flags, "--plan", str(plan_file), "--report", str(report_file))
     assert applied.exit_code == 0, applied.output
     report = json.loads(report_file.read_text())
-    assert report["ok"] and report["counts"]["created"] == 25 and report["writes"] == 24 + 12 + 2
+    assert report["ok"] and report["counts"]["created"] == 27 and report["writes"] == 28 + 12 + 2
 
     again = run("plan", *flags, "--format", "json")
     assert again.exit_code == 0, again.output
@@ -50,7 +50,7 @@ def test_markdown_plan_for_a_pull_request(flags, repo):
     result = run("plan", *flags, "--format", "markdown")
     assert result.exit_code == 2
     # the rule and its template (same version: an update, not an upgrade)
-    assert "**Plan: 0 to create, 2 to update, 0 to prune; 23 unchanged**" in result.output
+    assert "**Plan: 0 to create, 2 to update, 0 to prune; 25 unchanged**" in result.output
     assert "<details>" in result.output and "+        'stun.kaseya.com', 'x.kaseya.net'," in result.output
 
 

@@ -34,6 +34,13 @@ def content_items() -> int:
     return len(content.analytic_rules) + len(content.hunting_queries) + len(content.parsers) + len(content.workbooks)
 
 
+def unpackaged_items() -> int:
+    from packer.validate import validate_paths
+
+    content = validate_paths([CONTENT], kql=False).content
+    return len(content.watchlists) + len(content.automation_rules)
+
+
 def test_the_quick_start_deploys_replans_detects_drift_and_rolls_out(tmp_path: Path):
     (install, run), _ = quick_start()
     # The install command made the environment this test runs in: an editable install of this checkout.
@@ -42,7 +49,8 @@ def test_the_quick_start_deploys_replans_detects_drift_and_rolls_out(tmp_path: P
     done = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out, items = done.stdout, content_items()
-    items = 1 + 2 * items  # the Content Hub package, a template per item, the items (docs/content-hub.md)
+    # the Content Hub package, a template per item, the items (docs/content-hub.md), the watchlist and automation rule
+    items = 1 + 2 * items + unpackaged_items()
     assert f"Plan: {items} to create, 0 to update, 0 to prune; 0 unchanged" in out
     assert f"Apply complete: {items} created" in out
     assert f"Plan: 0 to create, 0 to update, 0 to prune; {items} unchanged" in out

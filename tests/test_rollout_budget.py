@@ -68,3 +68,27 @@ def test_workers_start_spread_over_subscriptions() -> None:
 
     targets = [Target(f"w{i}", "t", sub, "rg", f"w{i}", "r") for i, sub in enumerate("aaabbc")]
     assert [t.name for t in interleaved_by_subscription(targets)] == ["w0", "w3", "w5", "w1", "w4", "w2"]
+
+
+def test_automation_rule_writes_are_paced_by_their_own_bucket_and_spend_arm_writes_too() -> None:
+    from packer.remote.limits import AUTOMATION_RULE_WRITE, RateLimitPolicy
+
+    clock = FakeClock()
+    limits = ArmLimits(writes=BucketSpec(100, 10), automation_rule_writes=BucketSpec(2, 0.5))
+    budget = SubscriptionBudget("sub", limits, clock=clock, sleep=clock.sleep)
+    policy = RateLimitPolicy(budget)
+
+    class Request:  # what RateLimitPolicy reads of an azure-core PipelineRequest
+        def __init__(self, method: str, url: str):
+            self.http_request = type("HttpRequest", (), {"method": method, "url": url})()
+
+    rule = "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/" \
+           "workspaces/w/providers/Microsoft.SecurityInsights/automationRules/{}?api-version=2024-09-01"
+    for i in range(4):
+        policy.on_request(Request("PUT", rule.format(i)))
+    policy.on_request(Request("PUT", rule.format(0).replace("automationRules", "alertRules")))
+    policy.on_request(Request("GET", rule.format(0)))  # reads are not limited by default
+    # two from the automation bucket's burst, then one per 2 s; ARM's bucket had plenty
+    assert [round(s, 6) for s in clock.slept] == [2.0, 4.0]
+    assert budget.granted[AUTOMATION_RULE_WRITE] == 4 and budget.granted["write"] == 5
+    assert ArmLimits().scaled(3).automation_rule_writes == BucketSpec(300, 1.0)

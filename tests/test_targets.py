@@ -1,6 +1,8 @@
 """targets.yaml: schema problems with file:line, cross-references, selection and waves."""
 from __future__ import annotations
 
+import shutil
+
 from pathlib import Path
 
 import pytest
@@ -145,7 +147,7 @@ def test_the_documented_example_and_examples_fleet_fit_the_bundled_content(tmp_p
     documented = tmp_path / "documented-fleet.yaml"  # not named targets.yaml: recognised by its keys
     documented.write_text(doc.split("```yaml\n", 1)[1].split("```", 1)[0])
     report = validate_paths([CONTENT, documented, PROJECT_ROOT / "examples" / "fleet" / "targets.yaml"], kql=False)
-    assert report.errors == [] and report.files_checked == 15
+    assert report.errors == [] and report.files_checked == 17
 
 
 def test_validate_finds_an_inventory_by_its_keys_and_reports_every_unmatched_selector(tmp_path: Path) -> None:
@@ -156,6 +158,7 @@ def test_validate_finds_an_inventory_by_its_keys_and_reports_every_unmatched_sel
     text = text.replace("'*MeshCentral*'", "'*NoSuchTool*'").replace("rmm_Level_*.yaml", "rmm_Nope_*.yaml")
     path = tmp_path / "customers.yml"
     path.write_text(text)
+    shutil.copytree(PROJECT_ROOT / "examples" / "fleet" / "customers", tmp_path / "customers")  # its watchlist CSVs
     report = validate_paths([CONTENT, path], kql=False)
     problems = [(p.path.name, p.code, p.message) for p in report.errors]
     assert problems == [

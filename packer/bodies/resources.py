@@ -39,13 +39,14 @@ from __future__ import annotations
 import re
 import uuid
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from packer import resource_ids
 from packer.content.model import (
     AnalyticRule,
+    AutomationRule,
     ContentItem,
     ContentKind,
     ContentSet,
@@ -53,8 +54,10 @@ from packer.content.model import (
     Parser,
     RuleKind,
     Solution,
+    Watchlist,
     Workbook,
 )
+from packer.bodies.automation import automation_rule_body, watchlist_body, watchlist_hash, watchlist_items
 from packer.remote.normalise import content_hash
 from packer.bodies.properties import (
     analytic_rule_properties,
@@ -85,6 +88,8 @@ class ResourceType:
     SAVED_SEARCH = "savedSearches"
     WORKBOOK = "workbooks"
     METADATA = "metadata"
+    AUTOMATION_RULE = "automationRules"
+    WATCHLIST = "watchlists"
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class DesiredResource:
     metadata_id: str
     metadata_body: Mapping[str, Any]
     calls: tuple[str, ...] = ()  # parser function aliases the query calls (deploy those first)
+    # a watchlist's items: search-key value -> values; its content_hash covers them (bodies.automation)
+    children: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()  # a watchlist's CSV header
 
     @property
     def name(self) -> str:
@@ -110,7 +118,8 @@ class DesiredResource:
 
 def desired_resources(content: ContentSet, target: Target, commit: str | None = None,
                       root: Path | None = None) -> list[DesiredResource]:
-    """Every item of a content set, in ContentSet order (parsers first)."""
+    """Every item a workspace receives, in ContentSet order (parsers first; watchlists and
+    automation rules last)."""
     aliases = tuple(p.function_alias for p in content.parsers)
     return [desired_resource(item, target, commit, root, content.solution, aliases) for item in content.items]
 
@@ -118,7 +127,8 @@ def desired_resources(content: ContentSet, target: Target, commit: str | None = 
 def desired_resource(item: ContentItem, target: Target, commit: str | None = None, root: Path | None = None,
                      solution: Solution | None = None, parser_aliases: tuple[str, ...] = ()) -> DesiredResource:
     resource_type, resource_id, body, display_name = _render(item, target)
-    digest = content_hash(body)
+    children = watchlist_items(item) if isinstance(item, Watchlist) else {}
+    digest = watchlist_hash(body, children) if isinstance(item, Watchlist) else content_hash(body)
     path = _relative(item.source.path, root)
     metadata_id = metadata_id_for(target, item.content_kind, resource_id)
     metadata = metadata_body(item, target, resource_id, digest, path, commit, solution)
@@ -128,7 +138,8 @@ def desired_resource(item: ContentItem, target: Target, commit: str | None = Non
     return DesiredResource(
         key=item_key(item), kind=item.content_kind, resource_type=resource_type, resource_id=resource_id,
         display_name=display_name, source_path=path, body=body, content_hash=digest, metadata_id=metadata_id,
-        metadata_body=metadata, calls=calls,
+        metadata_body=metadata, calls=calls, children=children,
+        columns=item.columns if isinstance(item, Watchlist) else (),
     )
 
 
@@ -176,12 +187,24 @@ def _workbook(workbook: Workbook, target: Target) -> Rendered:
     return ResourceType.WORKBOOK, rid, workbook_body(workbook, target), workbook.title
 
 
+def _watchlist(watchlist: Watchlist, target: Target) -> Rendered:
+    rid = resource_ids.watchlist_id(target.workspace_id, watchlist.alias)
+    return ResourceType.WATCHLIST, rid, watchlist_body(watchlist), watchlist.display_name
+
+
+def _automation_rule(rule: AutomationRule, target: Target) -> Rendered:
+    rid = resource_ids.automation_rule_id(target.workspace_id, rule.id)
+    return ResourceType.AUTOMATION_RULE, rid, automation_rule_body(rule, target.workspace_id), rule.display_name
+
+
 # One per content kind's model (packer.content.load.KINDS; tests/test_content_kinds.py checks).
 RENDERERS: dict[type, Callable[[Any, Target], Rendered]] = {
     AnalyticRule: _alert_rule,
     HuntingQuery: _hunting_query,
     Parser: _parser,
     Workbook: _workbook,
+    Watchlist: _watchlist,
+    AutomationRule: _automation_rule,
 }
 
 
@@ -320,11 +343,17 @@ def stamped_metadata(metadata: Mapping[str, Any], stored_hash: str | None) -> di
     props = dict(metadata.get("properties") or {})
     text = props.get("customVersion")
     desired, _ = parse_stamp(text)
-    if desired and stored_hash:
+    if desired and stored_hash and not _recorded_stored(text):
         owner, merged = mark_owner(text), stamp_merged(text)
         props["customVersion"] = (owner_mark(owner, desired, stored_hash, merged) if owner
                                   else ownership_stamp(desired, stored_hash, merged))
     return {**metadata, "properties": props}
+
+
+def _recorded_stored(text: object) -> bool:
+    """The stamp already says what the service stored (the plan knew it: a watchlist's state)."""
+    match = _STAMP.search(text) if isinstance(text, str) else None
+    return bool(match and match.group(2))
 
 
 def owner_source_id(repository: str, path: str, commit: str | None) -> str:

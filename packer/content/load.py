@@ -20,6 +20,7 @@ from packer.content.model import (
     AlertDetailsOverride,
     AnalyticRule,
     Author,
+    AutomationRule,
     ContentKind,
     ContentSet,
     DataConnectorRef,
@@ -35,9 +36,11 @@ from packer.content.model import (
     Solution,
     SourceInfo,
     Support,
+    Watchlist,
     Workbook,
 )
 from packer.content.document import CiDocument, ci_view
+from packer.content.watchlist_csv import read_items
 from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ContentError
 from packer.durations import to_iso8601
@@ -48,6 +51,7 @@ SOLUTION_FILE = "solution.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 SOLUTION_SCHEMA = "solution"
 RULE_SCHEMA, HUNTING_SCHEMA, PARSER_SCHEMA, WORKBOOK_SCHEMA = "analytic-rule", "hunting-query", "parser", "workbook-metadata"
+WATCHLIST_SCHEMA, AUTOMATION_RULE_SCHEMA = "watchlist", "automation-rule"
 
 
 # --- finding files --------------------------------------------------------------------------
@@ -401,6 +405,52 @@ def solution_from(doc: YamlDocument | CiDocument) -> Solution:
     )
 
 
+def watchlist_items_path(path: Path, value: Any) -> Path:
+    """Where a watchlist's CSV is: beside its YAML at `path` (`itemsFile`, or the same stem)."""
+    key = value.get("itemsFile") if isinstance(value, dict) else None
+    return path.parent / (key if isinstance(key, str) and key else path.stem + ".csv")
+
+
+def watchlist_from(doc: YamlDocument | CiDocument) -> Watchlist:
+    """A watchlist YAML and the CSV of its items beside it."""
+    ci = ci_view(doc, WATCHLIST_SCHEMA)
+    d = ci.value
+    items = read_items(watchlist_items_path(ci.path, d), ci.source.root)
+    return Watchlist(
+        alias=str(d.get("watchlistAlias")).strip(),
+        display_name=str(d.get("displayName")).strip(),
+        search_key=str(d.get("itemsSearchKey")).strip(),
+        columns=items.columns,
+        rows=items.rows,
+        source=source_of(ci),
+        items_path=items.path,
+        version=d.get("version") or "1.0.0",
+        description=str(d.get("description") or ""),
+        provider=str(d.get("provider") or "sentinel-packer"),
+        labels=tuple(str(v) for v in as_list(d.get("labels"))),
+    )
+
+
+def automation_rule_from(doc: YamlDocument | CiDocument) -> AutomationRule:
+    """The CI view keeps scalars as text: the API's two typed members (isEnabled, the orders) are
+    typed here; every other member of an automation rule is a string."""
+    ci = ci_view(doc, AUTOMATION_RULE_SCHEMA)
+    d = ci.value
+    logic = dict(d.get("triggeringLogic") or {})
+    logic["isEnabled"] = _bool(logic.get("isEnabled"), True)
+    actions = [{**a, "order": int(str(a.get("order")).strip())} for a in d.get("actions") or [] if isinstance(a, dict)]
+    return AutomationRule(
+        id=str(d.get("id")).strip(),
+        display_name=str(d.get("displayName")).strip(),
+        order=int(str(d.get("order")).strip()),
+        triggering_logic=MappingProxyType(logic),
+        actions=tuple(MappingProxyType(a) for a in actions),
+        source=source_of(ci),
+        version=d.get("version") or "1.0.0",
+        description=str(d.get("description") or ""),
+    )
+
+
 # --- the registry of content kinds ------------------------------------------------------------
 # Validation, the model builders and plan's live-state reader loop over these. Order: the order a
 # file outside a known folder is matched against the signatures (the most specific first).
@@ -413,6 +463,11 @@ KINDS: tuple[KindSpec, ...] = (
              resource_ids.ALERT_RULES, field="analytic_rules",
              folder_aliases=("analytic rules", "analytic", "analytics", "detections"),
              signature=("kind", *SCHEDULED_ONLY)),
+    KindSpec(ContentKind.WATCHLIST, Watchlist, "watchlists", watchlist_from, WATCHLIST_SCHEMA,
+             resource_ids.WATCHLISTS, field="watchlists", signature=("watchlistAlias", "itemsSearchKey")),
+    KindSpec(ContentKind.AUTOMATION_RULE, AutomationRule, "automation-rules", automation_rule_from,
+             AUTOMATION_RULE_SCHEMA, resource_ids.AUTOMATION_RULES, field="automation_rules",
+             folder_aliases=("automation rules",), signature=("triggeringLogic",)),
     KindSpec(ContentKind.HUNTING_QUERY, HuntingQuery, "hunting-queries", hunting_query_from, HUNTING_SCHEMA,
              resource_ids.SAVED_SEARCHES, field="hunting_queries", folder_aliases=("hunting queries", "hunting")),
 )

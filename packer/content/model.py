@@ -23,6 +23,12 @@ class ContentKind(StrEnum):
     HUNTING_QUERY = "HuntingQuery"
     WORKBOOK = "Workbook"
     PARSER = "Parser"
+    WATCHLIST = "Watchlist"
+    AUTOMATION_RULE = "AutomationRule"
+
+
+# Deployed to workspaces, not carried by the Content Hub package (docs/content-format.md).
+UNPACKAGED_KINDS = frozenset({ContentKind.WATCHLIST, ContentKind.AUTOMATION_RULE})
 
 
 class RuleKind(StrEnum):
@@ -211,6 +217,9 @@ class Workbook:
     data_connectors: tuple[str, ...] = ()
     preview_images: tuple[str, ...] = ()
     resource_name: str | None = None  # the workbook's name in Azure, pinned (an exported workbook)
+    # the description its metadata resource carries when it differs from `description`
+    # (Microsoft's packager writes a PowerShell dump there: ms_input.powershell_text)
+    metadata_description: str | None = None
 
     content_kind = ContentKind.WORKBOOK
 
@@ -262,7 +271,77 @@ class Solution:
         return f"{self.publisher_id}.{self.offer_id}"
 
 
-ContentItem = AnalyticRule | HuntingQuery | Parser | Workbook
+@dataclass(frozen=True)
+class WatchlistRow:
+    """One CSV row: its values by column (header order), and the CSV line it was read from."""
+
+    values: Mapping[str, str]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A watchlist (`watchlists/<name>.yaml`) and its items (a CSV beside it, or an overlay's).
+
+    Items are identified by the value of `search_key` (the column Sentinel indexes): the plan
+    diffs them row by row (packer.plan.watchlists)."""
+
+    alias: str
+    display_name: str
+    search_key: str
+    columns: tuple[str, ...]
+    rows: tuple[WatchlistRow, ...]
+    source: SourceInfo
+    items_path: Path
+    version: str = "1.0.0"
+    description: str = ""
+    provider: str = "sentinel-packer"
+    labels: tuple[str, ...] = ()
+
+    content_kind = ContentKind.WATCHLIST
+
+    @property
+    def name(self) -> str:
+        return self.display_name
+
+    @property
+    def content_id(self) -> str:
+        return self.alias
+
+    @property
+    def id(self) -> str:
+        return self.alias
+
+
+@dataclass(frozen=True)
+class AutomationRule:
+    """An automation rule (`automation-rules/<name>.yaml`): the API's properties as written
+    (triggeringLogic and actions are kept as plain JSON, the shape AutomationRules.json defines);
+    a bare analytic-rule GUID in an IncidentRelatedAnalyticRuleIds/AlertAnalyticRuleIds condition
+    is made the target workspace's rule id when rendered (packer.bodies.automation)."""
+
+    id: str
+    display_name: str
+    order: int
+    triggering_logic: Mapping[str, Any]
+    actions: tuple[Mapping[str, Any], ...]
+    source: SourceInfo
+    version: str = "1.0.0"
+    description: str = ""
+
+    content_kind = ContentKind.AUTOMATION_RULE
+
+    @property
+    def name(self) -> str:
+        return self.display_name
+
+    @property
+    def content_id(self) -> str:
+        return self.id
+
+
+PackagedItem = AnalyticRule | HuntingQuery | Parser | Workbook  # what the Content Hub package carries
+ContentItem = PackagedItem | Watchlist | AutomationRule  # what a workspace receives
 
 
 @dataclass(frozen=True)
@@ -310,11 +389,20 @@ class ContentSet:
     hunting_queries: tuple[HuntingQuery, ...] = ()
     parsers: tuple[Parser, ...] = ()
     workbooks: tuple[Workbook, ...] = ()
+    watchlists: tuple[Watchlist, ...] = ()
+    automation_rules: tuple[AutomationRule, ...] = ()
     # facts_key(query, parsers) -> QueryFacts, from validation's KQL pass (empty without one)
     query_facts: Mapping[tuple, QueryFacts] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[ContentItem, ...]:
+        """Everything a workspace receives: the packaged items, then watchlists and automation rules."""
+        return (*self.packaged, *self.watchlists, *self.automation_rules)
+
+    @property
+    def packaged(self) -> tuple[PackagedItem, ...]:
+        """The items the Content Hub package carries (watchlists and automation rules are
+        deployed to workspaces but not packaged: docs/content-format.md)."""
         return (*self.parsers, *self.analytic_rules, *self.hunting_queries, *self.workbooks)
 
     def facts(self, query: str) -> QueryFacts | None:

@@ -118,6 +118,13 @@ def _www_authenticate(tenant: str | None) -> str:
             f'error_description="The access token is invalid."')
 
 
+def automation_rules_throttled(scope: str, retry_after: int) -> ArmError:
+    """Sentinel's automation-rule write limit (INFERRED wording and numbers: docs/emulator.md)."""
+    return ArmError(429, "TooManyRequests",
+                    f"Number of automation rule write requests for {scope} exceeded the limit of 100 per 5 minutes. "
+                    f"Please try again after {retry_after} seconds.", headers={"Retry-After": str(retry_after)})
+
+
 def throttled(operation: str, scope: str, retry_after: int) -> ArmError:
     return ArmError(429, "TooManyRequests",
                     f"Number of '{operation}' requests for {scope} exceeded. Please try again after "

@@ -103,6 +103,9 @@ class ThrottlingConfig:
     writes: Bucket = Bucket(200, 10)
     deletes: Bucket = Bucket(200, 10)
     per_principal: bool = True
+    # Sentinel's own limit on automation-rule writes (PUT and DELETE) per subscription, on top of
+    # ARM's: about 100 per 5 minutes. INFERRED: no public document states it (docs/emulator.md).
+    automation_rule_writes: Bucket = Bucket(100, 100 / 300)
 
     def bucket(self, operation: str) -> Bucket:
         base: Bucket = getattr(self, operation)
@@ -363,6 +366,8 @@ def _throttling(raw: dict, source: str) -> ThrottlingConfig:
         writes=_bucket(raw.get("writes"), base.writes, "writes", source),
         deletes=_bucket(raw.get("deletes"), base.deletes, "deletes", source),
         per_principal=bool(raw.get("per_principal", True)),
+        automation_rule_writes=_bucket(raw.get("automation_rule_writes"), base.automation_rule_writes,
+                                       "automation_rule_writes", source),
     )
 
 

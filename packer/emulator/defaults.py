@@ -157,7 +157,82 @@ def _content_package(route: Route, body: dict, ctx: Context) -> dict:
     return installed_package(_keep(route, body, ctx))
 
 
+def _client_info(principal: str) -> dict:
+    """ClientInfo / UserInfo (common/2.0/types.json): who wrote it; an application has no email."""
+    return {"objectId": principal or None, "email": None, "name": None, "userPrincipalName": None}
+
+
+def _automation_rule(route: Route, body: dict, ctx: Context) -> dict:
+    """Server fields of AutomationRules.json: createdTimeUtc/lastModifiedTimeUtc and createdBy/
+    lastModifiedBy (readOnly), kept from the existing rule where they do not change."""
+    props = _properties(body)
+    if ctx.validate:
+        _check_inner_conditions((props.get("triggeringLogic") or {}).get("conditions") or [])
+    previous = (ctx.existing or {}).get("properties") or {}
+    props["createdTimeUtc"] = previous.get("createdTimeUtc", ctx.now)
+    props["lastModifiedTimeUtc"] = ctx.now
+    props["createdBy"] = previous.get("createdBy", _client_info(ctx.principal))
+    props["lastModifiedBy"] = _client_info(ctx.principal)
+    return {**body, "properties": props}
+
+
+def _check_inner_conditions(conditions: list) -> None:
+    """A Boolean condition groups 2 to 10 conditions; the service's answer as reported in
+    Azure/Azure-Sentinel#12923 (the spec says minItems 2, maxItems 10)."""
+    for condition in conditions:
+        props = condition.get("conditionProperties") if isinstance(condition, dict) else None
+        if isinstance(condition, dict) and condition.get("conditionType") == "Boolean" and isinstance(props, dict):
+            inner = props.get("innerConditions") or []
+            if not 2 <= len(inner) <= 10:
+                raise armerrors.bad_request("'InnerConditions' must have between 2 and 10 items")
+            _check_inner_conditions(inner)
+
+
+WATCHLIST_WRITE_ONLY = ("rawContent", "contentType", "numberOfLinesToSkip")  # GET never shows them (examples)
+
+
+def _watchlist(route: Route, body: dict, ctx: Context) -> dict:
+    """Server fields as GetWatchlistByAlias.json shows them. The bulk-creation members are
+    consumed (the handler makes the items), not stored."""
+    props = {k: v for k, v in _properties(body).items() if k not in WATCHLIST_WRITE_ONLY}
+    previous = (ctx.existing or {}).get("properties") or {}
+    if ctx.validate and previous and props.get("itemsSearchKey") != previous.get("itemsSearchKey"):
+        # INFERRED: the portal does not let a watchlist's search key change; the API's answer is undocumented.
+        raise armerrors.bad_request("The itemsSearchKey of an existing watchlist cannot be changed.",
+                                    target="properties.itemsSearchKey")
+    props["watchlistId"] = previous.get("watchlistId", str(uuid.uuid4()))
+    props["watchlistAlias"] = route.name
+    props["watchlistType"] = "watchlist"
+    props.update(_watchlist_stamps(previous, ctx))
+    props["provisioningState"] = "Succeeded"
+    return {**body, "properties": props}
+
+
+def _watchlist_stamps(previous: dict, ctx: Context) -> dict:
+    """isDeleted and who made or changed it when: watchlists and their items alike (UserInfo)."""
+    return {"isDeleted": False, "created": previous.get("created", ctx.now), "updated": ctx.now,
+            "createdBy": previous.get("createdBy", _client_info(ctx.principal)),
+            "updatedBy": _client_info(ctx.principal)}
+
+
+def _watchlist_item(route: Route, body: dict, ctx: Context) -> dict:
+    """Server fields as GetWatchlistItemById.json shows them."""
+    props = _properties(body)
+    if ctx.validate and (not isinstance(props.get("itemsKeyValue"), dict) or not props["itemsKeyValue"]):
+        raise armerrors.bad_request("A watchlist item needs itemsKeyValue: the item's values by column.",
+                                    target="properties.itemsKeyValue")
+    previous = (ctx.existing or {}).get("properties") or {}
+    props["watchlistItemId"] = route.name
+    props["watchlistItemType"] = "watchlist-item"
+    props.update(_watchlist_stamps(previous, ctx))
+    props.setdefault("entityMapping", {})
+    return {**body, "properties": props}
+
+
 _BY_KIND = {
+    "automationRules": _automation_rule,
+    "watchlists": _watchlist,
+    "watchlistItems": _watchlist_item,
     "alertRules": _alert_rule,
     "savedSearches": _saved_search,
     "workbooks": _workbook,

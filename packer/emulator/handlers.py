@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views
+from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views, watchlists
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 _PATCHABLE = {"metadata", "workbooks"}
 # PUT answers 201 on create for these; Log Analytics savedSearches answer 200 either way
 # (savedSearches_CreateOrUpdate lists only 200 in the OperationalInsights spec).
-_CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates", "workbooks", "onboardingstates"}
+_CREATED_201 = {"alertrules", "metadata", "contentpackages", "contenttemplates", "workbooks", "onboardingstates",
+                "automationrules", "watchlists", "watchlistitems"}  # 200 and 201 in their specs' PUT responses
 
 
 class Handlers:
@@ -80,8 +81,10 @@ class Handlers:
         if config.workspace(route.subscription, route.resource_group, route.workspace) is None:
             raise armerrors.resource_not_found("Microsoft.OperationalInsights/workspaces", route.workspace,
                                                route.resource_group)
-        if route.kind.scope == "sentinel" and not self.onboarded.get(route.workspace_id.lower()):
+        if route.kind.scope in ("sentinel", "watchlist") and not self.onboarded.get(route.workspace_id.lower()):
             raise armerrors.not_onboarded(route.workspace)
+        if route.kind.scope == "watchlist" and self.store.read(_watchlist_id(route)) is None:
+            raise ArmError(404, "NotFound", f"Watchlist '{route.parent}' was not found.")
 
     # --- generic resources -------------------------------------------------------------------
     def _get(self, call: Call) -> Response:
@@ -130,12 +133,16 @@ class Handlers:
         body = self.members.prune(kind, call.api_version, resources.check_shape(kind, body, call, self.validator))
         facts = WorkspaceFacts.of(self.config, self.store, call.route)
         querycheck.check_body(kind.name, call.route.workspace or "", body, facts, self.compiler)
+        items = watchlists.bulk_items(call.route, body.get("properties") or {}) if kind.name == "watchlists" else []
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)
             self.store.write(resource_id, stored)
+            for item_route, item in items:
+                self.store.write(item_route.resource_id, resources.build(
+                    item_route.kind, item_route, item, None, call.caller.object_id, None))
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
         return Response(status, self._shown(kind, stored, call))
 
@@ -169,6 +176,9 @@ class Handlers:
             if existing is not None:
                 resources.check_preconditions(call, None, existing)
                 self.store.delete(call.route.resource_id)
+                if call.route.kind.name == "watchlists":  # its items go with it
+                    for item in self.store.iter_under(watchlists.items_collection(call.route)):
+                        self.store.delete(item["id"])
         if existing is None and call.route.kind.name == "savedSearches":
             return Response(200)  # SavedSearches_Delete lists only 200 (SavedSearches.json 2025-07-01)
         return Response(200 if existing is not None else 204)
@@ -245,6 +255,10 @@ class Handlers:
             self.onboarded[key] = False
             return Response(200 if onboarded else 204)
         raise armerrors.method_not_allowed(method, call.request.target)
+
+
+def _watchlist_id(route) -> str:
+    return f"{route.workspace_id}/providers/Microsoft.SecurityInsights/watchlists/{route.parent}"
 
 
 def parse_body(raw: bytes) -> dict:

@@ -52,6 +52,9 @@ _ACTION_PREFIX = {
     "tables": "Microsoft.OperationalInsights/workspaces/tables",
     "workspaces": "Microsoft.OperationalInsights/workspaces",
     "workbooks": "Microsoft.Insights/workbooks",
+    # Items are covered by the watchlist permissions (Microsoft Sentinel Contributor grants
+    # Microsoft.SecurityInsights/*; a separate items action is not documented: inferred).
+    "watchlistItems": "Microsoft.SecurityInsights/watchlists",
 }
 
 

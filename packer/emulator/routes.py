@@ -34,6 +34,12 @@ KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
          apiversions.served("contentProductPackages"), "sentinel", writable=False),
     Kind("contentProductTemplates", "Microsoft.SecurityInsights/contentproducttemplates",
          apiversions.served("contentProductTemplates"), "sentinel", writable=False),
+    Kind("automationRules", "Microsoft.SecurityInsights/automationRules", apiversions.served("automationRules"),
+         "sentinel"),
+    # `type` as the 2024-09-01 examples spell it (GetWatchlists.json, GetWatchlistItems.json).
+    Kind("watchlists", "Microsoft.SecurityInsights/Watchlists", apiversions.served("watchlists"), "sentinel"),
+    Kind("watchlistItems", "Microsoft.SecurityInsights/Watchlists/WatchlistItems", apiversions.served("watchlistItems"),
+         "watchlist"),
     Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", apiversions.served("onboardingStates"),
          "onboarding", paged=False),
     Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches",
@@ -58,6 +64,7 @@ class Route:
     workspace: str | None = None
     name: str | None = None   # None: the collection
     target: str = ""          # "subscription" / "resourceGroup" for the non-kind reads
+    parent: str | None = None  # the watchlist alias, for watchlistItems
 
     @property
     def workspace_id(self) -> str:
@@ -68,6 +75,8 @@ class Route:
         kind = self.kind.name
         if self.kind.scope in ("sentinel", "onboarding"):
             return f"{self.workspace_id}/providers/Microsoft.SecurityInsights/{kind}"
+        if self.kind.scope == "watchlist":
+            return f"{self.workspace_id}/providers/Microsoft.SecurityInsights/watchlists/{self.parent}/{kind}"
         if self.kind.scope == "workspace":
             return f"{self.workspace_id}/{kind}"
         if kind == "workbooks":  # the Workbooks RP answers with a lower-cased id (WorkbookAdd example, 2022-04-01)
@@ -89,6 +98,8 @@ _SEG = r"([^/]+)"
 _WS = rf"/subscriptions/{_SEG}/resourcegroups/{_SEG}/providers/microsoft\.operationalinsights/workspaces/{_SEG}"
 _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^/subscriptions/{_SEG}(/.*)?/providers/microsoft\.authorization/permissions/?$", re.I), "permissions"),
+    (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/watchlists/{_SEG}/watchlistitems(?:/{_SEG})?/?$", re.I),
+     "watchlist-items"),
     (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/{_SEG}(?:/{_SEG})?/?$", re.I), "sentinel"),
     (re.compile(rf"^{_WS}/{_SEG}(?:/{_SEG})?/?$", re.I), "workspace-child"),
     (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
@@ -123,6 +134,9 @@ def resolve(path: str) -> Route:
             if kind is None or kind.scope not in ("sentinel", "onboarding"):
                 raise UnknownRoute("Microsoft.SecurityInsights", collection)
             return Route(kind, sub, rg, ws, name)
+        if shape == "watchlist-items":
+            sub, rg, ws, alias, name = parts
+            return Route(KINDS["watchlistitems"], sub, rg, ws, name, parent=alias)
         if shape == "workspace-child":
             sub, rg, ws, collection, name = parts
             kind = KINDS.get(collection.lower())

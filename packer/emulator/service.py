@@ -77,6 +77,10 @@ class Service:
             response = self._error(armerrors.throttled(operation.rstrip("s"), verdict.scope, verdict.retry_after))
             response.headers[header] = "0"
             return response
+        if route.kind is not None and route.kind.name == "automationRules" and request.method in ("PUT", "DELETE"):
+            automation = self.throttler.take_automation_rule_write(route.subscription)
+            if not automation.allowed:
+                return self._error(armerrors.automation_rules_throttled(automation.scope, automation.retry_after))
         try:
             version = self._check_api_version(route, api_version)
             response = self.handlers.dispatch(Call(request, route, caller, version, query))

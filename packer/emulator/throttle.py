@@ -81,6 +81,18 @@ class Throttler:
                 bucket.tokens -= 1
             return Verdict(True, int(buckets[0][1].tokens))
 
+    def take_automation_rule_write(self, subscription: str) -> Verdict:
+        """Sentinel's per-subscription automation-rule write budget (ThrottlingConfig.automation_rule_writes)."""
+        if not self.config.enabled:
+            return Verdict(True, 0)
+        with self._lock:
+            now = self._clock()
+            bucket = self._bucket("automation:" + subscription.lower(), "automation_rule_writes", now)
+            if not bucket.available(now):
+                return Verdict(False, 0, bucket.seconds_until_token(), f"subscription '{subscription}'")
+            bucket.tokens -= 1
+            return Verdict(True, int(bucket.tokens))
+
     def reset(self) -> None:
         with self._lock:
             self._buckets.clear()

@@ -25,6 +25,9 @@ SCHEMA_FILES = {
     "contentTemplates": "contentTemplates.schema.json",
     "savedSearches": "savedSearches.schema.json",
     "workbooks": "workbooks.schema.json",
+    "automationRules": "automationRules.schema.json",
+    "watchlists": "watchlists.schema.json",
+    "watchlistItems": "watchlistItems.schema.json",
 }
 
 

@@ -1,6 +1,6 @@
 """Per-tenant and per-workspace overlays on the shared content (see docs/fleet.md)."""
 from packer.overlay.apply import apply_overlays
-from packer.overlay.model import EMPTY_OVERLAY, Exclusion, Overlay, Override, Selector
+from packer.overlay.model import EMPTY_OVERLAY, Exclusion, Overlay, Override, Selector, WatchlistItemsFile
 from packer.overlay.params import QueryParameter, declared_parameters, substitute
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "Override",
     "QueryParameter",
     "Selector",
+    "WatchlistItemsFile",
     "apply_overlays",
     "declared_parameters",
     "substitute",

@@ -5,9 +5,10 @@ import dataclasses
 import json
 
 from packer.content.field_rules import schedule_violations
-from packer.content.model import AnalyticRule, ContentItem, ContentSet, RuleKind, Workbook
-from packer.errors import ConfigError
-from packer.overlay.model import Exclusion, Overlay, Override, Selector
+from packer.content.model import AnalyticRule, ContentItem, ContentSet, RuleKind, Watchlist, Workbook
+from packer.content.watchlist_csv import read_items, search_key_errors
+from packer.errors import ConfigError, ContentError
+from packer.overlay.model import Exclusion, Overlay, Override, Selector, WatchlistItemsFile
 from packer.overlay.params import ParameterError, declared_parameters, substitute
 
 
@@ -23,13 +24,43 @@ def apply_overlays(content: ContentSet, overlay: Overlay) -> ContentSet:
         kept = (item for item in items if not any(s.matches(item) for s in overlay.disable))
         return tuple(_apply_to_item(item, overlay) for item in kept)
 
+    def enabled(items: tuple) -> tuple:
+        return tuple(item for item in items if not any(s.matches(item) for s in overlay.disable))
+
     return dataclasses.replace(
         content,
         analytic_rules=transform(content.analytic_rules),
         hunting_queries=transform(content.hunting_queries),
         parsers=transform(content.parsers),
         workbooks=transform(content.workbooks),
+        watchlists=_with_items(enabled(content.watchlists), overlay),
+        automation_rules=enabled(content.automation_rules),
     )
+
+
+def _with_items(watchlists: tuple[Watchlist, ...], overlay: Overlay) -> tuple[Watchlist, ...]:
+    """Each watchlist with this workspace's items where the overlay gives a CSV for its alias."""
+    files = {f.alias.lower(): f for f in overlay.watchlists}
+    known = {w.alias.lower() for w in watchlists}
+    for alias, items_file in files.items():
+        if alias not in known:
+            raise ConfigError(f"{overlay.origin} (line {items_file.line}): watchlists: {items_file.alias!r} is no "
+                              f"watchlist of the content (aliases: {', '.join(sorted(w.alias for w in watchlists)) or 'none'})")
+    return tuple(_replace_items(w, files[w.alias.lower()], overlay) if w.alias.lower() in files else w
+                 for w in watchlists)
+
+
+def _replace_items(watchlist: Watchlist, items_file: WatchlistItemsFile, overlay: Overlay) -> Watchlist:
+    where = f"{overlay.origin} (line {items_file.line}): watchlists: {watchlist.alias}"
+    try:
+        items = read_items(items_file.path)
+    except ContentError as exc:
+        raise ConfigError(f"{where}: {exc.path}:{exc.line}: {exc.message}") from None
+    errors = search_key_errors(watchlist.search_key, items.columns, items.rows)
+    if errors:
+        found = "; ".join(f"{items.path}:{line}: {message}" for line, message in errors[:5])
+        raise ConfigError(f"{where}: {found}")
+    return dataclasses.replace(watchlist, columns=items.columns, rows=items.rows)
 
 
 def _apply_to_item(item: ContentItem, overlay: Overlay) -> ContentItem:
@@ -100,13 +131,14 @@ def _exclude(item: ContentItem, exclusion: Exclusion, overlay: Overlay) -> str:
 def _check_selectors(content: ContentSet, overlay: Overlay) -> None:
     selectors = [*overlay.disable, *(o.select for o in overlay.overrides), *(e.select for e in overlay.exclusions)]
     for selector in selectors:
-        if not any(selector.matches(item) for item in content.items):
+        candidates = content.items if selector in overlay.disable else content.packaged
+        if not any(selector.matches(item) for item in candidates):
             raise ConfigError(f"{_where(overlay, selector)}: selector {selector.describe()} matches no content item")
 
 
 def _check_parameters(content: ContentSet, overlay: Overlay) -> None:
     declared: set[str] = set()
-    for item in content.items:
+    for item in content.packaged:
         if isinstance(item, Workbook):
             continue
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Mapping
 
@@ -72,16 +72,26 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class WatchlistItemsFile:
+    """This workspace's items for watchlist `alias`: a CSV (path resolved from targets.yaml's folder)."""
+
+    alias: str
+    path: Path
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Overlay:
     disable: tuple[Selector, ...] = ()
     overrides: tuple[Override, ...] = ()
     parameters: Mapping[str, ParameterValue] = field(default_factory=lambda: MappingProxyType({}))
     exclusions: tuple[Exclusion, ...] = ()
+    watchlists: tuple[WatchlistItemsFile, ...] = ()
     origin: str = ""  # which tenant/workspace entry wrote it, for messages
 
     @property
     def is_empty(self) -> bool:
-        return not (self.disable or self.overrides or self.parameters or self.exclusions)
+        return not (self.disable or self.overrides or self.parameters or self.exclusions or self.watchlists)
 
     def then(self, later: "Overlay") -> "Overlay":
         """This overlay followed by a more specific one (a workspace after its tenant)."""
@@ -90,6 +100,7 @@ class Overlay:
             overrides=self.overrides + later.overrides,
             parameters=MappingProxyType({**self.parameters, **later.parameters}),
             exclusions=self.exclusions + later.exclusions,
+            watchlists=tuple({w.alias.lower(): w for w in (*self.watchlists, *later.watchlists)}.values()),
             origin=" + ".join(o for o in (self.origin, later.origin) if o),
         )
 

@@ -3,7 +3,8 @@
 Output under `out`:
   Package/mainTemplate.json, Package/createUiDefinition.json, Package/testParameters.json,
   Package/<version>.zip (the two package files at the zip root),
-  arm/<kind>/<item>.json (one standalone ARM template per item).
+  arm/<kind>/<item>.json (one standalone ARM template per item; watchlists and automation rules
+  only there: they are not in the package).
 Every template is checked (packer.package.checks) before anything is written.
 """
 from __future__ import annotations
@@ -54,7 +55,7 @@ def render_files(package: PackageInput, version: str | None = None) -> dict[str,
         "mainTemplate.json": files["Package/mainTemplate.json"],
         "createUiDefinition.json": files["Package/createUiDefinition.json"],
     })
-    for path, template in standalone_templates(package.entries).items():
+    for path, template in standalone_templates((*package.entries, *package.standalone_only)).items():
         text = to_json(template)
         check_template_text(path, text)
         files[path] = text.encode("utf-8")

@@ -1,8 +1,7 @@
 """GenericUI / StaticUI data connectors, packaged as the V3 tool does (solution-format.md 4.8).
 
 Each connector gives a content template (connector + metadata), a top-level metadata resource
-and the top-level `dataConnectors` resource. Codeless (CCP) connectors are not supported: the
-reader reports them as skipped.
+and the top-level `dataConnectors` resource. Codeless (CCP) connectors are packaged by ccp.py.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ TOP_LEVEL_GENERIC_KEYS = ("sampleQueries", "availability", "permissions", "instr
 
 EMPTY_ARRAY_KEYS = ("graphQueries", "dataTypes", "sampleQueries")
 AZURE_FUNCTIONS_SUFFIX = " (using Azure Functions)"
+MANUAL_DEPLOYMENT = "Manual Deployment of Azure Functions"
 
 
 def _ui_config_in_template(b: TemplateBuilder, connector: DataConnector, ui_id: str) -> dict:
@@ -49,7 +49,7 @@ def _ui_config_in_template(b: TemplateBuilder, connector: DataConnector, ui_id: 
 
 def _value(b: TemplateBuilder, connector: DataConnector, key: str, value: Any) -> Any:
     """The packager's per-key rules for a GenericUI/StaticUI connector's fields."""
-    if key in EMPTY_ARRAY_KEYS and value == []:
+    if key in EMPTY_ARRAY_KEYS and (value is None or value == []):
         return b.need_variable("TemplateEmptyArray", "[json('[]')]")
     if connector.kind != GENERIC_UI:
         return value
@@ -65,30 +65,93 @@ def _value(b: TemplateBuilder, connector: DataConnector, key: str, value: Any) -
 
 
 def _deploys_a_function_app(connector: DataConnector) -> bool:
-    """A `[Deploy To Azure]` button after the start of a step's description marks an Azure Functions connector."""
-    steps = connector.definition.get("instructionSteps")
-    return any(isinstance(step, dict) and str(step.get("description") or "").find("[Deploy To Azure]") > 0
-               for step in (steps if isinstance(steps, list) else []))
+    """GetDataConnectorMetadata's Azure Functions test, on the steps as it sees them (empty members
+    already removed): a `[Deploy To Azure]` button after the start of a step's description, or
+    `Deploy To Azure` in a nested `instructions[].parameters.instructionSteps[]` description of a
+    step without description; and a step title with `Manual Deployment of Azure Functions` after
+    its start, the nested check of each description-less step overriding the top-level one."""
+    raw = connector.definition.get("instructionSteps")
+    steps = [_without_empty_members(s) for s in raw] if isinstance(raw, list) else []
+    steps = [s for s in steps if isinstance(s, dict)]
+    deploys = any(_after_start(s.get("description"), "[Deploy To Azure]") for s in steps)
+    manual = any(_after_start(s.get("title"), MANUAL_DEPLOYMENT) for s in steps)
+    if deploys:
+        return manual
+    for step in steps:
+        instructions = step.get("instructions")
+        if step.get("description") is not None or not isinstance(instructions, list) or not instructions:
+            continue
+        manual = False
+        for nested in _nested_steps(instructions):
+            deploys = deploys or _after_start(nested.get("description"), "Deploy To Azure")
+            manual = manual or _after_start(nested.get("title"), MANUAL_DEPLOYMENT)
+    return deploys and manual
+
+
+def _after_start(text: Any, needle: str) -> bool:
+    """PowerShell's `$text -and $text.IndexOf(needle) -gt 0`."""
+    return isinstance(text, str) and text.find(needle) > 0
+
+
+def _nested_steps(instructions: list) -> list[dict]:
+    nested: list[dict] = []
+    for instruction in instructions:
+        params = instruction.get("parameters") if isinstance(instruction, dict) else None
+        inner = params.get("instructionSteps") if isinstance(params, dict) else None
+        if isinstance(inner, list):
+            nested.extend(s for s in inner if isinstance(s, dict))
+    return nested
 
 
 def _without_empty_members(step: Any) -> Any:
-    """An instruction step without its `""`, null and `[]` members."""
+    """handleEmptyInstructionProperties: a step keeps only the members for which PowerShell's
+    `($null -eq $v) -or ($v -eq "") -or ($v.Count -eq 0)` is false, in Sort-Object order.
+    `-eq ""` converts "" to the left operand's type, so `false`, 0 and 0.0 go too; on an array it
+    filters, so an array with two or more such elements goes as well as an empty one. Objects
+    (even `{}`), `true`, other numbers and non-empty strings stay. Only the step's own members
+    are checked, not nested ones."""
     if not isinstance(step, dict):
         return step
-    return {k: v for k, v in step.items() if v not in ("", None, [])}
+    kept = {k: v for k, v in step.items() if not _powershell_empty(v)}
+    return {k: kept[k] for k in sorted(kept, key=str.casefold)}
+
+
+def _equals_empty_string(value: Any) -> bool:
+    """PowerShell's scalar `$value -eq ""`."""
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, (bool, int, float)):
+        return not value
+    return False
+
+
+def _powershell_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return len(value) == 0 or sum(_equals_empty_string(v) for v in value) >= 2
+    return _equals_empty_string(value)
 
 
 def _ui_config_top_level(b: TemplateBuilder, connector: DataConnector, ui_id: str) -> dict:
-    """A fixed key order; a key the file lacks is written as null (a PowerShell object literal),
-    `connectivityCriterias` falling back to the singular `connectivityCriteria`."""
-    keys = TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ())
+    """GetDataConnectorMetadata's `$standardConnectorUiConfig`: fixed keys (a missing title,
+    publisher or description written as null), empty or null `graphQueries`/`dataTypes`/
+    `sampleQueries` as `TemplateEmptyArray` (Get-ValidArray), `connectivityCriterias` only when
+    not null, else the singular `connectivityCriteria` under its own name, then `id` and a
+    non-empty `additionalRequirementBanner`."""
     definition = connector.definition
-    config = {}
-    for key in keys:
+    config: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS + (TOP_LEVEL_GENERIC_KEYS if connector.kind == GENERIC_UI else ()):
         value = definition.get(key)
-        if key == "connectivityCriterias" and key not in definition:
-            value = definition.get("connectivityCriteria")
-        config[key] = _value(b, connector, key, value) if value is not None else None
+        if key == "connectivityCriterias":
+            for criteria_key in ("connectivityCriterias", "connectivityCriteria"):
+                if definition.get(criteria_key) is not None:
+                    config[criteria_key] = definition[criteria_key]
+                    break
+        elif key in EMPTY_ARRAY_KEYS and not value:
+            config[key] = b.need_variable("TemplateEmptyArray", "[json('[]')]")
+        else:
+            config[key] = _value(b, connector, key, value) if value is not None else None
     config["id"] = ui_id
     if definition.get("additionalRequirementBanner"):
         config["additionalRequirementBanner"] = definition["additionalRequirementBanner"]

@@ -85,22 +85,24 @@ def _connector_text(n: int, name: str, data: str) -> dict:
 
 def _connectors_step(package: PackageInput, connectors: list[DataConnector | CcpConnector]) -> dict:
     """GenericUI/StaticUI connectors: a text each, then after the last one the parser text (when
-    the solution has parsers) and one link, always named `dataconnectors-link2`
+    the solution has parsers) and one link, `dataconnectors-link<number of those connectors>`
     (GetDataConnectorMetadata). Each CCP connector (createCCPConnector.ps1) adds its own text,
     naming the connector, and its own `dataconnectors-link<N>`."""
     name = package.solution.name
-    elements, classic = [], False
+    elements, classic = [], 0
     for i, c in enumerate(connectors, start=1):
         if isinstance(c, CcpConnector):
             elements += [_connector_text(i, c.title, ""),
                          _link(f"dataconnectors-link{i}", "Learn more about connecting data sources", CONNECT_DATA_URI)]
         else:
-            classic = True
+            classic += 1
             elements.append(_connector_text(i, name, f"{log_kind(c)} "))
-    if classic:
+    # after the connector whose counter equals `$contentToImport."Data Connectors".Count`
+    # (GetDataConnectorMetadata): never when the key is spelt `DataConnectors`
+    if classic and package.connector_link:
         if package.of_type(Parser):
             elements.append(_text("dataconnectors-parser-text", PARSER_TEXT))
-        elements.append(_link("dataconnectors-link2", "Learn more about connecting data sources", CONNECT_DATA_URI))
+        elements.append(_link(f"dataconnectors-link{classic}", "Learn more about connecting data sources", CONNECT_DATA_URI))
     return {"name": "dataconnectors", "label": "Data Connectors", "bladeTitle": "Data Connectors", "elements": elements}
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from packer.content.model import AnalyticRule, ContentSet, HuntingQuery, Parser, Solution, Workbook
+from packer.content.model import (AnalyticRule, AutomationRule, ContentSet, HuntingQuery, Parser, Solution,
+                                  Watchlist, Workbook)
 from packer.errors import PackerError
 
 STATIC_UI = "StaticUI"
@@ -85,6 +86,13 @@ class PackageInput:
     # Microsoft-format input: how many entries come before the data file's `Metadata` key; the
     # solution's dependencies list only their criteria (None: all of them).
     entries_before_metadata: int | None = None
+    # Watchlists and automation rules: deployed by plan/apply and rendered as standalone ARM
+    # templates, not packaged (Microsoft's packager has no automation-rule content; see
+    # docs/content-format.md for why watchlists stay out of the package too).
+    standalone_only: tuple[Watchlist | AutomationRule, ...] = ()
+    # Microsoft-format input: False when the data file lists its connectors under `DataConnectors`
+    # (no space); the packager then never writes the connectors' parser text and link.
+    connector_link: bool = True
 
     def of_type(self, cls: type) -> list:
         return [e for e in self.entries if isinstance(e, cls)]
@@ -97,4 +105,5 @@ def from_content_set(content: ContentSet) -> PackageInput:
             "the content folder has no solution.yaml; a package needs the solution's name, "
             "publisherId, offerId and version (see README 'Content layout')"
         )
-    return PackageInput(solution=content.solution, entries=tuple(content.items))
+    return PackageInput(solution=content.solution, entries=tuple(content.packaged),
+                        standalone_only=(*content.watchlists, *content.automation_rules))

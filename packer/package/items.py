@@ -62,19 +62,28 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
-def _without_empty_members(value: Any) -> Any:
-    """An object without its empty top-level members (null, "", [], {}); `false` and 0 are kept."""
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if not _is_empty(v)}
+def _powershell_true(value: Any) -> bool:
+    """`if ($value)` on what ConvertFrom-YAML gives: a list is true by its one element or when it
+    has several, a mapping is always true (even empty), a string when not empty."""
     if isinstance(value, list):
-        return [_without_empty_members(item) for item in value]
-    return value
+        return len(value) > 1 or (len(value) == 1 and _powershell_true(value[0]))
+    if isinstance(value, dict):
+        return True
+    return bool(value)
+
+
+def _as_list(value: Any) -> Any:
+    """`@($x)`: GenerateAlertRule re-wraps a single entity mapping object in a list."""
+    return value if isinstance(value, list) else [value]
 
 
 def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
     """The packager's properties for a rule read from Microsoft's input: severity, status and
     tactics as spelled in the YAML (no case normalisation), data connectors and the objects of
-    COPIED_RULE_OBJECTS copied with only their empty top-level members removed."""
+    COPIED_RULE_OBJECTS copied as written when PowerShell finds them true (an empty mapping is).
+    GenerateAlertRule passes each through its Remove-EmptyArrays, which removes nothing from a
+    YAML mapping: it enumerates `@($Object)`, i.e. the mapping itself, and `-not $_.Values` is
+    false for any Hashtable value collection, so `""`, `[]` and `false` members stay."""
     out = {k: v for k, v in props.items() if k not in COPIED_RULE_OBJECTS}
     for key in ("severity", "status"):
         if not _is_empty(get(written, key)):
@@ -87,8 +96,8 @@ def rule_properties_as_written(props: dict, written: Mapping[str, Any]) -> dict:
         out["requiredDataConnectors"] = [_connector_as_written(c) for c in connectors]
     for key in COPIED_RULE_OBJECTS:
         value = get(written, key)
-        if not _is_empty(value):
-            out[key] = _without_empty_members(value)
+        if _powershell_true(value):
+            out[key] = _as_list(value) if key in ("entityMappings", "sentinelEntitiesMappings") else value
     return out
 
 
@@ -254,7 +263,8 @@ def add_workbook(b: TemplateBuilder, workbook: Workbook) -> None:
         "metadata": {"description": workbook.description},
         "properties": workbook_properties(workbook, source_id, display_name=name_param),
     }
-    extra = {"description": workbook.description}
+    metadata_description = workbook.metadata_description
+    extra = {"description": workbook.description if metadata_description is None else metadata_description}
     dependencies = workbook_dependencies(workbook)
     if dependencies:
         extra["dependencies"] = dependencies

@@ -349,7 +349,21 @@ class _Reader:
             logo_file_name=get(entry, "logoFileName"),
             data_types=_names(entry, "dataTypesDependencies", "WorkbooksMetadata entry"),
             data_connectors=_names(entry, "dataConnectorsDependencies", "WorkbooksMetadata entry"),
+            metadata_description=powershell_text(entry) + ".description",
         )
+
+
+def powershell_text(value: Any) -> str:
+    """How PowerShell interpolates a value read by ConvertFrom-Json into a string: an object as
+    `@{key=value; ...}` in file order, any array as `System.Object[]`, null as nothing, booleans
+    as True/False. GetWorkbookDataMetadata writes `"$dependencies.description"` (the whole
+    WorkbooksMetadata entry, then the literal `.description`) as the workbook metadata's
+    description; Windows Firewall 3.0.3 shows it."""
+    if isinstance(value, dict):
+        return "@{" + "; ".join(f"{k}={powershell_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "System.Object[]"
+    return "" if value is None else str(value)
 
 
 def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None) -> PackageInput:
@@ -377,5 +391,6 @@ def read_solution_input(data_file: Path, workbooks_metadata: Path | None = None)
         parser_descriptions=MappingProxyType(reader.parser_descriptions),
         rules_as_written=MappingProxyType(reader.rules_as_written),
         entries_before_metadata=reader.entries_before_metadata,
+        connector_link=any(k.lower() == "data connectors" for k in reader.data),
         release_notes_url=release_notes_url(solution.name),
     )

@@ -129,9 +129,9 @@ def content_at_ref(root: Path, ref: str) -> ContentSet | None:
 def version_problems(current: ContentSet, previous: ContentSet | None) -> list[VersionProblem]:
     if previous is None:
         return []
-    old = {(type(i).__name__, i.content_id): i for i in previous.items}
+    old = {(type(i).__name__, i.content_id): i for i in previous.packaged}
     problems, changed = [], False
-    for item in current.items:
+    for item in current.packaged:
         before = old.pop((type(item).__name__, item.content_id), None)
         if before is None:
             changed = True

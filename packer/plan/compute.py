@@ -36,6 +36,7 @@ from packer.errors import PackerError
 from packer.package.hub_resources import PackageBodies, content_package_bodies
 from packer.plan.content_hub import live_template_by_kind_and_id, plan_install
 from packer.plan.merge import check_on_conflict, three_way
+from packer.plan.watchlists import classify_watchlist
 from packer.plan.diff import field_changes
 from packer.plan.live import (
     LiveState,
@@ -147,7 +148,7 @@ def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target,
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
               columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
     if tables_needed is None:  # validation's KQL pass answers both (one analysis per query)
-        dirs = content_schema_dirs(content.items)
+        dirs = content_schema_dirs(content.packaged)
         return lambda item: query_needs(content, getattr(item, "query", "") or "", dirs)
     return lambda item: QueryNeeds(
         frozenset(tables_needed(item)),
@@ -211,6 +212,8 @@ class _Planner:
         self._by_identity: dict[tuple[str, str], list[dict]] | None = None
 
     def classify(self, d: DesiredResource) -> PlanItem:
+        if d.resource_type == ResourceType.WATCHLIST:
+            return classify_watchlist(self, d)
         live = self.state.resource(d.resource_id)
         meta = self.state.metadata_of(d.resource_id, d.metadata_id)
         if live is None:
@@ -362,6 +365,10 @@ class _Planner:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    @staticmethod
+    def same_metadata(live: dict | None, desired: dict) -> bool:
+        return _same_metadata(live, desired)
+
     def _item(self, d: DesiredResource, action: Action, reason: str = "", *, changes=(), writes=(),
               live_hash: str | None = None, replaces: str | None = None, conflicts=()) -> PlanItem:
         return PlanItem(
@@ -423,6 +430,8 @@ UNIQUE_NAMES = frozenset({"workbook", "function"})  # families whose names the s
 def _identity(body: dict) -> tuple[str, str]:
     """(resource family, name users see): what must not be duplicated in a workspace."""
     props = body.get("properties") or {}
+    if "triggeringLogic" in props or "itemsSearchKey" in props:
+        return "automation-or-watchlist", ""  # names need not be unique (a watchlist's alias is its resource name)
     if props.get("functionAlias"):
         return "function", str(props["functionAlias"]).lower()
     if "category" in props and "query" in props:  # savedSearch
@@ -464,6 +473,10 @@ def _resource_type(resource_id: str) -> str:
         return ResourceType.SAVED_SEARCH
     if "/workbooks/" in lowered:
         return ResourceType.WORKBOOK
+    if "/automationrules/" in lowered:
+        return ResourceType.AUTOMATION_RULE
+    if "/watchlists/" in lowered:
+        return ResourceType.WATCHLIST
     return ResourceType.METADATA
 
 
@@ -472,4 +485,5 @@ def _disabled_here(package_content: ContentSet | None, content: ContentSet) -> f
     if package_content is None:
         return frozenset()
     here = {content_id_of(item).lower() for item in content.items}
-    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.items) if cid not in here)
+    return frozenset(cid for cid in (content_id_of(item).lower() for item in package_content.items)
+                     if cid not in here)

@@ -2,7 +2,8 @@
 
 One snapshot per plan: the collections every registered content kind lives in
 (packer.content.load.KINDS: alert rules, saved searches, Sentinel workbooks linked to the
-workspace), then metadata, Content Hub packages and templates (one list call each, paged); the
+workspace, automation rules, watchlists without their items: packer.plan.watchlists lists the
+items of the watchlists it plans), then metadata, Content Hub packages and templates (one list call each, paged); the
 table list is read separately, only when a rule is about to be written. Ownership is read from metadata (see
 packer.bodies.resources for the marker).
 """

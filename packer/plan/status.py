@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from packer.bodies.resources import active_body_from_template
+from packer.content.model import UNPACKAGED_KINDS
 from packer.plan.content_hub import live_template_by_kind_and_id, owned_packages
 from packer.plan.live import LiveState, body_value, display_name, owned_by, read_live_state
 from packer.remote.client import WorkspaceClient
@@ -84,6 +85,8 @@ def status_of(state: LiveState, target: Target) -> PackageStatus:
         props = meta.get("properties") or {}
         parent = str(props.get("parentId", "")).lower()
         if props.get("kind") == "Solution" or not owned_by(meta, target.repository) or parent in linked:
+            continue
+        if props.get("kind") in UNPACKAGED_KINDS:  # never made from a template: not the package's status
             continue
         live = state.resource(parent)
         if live is None:

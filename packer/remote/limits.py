@@ -14,6 +14,9 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 READ = "read"
 WRITE = "write"
 DELETE = "delete"
+# Sentinel's own budget for automation-rule writes and deletes per subscription (about 100 per
+# 5 minutes), spent on top of ARM's write or delete token (docs/fleet.md, "Pacing").
+AUTOMATION_RULE_WRITE = "automation-rule-write"
 
 
 class RateLimiter(Protocol):
@@ -46,4 +49,10 @@ class RateLimitPolicy(SansIOHTTPPolicy):
     def on_request(self, request: PipelineRequest) -> None:
         operation = operation_of(request.http_request.method)
         if operation in self._operations:
+            if operation != READ and is_automation_rule(request.http_request.url):
+                self._acquire(AUTOMATION_RULE_WRITE)
             self._acquire(operation)
+
+
+def is_automation_rule(url: str) -> bool:
+    return "/providers/microsoft.securityinsights/automationrules/" in url.lower()

@@ -25,6 +25,7 @@ SERVER_PROPERTIES = frozenset({
     "lastModifiedUtc", "createdTimeUtc", "lastModifiedTimeUtc", "timeModified", "userId", "revision",
     "storageUri", "eTag", "createdTime", "provisioningState",
     "installedVersion", "isDeprecated", "dependantTemplates",  # Content Hub: filled by the service
+    "createdBy", "lastModifiedBy",  # automation rules (AutomationRules.json: readOnly)
 })
 
 # Defaults the services fill in on PUT, by path under the body (paths use "*" for list items).

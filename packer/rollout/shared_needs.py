@@ -37,7 +37,7 @@ class SharedTablesNeeded:
         parsers = content.parsers
         # the parsers' text too: an overlay may change a parser's query in one workspace only
         functions = frozenset((p.function_alias.lower(), p.function_name.lower(), p.query) for p in parsers)
-        dirs = content_schema_dirs(content.items)
+        dirs = content_schema_dirs(content.packaged)
 
         def needs(item: ContentItem) -> QueryNeeds:
             query = getattr(item, "query", "") or ""

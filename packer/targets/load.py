@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ConfigError, ContentError, PackerError
-from packer.overlay import Exclusion, Overlay, Override, Selector
+from packer.overlay import Exclusion, Overlay, Override, Selector, WatchlistItemsFile
 from packer.targets.inventory import (
     DEFAULT_WAVE,
     AuthKind,
@@ -254,6 +254,11 @@ class _Builder:
                 )
                 for i, e in enumerate(raw.get("exclusions") or [])
             ),
+            watchlists=tuple(
+                WatchlistItemsFile(str(alias), Path(self.doc.path).parent / str(csv),
+                                   self.doc.position(path + ("watchlists", alias)).line)
+                for alias, csv in (raw.get("watchlists") or {}).items()
+            ),
             origin=f"{self.doc.path}:{line} ({owner})",
         )
 
@@ -296,7 +301,8 @@ def overlay_problems(path: Path, content: "ContentSet") -> list["Problem"]:
     for target in inventory.targets:
         overlay = inventory.overlay_for(target)
         selectors = [*overlay.disable, *(o.select for o in overlay.overrides), *(e.select for e in overlay.exclusions)]
-        unmatched = [s for s in selectors if not any(s.matches(item) for item in content.items)]
+        unmatched = [s for s in selectors if not any(
+            s.matches(item) for item in (content.items if s in overlay.disable else content.packaged))]
         for selector in unmatched:
             add(selector.line, f"selector {selector.describe()} matches no content item")
         if unmatched:

@@ -9,7 +9,7 @@ from pathlib import Path
 from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json, workbook_template_path
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
-from packer.validate import fields, rules
+from packer.validate import automation, fields, rules
 from packer.content.document import CiDocument, ci_document, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
 from packer.validate.schemas import keys, schema_problems
@@ -19,6 +19,8 @@ RULE = "analytic-rule"
 HUNTING = "hunting-query"
 PARSER = "parser"
 WORKBOOK = "workbook-metadata"
+WATCHLIST = "watchlist"
+AUTOMATION_RULE = "automation-rule"
 SOLUTION = SOLUTION_SCHEMA
 SOLUTION_SIGNATURE = frozenset({"publisherid", "offerid"})
 
@@ -96,6 +98,10 @@ def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list
         problems += _check_workbook_template(doc, root)
     elif kind == SOLUTION:
         problems += _check_dates(doc)
+    elif kind == WATCHLIST:
+        problems += automation.check_watchlist(doc, root)
+    elif kind == AUTOMATION_RULE:
+        problems += automation.check_automation_rule(doc)
     if kind in (RULE, HUNTING):
         entity_severity = ERROR if kind == RULE else WARNING
         problems += fields.check_entity_mappings(doc, entity_severity) + fields.check_connectors(doc)

@@ -161,5 +161,5 @@ def _run_kql(content: ContentSet, require: bool | None) -> tuple[list[Problem], 
     Also returns what each query reads (packer.content.model.QueryFacts), for plan and doctor."""
     from packer.kql import analyse_content
 
-    result = analyse_content(content.items, require=require)
+    result = analyse_content(content.packaged, require=require)
     return result.problems, result.status, result.facts

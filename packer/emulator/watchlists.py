@@ -1,0 +1,53 @@
+"""Watchlist behaviour beyond one resource: bulk item creation from `rawContent`, and items
+going with their watchlist.
+
+Watchlists_CreateOrUpdate "creates or updates a Watchlist and its Watchlist Items (bulk creation,
+e.g. through text/csv content type)" when the body has rawContent and contentType
+(Watchlists.json 2024-09-01; CreateWatchlistAndWatchlistItems.json skips `numberOfLinesToSkip`
+lines before the header). Each CSV row becomes an item named by a new GUID. Deleting a watchlist
+deletes its items (the items live under it: .../watchlists/{alias}/watchlistItems).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from packer.emulator import armerrors
+from packer.emulator.routes import KINDS, Route
+
+
+def bulk_items(route: Route, props: dict) -> list[tuple[Route, dict]]:
+    """(item route, item body) per CSV row of `rawContent`; [] without it. 400 for what Sentinel
+    cannot take: a content type other than CSV/TSV, no header, or a search key the header lacks."""
+    raw = props.get("rawContent")
+    if not raw:
+        return []
+    content_type = str(props.get("contentType") or "").lower()
+    if content_type not in ("text/csv", "text/tsv"):
+        raise armerrors.bad_request("The contentType of the raw content must be text/csv or text/tsv.",
+                                    target="properties.contentType")
+    lines = str(raw).replace("\r\n", "\n").split("\n")[int(props.get("numberOfLinesToSkip") or 0):]
+    delimiter = "\t" if content_type == "text/tsv" else ","
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    if not rows or not any(h.strip() for h in rows[0]):
+        raise armerrors.bad_request("The raw content has no header row.", target="properties.rawContent")
+    header = [h.strip() for h in rows[0]]
+    key = props.get("itemsSearchKey")
+    if key not in header:
+        raise armerrors.bad_request(f"The search key '{key}' is not a column of the raw content "
+                                    f"({', '.join(header)}).", target="properties.itemsSearchKey")
+    items = []
+    kind = KINDS["watchlistitems"]
+    for row in rows[1:]:
+        if not any(v.strip() for v in row):
+            continue
+        values = dict(zip(header, (v.strip() for v in row)))
+        item_route = Route(kind, route.subscription, route.resource_group, route.workspace, str(uuid.uuid4()),
+                           parent=route.name)
+        items.append((item_route, {"properties": {"itemsKeyValue": values}}))
+    return items
+
+
+def items_collection(watchlist_route: Route) -> str:
+    return f"{watchlist_route.resource_id}/watchlistItems"
