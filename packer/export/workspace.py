@@ -94,8 +94,13 @@ def read_workspace(client: WorkspaceClient) -> WorkspaceRead:
                 others.append(f"{body_value(body, 'properties', 'category')}: "
                               f"{body_value(body, 'properties', 'displayName')}")
                 continue
-        else:
+        elif "/microsoft.insights/workbooks/" in rid:
             converted = workbook_document(body, meta)
+        else:  # kinds added since (automation rules, watchlists): listed, never dropped silently
+            kind = rid.rsplit("/", 2)[-2]
+            converted = NotExportable(kind, body.get("id", rid), str(body_value(body, "properties", "displayName")
+                                                                       or rid.rsplit("/", 1)[-1]),
+                                      f"export does not write {kind} yet")
         (docs if isinstance(converted, ExportedDoc) else refused).append(converted)
     return WorkspaceRead(client.target, state, tuple(docs), tuple(refused), tuple(others))
 
