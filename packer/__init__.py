@@ -6,7 +6,8 @@ The library's entry points, importable from `packer` (README, "Python"):
 - build_content, build_solution_input: the Content Hub package and ARM templates
 - connect_workspace, connect_fleet (with Endpoint, WorkspaceFlags): one workspace or the fleet of
   an inventory, with `.plan(content)`, `.apply(plan)`, `.rollout(content)`, `.doctor(content)`,
-  `.coverage(content, live=)` (ATT&CK coverage, packer.coverage)
+  `.export(out)`, `.coverage(content, live=)` (ATT&CK coverage, packer.coverage)
+- export_workspace: a workspace's content written as content files, with what it cannot hold
 - compute_plan, apply_plan, Plan: the plan as a value, and applying it exactly
 - load_inventory, apply_overlays, RolloutOptions
 - the errors a caller can act on: PackerError, ConfigError, ContentError, ValidationFailed
@@ -32,6 +33,7 @@ _EXPORTS = {
     "connect_workspace": "packer.connect",
     "connect_fleet": "packer.connect",
     "compute_plan": "packer.plan.compute",
+    "export_workspace": "packer.export",
     "Plan": "packer.plan.model",
     "apply_plan": "packer.apply",
     "RolloutOptions": "packer.rollout.engine",

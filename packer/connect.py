@@ -29,6 +29,7 @@ from packer.content.model import ContentSet
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
+from packer.remote.limits import READ
 from packer.remote.preflight import preflight, preflight_fleet
 from packer.rollout.budget import ArmLimits, FleetBudgets, SubscriptionBudget
 from packer.rollout.connection import FleetConnection
@@ -184,14 +185,17 @@ class WorkspaceConnection:
         overlaid = self.inventory.content_for(base, self.target) if self.inventory is not None else base
         return overlaid, base
 
-    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail"):
-        """What apply would change here (packer.plan.Plan); reads only."""
+    def plan(self, content_root: Path, commit: str | None = None, on_conflict: str = "fail", *,
+             adopt: bool = False, adopt_from: tuple[str, ...] = ()):
+        """What apply would change here (packer.plan.Plan); reads only. `adopt`, `adopt_from`:
+        take ownership of existing items equal to the content (packer.plan.compute.compute_plan)."""
         from packer.plan.compute import compute_plan
 
         self.check()
         content, base = self.contents(content_root)
         with self.client() as client:
-            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict)
+            return compute_plan(content, self.target, client, commit, package_content=base, on_conflict=on_conflict,
+                                adopt=adopt, adopt_from=adopt_from)
 
     def status(self):
         """What the portal shows for this repository's package here (packer.plan.status.PackageStatus)."""
@@ -199,6 +203,18 @@ class WorkspaceConnection:
 
         with self.client() as client:
             return workspace_status(client)
+
+    def export(self, out: Path):
+        """The workspace's content written under `out` (packer.export.WorkspaceExport); reads only,
+        paced by the subscription's read budget as the fleet's are."""
+        from packer.export import export_workspace
+
+        self.check()
+        budget = FleetBudgets(ArmLimits()).for_subscription(self.target.subscription_id)
+        with WorkspaceClient(self.target, self.credential, self.endpoint.url, self.endpoint.ca_cert,
+                             max_concurrency=self.concurrency, rate_limiter=budget,
+                             rate_limited_operations=frozenset({READ})) as client:
+            return export_workspace(client, Path(out))
 
     def apply(self, plan, *, prune: bool = False, on_drift: str = "fail", progress=None, check_stale: bool = True):
         """Make the writes `plan` lists (packer.apply.apply_plan); returns the ApplyReport."""
@@ -291,6 +307,20 @@ class Fleet:
         self.check()
         content = load_content_folder(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
+
+    def export(self, out: Path):
+        """Every selected workspace read (paced by each subscription's read budget) and written
+        under `out` de-forked: one content item per rule, overlays in `out`/targets.yaml
+        (packer.export.fleet.FleetExport)."""
+        from packer.export.fleet import export_fleet
+        from packer.export.workspace import read_workspace
+
+        self.check()
+        reads = []
+        for target in self.targets:
+            with self.connection.client_for(target, pace_reads=True) as client:
+                reads.append(read_workspace(client))
+        return export_fleet(reads, self.inventory.path, Path(out))
 
     def status(self):
         """packer.plan.status.PackageStatus of every selected workspace."""

@@ -164,3 +164,16 @@ def test_substituted_parameters_stay_valid_kql(content) -> None:
     problems, status = check_content(customer.analytic_rules)
     assert status.startswith("checked"), status
     assert [p for p in problems if p.is_error] == [], problems
+
+
+def test_threshold_override_applies_to_scheduled_rules_and_the_schema_bounds_it(tmp_path: Path, content) -> None:
+    overlay = Overlay(overrides=(Override(Selector(kind="AnalyticsRule"), trigger_threshold=7),), origin="t")
+    rules = {r.id: r for r in apply_overlays(content, overlay).analytic_rules}
+    assert rules[SIGNIN_RULE_ID].trigger_threshold == 7
+    assert rules[NRT_RULE_ID].trigger_threshold is None  # NRT rules have no threshold
+    text = fleet_inventory(workspaces=1).replace(
+        "    tags: [std]", "    tags: [std]\n    overlay:\n      overrides:\n"
+        "        - {select: {id: " + SIGNIN_RULE_ID + "}, triggerThreshold: 10001}")
+    (tmp_path / "targets.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="triggerThreshold"):
+        load_inventory(tmp_path / "targets.yaml")

@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"
     FAILED = "failed"
+    ADOPTED = "adopted"  # ownership metadata written, the resource untouched (listed when any)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class ApplyReport:
 
     def summary(self) -> str:
         counts = self.counts
-        text = ", ".join(f"{counts.get(o, 0)} {o.value}" for o in Outcome)
+        text = ", ".join(f"{counts.get(o, 0)} {o.value}" for o in Outcome
+                         if o is not Outcome.ADOPTED or counts.get(o))
         return f"Apply {'complete' if self.ok else 'FAILED'}: {text}"
 
     def to_dict(self) -> dict:

@@ -2,6 +2,7 @@
 
 - Refuses a plan computed for another workspace/repository, or one the workspace has moved
   past (the fingerprint of the watched resources' etags, re-read with list calls).
+- Adopted items (not ours, equal to the content): their metadata alone is written.
 - Drifted items: `on_drift` fail (refuse before writing anything) | overwrite | skip.
 - Conflicts (an upgrade whose merge with workspace edits conflicts, --on-conflict fail):
   refused before writing anything.
@@ -161,7 +162,8 @@ class _Runner:
             return 6 if item.kind == ContentKind.PARSER.value else 5
         if item.action is Action.DRIFTED and self.on_drift != "overwrite":
             return None
-        if item.action not in (Action.CREATE, Action.UPDATE, Action.UPGRADE, Action.DRIFTED) or not item.writes:
+        if item.action not in (Action.CREATE, Action.UPDATE, Action.UPGRADE, Action.DRIFTED, Action.ADOPT) \
+                or not item.writes:
             return None
         if item.resource_type == "contentPackages":
             return 1
@@ -197,7 +199,7 @@ class _Runner:
                 stored_hash = content_hash(stored)
             done += 1
         outcome = {Action.CREATE: Outcome.CREATED, Action.PRUNE: Outcome.DELETED,
-                   Action.UNINSTALL: Outcome.DELETED}.get(item.action, Outcome.UPDATED)
+                   Action.UNINSTALL: Outcome.DELETED, Action.ADOPT: Outcome.ADOPTED}.get(item.action, Outcome.UPDATED)
         return _result(item, outcome, item.reason, writes=done)
 
     def _no_write(self, item: PlanItem) -> ItemResult:

@@ -209,7 +209,16 @@ RENDERERS: dict[type, Callable[[Any, Target], Rendered]] = {
 
 
 def alert_rule_body(rule: AnalyticRule) -> dict:
-    return rule_from_template(rule.kind.value, analytic_rule_properties(rule), rule.id, rule.version, rule.enabled)
+    """Linked to the template of its own id, unless the rule names another (alertRuleTemplateName,
+    as an exported rule made from Microsoft's template does) or none ("": made from scratch)."""
+    template = rule.id if rule.alert_rule_template is None else rule.alert_rule_template
+    body = rule_from_template(rule.kind.value, analytic_rule_properties(rule), template, rule.version, rule.enabled)
+    if not template:
+        for key in ("alertRuleTemplateName", "templateVersion"):
+            body["properties"].pop(key, None)
+    if rule.techniques:
+        body["properties"]["techniques"] = list(rule.techniques)
+    return body
 
 
 def rule_from_template(kind: str, template_properties: Mapping[str, Any], template_content_id: str,
@@ -251,7 +260,10 @@ def _saved_search(props: dict) -> dict:
 
 def workbook_name(workbook: Workbook, target: Target) -> str:
     """A GUID per (workbook, workspace): workbooks live in the resource group, which several
-    workspaces may share, so the workbook's own `id` seeds the name instead of being it."""
+    workspaces may share, so the workbook's own `id` seeds the name instead of being it. An exported
+    workbook pins the name it has in Azure (`resourceName`)."""
+    if workbook.resource_name:
+        return workbook.resource_name
     try:
         namespace = uuid.UUID(str(workbook.id)) if workbook.id else WORKBOOK_NAMESPACE
     except ValueError:

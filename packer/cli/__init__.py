@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "packer.cli.build_cmd",
     "packer.cli.plan_cmd",
     "packer.cli.status_cmd",
+    "packer.cli.export_cmd",
     "packer.cli.github_cmd",
     "packer.cli.azdo_cmd",
     "packer.cli.rollout_cmd",

@@ -26,6 +26,9 @@ from packer.errors import ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
 REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
+ADOPT_HELP = ("Take ownership of existing items equal to the content whose metadata another tool or Content Hub "
+              "wrote (their metadata alone is written; items without metadata are adopted anyway).")
+ADOPT_FROM_HELP = "Also take over items equal to the content that this repository (owner/name) owns; repeatable."
 ON_CONFLICT_HELP = ("fail | ours | theirs: an upgrade of an item edited in the workspace, where both changed the "
                     "same field (fail: plan exits 1 and apply writes nothing).")
 
@@ -103,6 +106,8 @@ def plan(
         False, "--require-kql", envvar=REQUIRE_KQL_ENV,
         help="Fail instead of falling back when Node.js or the Kusto.Language package is absent."),
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
+    adopt: bool = typer.Option(False, "--adopt", help=ADOPT_HELP),
+    adopt_from: list[str] = typer.Option([], "--adopt-from", help=ADOPT_FROM_HELP),
     html: Optional[Path] = typer.Option(None, "--html", help="Fleet plan: write the fleet report page (HTML) here."),
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
@@ -120,7 +125,8 @@ def plan(
     from packer.plan.merge import check_on_conflict
 
     check_on_conflict(on_conflict)
-    result = _connect(options).plan(content, commit or current_commit(), on_conflict=on_conflict)
+    result = _connect(options).plan(content, commit or current_commit(), on_conflict=on_conflict, adopt=adopt,
+                                    adopt_from=tuple(adopt_from))
     if out is not None:
         write_output(out, result.to_json())
     if fmt == "json":
@@ -174,6 +180,8 @@ def apply(
     commit: Optional[str] = typer.Option(None, "--commit", help="Commit to record (default: git HEAD)."),
     on_conflict: str = typer.Option("fail", "--on-conflict", help=ON_CONFLICT_HELP),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json (the report, as --report writes it)."),
+    adopt: bool = typer.Option(False, "--adopt", help=ADOPT_HELP),
+    adopt_from: list[str] = typer.Option([], "--adopt-from", help=ADOPT_FROM_HELP),
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
@@ -197,7 +205,8 @@ def apply(
         if saved is not None:
             check_saved_plan(saved, client)  # refuse a stale plan before printing it as if it would run
         to_apply = saved or compute_plan(content_set, workspace.target, client, commit or current_commit(),
-                                         package_content=base, on_conflict=on_conflict)
+                                         package_content=base, on_conflict=on_conflict, adopt=adopt,
+                                         adopt_from=tuple(adopt_from))
         if fmt == "json":
             report = apply_plan(to_apply, client, prune=prune, on_drift=on_drift, check_stale=False)
         else:

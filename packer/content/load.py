@@ -279,7 +279,14 @@ def analytic_rule_from(doc: YamlDocument | CiDocument) -> AnalyticRule:
         status=d.get("status"),
         enabled=_bool(d.get("enabled"), True),
         false_positives=_false_positives(d.get("falsePositives")),
+        alert_rule_template=_template_link(d.get("alertRuleTemplateName")),
+        techniques=_techniques(d.get("techniques")),
     )
+
+
+def _template_link(value: Any) -> str | None:
+    """alertRuleTemplateName: null or absent = the rule's own id; "" = no template."""
+    return None if value is None else str(value).strip()
 
 
 def hunting_query_from(doc: YamlDocument | CiDocument) -> HuntingQuery:
@@ -379,6 +386,7 @@ def workbook_from(doc: YamlDocument | CiDocument) -> Workbook:
         data_types=tuple(as_list(d.get("dataTypesDependencies"))),
         data_connectors=tuple(as_list(d.get("dataConnectorsDependencies"))),
         preview_images=tuple(as_list(d.get("previewImagesFileNames"))),
+        resource_name=None if d.get("resourceName") is None else str(d.get("resourceName")),
     )
 
 

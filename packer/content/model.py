@@ -136,6 +136,13 @@ class AnalyticRule:
     status: str | None = None
     enabled: bool = True
     false_positives: tuple[FalsePositive, ...] = ()
+    # The template the active rule links to (alertRuleTemplateName): None = its own id, the
+    # template this content's package installs; "" = no template (a rule made from scratch);
+    # another id = a template outside this content (a rule adopted from a workspace: export).
+    alert_rule_template: str | None = None
+    # `techniques` as the active rule holds them, when they are not relevantTechniques' split (an
+    # exported rule made from a template the packager wrote one entry per sub-technique in)
+    techniques: tuple[str, ...] = ()
 
     content_kind = ContentKind.ANALYTIC_RULE
 
@@ -209,6 +216,7 @@ class Workbook:
     data_types: tuple[str, ...] = ()
     data_connectors: tuple[str, ...] = ()
     preview_images: tuple[str, ...] = ()
+    resource_name: str | None = None  # the workbook's name in Azure, pinned (an exported workbook)
     # the description its metadata resource carries when it differs from `description`
     # (Microsoft's packager writes a PowerShell dump there: ms_input.powershell_text)
     metadata_description: str | None = None

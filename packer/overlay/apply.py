@@ -79,7 +79,7 @@ def _apply_to_item(item: ContentItem, overlay: Overlay) -> ContentItem:
 
 def _override(item: ContentItem, override: Override, overlay: Overlay) -> ContentItem:
     if not isinstance(item, AnalyticRule):
-        return item  # severity, enabled and schedule exist on analytic rules only
+        return item  # severity, enabled, schedule and threshold exist on analytic rules only
     changes: dict = {}
     if override.severity is not None:
         changes["severity"] = override.severity
@@ -90,6 +90,8 @@ def _override(item: ContentItem, override: Override, overlay: Overlay) -> Conten
             changes["query_frequency"] = override.query_frequency
         if override.query_period is not None:
             changes["query_period"] = override.query_period
+        if override.trigger_threshold is not None:
+            changes["trigger_threshold"] = override.trigger_threshold
     if not changes:
         return item
     result = dataclasses.replace(item, **changes)

@@ -58,6 +58,7 @@ class Override:
     enabled: bool | None = None
     query_frequency: str | None = None
     query_period: str | None = None
+    trigger_threshold: int | None = None  # Scheduled rules (0 to 10000, packer.content.field_rules)
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,11 @@ from packer.plan.live import (
     owned_by,
     owner_description,
     owner_of,
+    other_repository,
     owning_repository,
     read_live_state,
     recorded_hashes,
+    same_repository,
     workspace_tables,
 )
 from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
@@ -81,7 +83,8 @@ ColumnsNeeded = Callable[[ContentItem], "Mapping[str, set[str]]"]  # table -> co
 def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, commit: str | None = None, *,
                  root: Path | None = None, probe_tables: bool = True,
                  tables_needed: TablesNeeded | None = None, columns_needed: ColumnsNeeded | None = None,
-                 package_content: ContentSet | None = None, on_conflict: str = "fail", install: bool = True) -> Plan:
+                 package_content: ContentSet | None = None, on_conflict: str = "fail", install: bool = True,
+                 adopt: bool = False, adopt_from: tuple[str, ...] = ()) -> Plan:
     """The plan for one workspace. `content` must be validated (and overlaid) already;
     `commit` is recorded in the ownership metadata of what changes; `root` is the repository
     root paths are recorded against (default: the file's Git work tree). `probe_tables=False`
@@ -89,7 +92,10 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
     replaces the default KQL analysis of which tables a rule reads, and `columns_needed(rule)`
     (table -> columns) of which columns; given `tables_needed` alone, columns are not checked.
     `package_content`: the content the package is built from (default `content`; the fleet
-    passes the content before overlays). `install=False` plans the active items alone."""
+    passes the content before overlays). `install=False` plans the active items alone.
+    `adopt`: take ownership of items not ours whose live body equals the content, even when
+    another tool or Content Hub wrote their metadata; `adopt_from`: also of those another
+    repository owns (named). Adopting writes the metadata only, never the resource."""
     check_on_conflict(on_conflict)
     desired = desired_resources(content, target, commit, root)
     state = read_live_state(client)
@@ -103,11 +109,11 @@ def compute_plan(content: ContentSet, target: Target, client: WorkspaceClient, c
         bodies = content_package_bodies(source, target)
         solution_path = _solution_path(source, root)
         items += plan_install(bodies, state, target, owner_source_id(target.repository, solution_path, commit))
-    planner = _Planner(target, state, client, blocked, desired_ids, bodies, on_conflict)
+    planner = _Planner(target, state, client, blocked, desired_ids, bodies, on_conflict, adopt, tuple(adopt_from))
     planner.disabled = _disabled_here(package_content, content)
     items += [planner.classify(d) for d in desired]
     items += planner.prunes()
-    _refuse_all_foreign(items, state, target)
+    _refuse_all_foreign(items, state, target, planner.adoptable)
     watched = sorted({rid for item in items for rid in _watched_ids(item)} | planner.extra_watched)
     notes = (blocked.note,) if blocked.note else ()
     return Plan(
@@ -120,8 +126,9 @@ class AllForeign(PackerError):
     """Every item exists in the workspace and belongs to someone else: nothing would be deployed."""
 
 
-def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target) -> None:
-    """A repository-name mismatch makes every item foreign; a green "nothing to do" would hide it."""
+def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target, adoptable: set[str]) -> None:
+    """A repository-name mismatch makes every item foreign; a green "nothing to do" would hide it.
+    When some of them equal the content, the error also names the flag that adopts them."""
     if not items or any(item.action is not Action.FOREIGN for item in items):
         return
     owners = sorted({o for o in map(owning_repository, state.metadata.values()) if o}, key=str.casefold)
@@ -129,9 +136,11 @@ def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target)
             f"owned by repository {target.repository!r}, so nothing would be deployed."
     if owners:
         names = ", ".join(repr(o) for o in owners)
+        adopt = (f" To take over the {len(adoptable)} that equal the content instead, pass --adopt-from "
+                 f"{owners[0]} (their ownership metadata alone is rewritten)." if adoptable else "")
         raise AllForeign(f"{where} They were deployed by sentinel-packer from repository {names}: if this "
                          f"repository was renamed or moved, pass --repository {owners[0]} (or set `repository:` "
-                         "in targets.yaml) to keep managing them under the name they were deployed with.")
+                         "in targets.yaml) to keep managing them under the name they were deployed with." + adopt)
     raise AllForeign(f"{where} They were made in the portal or by another tool: delete them or give this "
                      "content new ids and names.")
 
@@ -183,8 +192,11 @@ def _solution_path(content: ContentSet, root: Path | None) -> str:
 
 class _Planner:
     def __init__(self, target: Target, state: LiveState, client: WorkspaceClient, blocked: _BlockedCheck,
-                 desired_ids: set[str], bodies: PackageBodies | None = None, on_conflict: str = "fail"):
+                 desired_ids: set[str], bodies: PackageBodies | None = None, on_conflict: str = "fail",
+                 adopt: bool = False, adopt_from: tuple[str, ...] = ()):
         self.target = target
+        self.adopt = adopt or bool(adopt_from)
+        self.adopt_from = adopt_from
         self.bodies = bodies
         self.on_conflict = on_conflict
         self.live_templates = (live_template_by_kind_and_id(state, bodies.package.content_id)
@@ -194,6 +206,7 @@ class _Planner:
         self.state = state
         self.client = client
         self.extra_watched: set[str] = set()
+        self.adoptable: set[str] = set()  # keys of items equal to the content, not ours (adopt, or a flag would)
         self.disabled: frozenset[str] = frozenset()  # contentIds an overlay leaves out of this workspace
         self._location: str | None = None
         self._by_identity: dict[tuple[str, str], list[dict]] | None = None
@@ -220,14 +233,13 @@ class _Planner:
                               replaces=replaces)
         live_hash = content_hash(live)
         ours = owned_by(meta, self.target.repository)
-        if not ours and not (meta is None and live_hash == d.content_hash):
-            return self._item(d, Action.FOREIGN, f"exists and is not ours: {owner_description(meta)}", live_hash=live_hash)
-        sent, stored = recorded_hashes(meta) if ours else (None, None)
+        if not ours:
+            return self._not_ours(d, meta, live_hash)
+        sent, stored = recorded_hashes(meta)
         if live_hash == d.content_hash or (live_hash == stored and d.content_hash == sent):
-            if ours and live_hash == stored and _same_metadata(meta, d.metadata_body):
+            if live_hash == stored and _same_metadata(meta, d.metadata_body):
                 return self._item(d, Action.UNCHANGED, live_hash=live_hash)
-            reason = "metadata only: " + ("records ownership (metadata missing)" if meta is None
-                                          else "version, source or stored hash changed")
+            reason = "metadata only: version, source or stored hash changed"
             return self._item(d, Action.UPDATE, reason, live_hash=live_hash,
                               writes=(self._put_metadata(d, meta, live_hash),),
                               changes=_metadata_changes(meta, d.metadata_body))
@@ -249,6 +261,30 @@ class _Planner:
         if upgrade:
             return self._item(d, Action.UPGRADE, upgrade, changes=changes, writes=writes, live_hash=live_hash)
         return self._item(d, Action.UPDATE, changes=changes, writes=writes, live_hash=live_hash)
+
+    # --- adoption -----------------------------------------------------------------------------
+
+    def _not_ours(self, d: DesiredResource, meta: dict | None, live_hash: str) -> PlanItem:
+        """Foreign, or `adopt` when the live body equals the content: its metadata alone is written.
+        Without metadata (made in the portal, or an apply of ours interrupted before its metadata)
+        it is always adopted; with another tool's or Content Hub's metadata only with `adopt`;
+        owned by another repository only when `adopt_from` names that repository."""
+        owner = owner_description(meta)
+        if live_hash != d.content_hash:
+            hint = "; it differs from the content, so it cannot be adopted (export it first)" if self.adopt else ""
+            return self._item(d, Action.FOREIGN, f"exists and is not ours: {owner}{hint}", live_hash=live_hash)
+        other = other_repository(meta)
+        self.adoptable.add(d.key)
+        if other and not any(same_repository(other, r) for r in self.adopt_from):
+            return self._item(d, Action.FOREIGN, f"equal to the content but owned by repository {other!r}: "
+                              f"--adopt-from {other} takes it over", live_hash=live_hash)
+        if meta is not None and not other and not self.adopt:
+            return self._item(d, Action.FOREIGN, f"equal to the content, not ours ({owner}): --adopt takes "
+                              "ownership (writes its metadata only)", live_hash=live_hash)
+        reason = ("equal to the content, no metadata: ownership recorded (metadata only)" if meta is None else
+                  f"equal to the content, taken over (it was {owner}): metadata only")
+        return self._item(d, Action.ADOPT, reason, live_hash=live_hash,
+                          writes=(self._put_metadata(d, meta, live_hash),))
 
     # --- upgrades -----------------------------------------------------------------------------
 

@@ -119,6 +119,16 @@ def owning_repository(metadata: dict | None) -> str | None:
     return owner[len(OWNER_PREFIX):].split(":", 1)[0] if owner else None
 
 
+def other_repository(metadata: dict | None) -> str | None:
+    """The repository that owns an item: a sentinel-packer mark's, else a Sentinel Repositories
+    deployment's (source kind SourceRepository, its name), else None."""
+    owner = owning_repository(metadata)
+    if owner:
+        return owner
+    source = source_of(metadata)
+    return str(source.get("name") or "") or None if source.get("kind") == SOURCE_KIND else None
+
+
 def owner_description(metadata: dict | None) -> str:
     source = source_of(metadata)
     owner = owning_repository(metadata)

@@ -31,10 +31,11 @@ class Action(StrEnum):
     UPGRADE = "upgrade"  # a new version: package, template, or the active item made from it
     UNINSTALL = "uninstall"  # a template (or the package) no longer in the content: removed from the package
     CONFLICT = "conflict"  # an upgrade whose merge with local edits conflicts (--on-conflict fail)
+    ADOPT = "adopt"  # not ours, equal to the content: takes ownership by writing its metadata only
 
 
 CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.DRIFTED, Action.PRUNE, Action.UPGRADE, Action.UNINSTALL,
-                      Action.CONFLICT})
+                      Action.CONFLICT, Action.ADOPT})
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ class Plan:
     def summary(self) -> str:
         counts = self.counts
         parts = [f"{counts.get(a, 0)} to {a.value}" for a in (Action.CREATE, Action.UPDATE, Action.PRUNE)]
-        parts += [f"{counts[a]} to {a.value}" for a in (Action.UPGRADE, Action.UNINSTALL) if counts.get(a)]
+        parts += [f"{counts[a]} to {a.value}" for a in (Action.UPGRADE, Action.UNINSTALL, Action.ADOPT)
+                  if counts.get(a)]
         extra = [f"{counts[a]} {a.value}" for a in (Action.DRIFTED, Action.CONFLICT, Action.FOREIGN, Action.BLOCKED)
                  if counts.get(a)]
         return f"Plan: {', '.join(parts)}; {counts.get(Action.UNCHANGED, 0)} unchanged" + (

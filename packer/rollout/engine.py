@@ -191,8 +191,9 @@ def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:
         base,
         status=WorkspaceStatus.FAILED if failures else WorkspaceStatus.SUCCEEDED,
         created=counts.get(Outcome.CREATED, 0),
-        # a template removed from the package (uninstall) updates the package; pruned: active items
-        updated=counts.get(Outcome.UPDATED, 0) + uninstalled,
+        # a template removed from the package (uninstall) updates the package; pruned: active items;
+        # an adopted item had its metadata updated
+        updated=counts.get(Outcome.UPDATED, 0) + counts.get(Outcome.ADOPTED, 0) + uninstalled,
         pruned=counts.get(Outcome.DELETED, 0) - uninstalled,
         unchanged=counts.get(Outcome.UNCHANGED, 0),
         skipped=len(skipped_items),

@@ -77,7 +77,7 @@ class FleetPlan:
         changed = sum(1 for w in self.workspaces if w.has_changes)
         text = (f"Fleet plan: {len(self.workspaces)} workspace(s), {changed} with changes; "
                 f"{totals['create']} to create, {totals['update']} to update, {totals['prune']} to prune")
-        text += "".join(f", {totals[a]} to {a}" for a in ("upgrade", "uninstall") if totals.get(a))
+        text += "".join(f", {totals[a]} to {a}" for a in ("upgrade", "uninstall", "adopt") if totals.get(a))
         extra = [f"{totals[a]} {a}" for a in ("drifted", "conflict", "blocked", "foreign") if totals.get(a)]
         if extra:
             text += "; " + ", ".join(extra)

@@ -238,6 +238,7 @@ class _Builder:
                     enabled=o.get("enabled"),
                     query_frequency=self._text(path + ("overrides", i, "queryFrequency"), o.get("queryFrequency")),
                     query_period=self._text(path + ("overrides", i, "queryPeriod"), o.get("queryPeriod")),
+                    trigger_threshold=o.get("triggerThreshold"),
                 )
                 for i, o in enumerate(raw.get("overrides") or [])
             ),

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 OUTCOME_STYLES = {"created": "green", "updated": "yellow", "deleted": "red", "unchanged": "dim",
-                  "skipped": "cyan", "failed": "bold red"}
+                  "skipped": "cyan", "failed": "bold red", "adopted": "blue"}
 
 
 def apply_with_progress(console: Console, plan, run):

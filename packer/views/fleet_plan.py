@@ -11,11 +11,12 @@ COMMENT_LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 GRID_MAX_WORKSPACES = 8  # above this, the matrix lists workspaces per action instead of a grid
 COLUMNS = ("create", "update", "prune", "drifted", "blocked", "foreign", "unchanged")
 # Content Hub actions (docs/content-hub.md): a column only when some workspace has one.
-HUB_COLUMNS = {"upgrade": "update", "uninstall": "prune", "conflict": "drifted"}  # shown after that column
+HUB_COLUMNS = {"upgrade": "update", "uninstall": "prune", "conflict": "drifted", "adopt": "update"}  # shown after that column
 SYMBOLS = {"create": "+", "update": "~", "upgrade": "^", "prune": "-", "uninstall": "-", "drifted": "!", "conflict": "!!",
-           "blocked": "x", "foreign": "?", "unchanged": "·"}
+           "adopt": "&", "blocked": "x", "foreign": "?", "unchanged": "·"}
 STYLES = {"create": "green", "update": "yellow", "upgrade": "yellow", "prune": "red", "uninstall": "red",
-          "drifted": "magenta", "conflict": "red", "blocked": "red", "foreign": "cyan"}
+          "drifted": "magenta", "conflict": "red", "blocked": "red", "foreign": "cyan",
+          "adopt": "blue"}
 
 
 def print_fleet_plan(plan: FleetPlan, console: Console | None = None) -> None:

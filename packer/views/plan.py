@@ -12,10 +12,12 @@ STYLES = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.DRIFTED: "magenta", Action.PRUNE: "red",
     Action.FOREIGN: "cyan", Action.BLOCKED: "bright_red", Action.UNCHANGED: "dim",
     Action.UPGRADE: "bright_yellow", Action.UNINSTALL: "red", Action.CONFLICT: "bright_red",
+    Action.ADOPT: "blue",
 }
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.DRIFTED: "!", Action.PRUNE: "-", Action.FOREIGN: "?",
     Action.BLOCKED: "x", Action.UNCHANGED: "=", Action.UPGRADE: "^", Action.UNINSTALL: "-", Action.CONFLICT: "!!",
+    Action.ADOPT: "&",
 }
 MARKDOWN_DETAIL_LINES = 60
 MARKDOWN_LIMIT = 60_000  # GitHub comments hold 65,536 characters
