@@ -201,3 +201,26 @@ def emulator_config(inventory, missing_tables: dict[str, list[str]] | None = Non
         workspaces.append({"subscription": target.subscription_id, "resource_group": target.resource_group,
                            "name": target.workspace, "tables": tables})
     return {"tenants": tenants, "subscriptions": subscriptions, "workspaces": workspaces, **extra}
+
+
+def fleet_without_remote_url(tmp_path: Path, emulator_factory, workspaces: int, load=None):
+    """The fleet content (read by `load`, unchecked by default), and an emulator whose ws01 has a
+    DeviceNetworkEvents without RemoteUrl."""
+    from packer.auth import CredentialProvider
+    from packer.content.load import load_content_unchecked
+    from packer.rollout.budget import FleetBudgets
+    from packer.rollout.connection import FleetConnection
+    from packer.targets import load_inventory
+    from tests.plankit import full_tables
+
+    content = (load or load_content_unchecked)(write_content(tmp_path / "content"))
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=workspaces, subscriptions=1))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    config = emulator_config(inventory)
+    ws01 = next(w for w in config["workspaces"] if w["name"].endswith("01"))
+    ws01["tables"] = [entry for entry in ws01["tables"] if "DeviceNetworkEvents" not in entry]
+    ws01["tables"] += full_tables("DeviceNetworkEvents", without={"DeviceNetworkEvents": ["RemoteUrl"]})
+    emulator = emulator_factory(config)
+    connection = FleetConnection(CredentialProvider(inventory, lambda t: emulator.credential(t.tenant_id)),
+                                 emulator.base_url, emulator.ca_path, budgets=FleetBudgets(None))
+    return content, inventory, connection

@@ -2,23 +2,18 @@
 is planned as blocked there, and doctor names the column; computed columns are not table columns."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
 from packer.plan.compute import compute_plan
 from packer.plan.model import Action
 from packer.plan.query_needs import QueryNeeds, WorkspaceTables, default_query_needs
 from packer.bodies.resources import ResourceType
-from packer.rollout.budget import FleetBudgets
-from packer.rollout.connection import FleetConnection
 from packer.rollout.doctor import doctor
 from packer.rollout.fleet_plan import plan_fleet
-from packer.targets import load_inventory
 from tests.conftest import CONTENT, kql_or_skip, worker_requests
-from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
+from tests.fleetkit import KASEYA_RULE_ID, fleet_without_remote_url
 from tests.plankit import deployment, edit, full_tables
 
 KASEYA = "RMM tool abuse - Kaseya - Network Connection"
@@ -103,21 +98,6 @@ def test_plan_blocks_the_rule_reading_a_column_the_workspace_lacks(node_availabl
         assert report.ok and dep.successful("PUT", rules[KASEYA].resource_id) == 0
     finally:
         dep.client.close()
-
-
-def fleet_without_remote_url(tmp_path: Path, emulator_factory, workspaces: int):
-    """The fleet content, and an emulator whose ws01 has a DeviceNetworkEvents without RemoteUrl."""
-    content = load_content_unchecked(write_content(tmp_path / "content"))
-    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=workspaces, subscriptions=1))
-    inventory = load_inventory(tmp_path / "targets.yaml")
-    config = emulator_config(inventory)
-    ws01 = next(w for w in config["workspaces"] if w["name"].endswith("01"))
-    ws01["tables"] = [entry for entry in ws01["tables"] if "DeviceNetworkEvents" not in entry]
-    ws01["tables"] += full_tables("DeviceNetworkEvents", without={"DeviceNetworkEvents": ["RemoteUrl"]})
-    emulator = emulator_factory(config)
-    connection = FleetConnection(CredentialProvider(inventory, lambda t: emulator.credential(t.tenant_id)),
-                                 emulator.base_url, emulator.ca_path, budgets=FleetBudgets(None))
-    return content, inventory, connection
 
 
 def test_doctor_names_the_missing_column(node_available, tmp_path, emulator_factory):

@@ -7,21 +7,15 @@ import dataclasses
 
 import pytest
 
-from packer.auth import CredentialProvider
 from packer.content.load import load_content_unchecked
 from packer.kql import KqlUnavailable, tables_used
 from packer.kql.analyser import find_node
 from packer.kql.check import analyse_content
 from packer.plan.model import Action
-from packer.plan.query_needs import default_query_needs
-from packer.rollout.budget import FleetBudgets
-from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import plan_fleet
-from packer.targets import load_inventory
 from packer.validate import load_content
 from tests.conftest import CONTENT, worker_requests
-from tests.fleetkit import KASEYA_RULE_ID, emulator_config, fleet_inventory, write_content
-from tests.plankit import full_tables
+from tests.fleetkit import KASEYA_RULE_ID, fleet_without_remote_url
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +47,9 @@ def test_the_kql_pass_records_what_each_query_reads(node_available):
 
 def test_a_fleet_plan_analyses_only_the_queries_an_overlay_changed(node_available, tmp_path, emulator_factory,
                                                                    monkeypatch):
-    content = load_content(write_content(tmp_path / "content"))  # validated, KQL included
+    content, inventory, connection = fleet_without_remote_url(tmp_path, emulator_factory, workspaces=4,
+                                                              load=load_content)  # validated, KQL included
     analysed = worker_requests(monkeypatch)
-    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=4, subscriptions=1))
-    inventory = load_inventory(tmp_path / "targets.yaml")
-    config = emulator_config(inventory)
-    ws01 = next(w for w in config["workspaces"] if w["name"].endswith("01"))
-    ws01["tables"] = [entry for entry in ws01["tables"] if "DeviceNetworkEvents" not in entry]
-    ws01["tables"] += full_tables("DeviceNetworkEvents", without={"DeviceNetworkEvents": ["RemoteUrl"]})
-    emulator = emulator_factory(config)
-    connection = FleetConnection(CredentialProvider(inventory, lambda t: emulator.credential(t.tenant_id)),
-                                 emulator.base_url, emulator.ca_path, budgets=FleetBudgets(None))
 
     fleet = plan_fleet(content, inventory, inventory.select(), connection, commit="c1", parallel=1)
 
