@@ -134,15 +134,20 @@ def _is_list(path: str) -> bool:
                                                            "tables")
 
 
+def emulator_target(emu) -> Target:
+    """The emulator's workspace as a deployment target of the benchmarks' repository."""
+    ws = emu.workspace
+    return Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
+
+
 def run(items: int, latency_ms: float, concurrency: int, arm_limits: bool, paced: bool = True) -> None:
     config = {"throttling": {"enabled": arm_limits}, "faults": {"latency_ms": latency_ms}}
     with tempfile.TemporaryDirectory() as tmp, Emulator(EmulatorConfig.from_dict(config)) as emu:
         root = Path(tmp) / "content"
         generate(root, items)
         content = load_content_unchecked(root)
-        ws = emu.workspace
-        target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
-        budget = SubscriptionBudget(ws.subscription, ArmLimits()) if paced else None
+        target = emulator_target(emu)
+        budget = SubscriptionBudget(target.subscription_id, ArmLimits()) if paced else None
         with WorkspaceClient(target, emu.credential(), emu.base_url, emu.ca_path,
                              max_concurrency=concurrency, rate_limiter=budget) as client:
             for label in ("first apply (empty workspace)", "no-change re-run"):

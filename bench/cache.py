@@ -153,13 +153,12 @@ def no_change_plan(root: Path) -> None:
     from packer.plan.compute import compute_plan
     from packer.plan.live import read_live_state
     from packer.remote.client import WorkspaceClient
-    from packer.targets.model import Target
+    from apply import emulator_target  # bench/apply.py, beside this file
     from packer.validate import load_content
 
     print("3. no-change plan of 1,000 items (validate with a warm cache + plan, one process)")
     with Emulator(EmulatorConfig.from_dict({"throttling": {"enabled": False}})) as emu:
-        ws = emu.workspace
-        target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
+        target = emulator_target(emu)
         with WorkspaceClient(target, emu.credential(), emu.base_url, emu.ca_path, max_concurrency=4) as client:
             content = load_content(root)
             apply_plan(compute_plan(content, target, client, "bench", root=root.parent), client, check_stale=False)

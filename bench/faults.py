@@ -16,13 +16,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from apply import generate  # bench/apply.py: the same generated content
+from apply import emulator_target, generate  # bench/apply.py: the same generated content and target
 from packer.apply import apply_plan
 from packer.content.load import load_content_unchecked
 from packer.emulator import Emulator, EmulatorConfig
 from packer.plan.compute import compute_plan
 from packer.remote.client import WorkspaceClient
-from packer.targets.model import Target
 
 STATUSES = (429, 500, 503)
 
@@ -40,8 +39,7 @@ def run(items: int, rate: float, seed: int) -> None:
         root = Path(tmp) / "content"
         generate(root, items)
         content = load_content_unchecked(root)
-        ws = emu.workspace
-        target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
+        target = emulator_target(emu)
         started = time.perf_counter()
         with WorkspaceClient(target, emu.credential(), emu.base_url, emu.ca_path) as client:
             plan = compute_plan(content, target, client, "bench", root=Path(tmp))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apply import RULE, SCHEDULE, TABLES, _id  # noqa: E402 - bench/apply.py, beside this file
+from apply import ENABLED_RULES, RULE, SCHEDULE, TABLES, _id, emulator_target  # noqa: E402 - bench/apply.py, beside this file
 
 from packer.apply import apply_plan  # noqa: E402
 from packer.content.load import load_content_unchecked  # noqa: E402
@@ -30,7 +30,6 @@ from packer.emulator import Emulator, EmulatorConfig  # noqa: E402
 from packer.plan.compute import compute_plan  # noqa: E402
 from packer.remote.client import WorkspaceClient  # noqa: E402
 from packer.rollout.budget import ArmLimits, SubscriptionBudget  # noqa: E402
-from packer.targets.model import Target  # noqa: E402
 
 SOLUTION = """name: Bench solution
 publisherId: bench
@@ -50,7 +49,8 @@ def generate(root: Path, rules: int) -> None:
     (root / "solution.yaml").write_text(SOLUTION)
     for n in range(rules):
         (root / "analytic-rules" / f"rule{n:04d}.yaml").write_text(RULE.format(
-            id=_id("rule", n), n=n, table=TABLES[n % len(TABLES)], schedule=SCHEDULE, kind="Scheduled"))
+            id=_id("rule", n), n=n, table=TABLES[n % len(TABLES)], schedule=SCHEDULE, kind="Scheduled",
+            enabled="true" if n < ENABLED_RULES else "false"))
 
 
 def run(rules: int, scale: float, concurrency: int) -> None:
@@ -60,9 +60,8 @@ def run(rules: int, scale: float, concurrency: int) -> None:
         root = Path(tmp) / "content"
         generate(root, rules)
         content = load_content_unchecked(root)
-        ws = emu.workspace
-        target = Target(ws.name, emu.tenant_id, ws.subscription, ws.resource_group, ws.name, "bench/repo")
-        budget = SubscriptionBudget(ws.subscription, limits)
+        target = emulator_target(emu)
+        budget = SubscriptionBudget(target.subscription_id, limits)
         with WorkspaceClient(target, emu.credential(), emu.base_url, emu.ca_path, max_concurrency=concurrency,
                              rate_limiter=budget) as client:
             for label in ("install + first apply (empty workspace)", "no-change re-run"):
