@@ -10,16 +10,16 @@ from typing import Optional
 import typer
 
 from packer.cli.output import write_output
-from packer.cli.rollout_cmd import (BASE_URL_OPTION, CA_OPTION, CONTENT_OPTION, EMULATOR_TENANT_OPTION, SELECT_OPTION,
-                                    TARGETS_OPTION, WAVE_OPTION, _endpoint)
+from packer.cli.rollout_cmd import (ALL_OPTION, BASE_URL_OPTION, CA_OPTION, CONTENT_OPTION, EMULATOR_TENANT_OPTION,
+                                    SELECT_OPTION, TARGET_OPTION, TARGETS_OPTION, WAVE_OPTION, _endpoint)
 from packer.errors import ConfigError
 
 FORMATS = ("markdown", "json")
 
 
 def coverage_command(
-    target: Optional[str] = typer.Option(None, "--target", help="One workspace of the inventory."),
-    all_: bool = typer.Option(False, "--all", help="Every workspace of the inventory."),
+    target: Optional[str] = TARGET_OPTION,
+    all_: bool = ALL_OPTION,
     wave: str = WAVE_OPTION,
     select: str = SELECT_OPTION,
     targets: Path = TARGETS_OPTION,

@@ -17,6 +17,8 @@ targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is
 
 TARGETS_OPTION = typer.Option(Path("targets.yaml"), "--targets", help="The fleet inventory.")
 CONTENT_OPTION = typer.Option(Path("content"), "--content", help="The content folder.")
+TARGET_OPTION = typer.Option(None, "--target", help="One workspace of the inventory.")
+ALL_OPTION = typer.Option(False, "--all", help="Every workspace of the inventory.")
 WAVE_OPTION = typer.Option("", "--wave", help="Only this wave's workspaces.")
 SELECT_OPTION = typer.Option("", "--select", help="Workspace name globs, comma-separated (e.g. a matrix shard).")
 BASE_URL_OPTION = typer.Option(None, "--base-url", envvar="SENTINEL_PACKER_BASE_URL",
@@ -187,8 +189,8 @@ def rollout_command(
 
 
 def doctor_command(
-    target: Optional[str] = typer.Option(None, "--target", help="One workspace of the inventory."),
-    all_: bool = typer.Option(False, "--all", help="Every workspace of the inventory."),
+    target: Optional[str] = TARGET_OPTION,
+    all_: bool = ALL_OPTION,
     wave: str = WAVE_OPTION,
     select: str = SELECT_OPTION,
     targets: Path = TARGETS_OPTION,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
 
 from packer.content.model import ContentKind
 from packer.coverage.compute import CoverageReport
@@ -108,13 +107,6 @@ def fleet_report_html(*, title: str, summary: str, plan: FleetPlan | None = None
         parts.append(_coverage(coverage))
     parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
-
-
-def write_fleet_report(path: Path, html: str) -> Path:
-    from packer.views.output import write_output
-
-    write_output(path, html)
-    return path
 
 
 def _attrs(row: WorkspaceRow) -> str:
