@@ -45,6 +45,16 @@ _NOT_TABLES = frozenset({
 })
 
 
+# blocked_reason's wording, and its recognizer for readers that only have the message (a rollout's skipped items)
+MISSING_TABLES = "table(s) missing in this workspace"
+LACKS_COLUMN = " lacks column"
+
+
+def is_blocked_reason(message: str) -> bool:
+    """Whether `message` is a WorkspaceTables.blocked_reason (a missing table or column)."""
+    return message.startswith(MISSING_TABLES) or LACKS_COLUMN in message
+
+
 @dataclass(frozen=True)
 class QueryNeeds:
     """What a query needs from a workspace: tables, and by table the columns it reads by name."""
@@ -168,13 +178,13 @@ class WorkspaceTables:
         parts = []
         missing = missing_tables(set(needs.tables), self.names)
         if missing:
-            parts.append(f"table(s) missing in this workspace: {', '.join(missing)}")
+            parts.append(f"{MISSING_TABLES}: {', '.join(missing)}")
         parts += self.column_problems(needs.columns)
         return "; ".join(parts) or None
 
     def column_problems(self, needed: Mapping[str, Iterable[str]]) -> list[str]:
         """One "<table> lacks column(s) <names>" per table whose columns fall short."""
-        return [f"{table} lacks column{'s' if len(columns) > 1 else ''} {', '.join(columns)}"
+        return [f"{table}{LACKS_COLUMN}{'s' if len(columns) > 1 else ''} {', '.join(columns)}"
                 for table, columns in sorted(self.missing_columns(needed).items())]
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from html import escape
 
 from packer.content.model import ContentKind
-from packer.coverage.compute import CoverageReport
+from packer.coverage.compute import CoverageReport, RuleState
 from packer.plan.model import Action
+from packer.plan.query_needs import is_blocked_reason
 from packer.rollout.fleet_plan import FleetPlan
 from packer.rollout.report import FleetReport
 from packer.views.coverage import fleet_rows, tactic_columns
@@ -64,7 +65,7 @@ def rows_from_rollout(report: FleetReport) -> list[WorkspaceRow]:
     rows = []
     for r in report.results:
         findings = [Finding("failed", f.item, f.message) for f in r.failures]
-        findings += [Finding("blocked" if _is_blocked(f.message) else "skipped", f.item, f.message)
+        findings += [Finding("blocked" if is_blocked_reason(f.message) else "skipped", f.item, f.message)
                      for f in r.skipped_items]
         if r.error:
             findings.insert(0, Finding("error", "workspace", r.error))
@@ -73,16 +74,11 @@ def rows_from_rollout(report: FleetReport) -> list[WorkspaceRow]:
     return rows
 
 
-def _is_blocked(message: str) -> bool:
-    """A skipped item's message is the plan's reason; a blocked one's is WorkspaceTables.blocked_reason's."""
-    return message.startswith("table(s) missing in this workspace") or " lacks column" in message
-
-
 def rows_from_coverage(coverage: CoverageReport) -> list[WorkspaceRow]:
     rows = []
     for w in coverage.workspaces:
         findings = [Finding("error", "workspace", w.error)] if w.error else []
-        findings += [Finding("blocked", f"{r.kind.value} {r.name}", r.reason) for r in w.rules if r.state.value == "blocked"]
+        findings += [Finding("blocked", f"{r.kind.value} {r.name}", r.reason) for r in w.rules if r.state is RuleState.BLOCKED]
         status = "not read" if w.error else f"{len(w.covered())}/{len(w.techniques())} covered"
         rows.append(WorkspaceRow(w.name, w.tenant, w.wave, status, findings=tuple(findings)))
     return rows
