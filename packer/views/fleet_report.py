@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from packer.content.model import ContentKind
 from packer.coverage.compute import CoverageReport, RuleState
 from packer.plan.model import Action
 from packer.plan.query_needs import is_blocked_reason
