@@ -288,6 +288,15 @@ class Fleet:
     targets: list[Target]
     connection: FleetConnection
     endpoint: Endpoint = field(default_factory=Endpoint)
+    _loaded: dict[Path, ContentSet] = field(default_factory=dict, init=False, repr=False)
+
+    def content(self, content_root: Path) -> ContentSet:
+        """The content folder, validated once per Fleet: a plan or rollout and the report page's
+        coverage after it read the same files (a Fleet is one run; a new run connects anew)."""
+        key = Path(content_root).resolve()
+        if key not in self._loaded:
+            self._loaded[key] = load_content_folder(content_root)
+        return self._loaded[key]
 
     def check(self) -> None:
         """As WorkspaceConnection.check, on the first selected workspace (before content is loaded)."""
@@ -298,14 +307,14 @@ class Fleet:
         from packer.rollout.fleet_plan import plan_fleet
 
         self.check()
-        return plan_fleet(load_content_folder(content_root), self.inventory, self.targets, self.connection, commit)
+        return plan_fleet(self.content(content_root), self.inventory, self.targets, self.connection, commit)
 
     def rollout(self, content_root: Path, options=None, observer=None):
         """Deploy wave by wave (packer.rollout.engine.rollout); returns the FleetReport."""
         from packer.rollout.engine import RolloutOptions, rollout
 
         self.check()
-        content = load_content_folder(content_root)
+        content = self.content(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
 
     def export(self, out: Path):
@@ -338,7 +347,7 @@ class Fleet:
         (workspace name -> Plan, from a saved fleet plan) when given."""
         from packer.coverage import live_coverage, offline_coverage
 
-        content = load_content_folder(content_root)
+        content = self.content(content_root)
         if live:
             self.check()
             return live_coverage(content, self.inventory, self.targets, self.connection)
@@ -349,7 +358,7 @@ class Fleet:
         from packer.rollout.doctor import doctor
 
         self.check()
-        return doctor(load_content_folder(content_root), self.inventory, self.targets, self.connection)
+        return doctor(self.content(content_root), self.inventory, self.targets, self.connection)
 
 
 def connect_fleet(targets: Path = DEFAULT_TARGETS, *, wave: str | None = None, select: str | None = None,

@@ -76,12 +76,18 @@ def test_a_rollout_page_lists_failures_with_their_error():
     assert "class='st bad'>failed<" in html
 
 
-def test_plan_all_writes_the_page(tmp_path: Path, emulator_factory):
-    """`plan --all --html` against the fleet example's emulator."""
+def test_plan_all_writes_the_page(tmp_path: Path, emulator_factory, monkeypatch):
+    """`plan --all --html` against the fleet example's emulator; the plan and the page's coverage
+    read the content folder once."""
     import yaml
     from typer.testing import CliRunner
 
+    import packer.connect
     from packer.cli import app
+
+    loads = []
+    real_load = packer.connect.load_content_folder
+    monkeypatch.setattr(packer.connect, "load_content_folder", lambda root: loads.append(root) or real_load(root))
 
     root = Path(__file__).resolve().parents[1]
     emulator = emulator_factory(yaml.safe_load((root / "examples/fleet/emulator.yaml").read_text()))
@@ -91,5 +97,6 @@ def test_plan_all_writes_the_page(tmp_path: Path, emulator_factory):
                                       "--base-url", emulator.base_url, "--ca-cert", emulator.ca_path,
                                       "--emulator-tenant", "target"])
     assert result.exit_code == 2, result.output
+    assert len(loads) == 1
     html = out.read_text()
     assert "northwind-prod" in html and "DeviceNetworkEvents" in html and "ATT&amp;CK coverage" in html
