@@ -23,7 +23,6 @@ from packer import resource_ids
 from packer.bodies.resources import desired_resource, item_key
 from packer.content.model import AnalyticRule, ContentKind, ContentSet, HuntingQuery
 from packer.coverage.attack import DOMAIN, AttackCatalog, load_attack
-from packer import resource_ids
 from packer.errors import PackerError
 from packer.plan.live import workspace_tables
 from packer.plan.model import Action, Plan
