@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from packer.content.model import ContentSet, Parser
 from packer.kql.schema import STANDARD_COLUMNS
@@ -80,6 +80,13 @@ def query_needs(content: ContentSet, query: str, schema_dirs: tuple[Path, ...] =
     functions = _function_names(content.parsers)
     tables = facts.tables - functions
     return QueryNeeds(tables, {t: c for t, c in facts.columns.items() if t in tables})
+
+
+def needs_reader(content: ContentSet, items: Iterable | None = None) -> Callable[[str], QueryNeeds]:
+    """`query_needs` for queries of `content`, with the schema folders of `items` (default all of
+    its items) found once: validation's answer, else the analysis cache's (once per query)."""
+    dirs = content_schema_dirs(content.items if items is None else items)
+    return lambda query: query_needs(content, query, dirs)
 
 
 def _function_names(parsers: Iterable[Parser]) -> frozenset[str]:
