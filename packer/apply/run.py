@@ -111,11 +111,18 @@ def _check_fresh(plan: Plan, client: WorkspaceClient) -> None:
     refused by the service, item by item."""
     if not plan.has_changes:
         return
-    state = read_live_state(client)
-    if fingerprint(state.etags(), plan.watched) != plan.fingerprint:
-        changed = changed_ids(plan, state.etags())
-        raise StalePlan("the workspace changed since this plan was computed"
-                        + (f" ({changed})" if changed else "") + "; run plan again and review it")
+    moved = changed_since(plan, read_live_state(client).etags())
+    if moved is not None:
+        raise StalePlan(f"the workspace changed since this plan was computed{moved}; run plan again and review it")
+
+
+def changed_since(plan: Plan, etags: Mapping[str, str]) -> str | None:
+    """None while the etags of everything `plan` watched are those it read; else what to append
+    to "the workspace changed": the resources it writes that moved, in parentheses, or ""."""
+    if fingerprint(etags, plan.watched) == plan.fingerprint:
+        return None
+    changed = changed_ids(plan, etags)
+    return f" ({changed})" if changed else ""
 
 
 def changed_ids(plan: Plan, etags: Mapping[str, str]) -> str:

@@ -28,7 +28,7 @@ from packer.plan.live import workspace_tables
 from packer.plan.model import Action, Plan
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
-from packer.plan.query_needs import content_schema_dirs, query_needs
+from packer.plan.query_needs import needs_reader
 from packer.targets import Inventory, Target
 
 COVERAGE_FORMAT = "sentinel-packer/coverage@1"
@@ -235,14 +235,11 @@ def _live_workspace(content: ContentSet, mine: ContentSet, inventory: Inventory,
             tables, note = workspace_tables(client)
     except PackerError as exc:
         return WorkspaceCoverage(base.name, base.tenant, base.wave, error=str(exc))
-    dirs = content_schema_dirs(mine.items)
-
-    def needs(rule: Rule):  # validation's answer, else the analysis cache's: once per query for the fleet
-        return query_needs(mine, rule.query, dirs)
+    needs_of = needs_reader(mine)
 
     def judge(rule: Rule) -> tuple[RuleState, str]:
         # missing data first: it is also why plan and rollout leave such a rule undeployed
-        reason = tables.blocked_reason(needs(rule)) if tables is not None else None
+        reason = tables.blocked_reason(needs_of(rule.query)) if tables is not None else None
         if reason:
             return RuleState.BLOCKED, reason
         body = live.get(desired_resource(rule, target).resource_id.lower())

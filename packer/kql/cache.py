@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -154,7 +155,7 @@ class AnalysisCache:
         self._cleaned = True
         for other in self._parent.iterdir():
             if other.is_dir() and other != self.folder and len(other.name) == 16:
-                _remove_tree(other)
+                shutil.rmtree(other, ignore_errors=True)
 
 
 def _stored(answer: dict) -> dict:
@@ -173,16 +174,3 @@ def _well_formed(answer) -> bool:
     return all(isinstance(d, dict) and isinstance(d.get("code"), str) and isinstance(d.get("message"), str)
                and isinstance(d.get("severity"), str) and isinstance(d.get("start"), int)
                and isinstance(d.get("length"), int) for d in answer["diagnostics"])
-
-
-def _remove_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), reverse=True):
-        try:
-            path.rmdir() if path.is_dir() else path.unlink()
-        except OSError:
-            pass
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
-

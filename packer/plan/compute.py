@@ -54,7 +54,7 @@ from packer.plan.live import (
     workspace_tables,
 )
 from packer.plan.model import Action, MergeConflict, Plan, PlanItem, Write
-from packer.plan.query_needs import QueryNeeds, WorkspaceTables, content_schema_dirs, query_needs
+from packer.plan.query_needs import QueryNeeds, WorkspaceTables, needs_reader
 from packer.remote.client import WorkspaceClient
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
@@ -148,8 +148,8 @@ def _refuse_all_foreign(items: list[PlanItem], state: LiveState, target: Target,
 def _needs_of(content: ContentSet, tables_needed: TablesNeeded | None,
               columns_needed: ColumnsNeeded | None) -> Callable[[ContentItem], QueryNeeds]:
     if tables_needed is None:  # validation's KQL pass answers both (one analysis per query)
-        dirs = content_schema_dirs(content.packaged)
-        return lambda item: query_needs(content, getattr(item, "query", "") or "", dirs)
+        needs = needs_reader(content, content.packaged)
+        return lambda item: needs(getattr(item, "query", "") or "")
     return lambda item: QueryNeeds(
         frozenset(tables_needed(item)),
         {t: frozenset(c) for t, c in (columns_needed(item) if columns_needed else {}).items()},

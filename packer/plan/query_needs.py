@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from packer.content.model import ContentSet, Parser
 from packer.kql.schema import STANDARD_COLUMNS
@@ -69,7 +69,7 @@ def default_query_needs(query: str, parsers: tuple[Parser, ...] = (), schema_dir
     `schema_dirs`: the user's table schema folders (`content_schema_dirs`), as validate used them.
     Only an absent Node.js or package falls back (and raises with `require_kql` or
     $SENTINEL_PACKER_REQUIRE_KQL); a broken analysis raises KqlFailed."""
-    functions = frozenset(p.function_alias for p in parsers) | frozenset(p.function_name for p in parsers)
+    functions = _function_names(parsers)
     if _kql_available(require_kql):
         from packer.kql import references
 
@@ -87,9 +87,21 @@ def query_needs(content: ContentSet, query: str, schema_dirs: tuple[Path, ...] =
     facts = content.facts(query)
     if facts is None:
         return default_query_needs(query, content.parsers, schema_dirs)
-    functions = frozenset(p.function_alias for p in content.parsers) | frozenset(p.function_name for p in content.parsers)
+    functions = _function_names(content.parsers)
     tables = facts.tables - functions
     return QueryNeeds(tables, {t: c for t, c in facts.columns.items() if t in tables})
+
+
+def needs_reader(content: ContentSet, items: Iterable | None = None) -> Callable[[str], QueryNeeds]:
+    """`query_needs` for queries of `content`, with the schema folders of `items` (default all of
+    its items) found once: validation's answer, else the analysis cache's (once per query)."""
+    dirs = content_schema_dirs(content.items if items is None else items)
+    return lambda query: query_needs(content, query, dirs)
+
+
+def _function_names(parsers: Iterable[Parser]) -> frozenset[str]:
+    """The names a query calls these parsers by (alias and function name): not tables."""
+    return frozenset(n for p in parsers for n in (p.function_alias, p.function_name))
 
 
 def content_schema_dirs(items: Iterable) -> tuple[Path, ...]:

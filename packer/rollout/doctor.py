@@ -10,7 +10,7 @@ from packer import resource_ids
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
-from packer.plan.query_needs import WorkspaceTables, content_schema_dirs, missing_tables, query_needs
+from packer.plan.query_needs import WorkspaceTables, missing_tables, needs_reader
 from packer.remote.errors import AuthorizationFailed, NotFound, RemoteError
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
@@ -139,10 +139,9 @@ def _tables(client, content: ContentSet) -> Check:
     except RemoteError as exc:
         return Check("tables", None, f"cannot list tables: {exc.code}: {exc.message}")
     problems = []
-    dirs = content_schema_dirs(content.items)
+    needs_of = needs_reader(content)
     for rule in (*content.analytic_rules, *content.hunting_queries):
-        # validation's answer, else the analysis cache's (one analysis per query for the fleet)
-        needs = query_needs(content, rule.query, dirs)
+        needs = needs_of(rule.query)
         missing = missing_tables(set(needs.tables), available.names)
         if missing:
             problems.append(f"'{rule.name}' reads {', '.join(missing)}")

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packer import __version__
-from packer.apply.run import changed_ids
+from packer.apply.run import changed_since
 from packer.errors import ConfigError
-from packer.plan.live import fingerprint
 from packer.plan.model import Action, Plan
 from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 from packer.targets.model import Target
@@ -104,10 +103,9 @@ def decide(saved: SavedWorkspacePlan | None, target: Target, digest: str, live_e
     if reason:
         return Decision(None, reason)
     plan = saved.plan
-    etags = live_etags()
-    if fingerprint(etags, plan.watched) != plan.fingerprint:
-        changed = changed_ids(plan, etags)
-        return Decision(None, "the workspace changed since the review" + (f" ({changed})" if changed else ""))
+    moved = changed_since(plan, live_etags())
+    if moved is not None:
+        return Decision(None, f"the workspace changed since the review{moved}")
     return Decision(plan)
 
 
