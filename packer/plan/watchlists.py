@@ -24,7 +24,7 @@ from packer.bodies.automation import (
     watchlist_state,
 )
 from packer.bodies.resources import DesiredResource, ownership_stamp, owner_mark, mark_owner, parse_stamp
-from packer.plan.live import owned_by, owner_description, recorded_hashes
+from packer.plan.live import owned_by, recorded_hashes
 from packer.plan.model import Action, FieldChange, PlanItem, Write
 from packer.remote.normalise import content_hash, normalise
 from packer.resource_ids import ResourceRole
@@ -46,10 +46,9 @@ def classify_watchlist(planner: Planner, d: DesiredResource) -> PlanItem:
     live_values = {k: (b.get("properties") or {}).get("itemsKeyValue") or {} for k, b in live_items.items()}
     live_hash = watchlist_hash(live, live_values)
     ours = owned_by(meta, planner.target.repository)
-    if not ours and not (meta is None and live_hash == d.content_hash):
-        return planner._item(d, Action.FOREIGN, f"exists and is not ours: {owner_description(meta)}",
-                             live_hash=live_hash)
-    sent, stored = recorded_hashes(meta) if ours else (None, None)
+    if not ours:  # foreign, or adopted, as for every kind (--adopt, --adopt-from)
+        return planner._not_ours(d, meta, live_hash)
+    sent, stored = recorded_hashes(meta)
     if live_hash == d.content_hash:
         if ours and stored == live_hash and planner.same_metadata(meta, d.metadata_body):
             return planner._item(d, Action.UNCHANGED, live_hash=live_hash)
