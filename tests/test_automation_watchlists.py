@@ -192,3 +192,18 @@ def test_removed_from_the_content_they_are_pruned_with_their_items(dep):
     sentinel = f"{dep.target.workspace_id}/providers/Microsoft.SecurityInsights"
     assert dep.emu.store.list(f"{sentinel}/watchlists/") == [] and dep.emu.store.list(f"{sentinel}/automationRules/") == []
     assert not dep.plan().has_changes
+
+
+def test_a_watchlist_equal_to_the_content_is_adopted_like_every_kind(dep):
+    dep.apply()
+    watchlist = next(d for d in dep.desired() if d.key == ALLOWLIST)
+    meta = dep.client.get(watchlist.metadata_id)
+    meta["properties"]["source"] = {"kind": "Solution", "name": "Microsoft Sentinel RMM", "sourceId": "azuresentinel.rmm"}
+    meta["properties"].pop("customVersion", None)
+    dep.client.put(watchlist.metadata_id, {"properties": meta["properties"]})
+    plain = _item(dep.plan(), ALLOWLIST)
+    assert plain.action is Action.FOREIGN and "--adopt takes ownership" in plain.reason
+    adopted = _item(dep.plan(adopt=True), ALLOWLIST)
+    assert adopted.action is Action.ADOPT and [w.resource_id for w in adopted.writes] == [watchlist.metadata_id]
+    dep.apply(dep.plan(adopt=True))
+    assert _item(dep.plan(), ALLOWLIST).action is Action.UNCHANGED

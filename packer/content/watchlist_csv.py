@@ -65,21 +65,29 @@ def _check_header(path: Path, columns: tuple[str, ...]) -> None:
         seen.add(name.lower())
 
 
-def search_key_errors(key: str, columns: tuple[str, ...], rows: tuple[WatchlistRow, ...]) -> list[tuple[int, str]]:
-    """(line, message) for each reason the items cannot be matched by `key`: not a header column,
-    an item without a value, or two items with the same value (keys compare case-insensitively)."""
+# What search_key_errors found, as the validator's problem codes.
+KEY_NOT_A_COLUMN = "watchlist.search-key"
+KEY_MISSING = "watchlist.search-key"
+KEY_DUPLICATE = "watchlist.duplicate-key"
+
+
+def search_key_errors(key: str, columns: tuple[str, ...],
+                      rows: tuple[WatchlistRow, ...]) -> list[tuple[int, str, str]]:
+    """(line, code, message) for each reason the items cannot be matched by `key`: not a header
+    column (line 1, the only error then), an item without a value, or two items with the same value
+    (keys compare case-insensitively)."""
     if key not in columns:
         near = next((c for c in columns if c.lower() == key.lower()), None)
         hint = f"; the header spells it {near!r}" if near else f"; the header has {', '.join(columns)}"
-        return [(1, f"the search key {key!r} is not a column of the header{hint}")]
-    errors: list[tuple[int, str]] = []
+        return [(1, KEY_NOT_A_COLUMN, f"the search key {key!r} is not a column of the header{hint}")]
+    errors: list[tuple[int, str, str]] = []
     seen: dict[str, int] = {}
     for row in rows:
         value = row.values.get(key, "")
         if not value:
-            errors.append((row.line, f"this item has no {key} (the search key identifies each item)"))
+            errors.append((row.line, KEY_MISSING, f"this item has no {key} (the search key identifies each item)"))
         elif value.lower() in seen:
-            errors.append((row.line, f"{key} {value!r} is already the key of the item on line {seen[value.lower()]}; "
+            errors.append((row.line, KEY_DUPLICATE, f"{key} {value!r} is already the key of the item on line {seen[value.lower()]}; "
                                      "every item needs its own search-key value"))
         else:
             seen[value.lower()] = row.line

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from packer import resource_ids
 from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views, watchlists
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
@@ -177,7 +178,7 @@ class Handlers:
                 resources.check_preconditions(call, None, existing)
                 self.store.delete(call.route.resource_id)
                 if call.route.kind.name == "watchlists":  # its items go with it
-                    for item in self.store.iter_under(watchlists.items_collection(call.route)):
+                    for item in self.store.iter_under(resource_ids.watchlist_items_collection(call.route.resource_id)):
                         self.store.delete(item["id"])
         if existing is None and call.route.kind.name == "savedSearches":
             return Response(200)  # SavedSearches_Delete lists only 200 (SavedSearches.json 2025-07-01)

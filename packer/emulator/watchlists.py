@@ -48,6 +48,3 @@ def bulk_items(route: Route, props: dict) -> list[tuple[Route, dict]]:
         items.append((item_route, {"properties": {"itemsKeyValue": values}}))
     return items
 
-
-def items_collection(watchlist_route: Route) -> str:
-    return f"{watchlist_route.resource_id}/watchlistItems"

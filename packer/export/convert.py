@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from packer import resource_ids
 from packer.bodies.properties import HUNTING_CATEGORY
 from packer.remote.normalise import canonical_duration
 
@@ -92,11 +93,15 @@ def _props(body: dict) -> dict:
 
 
 def _name_of(body: dict) -> str:
-    return str(body.get("name") or str(body.get("id", "")).rsplit("/", 1)[-1])
+    return str(body.get("name") or resource_ids.name_of(str(body.get("id", ""))))
 
 
 def _version(*candidates: Any) -> str:
     return next((str(c) for c in candidates if isinstance(c, str) and _SEMVER.match(c)), "1.0.0")
+
+
+def _metadata_version(metadata: dict | None) -> Any:
+    return ((metadata or {}).get("properties") or {}).get("version")
 
 
 def _rule_description(text: str) -> str:
@@ -122,7 +127,7 @@ def rule_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExporta
         return NotExportable("AnalyticsRule", body.get("id", ""), display,
                              f"resource name {name!r} is not a GUID, and a rule's id (its resource name) must be one")
     template = props.get("alertRuleTemplateName")
-    version = _version(props.get("templateVersion"), ((metadata or {}).get("properties") or {}).get("version"))
+    version = _version(props.get("templateVersion"), _metadata_version(metadata))
     doc: dict[str, Any] = {"id": name, "name": display,
                            "description": _rule_description(str(props.get("description") or "")),
                            "severity": props.get("severity") or "Medium",
@@ -192,7 +197,7 @@ def hunting_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExpo
     if tags.get("techniques"):
         doc["relevantTechniques"] = [t for t in tags["techniques"].split(",") if t]
     doc["query"] = str(props.get("query") or "")
-    doc["version"] = _version(((metadata or {}).get("properties") or {}).get("version"))
+    doc["version"] = _version(_metadata_version(metadata))
     return ExportedDoc("HuntingQuery", str(body.get("id", "")), display, "hunting-queries",
                        safe_stem(display, name), doc)
 
@@ -203,7 +208,7 @@ def parser_document(body: dict, metadata: dict | None) -> ExportedDoc:
     doc: dict[str, Any] = {
         "id": str(uuid.uuid5(PARSER_NAMESPACE, name.lower())),
         "Function": {"Title": display,
-                     "Version": _version(((metadata or {}).get("properties") or {}).get("version"))},
+                     "Version": _version(_metadata_version(metadata))},
         "Category": str(props.get("category") or ""),
         "FunctionName": name,
         "FunctionAlias": str(props["functionAlias"]),
@@ -230,6 +235,6 @@ def workbook_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExp
     stem = safe_stem(display, name)
     doc = {"workbookKey": name, "title": display,
            "description": str(props.get("description") or display),  # required, metadata only: never sent
-           "version": _version(((metadata or {}).get("properties") or {}).get("version")),
+           "version": _version(_metadata_version(metadata)),
            "resourceName": name, "templateRelativePath": f"{stem}.json"}
     return ExportedDoc("Workbook", str(body.get("id", "")), display, "workbooks", stem, doc, workbook_json=gallery)

@@ -58,7 +58,7 @@ def _replace_items(watchlist: Watchlist, items_file: WatchlistItemsFile, overlay
         raise ConfigError(f"{where}: {exc.path}:{exc.line}: {exc.message}") from None
     errors = search_key_errors(watchlist.search_key, items.columns, items.rows)
     if errors:
-        found = "; ".join(f"{items.path}:{line}: {message}" for line, message in errors[:5])
+        found = "; ".join(f"{items.path}:{line}: {message}" for line, _, message in errors[:5])
         raise ConfigError(f"{where}: {found}")
     return dataclasses.replace(watchlist, columns=items.columns, rows=items.rows)
 

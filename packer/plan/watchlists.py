@@ -23,11 +23,10 @@ from packer.bodies.automation import (
     watchlist_hash,
     watchlist_state,
 )
-from packer.bodies.resources import DesiredResource, ownership_stamp, owner_mark, mark_owner, parse_stamp
-from packer.plan.live import owned_by, owner_description, recorded_hashes
+from packer.bodies.resources import DesiredResource
+from packer.plan.live import owned_by, recorded_hashes
 from packer.plan.model import Action, FieldChange, PlanItem, Write
 from packer.remote.normalise import content_hash, normalise
-from packer.resource_ids import ResourceRole
 
 Planner = Any  # packer.plan.compute._Planner, which calls in here (not imported: no cycle)
 
@@ -46,10 +45,9 @@ def classify_watchlist(planner: Planner, d: DesiredResource) -> PlanItem:
     live_values = {k: (b.get("properties") or {}).get("itemsKeyValue") or {} for k, b in live_items.items()}
     live_hash = watchlist_hash(live, live_values)
     ours = owned_by(meta, planner.target.repository)
-    if not ours and not (meta is None and live_hash == d.content_hash):
-        return planner._item(d, Action.FOREIGN, f"exists and is not ours: {owner_description(meta)}",
-                             live_hash=live_hash)
-    sent, stored = recorded_hashes(meta) if ours else (None, None)
+    if not ours:  # foreign, or adopted, as for every kind (--adopt, --adopt-from)
+        return planner._not_ours(d, meta, live_hash)
+    _, stored = recorded_hashes(meta)
     if live_hash == d.content_hash:
         if ours and stored == live_hash and planner.same_metadata(meta, d.metadata_body):
             return planner._item(d, Action.UNCHANGED, live_hash=live_hash)
@@ -79,17 +77,7 @@ def classify_watchlist(planner: Planner, d: DesiredResource) -> PlanItem:
 def _metadata(planner: Planner, d: DesiredResource, meta: dict | None) -> Write:
     """The metadata PUT, its stamp already holding the stored state: the state the writes leave
     (the watchlist and items as desired), which no single write's answer shows."""
-    metadata_id = (meta or {}).get("id") or d.metadata_id
-    body = dict(d.metadata_body)
-    props = dict(body.get("properties") or {})
-    text = props.get("customVersion")
-    owner = mark_owner(text)
-    desired, _ = parse_stamp(text)
-    if desired:
-        props["customVersion"] = (owner_mark(owner, desired, d.content_hash) if owner
-                                  else ownership_stamp(desired, d.content_hash))
-    return Write("PUT", metadata_id, {**body, "properties": props}, (meta or {}).get("etag"), ResourceRole.METADATA,
-                 create=meta is None)
+    return planner._put_metadata(d, meta, d.content_hash)
 
 
 def _property_changes(live: dict, desired: dict) -> tuple[FieldChange, ...]:

@@ -50,11 +50,10 @@ def check_watchlist(doc: CiDocument, root: Path | None) -> list[Problem]:
 def search_key_problems(doc: CiDocument, key: str, columns, rows, path: Path) -> list[Problem]:
     """The search key is a header column and every row has its own value."""
     problems = []
-    for line, message in search_key_errors(key, columns, rows):
-        if line == 1 and "not a column" in message:
-            problems.append(doc.problem(("itemsSearchKey",), ERROR, "watchlist.search-key", f"{path.name}: {message}"))
+    for line, code, message in search_key_errors(key, columns, rows):
+        if key not in columns:  # the one error then: it belongs on the YAML's itemsSearchKey
+            problems.append(doc.problem(("itemsSearchKey",), ERROR, code, f"{path.name}: {message}"))
         else:
-            code = "watchlist.duplicate-key" if "already the key" in message else "watchlist.search-key"
             problems.append(Problem(path, line, 1, key, ERROR, code, message))
     if len(rows) > MAX_ITEMS:
         problems.append(Problem(path, 1, 1, "", ERROR, "watchlist.too-many-items",
