@@ -26,7 +26,7 @@ from typing import Any
 
 from packer.auth import CredentialFactory, CredentialProvider, TenantBoundCredential, azure_credential
 from packer.content.model import ContentSet
-from packer.errors import ConfigError
+from packer.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_NO_CHANGES, ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT
 from packer.remote.client import WorkspaceClient
 from packer.remote.limits import READ
@@ -40,7 +40,6 @@ ENV_BASE_URL = "SENTINEL_PACKER_BASE_URL"
 ENV_CA_CERT = "SENTINEL_PACKER_CA_CERT"
 ENV_EMULATOR_TENANT = "SENTINEL_PACKER_EMULATOR_TENANT"
 DEFAULT_TARGETS = Path("targets.yaml")
-EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2  # plan's exit codes, as `terraform plan -detailed-exitcode`
 
 
 # --- endpoint and credentials -----------------------------------------------------------------

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2  # plan's exit codes, as `terraform plan -detailed-exitcode`
+
 
 class PackerError(Exception):
     """Base of every error this tool raises on purpose (never shown as a traceback)."""

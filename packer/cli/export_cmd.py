@@ -11,8 +11,7 @@ from typing import Optional
 import typer
 
 from packer.cli.plan_cmd import TargetOptions, _connect, _endpoint, _with_target_options
-from packer.connect import EXIT_CHANGES, EXIT_NO_CHANGES
-from packer.errors import ConfigError
+from packer.errors import EXIT_CHANGES, EXIT_NO_CHANGES, ConfigError
 
 
 def export(

@@ -18,8 +18,7 @@ from packer.cli.plan_cmd import (
     _with_target_options,
     read_saved_plan,
 )
-from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
-from packer.errors import ConfigError
+from packer.errors import EXIT_ERROR, EXIT_NO_CHANGES, ConfigError
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, str]:
@@ -45,6 +44,7 @@ def install(
 ) -> None:
     """Install a Content Hub package zip into one workspace (plan, then apply)."""
     from packer.apply import apply_plan, check_saved_plan
+    from packer.connect import current_commit, plan_exit_code
     from packer.package.install import read_package
     from packer.plan.install_plan import compute_install_plan
     from packer.views.apply import apply_with_progress, print_apply_report

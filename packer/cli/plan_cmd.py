@@ -21,8 +21,7 @@ from typing import Any, Optional
 import typer
 
 from packer.cli.output import make_console, write_output
-from packer.connect import EXIT_ERROR, EXIT_NO_CHANGES, current_commit, plan_exit_code
-from packer.errors import ConfigError
+from packer.errors import EXIT_ERROR, EXIT_NO_CHANGES, ConfigError
 
 PLAN_FORMATS = ("table", "json", "markdown")
 REQUIRE_KQL_ENV = "SENTINEL_PACKER_REQUIRE_KQL"  # packer.kql.analyser.REQUIRE_ENV (not imported: Node-free CLI start)
@@ -112,6 +111,7 @@ def plan(
 ) -> None:
     """Show what apply would change in one workspace (or, with --all/--wave/--select, in the
     fleet of the inventory). Exit 0: no changes, 2: changes, 1: error."""
+    from packer.connect import current_commit, plan_exit_code
     from packer.views.plan import render_markdown, render_table
 
     if fmt not in PLAN_FORMATS:
@@ -141,7 +141,7 @@ def plan(
 def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | None, commit: str | None,
                 wave: str | None, select: str | None, html: Path | None = None) -> None:
     """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
-    from packer.connect import connect_fleet
+    from packer.connect import connect_fleet, plan_exit_code
     from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
     if options.target:
@@ -185,6 +185,7 @@ def apply(
 ) -> None:
     """Apply a saved plan, or plan and apply in one go. Exit 1 if any item failed."""
     from packer.apply import ON_DRIFT, apply_plan, check_saved_plan
+    from packer.connect import current_commit
     from packer.plan.compute import compute_plan
     from packer.views.apply import apply_with_progress, print_apply_report
     from packer.views.plan import render_table

@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 
 from packer.cli.plan_cmd import TargetOptions, _connect, _endpoint, _with_target_options
-from packer.connect import EXIT_CHANGES, EXIT_NO_CHANGES
-from packer.errors import ConfigError
+from packer.errors import EXIT_CHANGES, EXIT_NO_CHANGES, ConfigError
 
 
 def status(
