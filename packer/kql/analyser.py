@@ -22,6 +22,7 @@ from packer.content.model import Parser
 from packer.kql.cache import AnalysisCache, digest, names_in, reads_unnamed_tables
 from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sentinel_functions
 from packer.kql.schema import TableSchema, load_tables
+from packer.kql.snapshot import build, build_after_exit, discard, snapshot_path
 
 from packer.kql.install import PACKAGE, user_cache_dir  # the package, and where `kql install` puts it
 NODE_MODULES_ENV = "SENTINEL_PACKER_NODE_MODULES"
@@ -31,9 +32,10 @@ INSTALL_HINT = ("run `sentinel-packer kql install` (needs Node.js 20+ and npm; i
                 "`npm ci` at its root does too), or set SENTINEL_PACKER_NODE_MODULES to a node_modules folder "
                 "that holds it")
 MIN_NODE_MAJOR = 20
-# Kusto.Language (Bridge.NET) allocates many short-lived objects: a larger young generation
-# cut the time per query by about a third in measurements on the corpus.
-NODE_FLAGS = ("--max-semi-space-size=64",)
+# V8's memory-saving mode: a worker from the startup snapshot peaks at about 140 MB instead of
+# 280 MB (with the 64 MB young generation used before) over the 1,500 queries of bench/cache.py's
+# cold build, for about 10% more CPU per query (docs/benchmarks.md, issue 17).
+NODE_FLAGS = ("--optimize-for-size",)
 REPLY_TIMEOUT = 120  # seconds for one query; the slowest corpus query takes well under 1 s
 
 
@@ -240,7 +242,16 @@ class KqlAnalyser:
         else:
             self._process, self._stderr = _spawn(find_node())
         self._declared = set()
-        self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+        snapshot = self._process.snapshot
+        try:
+            self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+        except KqlFailed:
+            if snapshot is None:
+                raise
+            discard(snapshot)  # Node.js refused it (or it broke): start from the script instead
+            self.close()
+            self._process, self._stderr = _spawn(find_node(), snapshot=False)
+            self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
 
     def _declare_for(self, queries: Sequence[str]) -> None:
         """Tell the worker the tables these queries name that it does not know yet (tables are
@@ -425,19 +436,44 @@ class KqlAnalyser:
         return last_line or f"exit code {code}"
 
 
-def _spawn(node: str) -> tuple[subprocess.Popen, object]:
-    """A worker process loading Kusto.Language (it then waits for its `configure`)."""
-    env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules_dir())})
+def _spawn(node: str, snapshot: bool = True) -> tuple[subprocess.Popen, object]:
+    """A worker process loading Kusto.Language (it then waits for its `configure`): from the
+    startup snapshot when there is one (packer.kql.snapshot), else from the script, and then
+    the snapshot is built after this run. `process.snapshot` is the snapshot used, or None."""
+    modules = node_modules_dir()
+    blob = snapshot_path(node, NODE_FLAGS, WORKER, modules) if snapshot else None
+    if blob is not None and not blob.is_file():
+        build_after_exit(node, NODE_FLAGS, WORKER, modules, blob)
+        blob = None
+    source = ["--snapshot-blob", str(blob)] if blob is not None else [str(WORKER)]
+    env = dict(os.environ, **{NODE_MODULES_ENV: str(modules)})
     stderr = tempfile.TemporaryFile()
     try:
         process = subprocess.Popen(
-            [node, *NODE_FLAGS, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            [node, *NODE_FLAGS, *source], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
             text=True, encoding="utf-8", env=env, bufsize=1,
         )
     except OSError as exc:
         stderr.close()
         raise KqlFailed(f"cannot start {node}: {exc}") from None
+    process.snapshot = blob
     return process, stderr
+
+
+def build_snapshot(node_modules: Path | None = None) -> Path | None:
+    """Build the worker's startup snapshot now (`kql install` does) of the package in
+    `node_modules` (default: the one analysis uses); its path, or None when snapshots are off
+    ($SENTINEL_PACKER_KQL_SNAPSHOT). KqlFailed when Node.js could not build it."""
+    node = shutil.which("node")
+    if node is None:
+        raise KqlUnavailable("Node.js is not installed (no `node` on PATH)")
+    modules = Path(node_modules or node_modules_dir())
+    blob = snapshot_path(node, NODE_FLAGS, WORKER, modules)
+    if blob is None:
+        return None
+    if not build(node, NODE_FLAGS, WORKER, modules, blob):
+        raise KqlFailed(f"Node.js could not build the worker snapshot {blob}")
+    return blob
 
 
 # One worker started ahead of need (prestart), while Python reads the YAML: loading
