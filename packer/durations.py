@@ -12,6 +12,8 @@ _SHORT = re.compile(r"^(\d+)([mhd])$")
 # [-][d.]hh:mm[:ss[.fffffff]] or a bare number of days
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?$")
 _DAYS = re.compile(r"^\d+$")
+# What the API returns and the packager writes: P[nD][T[nH][nM][n[.n]S]]
+_ISO8601 = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.I)
 _UNIT = {"m": "minutes", "h": "hours", "d": "days"}
 
 MIN_INTERVAL = timedelta(minutes=5)
@@ -56,3 +58,32 @@ def to_iso8601(text_or_delta: str | timedelta) -> str:
     if time:
         out += "T" + time
     return out if out != "P" else "PT0S"
+
+
+def parse_iso8601(text: str) -> timedelta | None:
+    """`PT1H`, `P1DT30M`, `PT0.5S` -> the duration; None for anything else (`P1Y`, `1h`, `PT`)."""
+    match = _ISO8601.match(str(text).strip())
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def canonical_iso8601(text: str) -> str:
+    """An ISO 8601 duration in one spelling (P1D == PT24H == PT1440M -> "P1D"), to the second;
+    text that is not one is returned as it is."""
+    delta = parse_iso8601(text)
+    return text if delta is None else to_iso8601(timedelta(seconds=round(delta.total_seconds())))
+
+
+def to_short(delta: timedelta) -> str | None:
+    """The content files' spelling: whole days `2d`, else whole hours `26h`, else minutes `90m`;
+    None when it has seconds or is zero (no short spelling)."""
+    seconds = delta.total_seconds()
+    if seconds <= 0 or seconds % 60:
+        return None
+    minutes = int(seconds // 60)
+    for size, unit in ((1440, "d"), (60, "h"), (1, "m")):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return None  # unreachable: every whole number of minutes divides by 1

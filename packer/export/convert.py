@@ -26,14 +26,13 @@ from typing import Any
 
 from packer import resource_ids
 from packer.bodies.properties import HUNTING_CATEGORY
-from packer.remote.normalise import canonical_duration
+from packer.durations import parse_iso8601, to_short
 
 PARSER_NAMESPACE = uuid.UUID("0c7f7a9e-5a43-4c52-9f0e-2a8d3c1b7e11")  # parser ids: uuid5 of the function name
 RULE_KINDS = ("Scheduled", "NRT")
 OPERATORS = {"greaterthan": "gt", "lessthan": "lt", "equal": "eq", "notequal": "ne"}
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -74,18 +73,8 @@ def safe_stem(display_name: str, resource_name: str) -> str:
 
 def short_duration(value: Any) -> Any:
     """PT1H -> 1h, P2D -> 2d, PT90M -> 90m; anything else (seconds, not ISO) as it is."""
-    if not isinstance(value, str):
-        return value
-    match = _DURATION.match(canonical_duration(value))
-    if not match or match.group(4):
-        return value
-    days, hours, minutes = (int(g or 0) for g in match.groups()[:3])
-    total = (days * 24 + hours) * 60 + minutes
-    if total and total % 1440 == 0:
-        return f"{total // 1440}d"
-    if total and total % 60 == 0:
-        return f"{total // 60}h"
-    return f"{total}m" if total else value
+    delta = parse_iso8601(value) if isinstance(value, str) else None
+    return (to_short(delta) if delta is not None else None) or value
 
 
 def _props(body: dict) -> dict:

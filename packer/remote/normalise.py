@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
+
+from packer.durations import canonical_iso8601
 
 # Never part of what we deploy (ARM envelope and read-only properties).
 SERVER_FIELDS = frozenset({"id", "name", "type", "etag", "systemData", "location", "tags", "identity"})
@@ -44,7 +45,6 @@ SERVICE_DEFAULTS: dict[tuple[str, ...], Any] = {
 }
 DURATION_KEYS = frozenset({"queryFrequency", "queryPeriod", "suppressionDuration", "lookbackDuration"})
 TRIGGER_OPERATORS = {"gt": "GreaterThan", "lt": "LessThan", "eq": "Equal", "ne": "NotEqual"}
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.I)
 
 
 def normalise(body: dict) -> dict:
@@ -107,16 +107,7 @@ def _canonical_value(key: str, value: Any) -> Any:
 
 def canonical_duration(text: str) -> str:
     """An ISO 8601 duration in one spelling: P1D == PT24H == PT1440M -> "P1D"."""
-    match = _DURATION.match(text.strip())
-    if not match or not any(match.groups()):
-        return text
-    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    total = int(round(((days * 24 + hours) * 60 + minutes) * 60 + seconds))
-    d, rest = divmod(total, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    time = "".join(f"{n}{u}" for n, u in ((h, "H"), (m, "M"), (s, "S")) if n)
-    return ("P" + (f"{d}D" if d else "") + (f"T{time}" if time else "")) if total else "PT0S"
+    return canonical_iso8601(text)
 
 
 def _canonical_json_text(text: str) -> str:
