@@ -1,4 +1,5 @@
-"""Rule time values: parsed as Microsoft's CI parses them, rendered as the API wants them.
+"""Rule time values: parsed as Microsoft's CI parses them, rendered as the API wants them;
+and the ISO 8601 date-times of content (automation rule expiries, overlay datetime parameters).
 
 CI (`ScheduledTemplateTimeSpanConverter`) first tries .NET `TimeSpan.TryParse` (so `01:00:00`,
 `1.00:00:00` and a bare `5`, meaning five days, are accepted), then `<int><m|h|d>`.
@@ -6,7 +7,7 @@ CI (`ScheduledTemplateTimeSpanConverter`) first tries .NET `TimeSpan.TryParse` (
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 _SHORT = re.compile(r"^(\d+)([mhd])$")
 # [-][d.]hh:mm[:ss[.fffffff]] or a bare number of days
@@ -87,3 +88,9 @@ def to_short(delta: timedelta) -> str | None:
         if minutes % size == 0:
             return f"{minutes // size}{unit}"
     return None  # unreachable: every whole number of minutes divides by 1
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """`2027-01-31T00:00:00Z` (a trailing Z is UTC) -> an aware or naive datetime; ValueError
+    for text that is not an ISO 8601 date-time."""
+    return datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))

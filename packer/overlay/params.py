@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
+from packer.durations import parse_iso_datetime
 from packer.overlay.model import ParameterValue
 
 _PARAM_LINE = re.compile(
@@ -109,7 +109,7 @@ def substitute(query: str, values: dict[str, ParameterValue]) -> str:
 
 def _is_datetime(text: str) -> bool:
     try:
-        datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        parse_iso_datetime(text)
     except ValueError:
         return False
     return True
