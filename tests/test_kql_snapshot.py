@@ -111,5 +111,7 @@ def test_the_snapshot_file_is_named_by_node_flags_worker_and_package(user_cache,
     (other / "package.json").write_text('{"version": "0.0.1"}')
     assert snapshot_path(node, NODE_FLAGS, WORKER, tmp_path / "node_modules") != base
     assert snapshot_path(node, NODE_FLAGS, WORKER, modules) == base
+    monkeypatch.setenv(SNAPSHOT_ENV, str(tmp_path / "kept"))
+    assert snapshot_path(node, NODE_FLAGS, WORKER, modules) == tmp_path / "kept" / base.name
     monkeypatch.setenv(SNAPSHOT_ENV, "off")
     assert snapshot_path(node, NODE_FLAGS, WORKER, modules) is None

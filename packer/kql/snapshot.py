@@ -6,7 +6,8 @@ warms Kusto.Language's tables up first); `node --snapshot-blob B` starts a worke
 refuses a snapshot made by another Node.js binary or with other V8 flags, so the file name is
 a digest of the Node.js binary, the flags, the worker script and the installed package: an
 upgrade of any of them makes a new snapshot, never a wrong one. Files live in the user cache
-folder (`$XDG_CACHE_HOME/sentinel-packer/kql/snapshots`), next to what `kql install` installs.
+folder (`$XDG_CACHE_HOME/sentinel-packer/kql/snapshots`), next to what `kql install` installs,
+or in the folder $SENTINEL_PACKER_KQL_SNAPSHOT names (the GitHub action keeps one between jobs).
 
 `kql install` builds the snapshot; otherwise the first run that starts a worker without one
 builds it after it finishes, in a detached low-priority process, so the run itself never waits
@@ -34,14 +35,19 @@ STALE_LOCK = 300  # seconds after which a build lock left by a killed builder is
 KEEP = 3  # snapshots kept (about 23 MB each): the newest, for Node.js versions used in turn
 
 
-def enabled() -> bool:
-    return os.environ.get(SNAPSHOT_ENV, "").strip().lower() not in OFF
+def snapshot_folder() -> Path | None:
+    """$SENTINEL_PACKER_KQL_SNAPSHOT: unset for the user cache folder, a folder, or `off` (None)."""
+    configured = os.environ.get(SNAPSHOT_ENV, "").strip()
+    if configured.lower() in OFF:
+        return None
+    return Path(configured) if configured else user_cache_dir() / "snapshots"
 
 
 def snapshot_path(node: str, flags: Sequence[str], worker: Path, node_modules: Path) -> Path | None:
     """Where the snapshot for this Node.js binary, flags, worker and package lives (it may not
     exist yet); None when snapshots are off or an input cannot be read."""
-    if not enabled():
+    folder = snapshot_folder()
+    if folder is None:
         return None
     try:
         binary = Path(node).resolve().stat()
@@ -50,7 +56,7 @@ def snapshot_path(node: str, flags: Sequence[str], worker: Path, node_modules: P
         return None
     key = digest(str(Path(node).resolve()), str(binary.st_size), str(binary.st_mtime_ns), platform.machine(),
                  *flags, *inputs)
-    return user_cache_dir() / "snapshots" / f"worker-{key[:24]}.blob"
+    return folder / f"worker-{key[:24]}.blob"
 
 
 def build(node: str, flags: Sequence[str], worker: Path, node_modules: Path, blob: Path) -> bool:
