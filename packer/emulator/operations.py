@@ -51,6 +51,7 @@ class Operations:
         self._clock = clock
         self._lock = lock or threading.RLock()  # the store's: completing writes to it
         self._by_name: dict[str, Operation] = {}
+        self._pending: dict[str, Operation] = {}  # what settle() looks at: every request calls it
 
     def start(self, status_collection: str, resource_id: str, complete: Callable[[], None] | None = None,
               polls: int = 0, seconds: float = 0.0) -> Operation:
@@ -60,6 +61,7 @@ class Operations:
                               self._clock() + seconds, complete, utc_now())
         with self._lock:
             self._by_name[name] = operation
+            self._pending[name] = operation
             if operation.polls_left == 0:
                 self._finish(operation)
         return operation
@@ -85,24 +87,26 @@ class Operations:
         """Complete every operation whose time is up."""
         with self._lock:
             now = self._clock()
-            for operation in list(self._by_name.values()):
-                if not operation.done and now >= operation.deadline:
+            for operation in list(self._pending.values()):
+                if now >= operation.deadline:
                     self._finish(operation)
 
     def running_on(self, resource_id: str) -> Operation | None:
         with self._lock:
             self.settle()
             key = resource_id.lower()
-            return next((o for o in self._by_name.values() if not o.done and o.resource_id.lower() == key), None)
+            return next((o for o in self._pending.values() if o.resource_id.lower() == key), None)
 
     def clear(self) -> None:
         with self._lock:
             self._by_name.clear()
+            self._pending.clear()
 
     def _finish(self, operation: Operation) -> None:
         if operation.complete is not None:
             operation.complete()
         operation.end_time = utc_now()
+        self._pending.pop(operation.name, None)
 
 
 def accepted_headers(base_url: str, status_id: str, api_version: str, location: bool = True) -> dict[str, str]:
