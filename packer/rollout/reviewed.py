@@ -30,6 +30,7 @@ from pathlib import Path
 from packer import __version__
 from packer.apply.run import changed_since
 from packer.errors import ConfigError
+from packer.plan.live import same_repository
 from packer.plan.model import Action, Adoption, Plan
 from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 from packer.targets.model import Target
@@ -89,6 +90,14 @@ def load_reviewed_plan(path: Path, source: str = "") -> ReviewedPlan:
         workspaces[entry["name"]] = SavedWorkspacePlan(entry["name"], plan, entry.get("content_digest"),
                                                        entry.get("error"), adoption)
     return ReviewedPlan(workspaces, data.get("tool_version"), data.get("commit"), source or str(path))
+
+
+@dataclass(frozen=True)
+class NoReviewedPlan:
+    """Why the CI system (GitHub, Azure DevOps) found no reviewed plan for the commit being rolled
+    out: the rollout then plans every workspace afresh and says this."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def _adoption_reason(saved: SavedWorkspacePlan, adoption: Adoption) -> str:
 def _same_workspace(planned: Target, target: Target) -> bool:
     return (planned.workspace_id.lower() == target.workspace_id.lower()
             and planned.tenant_id.lower() == target.tenant_id.lower()
-            and planned.repository == target.repository)
+            and same_repository(planned.repository, target.repository))
 
 
 def _inside(resource_id: str, target: Target) -> bool:
