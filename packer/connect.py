@@ -301,12 +301,15 @@ class Fleet:
         """As WorkspaceConnection.check, on the first selected workspace (before content is loaded)."""
         preflight_fleet(self.connection, self.targets, self.endpoint.emulator_tenant)
 
-    def plan(self, content_root: Path, commit: str | None = None):
-        """Every selected workspace planned with its overlays (packer.rollout.fleet_plan.FleetPlan)."""
+    def plan(self, content_root: Path, commit: str | None = None, adoption=None):
+        """Every selected workspace planned with its overlays (packer.rollout.fleet_plan.FleetPlan);
+        `adoption` (packer.plan.model.Adoption): --adopt / --adopt-from in every one of them."""
+        from packer.plan.model import Adoption
         from packer.rollout.fleet_plan import plan_fleet
 
         self.check()
-        return plan_fleet(self.content(content_root), self.inventory, self.targets, self.connection, commit)
+        return plan_fleet(self.content(content_root), self.inventory, self.targets, self.connection, commit,
+                          adoption=adoption or Adoption())
 
     def rollout(self, content_root: Path, options=None, observer=None):
         """Deploy wave by wave (packer.rollout.engine.rollout); returns the FleetReport."""

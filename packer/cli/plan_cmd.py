@@ -119,7 +119,8 @@ def plan(
     if require_kql:  # every analysis of this run (validation, table check, fleet plan) reads it
         os.environ[REQUIRE_KQL_ENV] = "1"
     if all_workspaces or wave or select:
-        _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select, html)
+        _fleet_plan(options, content, fmt, out, commit or current_commit(), wave, select, html,
+                    adoption=_adoption(adopt, adopt_from))
     if html is not None:
         raise ConfigError("--html writes the fleet report: use it with --all, --wave or --select")
     from packer.plan.merge import check_on_conflict
@@ -139,8 +140,9 @@ def plan(
 
 
 def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | None, commit: str | None,
-                wave: str | None, select: str | None, html: Path | None = None) -> None:
-    """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
+                wave: str | None, select: str | None, html: Path | None = None, adoption=None) -> None:
+    """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan), `adoption`
+    (--adopt, --adopt-from) in each selected workspace."""
     from packer.connect import connect_fleet, plan_exit_code
     from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
@@ -150,7 +152,7 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
         raise ConfigError(f"the inventory {options.targets} does not exist (--targets)")
     connected = connect_fleet(options.targets, wave=wave, select=select, endpoint=_endpoint(options),
                               requests_per_workspace=options.concurrency)
-    fleet = connected.plan(content, commit)
+    fleet = connected.plan(content, commit, adoption)
     if out is not None:
         write_output(out, fleet.to_json())
     if html is not None:
@@ -221,6 +223,13 @@ def apply(
     if report_file is not None:
         write_output(report_file, report.to_json())
     raise typer.Exit(EXIT_NO_CHANGES if report.ok else EXIT_ERROR)
+
+
+def _adoption(adopt: bool, adopt_from: list[str]):
+    """--adopt and --adopt-from as the planner takes them (packer.plan.model.Adoption)."""
+    from packer.plan.model import Adoption
+
+    return Adoption(adopt, tuple(adopt_from))
 
 
 def read_saved_plan(plan_file: Path | None):

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from packer.cli.output import make_console, write_output
+from packer.cli.plan_cmd import ADOPT_FROM_HELP, ADOPT_HELP
 from packer.errors import ConfigError
 
 targets_app = typer.Typer(help="The fleet inventory (targets.yaml).", no_args_is_help=True)
@@ -129,6 +130,8 @@ def rollout_command(
         None, "--reviewed-plan",
         help="A fleet plan saved by `plan --all --out` (the pull request's): applied exactly in each workspace "
              "whose content and live state are unchanged since; the others are planned again, with the reason."),
+    adopt: bool = typer.Option(False, "--adopt", help=ADOPT_HELP),
+    adopt_from: list[str] = typer.Option([], "--adopt-from", help=ADOPT_FROM_HELP),
     rate_scale: float = typer.Option(1.0, "--rate-scale", min=0.01,
                                      help="Multiply ARM's per-subscription limits (only for emulators configured so)."),
     base_url: Optional[str] = BASE_URL_OPTION,
@@ -143,6 +146,7 @@ def rollout_command(
     from packer.apply import ON_DRIFT
     from packer.connect import connect_fleet, current_commit
     from packer.plan.merge import check_on_conflict
+    from packer.plan.model import Adoption
     from packer.rollout.engine import RolloutOptions
     from packer.rollout.reviewed import load_reviewed_plan
     from packer.views.rollout import RichObserver, rollout_report_markdown
@@ -155,7 +159,8 @@ def rollout_command(
     fleet = connect_fleet(targets, wave=wave, select=select, rate_scale=rate_scale,
                           endpoint=_endpoint(base_url, ca_cert, emulator_tenant))
     options = RolloutOptions(parallel=parallel, prune=prune, on_drift=on_drift, on_conflict=on_conflict,
-                             max_failures=max_failures, commit=commit or current_commit(), reviewed=reviewed)
+                             max_failures=max_failures, commit=commit or current_commit(), reviewed=reviewed,
+                             adoption=Adoption(adopt, tuple(adopt_from)))
     console = make_console()
     if fmt == "json":
         report = fleet.rollout(content, options)

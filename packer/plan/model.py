@@ -39,6 +39,39 @@ CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.DRIFTED, Action.PRUNE
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """Which existing items equal to the content, not ours, a plan takes over (compute_plan's
+    `adopt` and `adopt_from`; the --adopt and --adopt-from flags of plan, apply and rollout)."""
+
+    adopt: bool = False
+    adopt_from: tuple[str, ...] = ()
+
+    def key(self) -> tuple[bool, frozenset[str]]:
+        """What the planner acts on: --adopt-from implies --adopt; repository names ignore case."""
+        return self.adopt or bool(self.adopt_from), frozenset(r.casefold() for r in self.adopt_from)
+
+    def flags(self) -> str:
+        """As typed on the command line, for messages ("no --adopt" when none)."""
+        words = (["--adopt"] if self.adopt else []) + [f"--adopt-from {r}" for r in self.adopt_from]
+        return " ".join(words) or "no --adopt"
+
+    def to_dict(self) -> dict:
+        return {"adopt": self.adopt, "adopt_from": list(self.adopt_from)}
+
+    @classmethod
+    def from_dict(cls, data: object) -> "Adoption":
+        """From to_dict()'s shape; None (nothing recorded) is no adoption. ConfigError otherwise."""
+        if data is None:
+            return cls()
+        adopt = data.get("adopt", False) if isinstance(data, dict) else None
+        repositories = data.get("adopt_from", []) if isinstance(data, dict) else None
+        if not isinstance(adopt, bool) or not isinstance(repositories, list) \
+                or not all(isinstance(r, str) for r in repositories):
+            raise ConfigError("field `adoption` must be {adopt: true|false, adopt_from: [owner/name, ...]}")
+        return cls(adopt, tuple(repositories))
+
+
+@dataclass(frozen=True)
 class MergeConflict:
     """A field changed both upstream and in the workspace: the three values (None: absent)."""
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
 from packer.errors import PackerError
+from packer.plan.model import Adoption
 from packer.rollout.connection import FleetConnection
 from packer.rollout.fleet_plan import workspace_contents
 from packer.rollout.reviewed import Decision, ReviewedPlan
@@ -32,6 +33,7 @@ class RolloutOptions:
     max_failures: int | None = None  # overrides every wave's threshold
     commit: str | None = None
     reviewed: ReviewedPlan | None = None  # apply each workspace's reviewed plan while still valid
+    adoption: Adoption = Adoption()  # --adopt / --adopt-from, as plan and apply take them
 
 
 class RolloutObserver(Protocol):
@@ -153,7 +155,8 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
                 # tables and columns each rule reads: validation's analyses, and the analysis cache
                 # for queries an overlay changed (one analysis per query for the whole fleet)
                 plan = compute_plan(content, target, client, options.commit,
-                                    package_content=package_content, on_conflict=options.on_conflict)
+                                    package_content=package_content, on_conflict=options.on_conflict,
+                                    adopt=options.adoption.adopt, adopt_from=options.adoption.adopt_from)
             # check_stale=False: a fresh plan was computed just now, a reviewed one checked just now
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
@@ -174,7 +177,7 @@ def _reviewed_decision(content: ContentSet, target: Target, client, options: Rol
 
     return decide(options.reviewed.entry(target.name), target, content_digest(content, target, package_content),
                   lambda: read_live_state(client).etags(), tool_version=options.reviewed.tool_version,
-                  on_conflict=options.on_conflict)
+                  on_conflict=options.on_conflict, adoption=options.adoption)
 
 
 def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:

@@ -10,7 +10,7 @@ from typing import Mapping
 from packer import __version__
 from packer.content.model import ContentSet
 from packer.errors import PackerError
-from packer.plan.model import CHANGING, Action, Plan
+from packer.plan.model import CHANGING, Action, Adoption, Plan
 from packer.rollout.connection import FleetConnection
 from packer.targets import Inventory, Target
 
@@ -42,6 +42,7 @@ class WorkspacePlan:
 class FleetPlan:
     workspaces: tuple[WorkspacePlan, ...]
     commit: str | None = None
+    adoption: Adoption = Adoption()  # the --adopt / --adopt-from every workspace was planned with
 
     @property
     def has_changes(self) -> bool:
@@ -90,6 +91,7 @@ class FleetPlan:
             "format": FLEET_PLAN_FORMAT,
             "tool_version": __version__,
             "commit": self.commit,
+            "adoption": self.adoption.to_dict(),
             "summary": self.summary(),
             "has_changes": self.has_changes,
             "totals": self.totals(),
@@ -127,28 +129,29 @@ def workspace_contents(content: ContentSet, inventory: Inventory, targets: list[
 
 
 def plan_fleet(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
-               commit: str | None = None, parallel: int = 8) -> FleetPlan:
-    """Plan every selected workspace (in parallel, read-only)."""
+               commit: str | None = None, parallel: int = 8, adoption: Adoption = Adoption()) -> FleetPlan:
+    """Plan every selected workspace (in parallel, read-only); `adoption` in each of them."""
     contents = workspace_contents(content, inventory, targets)
 
     def plan_one(target: Target) -> WorkspacePlan:
         return plan_workspace(contents[target.name], inventory, target, connection, commit,
-                              package_content=content)
+                              package_content=content, adoption=adoption)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="plan") as pool:
         planned = tuple(pool.map(plan_one, targets))
-    return FleetPlan(planned, commit)
+    return FleetPlan(planned, commit, adoption)
 
 
 def plan_workspace(content: ContentSet, inventory: Inventory, target: Target, connection: FleetConnection,
                    commit: str | None,
-                   package_content: ContentSet | None = None) -> WorkspacePlan:
+                   package_content: ContentSet | None = None, adoption: Adoption = Adoption()) -> WorkspacePlan:
     from packer.plan.compute import compute_plan
 
     tenant = inventory.tenant_of(target).name
     try:
         with connection.client_for(target) as client:
-            plan = compute_plan(content, target, client, commit, package_content=package_content)
+            plan = compute_plan(content, target, client, commit, package_content=package_content,
+                                adopt=adoption.adopt, adopt_from=adoption.adopt_from)
             return WorkspacePlan(target, tenant, plan=plan,
                                  content_digest=content_digest(content, target, package_content))
     except PackerError as exc:

@@ -12,6 +12,9 @@ commit is never main's). At rollout, a workspace's saved plan is applied exactly
 - every write stays inside the workspace's resource group (a forged artifact cannot aim the
   deploying identity elsewhere);
 - no merge conflict is left for `--on-conflict` to settle differently than the review showed;
+- no item that is not ours is left for `--adopt`/`--adopt-from` to settle differently: the
+  review's adoption flags (recorded in the fleet plan) are this rollout's, or the plan holds no
+  item they decide (foreign or adopted);
 - the workspace's etags of everything the plan read or writes are still those it read
   (the same fingerprint `apply --plan` checks).
 
@@ -28,7 +31,7 @@ from packer import __version__
 from packer.apply.run import changed_since
 from packer.errors import ConfigError
 from packer.plan.live import same_repository
-from packer.plan.model import Action, Plan
+from packer.plan.model import Action, Adoption, Plan
 from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 from packer.targets.model import Target
 
@@ -41,6 +44,7 @@ class SavedWorkspacePlan:
     plan: Plan | None
     content_digest: str | None = None
     error: str | None = None
+    adoption: Adoption = Adoption()  # the fleet plan's --adopt / --adopt-from
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ def load_reviewed_plan(path: Path, source: str = "") -> ReviewedPlan:
     entries = data.get("workspaces")
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: field `workspaces` must be a list")
+    try:
+        adoption = Adoption.from_dict(data.get("adoption"))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     workspaces: dict[str, SavedWorkspacePlan] = {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -80,7 +88,7 @@ def load_reviewed_plan(path: Path, source: str = "") -> ReviewedPlan:
         except ConfigError as exc:
             raise ConfigError(f"{path}: workspaces[{index}].plan ({entry['name']}): {exc}") from None
         workspaces[entry["name"]] = SavedWorkspacePlan(entry["name"], plan, entry.get("content_digest"),
-                                                       entry.get("error"))
+                                                       entry.get("error"), adoption)
     return ReviewedPlan(workspaces, data.get("tool_version"), data.get("commit"), source or str(path))
 
 
@@ -105,10 +113,10 @@ class Decision:
 
 
 def decide(saved: SavedWorkspacePlan | None, target: Target, digest: str, live_etags: Callable[[], Mapping[str, str]],
-           *, tool_version: str | None, on_conflict: str = "fail") -> Decision:
+           *, tool_version: str | None, on_conflict: str = "fail", adoption: Adoption = Adoption()) -> Decision:
     """Whether `saved` may be applied to `target` as reviewed. `digest` is fleet_plan.content_digest()
     of the content now; `live_etags` reads the workspace (called last, only when all else agrees)."""
-    reason = _static_reason(saved, target, digest, tool_version, on_conflict)
+    reason = _static_reason(saved, target, digest, tool_version, on_conflict) or _adoption_reason(saved, adoption)
     if reason:
         return Decision(None, reason)
     plan = saved.plan
@@ -139,6 +147,15 @@ def _static_reason(saved: SavedWorkspacePlan | None, target: Target, digest: str
     if on_conflict != "fail" and any(item.action is Action.CONFLICT for item in plan.items):
         return f"the review left merge conflicts, which this rollout settles with --on-conflict {on_conflict}"
     return ""
+
+
+def _adoption_reason(saved: SavedWorkspacePlan, adoption: Adoption) -> str:
+    """Adoption flags other than the review's decide again the items that are not ours."""
+    if saved.adoption.key() == adoption.key():
+        return ""
+    if not any(item.action in (Action.FOREIGN, Action.ADOPT) for item in saved.plan.items):
+        return ""
+    return f"the review was planned with {saved.adoption.flags()}, this rollout with {adoption.flags()}"
 
 
 def _same_workspace(planned: Target, target: Target) -> bool:
