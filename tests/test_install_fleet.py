@@ -137,3 +137,8 @@ def test_the_cli_plans_installs_and_refuses_a_bad_zip_before_any_request(fleet, 
     canary_only = run(str(package), "--select", "ws0[01]", "--plan-only", "--format", "markdown")
     assert canary_only.exit_code == 0, canary_only.output  # installed: nothing to do
     assert "2 workspace(s), 0 with changes" in canary_only.stdout
+
+    emulator.faults.script("PUT", r"/workspaces/law-02/", 400, times=1000)
+    stopped = run(str(package), "--all", "--max-failures", "0", "--format", "json")
+    assert stopped.exit_code == 1, stopped.output  # the early wave crossed its threshold
+    assert json.loads(stopped.stdout)["stopped_after"] == "early"
