@@ -131,7 +131,11 @@ def test_the_cli_plans_installs_and_refuses_a_bad_zip_before_any_request(fleet, 
     installed = run(str(package), "--wave", "canary", "--report", str(tmp_path / "report.json"))
     assert installed.exit_code == 0, installed.output
     assert "Rollout complete: 2 workspace(s)" in installed.stdout
-    assert json.loads((tmp_path / "report.json").read_text())["statuses"]["succeeded"] == 2
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["statuses"]["succeeded"] == 2
+    # writes went through the subscriptions' budgets: one per canary subscription
+    canary_subscriptions = {inventory.target(n).subscription_id for n in ("ws00", "ws01")}
+    assert set(report["budget"]) == canary_subscriptions and all(b["write"] > 0 for b in report["budget"].values())
     assert installed_packages(emulator, inventory, "ws01") and not installed_packages(emulator, inventory, "ws02")
 
     canary_only = run(str(package), "--select", "ws0[01]", "--plan-only", "--format", "markdown")

@@ -20,6 +20,7 @@ from packer.cli.plan_cmd import (
     _connect,
     _endpoint,
     _with_target_options,
+    echo_fleet_plan,
     read_saved_plan,
 )
 from packer.errors import EXIT_ERROR, EXIT_NO_CHANGES, ConfigError
@@ -142,25 +143,13 @@ def _fleet_install(options: TargetOptions, fleet_choice: FleetChoice, package: P
         planned = fleet.plan_install(loaded, values, commit)
         if out is not None:
             write_output(out, planned.to_json())
-        _print_fleet_plan(planned, fmt)
+        echo_fleet_plan(planned, fmt)
         raise typer.Exit(plan_exit_code(planned))
     report = _install_with_progress(fleet, loaded, values, fleet_choice, commit, fmt)
     if report_file is not None:
         write_output(report_file, report.to_json())
     _print_fleet_report(report, fmt)
     raise typer.Exit(EXIT_NO_CHANGES if report.within_thresholds else EXIT_ERROR)
-
-
-def _print_fleet_plan(planned, fmt: str) -> None:
-    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
-
-    if fmt == "json":
-        typer.echo(planned.to_json())
-    elif fmt == "markdown":
-        typer.echo(fleet_plan_markdown(planned), nl=False)
-    else:
-        print_fleet_plan(planned, make_console())
-        typer.echo(planned.summary())  # plain echo: never wrapped
 
 
 def _install_with_progress(fleet, loaded, values: dict[str, str], fleet_choice: FleetChoice, commit: str | None,

@@ -142,7 +142,6 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
                 wave: str | None, select: str | None, html: Path | None = None) -> None:
     """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan)."""
     from packer.connect import connect_fleet, plan_exit_code
-    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
     if options.target:
         raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
@@ -160,6 +159,14 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
         coverage = connected.coverage(content, fleet_plan=plans)  # offline: the plan says what is blocked
         write_output(html, fleet_report_html(title="Fleet plan", summary=fleet.summary(), plan=fleet,
                                              coverage=coverage))
+    echo_fleet_plan(fleet, fmt)
+    raise typer.Exit(plan_exit_code(fleet))
+
+
+def echo_fleet_plan(fleet, fmt: str) -> None:
+    """A fleet plan (packer.rollout.fleet_plan.FleetPlan) as `--format` asks: json, markdown or tables."""
+    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
+
     if fmt == "json":
         typer.echo(fleet.to_json())
     elif fmt == "markdown":
@@ -167,7 +174,6 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     else:
         print_fleet_plan(fleet, make_console())
         typer.echo(fleet.summary())  # plain echo: never wrapped
-    raise typer.Exit(plan_exit_code(fleet))
 
 
 def apply(
