@@ -319,6 +319,26 @@ class Fleet:
         content = self.content(content_root)
         return rollout(content, self.inventory, self.targets, self.connection, options or RolloutOptions(), observer)
 
+    def plan_install(self, package, parameters: dict | None = None, commit: str | None = None):
+        """The install of a package zip (packer.package.install.PackageFile) planned in every selected
+        workspace (packer.rollout.install.plan_fleet_install; a FleetPlan). Reads only."""
+        from packer.rollout.install import check_fleet_install, plan_fleet_install
+
+        check_fleet_install(package, self.targets, parameters)  # a bad template: no request at all
+        self.check()
+        return plan_fleet_install(package, self.inventory, self.targets, self.connection, parameters=parameters,
+                                  commit=commit)
+
+    def install(self, package, parameters: dict | None = None, options=None, observer=None):
+        """Install a package zip wave by wave (packer.rollout.install.install_fleet); the FleetReport."""
+        from packer.rollout.engine import RolloutOptions
+        from packer.rollout.install import check_fleet_install, install_fleet
+
+        check_fleet_install(package, self.targets, parameters)
+        self.check()
+        return install_fleet(package, self.inventory, self.targets, self.connection, parameters=parameters,
+                             options=options or RolloutOptions(), observer=observer)
+
     def export(self, out: Path):
         """Every selected workspace read (paced by each subscription's read budget) and written
         under `out` de-forked: one content item per rule, overlays in `out`/targets.yaml

@@ -144,7 +144,6 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     """Many workspaces: the rollout layer's fleet plan (packer.rollout.fleet_plan), `adoption`
     (--adopt, --adopt-from) in each selected workspace."""
     from packer.connect import connect_fleet, plan_exit_code
-    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
 
     if options.target:
         raise ConfigError("--target plans one workspace; --all, --wave and --select plan the fleet: give one or the other")
@@ -162,6 +161,14 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
         coverage = connected.coverage(content, fleet_plan=plans)  # offline: the plan says what is blocked
         write_output(html, fleet_report_html(title="Fleet plan", summary=fleet.summary(), plan=fleet,
                                              coverage=coverage))
+    echo_fleet_plan(fleet, fmt)
+    raise typer.Exit(plan_exit_code(fleet))
+
+
+def echo_fleet_plan(fleet, fmt: str) -> None:
+    """A fleet plan (packer.rollout.fleet_plan.FleetPlan) as `--format` asks: json, markdown or tables."""
+    from packer.views.fleet_plan import fleet_plan_markdown, print_fleet_plan
+
     if fmt == "json":
         typer.echo(fleet.to_json())
     elif fmt == "markdown":
@@ -169,7 +176,6 @@ def _fleet_plan(options: TargetOptions, content: Path, fmt: str, out: Path | Non
     else:
         print_fleet_plan(fleet, make_console())
         typer.echo(fleet.summary())  # plain echo: never wrapped
-    raise typer.Exit(plan_exit_code(fleet))
 
 
 def apply(

@@ -8,8 +8,6 @@ from typing import Optional
 
 import typer
 
-from rich.markup import escape
-
 from packer.cli.output import make_console, write_output
 from packer.cli.plan_cmd import ADOPT_FROM_HELP, ADOPT_HELP
 from packer.errors import ConfigError
@@ -149,7 +147,7 @@ def rollout_command(
     from packer.plan.model import Adoption
     from packer.rollout.engine import RolloutOptions
     from packer.rollout.reviewed import load_reviewed_plan
-    from packer.views.rollout import RichObserver, rollout_report_markdown
+    from packer.views.rollout import RichObserver, print_rollout_summary, rollout_report_markdown
 
     if on_drift not in ON_DRIFT:
         raise ConfigError(f"--on-drift must be one of {', '.join(ON_DRIFT)}, not {on_drift!r}")
@@ -180,13 +178,7 @@ def rollout_command(
     if fmt == "json":
         typer.echo(report.to_json())
     else:
-        colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
-        console.print(f"[bold {colour}]{escape(report.summary())}[/]", soft_wrap=True)
-        if report.within_thresholds:
-            for failed in report.failed_workspaces():
-                console.print(f"warning: workspace {failed.name} ({failed.status.value}) is within wave "
-                              f"'{failed.wave}''s failure threshold: {failed.error or 'see its item failures above'}",
-                              markup=False, soft_wrap=True)
+        print_rollout_summary(report, console)
     raise typer.Exit(0 if report.within_thresholds else 1)
 
 

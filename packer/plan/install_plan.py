@@ -17,7 +17,7 @@ from packer.bodies.resources import owner_source_id
 from packer.package.arm_expr import Scope
 from packer.package.deploy import DeployScope
 from packer.package.hub_resources import package_bodies
-from packer.package.install import PackageFile, deployment_parameters, package_install
+from packer.package.install import PackageFile, PackageInstall, deployment_parameters, package_install
 from packer.plan.content_hub import plan_install
 from packer.plan.live import fingerprint, read_live_state
 from packer.plan.model import Plan
@@ -25,16 +25,24 @@ from packer.remote.client import WorkspaceClient
 from packer.targets.model import Target
 
 
+# `workspace-location` as plan/apply pass it for the content's own package (packer.plan.compute:
+# DeployScope.of(target)), so a built zip installs exactly the templates `apply` of its content
+# writes, and a re-plan reads list calls only. A portal install passes the workspace's region;
+# it shows only in the `location` of the resources inside each template (docs/install.md).
+_LOCATION = ""
+
+
+def evaluate_install(package: PackageFile, target: Target, parameters: dict[str, Any] | None = None) -> PackageInstall:
+    """The package evaluated for `target`'s workspace (pure; PackageError when it cannot be)."""
+    return package_install(package, Scope(target.subscription_id, target.resource_group, _LOCATION),
+                           target.workspace, parameters)
+
+
 def compute_install_plan(package: PackageFile, target: Target, client: WorkspaceClient, *,
                          parameters: dict[str, Any] | None = None, commit: str | None = None) -> Plan:
     """The plan that installs `package` into the workspace `client` talks to (reads only)."""
-    # `workspace-location` as plan/apply pass it for the content's own package (packer.plan.compute:
-    # DeployScope.of(target)), so a built zip installs exactly the templates `apply` of its content
-    # writes, and a re-plan reads list calls only. A portal install passes the workspace's region;
-    # it shows only in the `location` of the resources inside each template (docs/install.md).
-    location = ""
-    install = package_install(package, Scope(target.subscription_id, target.resource_group, location),
-                              target.workspace, parameters)  # PackageError before anything is read
+    location = _LOCATION
+    install = evaluate_install(package, target, parameters)  # PackageError before anything is read
     values = deployment_parameters(package, target.workspace, location, parameters)
     scope = DeployScope(target.subscription_id, target.resource_group, target.workspace, location,
                         tuple(sorted(values.items())))

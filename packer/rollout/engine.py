@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Callable, Protocol
 
 from packer.auth import TenantMismatch
 from packer.content.model import ContentSet
@@ -55,23 +55,36 @@ class SilentObserver:
 
 def rollout(content: ContentSet, inventory: Inventory, targets: list[Target], connection: FleetConnection,
             options: RolloutOptions = RolloutOptions(), observer: RolloutObserver | None = None) -> FleetReport:
+    contents = workspace_contents(content, inventory, targets)
+    return run_waves(inventory, targets, connection, options, observer,
+                     lambda target: roll_workspace(contents[target.name], inventory, target, connection, options,
+                                                   package_content=content))
+
+
+WorkspaceRunner = Callable[[Target], WorkspaceResult]
+
+
+def run_waves(inventory: Inventory, targets: list[Target], connection: FleetConnection, options: RolloutOptions,
+              observer: RolloutObserver | None, run_one: WorkspaceRunner) -> FleetReport:
+    """The rollout's wave loop for any per-workspace job (`run_one`: plan and apply one workspace,
+    never raising for a workspace-level problem): waves in order, workspaces of a wave in
+    parallel, no later wave once a wave crossed its failure threshold. Used by `rollout` (the
+    content) and packer.rollout.install (a package zip)."""
     observer = observer or SilentObserver()
     started = time.monotonic()
-    contents = workspace_contents(content, inventory, targets)
     waves: list[WaveResult] = []
     results: list[WorkspaceResult] = []
     stopped_after: str | None = None
     for wave, wave_targets in inventory.by_wave(targets):
         if stopped_after is not None:
-            results += [_not_started(inventory, t) for t in wave_targets]
+            results += [not_started(inventory, t) for t in wave_targets]
             waves.append(WaveResult(wave.name, len(wave_targets), 0, 0, _limit(wave, options), False, started=False))
             continue
         observer.wave_started(wave, wave_targets)
         # The threshold is the whole wave's, even when this run is one shard of it (--select).
         whole_wave = sum(1 for t in inventory.targets if t.wave == wave.name)
         allowed = options.max_failures if options.max_failures is not None else wave.allowed_failures(whole_wave)
-        wave_results = _run_wave(wave, wave_targets, contents, inventory, connection, options, observer, allowed,
-                                 package_content=content)
+        wave_results = _run_wave(wave, wave_targets, inventory, options, observer, allowed, run_one)
         results += wave_results
         failed = sum(1 for r in wave_results if r.is_failure)
         wave_result = WaveResult(wave.name, len(wave_targets), failed, allowed, _limit(wave, options), failed > allowed)
@@ -89,28 +102,26 @@ def _limit(wave: Wave, options: RolloutOptions) -> str:
     return wave.describe_limit()
 
 
-def _run_wave(wave: Wave, targets: list[Target], contents, inventory: Inventory, connection: FleetConnection,
-              options: RolloutOptions, observer: RolloutObserver,
-              allowed_failures: int, package_content: ContentSet | None = None) -> list[WorkspaceResult]:
+def _run_wave(wave: Wave, targets: list[Target], inventory: Inventory, options: RolloutOptions,
+              observer: RolloutObserver, allowed_failures: int, run_one: WorkspaceRunner) -> list[WorkspaceResult]:
     """Once the wave has more failures than it allows, its verdict is known: workspaces not yet
     started stay untouched (reported `not started`; a re-run picks them up)."""
     by_name: dict[str, WorkspaceResult] = {}
     failures = [0]
     lock = threading.Lock()
 
-    def run_one(target: Target) -> WorkspaceResult:
+    def guarded(target: Target) -> WorkspaceResult:
         with lock:
             if failures[0] > allowed_failures:
-                return _not_started(inventory, target)
-        result = roll_workspace(contents[target.name], inventory, target, connection, options,
-                                package_content=package_content)
+                return not_started(inventory, target)
+        result = run_one(target)
         if result.is_failure:
             with lock:
                 failures[0] += 1
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=f"wave-{wave.name}") as pool:
-        futures = [pool.submit(run_one, t) for t in interleaved_by_subscription(targets)]
+        futures = [pool.submit(guarded, t) for t in interleaved_by_subscription(targets)]
         for future in as_completed(futures):
             result = future.result()
             by_name[result.name] = result
@@ -160,10 +171,10 @@ def roll_workspace(content: ContentSet, inventory: Inventory, target: Target, co
             # check_stale=False: a fresh plan was computed just now, a reviewed one checked just now
             report = apply_plan(plan, client, prune=options.prune, on_drift=options.on_drift, check_stale=False)
     except TenantMismatch as exc:
-        return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=_since(started))
+        return replace(base, status=WorkspaceStatus.REFUSED, error=str(exc), seconds=since(started))
     except PackerError as exc:
-        return replace(base, status=WorkspaceStatus.FAILED, error=str(exc), seconds=_since(started))
-    return replace(_from_apply(base, report), seconds=_since(started))
+        return replace(base, status=WorkspaceStatus.FAILED, error=str(exc), seconds=since(started))
+    return replace(from_apply_report(base, report), seconds=since(started))
 
 
 def _reviewed_decision(content: ContentSet, target: Target, client, options: RolloutOptions,
@@ -180,7 +191,7 @@ def _reviewed_decision(content: ContentSet, target: Target, client, options: Rol
                   on_conflict=options.on_conflict, adoption=options.adoption)
 
 
-def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:
+def from_apply_report(base: WorkspaceResult, report) -> WorkspaceResult:
     from packer.apply.report import Outcome
 
     counts = report.counts
@@ -207,9 +218,9 @@ def _from_apply(base: WorkspaceResult, report) -> WorkspaceResult:
     )
 
 
-def _not_started(inventory: Inventory, target: Target) -> WorkspaceResult:
+def not_started(inventory: Inventory, target: Target) -> WorkspaceResult:
     return WorkspaceResult(target.name, inventory.tenant_of(target).name, target.wave or "", WorkspaceStatus.NOT_STARTED)
 
 
-def _since(started: float) -> float:
+def since(started: float) -> float:
     return round(time.monotonic() - started, 3)

@@ -65,6 +65,18 @@ class RichObserver:
                 "stopping before the next wave[/]")
 
 
+def print_rollout_summary(report: FleetReport, console: Console) -> None:
+    """The closing line of a rollout (or fleet install), then a warning per failed workspace that
+    its wave's threshold tolerated."""
+    colour = "green" if report.ok else ("yellow" if report.within_thresholds else "red")
+    console.print(f"[bold {colour}]{escape(report.summary())}[/]", soft_wrap=True)
+    if report.within_thresholds:
+        for failed in report.failed_workspaces():
+            console.print(f"warning: workspace {failed.name} ({failed.status.value}) is within wave "
+                          f"'{failed.wave}''s failure threshold: {failed.error or 'see its item failures above'}",
+                          markup=False, soft_wrap=True)
+
+
 def rollout_report_markdown(report: FleetReport, limit: int = 65_000) -> str:
     """The fleet report for a job summary or a pull-request comment (cut to `limit` characters)."""
     lines = ["### sentinel-packer rollout", "", f"**{report.summary()}**", "", "| wave | workspaces | failed | threshold | result |",
