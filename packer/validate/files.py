@@ -10,9 +10,9 @@ from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json, work
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
 from packer.validate import automation, fields, rules
-from packer.content.document import CiDocument, ci_document, field_name
+from packer.content.document import CiDocument, ci_view, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
-from packer.validate.schemas import keys, schema_problems
+from packer.validate.schemas import schema_problems
 
 # A file's kind in validation is its schema's name (packer.content.load.KINDS); these have checks below.
 RULE = "analytic-rule"
@@ -79,15 +79,13 @@ def check_file(path: Path, kind: str | None = None, root: Path | None = None) ->
                                        f"the file holds {what}; a content file must be a mapping of fields (key: value)"))
         return result
     result.kind = kind or folder_kind(path) or field_kind(value)
-    result.ci = ci_document(result.source, keys(result.kind))
+    result.ci = ci_view(result.source, result.kind)  # as the model builders read it
     result.problems += _duplicate_keys(result.source)
     result.problems += check_document(result.kind, result.ci, root)
     return result
 
 
 def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list[Problem]:
-    if kind in (RULE, HUNTING):
-        fields.canonicalise_enums(doc, list_from_text=kind == HUNTING)
     problems = doc.problems + schema_problems(kind, doc)
     if kind == RULE:
         scheduled = doc.value.get("kind") == "Scheduled"
