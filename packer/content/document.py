@@ -16,12 +16,15 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 from packer.content.reference import entity_types
 from packer.content.yamlsource import FieldPath, Position, YamlDocument
 from packer.problems import ERROR, WARNING, Problem
 from packer.vocabulary import AGGREGATION_KINDS, SEVERITIES, canonical_tactic
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,6 +34,7 @@ class CiDocument:
     problems: list[Problem] = field(default_factory=list)
     # (original parent path, canonical key) -> key as written
     _written: dict[tuple[FieldPath, str], str] = field(default_factory=dict)
+    _linked: dict[Path, Any] = field(default_factory=dict)
 
     @property
     def path(self):
@@ -52,6 +56,13 @@ class CiDocument:
 
     def raw(self, path: FieldPath) -> str | None:
         return self.source.raw(self.original(path))
+
+    def linked(self, path: Path, read: Callable[[Path, Path | None], T]) -> T:
+        """The file at `path` this one links to (a watchlist's CSV), read by `read` from the content
+        root once per view: validation checks what the model is then built from."""
+        if path not in self._linked:
+            self._linked[path] = read(path, self.source.root)
+        return self._linked[path]
 
     def problem(self, path: FieldPath, severity, code: str, message: str, at_value: bool = False) -> Problem:
         where = self.value_position(path) if at_value else self.position(path)

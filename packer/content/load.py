@@ -40,7 +40,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.content.document import CiDocument, ci_view
-from packer.content.watchlist_csv import read_items
+from packer.content.watchlist_csv import WatchlistItems, read_items
 from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ContentError
 from packer.durations import to_iso8601
@@ -422,11 +422,17 @@ def watchlist_items_path(path: Path, value: Any) -> Path:
     return path.parent / (key if isinstance(key, str) and key else path.stem + ".csv")
 
 
+def watchlist_items(doc: CiDocument) -> WatchlistItems:
+    """The parsed CSV of the watchlist `doc`, parsed once per view (validation's check and the
+    builder share it); ContentError naming the CSV when it cannot be used."""
+    return doc.linked(watchlist_items_path(doc.path, doc.value), read_items)
+
+
 def watchlist_from(doc: YamlDocument | CiDocument) -> Watchlist:
     """A watchlist YAML and the CSV of its items beside it."""
     ci = ci_view(doc, WATCHLIST_SCHEMA)
     d = ci.value
-    items = read_items(watchlist_items_path(ci.path, d), ci.source.root)
+    items = watchlist_items(ci)
     return Watchlist(
         alias=str(d.get("watchlistAlias")).strip(),
         display_name=str(d.get("displayName")).strip(),

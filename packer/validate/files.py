@@ -97,7 +97,7 @@ def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list
     elif kind == SOLUTION:
         problems += _check_dates(doc)
     elif kind == WATCHLIST:
-        problems += automation.check_watchlist(doc, root)
+        problems += automation.check_watchlist(doc)
     elif kind == AUTOMATION_RULE:
         problems += automation.check_automation_rule(doc)
     if kind in (RULE, HUNTING):
