@@ -113,6 +113,16 @@ def content_root_of(folder: Path) -> Path:
     return folder
 
 
+def git_root(folder: Path) -> Path | None:
+    """The work tree of the git repository holding `folder`: the nearest folder with a `.git`
+    (a folder, or a file in a worktree or submodule), else None. Where the analysis cache lives
+    (packer.kql.cache) and what ownership marks record paths relative to (packer.bodies)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
 # --- case-insensitive access (for Microsoft's own input files: packer.package) ---------------
 
 
