@@ -366,6 +366,12 @@ def read_workbook_json(template: Path, root: Path | None) -> Any:
     return data
 
 
+def workbook_json(doc: CiDocument) -> Any:
+    """The parsed JSON of the workbook `doc`, parsed once per view (validation's check and the
+    builder share it); ContentError naming the JSON file when it cannot be used."""
+    return doc.linked(workbook_template_path(doc), read_workbook_json)
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (Python accepts it; the services do not)")
 
@@ -380,7 +386,7 @@ def workbook_from(doc: YamlDocument | CiDocument) -> Workbook:
     ci = ci_view(doc, WORKBOOK_SCHEMA)
     d = ci.value
     template = workbook_template_path(ci)
-    serialized = json.dumps(read_workbook_json(template, ci.source.root), ensure_ascii=False)
+    serialized = json.dumps(workbook_json(ci), ensure_ascii=False)
     return Workbook(
         key=str(d.get("workbookKey")),
         title=str(d.get("title")),
