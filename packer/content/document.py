@@ -58,8 +58,8 @@ class CiDocument:
         return self.source.raw(self.original(path))
 
     def linked(self, path: Path, read: Callable[[Path, Path | None], T]) -> T:
-        """The file at `path` this one links to (a watchlist's CSV, a workbook's JSON), read by `read` from the content
-        root once per view: validation checks what the model is then built from."""
+        """The file at `path` this one links to (a watchlist's CSV, a workbook's JSON), read by
+        `read` from the content root once per view: validation checks what the model is built from."""
         if path not in self._linked:
             self._linked[path] = read(path, self.source.root)
         return self._linked[path]
