@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from conftest import first_arguments
 from packer.content import document
 from packer.content.load import discover, load_content_unchecked
 from packer.content.model import ContentKind
@@ -97,21 +98,10 @@ def test_one_discovery_for_content_roots_and_loose_folders(tmp_path):
 
 def test_a_workbooks_json_is_parsed_once_per_validate(tmp_path, monkeypatch):
     """What validation checks is what the model is built from: one parse of the JSON, not two."""
-    import sys
-
     from packer.content import load
 
     root = _content(tmp_path)
-    parsed: list[Path] = []
-    original = load.read_workbook_json
-
-    def counting(template, root=None):
-        parsed.append(template)
-        return original(template, root)
-
-    for module in [m for name, m in sys.modules.items() if name.startswith("packer.")]:
-        if getattr(module, "read_workbook_json", None) is original:  # every module that calls it
-            monkeypatch.setattr(module, "read_workbook_json", counting)
+    parsed = first_arguments(monkeypatch, load.read_workbook_json)
     report = validate_paths([root], kql=False)
     assert report.ok, report.errors
     assert [w.template_path for w in report.content.workbooks] == parsed == [root / "workbooks" / "RMMToolActivity.json"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import first_arguments
 from packer.errors import ConfigError
 from packer.validate import validate_paths
 
@@ -120,22 +121,11 @@ workspaces:
 
 def test_a_watchlists_csv_is_parsed_once_per_validate(tmp_path, monkeypatch):
     """What validation checks is what the model is built from: one parse of the items, not two."""
-    import sys
-
     from packer.content import watchlist_csv
 
     _write(tmp_path, "watchlists/allow.yaml", WATCHLIST.format(key="Host"))
     _write(tmp_path, "watchlists/allow.csv", "Host,Owner\nsrv1,ops\nsrv2,ops\n")
-    parsed: list[Path] = []
-    original = watchlist_csv.read_items
-
-    def counting(path, root=None):
-        parsed.append(path)
-        return original(path, root)
-
-    for module in [m for name, m in sys.modules.items() if name.startswith("packer.")]:
-        if getattr(module, "read_items", None) is original:  # every module that calls it
-            monkeypatch.setattr(module, "read_items", counting)
+    parsed = first_arguments(monkeypatch, watchlist_csv.read_items)
     report = validate_paths([tmp_path], kql=False)
     assert report.ok, report.errors
     assert [w.rows[1].values["Host"] for w in report.content.watchlists] == ["srv2"]
