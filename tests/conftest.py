@@ -100,6 +100,24 @@ def worker_requests(monkeypatch) -> list[str]:
     return sent
 
 
+def first_arguments(monkeypatch, function) -> list:
+    """The first argument of every call of `function` from now on, wherever packer calls it: it is
+    replaced in each loaded packer module that imported it (a count of parses, reads...)."""
+    import sys
+
+    calls: list = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return function(*args, **kwargs)
+
+    for module in [m for name, m in sys.modules.items() if name == "packer" or name.startswith("packer.")]:
+        for attribute, value in list(vars(module).items()):
+            if value is function:
+                monkeypatch.setattr(module, attribute, counting)
+    return calls
+
+
 # --- emulator (packer/emulator; docs/emulator.md) ---------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def emulator_prunes_by_the_shared_specs():

@@ -168,3 +168,20 @@ def test_a_query_reading_tables_it_does_not_name_depends_on_every_table(kql):
         assert key(query, "Custom_CL") != key(query, "Other_CL")
     assert key("SecurityEvent | take 1", "Custom_CL") == key("SecurityEvent | take 1", "Other_CL")
     assert key("table('Custom_CL') | take 1", "Custom_CL") != key("table('Custom_CL') | take 1", "Other_CL")
+
+
+def test_one_git_root_for_the_cache_and_ownership_paths(tmp_path, monkeypatch):
+    """The analysis cache and the paths ownership marks record find the repository one way
+    (packer.content.load.git_root); a worktree's `.git` is a file, and counts."""
+    from packer.bodies.resources import repository_path
+    from packer.content.load import git_root
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    repo = tmp_path / "worktree"
+    rules = repo / "content" / "analytic-rules"
+    rules.mkdir(parents=True)
+    (repo / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n", encoding="utf-8")
+    assert git_root(rules) == repo and git_root(tmp_path) is None
+    assert cache_root(rules) == repo / ".sentinel-packer" / "cache"
+    monkeypatch.chdir(tmp_path)
+    assert repository_path(rules / "rule.yaml", None) == "content/analytic-rules/rule.yaml"

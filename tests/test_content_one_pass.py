@@ -5,14 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from conftest import first_arguments
 from packer.content import document
-from packer.content.load import discover
+from packer.content.load import discover, load_content_unchecked
 from packer.content.model import ContentKind
-from packer.validate import files, validate_paths
+from packer.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = "analytic-rules/rmm_Kaseya_netconn.yaml"
 PARSER = "parsers/RMMToolActivity.yaml"
+HUNTING = "hunting-queries/rmm_Kaseya_netconn.yaml"
 
 
 def _content(tmp_path: Path) -> Path:
@@ -37,7 +39,6 @@ def test_each_files_ci_view_is_built_once_and_the_model_comes_from_it(tmp_path, 
         return original(source, keys)
 
     monkeypatch.setattr(document, "ci_document", counting)
-    monkeypatch.setattr(files, "ci_document", counting)
     report = validate_paths([root], kql=False)
     assert report.ok, report.errors
     assert len(report.content.items) + 1 == report.files_checked  # every file but solution.yaml is an item
@@ -55,6 +56,24 @@ def test_the_model_reads_what_validation_read_enum_spellings_and_literal_text(tm
     assert rule.entity_mappings[0].entity_type == "Host"  # as validation's warning says CI reads it
     assert rule.severity == "Medium"
     assert report.content.parsers[0].function_parameters == "verbose:bool = false"  # as written, not Python's False
+
+
+def test_unchecked_loading_spells_enums_as_validation_does(tmp_path):
+    """load_content_unchecked (tests, tools) and validate build one model from the same files:
+    enum names CI binds case-insensitively are spelled canonically on both paths."""
+    root = _content(tmp_path)
+    _edit(root / RULE, "\nseverity: Medium", "\nseverity: medium")
+    _edit(root / RULE, "  - entityType: Host", "  - entityType: host")
+    _edit(root / RULE, "  aggregationKind: AlertPerResult", "  aggregationKind: alertperresult")
+    _edit(root / RULE, "  - CommandAndControl", "  - commandandcontrol")
+    _edit(root / HUNTING, "tactics:\n  - CommandAndControl", "tactics: commandAndControl")
+    report = validate_paths([root], kql=False)
+    assert report.ok, report.errors
+    assert sum(p.code == "enum-case" for p in report.warnings) == 5
+    unchecked = load_content_unchecked(root)
+    rule = next(r for r in unchecked.analytic_rules if r.source.path.name == Path(RULE).name)
+    assert (rule.entity_mappings[0].entity_type, rule.event_grouping_aggregation) == ("Host", "AlertPerResult")
+    assert unchecked == report.content
 
 
 def test_one_discovery_for_content_roots_and_loose_folders(tmp_path):
@@ -75,3 +94,14 @@ def test_one_discovery_for_content_roots_and_loose_folders(tmp_path):
     assert discover(tmp_path / "missing") == []
     # inside a content root, a loose file may read only from that root
     assert discover(root / RULE)[0].root == root
+
+
+def test_a_workbooks_json_is_parsed_once_per_validate(tmp_path, monkeypatch):
+    """What validation checks is what the model is built from: one parse of the JSON, not two."""
+    from packer.content import load
+
+    root = _content(tmp_path)
+    parsed = first_arguments(monkeypatch, load.read_workbook_json)
+    report = validate_paths([root], kql=False)
+    assert report.ok, report.errors
+    assert [w.template_path for w in report.content.workbooks] == parsed == [root / "workbooks" / "RMMToolActivity.json"]

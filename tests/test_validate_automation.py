@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import first_arguments
 from packer.errors import ConfigError
 from packer.validate import validate_paths
 
@@ -116,3 +117,16 @@ workspaces:
     loaded = load_inventory(inventory)
     with pytest.raises(ConfigError, match=r"line 7\).*RMMAllowlist.*x\.csv:1: the search key 'Hostname' is not a column"):
         loaded.content_for(load_content(CONTENT, kql=False), loaded.targets[0])
+
+
+def test_a_watchlists_csv_is_parsed_once_per_validate(tmp_path, monkeypatch):
+    """What validation checks is what the model is built from: one parse of the items, not two."""
+    from packer.content import watchlist_csv
+
+    _write(tmp_path, "watchlists/allow.yaml", WATCHLIST.format(key="Host"))
+    _write(tmp_path, "watchlists/allow.csv", "Host,Owner\nsrv1,ops\nsrv2,ops\n")
+    parsed = first_arguments(monkeypatch, watchlist_csv.read_items)
+    report = validate_paths([tmp_path], kql=False)
+    assert report.ok, report.errors
+    assert [w.rows[1].values["Host"] for w in report.content.watchlists] == ["srv2"]
+    assert parsed == [tmp_path / "watchlists" / "allow.csv"]

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from packer import resource_ids
+from packer.content.load import git_root
 from packer.content.model import (
     AnalyticRule,
     AutomationRule,
@@ -412,9 +413,4 @@ def _relative(path: Path, root: Path | None) -> str:
     return Path(*resolved.parts[-2:]).as_posix()
 
 
-@lru_cache(maxsize=256)
-def _git_root(folder: Path) -> Path | None:
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
+_git_root = lru_cache(maxsize=256)(git_root)  # asked once per rendered item, for few folders

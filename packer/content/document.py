@@ -1,10 +1,11 @@
 """A parsed file seen the way Microsoft's CI sees it.
 
-CI (YamlDotNet + Json.NET) reads every scalar as text and binds keys case-insensitively.
-`CiDocument` rebuilds the YAML value that way: scalars become their literal text (`1.0` stays
-"1.0", `01:00:00` is not turned into 3600), nulls stay None, and keys spelled in another case
-than the schema's (`datatypes`) are renamed to the schema spelling and reported as warnings.
-Positions stay reachable through the original spelling.
+CI (YamlDotNet + Json.NET) reads every scalar as text and binds keys and enum names
+case-insensitively. `CiDocument` rebuilds the YAML value that way: scalars become their literal
+text (`1.0` stays "1.0", `01:00:00` is not turned into 3600), nulls stay None, keys spelled in
+another case than the schema's (`datatypes`) are renamed to the schema spelling, and so are the
+enum names of rules and hunting queries (`entityType: host` is Host): each reported as a
+warning. Positions stay reachable through the original spelling.
 
 Validation judges this view and the model builders (packer.content.load) build from it, so a
 file is read one way. The key spellings come from the kind's JSON schema (packer/schemas/).
@@ -15,10 +16,15 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
+from packer.content.reference import entity_types
 from packer.content.yamlsource import FieldPath, Position, YamlDocument
 from packer.problems import ERROR, WARNING, Problem
+from packer.vocabulary import AGGREGATION_KINDS, SEVERITIES, canonical_tactic
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +34,7 @@ class CiDocument:
     problems: list[Problem] = field(default_factory=list)
     # (original parent path, canonical key) -> key as written
     _written: dict[tuple[FieldPath, str], str] = field(default_factory=dict)
+    _linked: dict[Path, Any] = field(default_factory=dict)
 
     @property
     def path(self):
@@ -49,6 +56,13 @@ class CiDocument:
 
     def raw(self, path: FieldPath) -> str | None:
         return self.source.raw(self.original(path))
+
+    def linked(self, path: Path, read: Callable[[Path, Path | None], T]) -> T:
+        """The file at `path` this one links to (a watchlist's CSV, a workbook's JSON), read by
+        `read` from the content root once per view: validation checks what the model is built from."""
+        if path not in self._linked:
+            self._linked[path] = read(path, self.source.root)
+        return self._linked[path]
 
     def problem(self, path: FieldPath, severity, code: str, message: str, at_value: bool = False) -> Problem:
         where = self.value_position(path) if at_value else self.position(path)
@@ -96,8 +110,15 @@ def keys(name: str) -> KeyTree:
 
 
 def ci_view(doc: "YamlDocument | CiDocument", schema_name: str) -> CiDocument:
-    """`doc` as CI sees it, keys spelled as the schema `schema_name` spells them; a CiDocument is kept."""
-    return doc if isinstance(doc, CiDocument) else ci_document(doc, keys(schema_name))
+    """`doc` as CI sees it as the kind `schema_name`: keys spelled as the schema spells them, enum
+    names as CI binds them (canonicalise_enums); a CiDocument is kept. Validation and the model
+    builders both make a file's view here, so a file reads the same on every path."""
+    if isinstance(doc, CiDocument):
+        return doc
+    view = ci_document(doc, keys(schema_name))
+    if schema_name in _ENUM_SCHEMAS:
+        canonicalise_enums(view, list_from_text=_ENUM_SCHEMAS[schema_name])
+    return view
 
 
 def ci_document(source: YamlDocument, keys: KeyTree) -> CiDocument:
@@ -136,3 +157,66 @@ def _ci_value(doc: CiDocument, value: Any, written: FieldPath, canonical: FieldP
         return value
     raw = doc.source.raw(written)
     return raw if raw is not None else str(value)
+
+
+def _by_lower(names) -> dict[str, str]:
+    return {n.lower(): n for n in names}
+
+
+# The kinds whose enum names are fixed, and whether their tactics/techniques may be text.
+_ENUM_SCHEMAS = {"analytic-rule": False, "hunting-query": True}
+
+
+def canonicalise_enums(doc: CiDocument, list_from_text: bool) -> None:
+    """Json.NET binds enum names case-insensitively: fix the spelling, warn, let the schema judge the rest.
+
+    With `list_from_text` (hunting queries) a text value for tactics/relevantTechniques is split
+    on commas into a list, with a warning, as the packager reads it.
+    """
+    d = doc.value
+    if list_from_text:
+        _lists_from_text(doc)
+    _fix_enum(doc, ("severity",), _by_lower(SEVERITIES))
+    if isinstance(d.get("tactics"), list):
+        for i, tactic in enumerate(d["tactics"]):
+            # the packager joins hunting tactics with spaces removed: "Initial access" -> InitialAccess
+            spelled = tactic.replace(" ", "") if list_from_text and isinstance(tactic, str) else tactic
+            if isinstance(tactic, str) and canonical_tactic(spelled) and canonical_tactic(spelled) != tactic:
+                d["tactics"][i] = canonical_tactic(spelled)
+                doc.problems.append(_case_warning(doc, ("tactics", i), tactic, d["tactics"][i]))
+    if isinstance(d.get("eventGroupingSettings"), dict):
+        _fix_enum(doc, ("eventGroupingSettings", "aggregationKind"), _by_lower(AGGREGATION_KINDS))
+    mappings = d.get("entityMappings")
+    for i, mapping in enumerate(mappings if isinstance(mappings, list) else []):
+        if isinstance(mapping, dict):
+            _fix_enum(doc, ("entityMappings", i, "entityType"), _by_lower(entity_types()))
+
+
+def _lists_from_text(doc: CiDocument) -> None:
+    """Hunting queries (never structure-checked by CI) may write `tactics: A, B` or leave empty entries."""
+    d = doc.value
+    for name in ("tactics", "relevantTechniques"):
+        if isinstance(d.get(name), str):
+            d[name] = [part.strip() for part in d[name].split(",") if part.strip()]
+            doc.problems.append(doc.problem((name,), WARNING, "list-as-text",
+                                            "is written as text; write a YAML list (- value), one entry per line"))
+        elif isinstance(d.get(name), list) and any(v is None or v == "" for v in d[name]):
+            d[name] = [v for v in d[name] if v is not None and v != ""]
+            doc.problems.append(doc.problem((name,), WARNING, "list-empty-entry",
+                                            "has an empty entry; remove it"))
+
+
+def _fix_enum(doc: CiDocument, path: tuple, names: dict[str, str]) -> None:
+    parent = doc.value
+    for part in path[:-1]:
+        parent = parent[part]
+    value = parent.get(path[-1])
+    if isinstance(value, str) and value.strip().lower() in names and names[value.strip().lower()] != value:
+        parent[path[-1]] = names[value.strip().lower()]
+        doc.problems.append(_case_warning(doc, path, value, parent[path[-1]]))
+
+
+def _case_warning(doc: CiDocument, path: tuple, written: str, canonical: str) -> Problem:
+    return doc.problem(path, WARNING, "enum-case",
+                       f"'{written}' is read as '{canonical}' (CI matches names case-insensitively); write '{canonical}'",
+                       at_value=True)

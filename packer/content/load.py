@@ -40,7 +40,7 @@ from packer.content.model import (
     Workbook,
 )
 from packer.content.document import CiDocument, ci_view
-from packer.content.watchlist_csv import read_items
+from packer.content.watchlist_csv import WatchlistItems, read_items
 from packer.content.yamlsource import YamlDocument, load_yaml, read_text
 from packer.errors import ContentError
 from packer.durations import to_iso8601
@@ -111,6 +111,16 @@ def content_root_of(folder: Path) -> Path:
         if (candidate / SOLUTION_FILE).is_file():
             return candidate
     return folder
+
+
+def git_root(folder: Path) -> Path | None:
+    """The work tree of the git repository holding `folder`: the nearest folder with a `.git`
+    (a folder, or a file in a worktree or submodule), else None. Where the analysis cache lives
+    (packer.kql.cache) and what ownership marks record paths relative to (packer.bodies)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 # --- case-insensitive access (for Microsoft's own input files: packer.package) ---------------
@@ -356,6 +366,12 @@ def read_workbook_json(template: Path, root: Path | None) -> Any:
     return data
 
 
+def workbook_json(doc: CiDocument) -> Any:
+    """The parsed JSON of the workbook `doc`, parsed once per view (validation's check and the
+    builder share it); ContentError naming the JSON file when it cannot be used."""
+    return doc.linked(workbook_template_path(doc), read_workbook_json)
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (Python accepts it; the services do not)")
 
@@ -370,7 +386,7 @@ def workbook_from(doc: YamlDocument | CiDocument) -> Workbook:
     ci = ci_view(doc, WORKBOOK_SCHEMA)
     d = ci.value
     template = workbook_template_path(ci)
-    serialized = json.dumps(read_workbook_json(template, ci.source.root), ensure_ascii=False)
+    serialized = json.dumps(workbook_json(ci), ensure_ascii=False)
     return Workbook(
         key=str(d.get("workbookKey")),
         title=str(d.get("title")),
@@ -422,11 +438,17 @@ def watchlist_items_path(path: Path, value: Any) -> Path:
     return path.parent / (key if isinstance(key, str) and key else path.stem + ".csv")
 
 
+def watchlist_items(doc: CiDocument) -> WatchlistItems:
+    """The parsed CSV of the watchlist `doc`, parsed once per view (validation's check and the
+    builder share it); ContentError naming the CSV when it cannot be used."""
+    return doc.linked(watchlist_items_path(doc.path, doc.value), read_items)
+
+
 def watchlist_from(doc: YamlDocument | CiDocument) -> Watchlist:
     """A watchlist YAML and the CSV of its items beside it."""
     ci = ci_view(doc, WATCHLIST_SCHEMA)
     d = ci.value
-    items = read_items(watchlist_items_path(ci.path, d), ci.source.root)
+    items = watchlist_items(ci)
     return Watchlist(
         alias=str(d.get("watchlistAlias")).strip(),
         display_name=str(d.get("displayName")).strip(),

@@ -30,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from packer.content.load import git_root
+
 CACHE_ENV = "SENTINEL_PACKER_CACHE_DIR"
 OFF = ("off", "0", "false", "no", "none")
 FOLDER = Path(".sentinel-packer") / "cache"
@@ -55,11 +57,8 @@ def cache_root(anchor: Path | None = None) -> Path | None:
     configured = os.environ.get(CACHE_ENV)
     if configured is not None and configured.strip():
         return None if configured.strip().lower() in OFF else Path(configured)
-    start = Path(anchor or Path.cwd()).absolute()
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder / FOLDER
-    return None
+    repository = git_root(Path(anchor or Path.cwd()).absolute())
+    return repository / FOLDER if repository is not None else None
 
 
 def digest(*parts: str) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from packer.content.load import watchlist_items_path
-from packer.content.watchlist_csv import read_items, search_key_errors
+from packer.content.load import watchlist_items, watchlist_items_path
+from packer.content.watchlist_csv import search_key_errors
 from packer.durations import parse_iso_datetime
 from packer.errors import ContentError
 from packer.content.document import CiDocument
@@ -29,7 +29,7 @@ REASONS = {
 }
 
 
-def check_watchlist(doc: CiDocument, root: Path | None) -> list[Problem]:
+def check_watchlist(doc: CiDocument) -> list[Problem]:
     key = doc.value.get("itemsSearchKey")
     items_file = doc.value.get("itemsFile")
     field_path = ("itemsFile",) if isinstance(items_file, str) else ()
@@ -38,7 +38,7 @@ def check_watchlist(doc: CiDocument, root: Path | None) -> list[Problem]:
         return [doc.problem(field_path, ERROR, "watchlist.items", f"the items file {path.name} is missing beside "
                             f"{doc.path.name} (a CSV with a header row; set itemsFile to name another)")]
     try:
-        items = read_items(path, root)
+        items = watchlist_items(doc)  # the parse the model is built from
     except ContentError as exc:
         return [Problem(path, exc.line, exc.column, "", ERROR, "watchlist.items", f"watchlist items: {exc.message}")]
     if not isinstance(key, str) or not key.strip():

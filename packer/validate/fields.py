@@ -1,76 +1,17 @@
-"""Checks shared by analytic rules and hunting queries (and the enum spelling fix-ups)."""
+"""Checks shared by analytic rules and hunting queries (their enum spellings are fixed in the CI view:
+packer.content.document.canonicalise_enums)."""
 from __future__ import annotations
 
 import re
 from packer.content.document import CiDocument
 from packer.validate.problems import ERROR, WARNING, Problem
-from packer.validate.reference import connector_ids, entity_types, tactics_by_technique
-from packer.vocabulary import AGGREGATION_KINDS, SEVERITIES, canonical_tactic
+from packer.content.reference import connector_ids, entity_types, tactics_by_technique
 
 CANONICAL_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # System.Guid.Parse also takes braces or 32 bare hex digits
 ANY_GUID = re.compile(r"^\s*(\{)?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}(\})?\s*$")
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _by_lower(names) -> dict[str, str]:
-    return {n.lower(): n for n in names}
-
-
-def canonicalise_enums(doc: CiDocument, list_from_text: bool) -> None:
-    """Json.NET binds enum names case-insensitively: fix the spelling, warn, let the schema judge the rest.
-
-    With `list_from_text` (hunting queries) a text value for tactics/relevantTechniques is split
-    on commas into a list, with a warning, as the packager reads it.
-    """
-    d = doc.value
-    if list_from_text:
-        _lists_from_text(doc)
-    _fix_enum(doc, ("severity",), _by_lower(SEVERITIES))
-    if isinstance(d.get("tactics"), list):
-        for i, tactic in enumerate(d["tactics"]):
-            # the packager joins hunting tactics with spaces removed: "Initial access" -> InitialAccess
-            spelled = tactic.replace(" ", "") if list_from_text and isinstance(tactic, str) else tactic
-            if isinstance(tactic, str) and canonical_tactic(spelled) and canonical_tactic(spelled) != tactic:
-                d["tactics"][i] = canonical_tactic(spelled)
-                doc.problems.append(_case_warning(doc, ("tactics", i), tactic, d["tactics"][i]))
-    if isinstance(d.get("eventGroupingSettings"), dict):
-        _fix_enum(doc, ("eventGroupingSettings", "aggregationKind"), _by_lower(AGGREGATION_KINDS))
-    mappings = d.get("entityMappings")
-    for i, mapping in enumerate(mappings if isinstance(mappings, list) else []):
-        if isinstance(mapping, dict):
-            _fix_enum(doc, ("entityMappings", i, "entityType"), _by_lower(entity_types()))
-
-
-def _lists_from_text(doc: CiDocument) -> None:
-    """Hunting queries (never structure-checked by CI) may write `tactics: A, B` or leave empty entries."""
-    d = doc.value
-    for name in ("tactics", "relevantTechniques"):
-        if isinstance(d.get(name), str):
-            d[name] = [part.strip() for part in d[name].split(",") if part.strip()]
-            doc.problems.append(doc.problem((name,), WARNING, "list-as-text",
-                                            "is written as text; write a YAML list (- value), one entry per line"))
-        elif isinstance(d.get(name), list) and any(v is None or v == "" for v in d[name]):
-            d[name] = [v for v in d[name] if v is not None and v != ""]
-            doc.problems.append(doc.problem((name,), WARNING, "list-empty-entry",
-                                            "has an empty entry; remove it"))
-
-
-def _fix_enum(doc: CiDocument, path: tuple, names: dict[str, str]) -> None:
-    parent = doc.value
-    for part in path[:-1]:
-        parent = parent[part]
-    value = parent.get(path[-1])
-    if isinstance(value, str) and value.strip().lower() in names and names[value.strip().lower()] != value:
-        parent[path[-1]] = names[value.strip().lower()]
-        doc.problems.append(_case_warning(doc, path, value, parent[path[-1]]))
-
-
-def _case_warning(doc: CiDocument, path: tuple, written: str, canonical: str) -> Problem:
-    return doc.problem(path, WARNING, "enum-case",
-                       f"'{written}' is read as '{canonical}' (CI matches names case-insensitively); write '{canonical}'",
-                       at_value=True)
 
 
 def check_id_form(doc: CiDocument) -> list[Problem]:

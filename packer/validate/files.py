@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from packer.content.load import KINDS, SOLUTION_SCHEMA, read_workbook_json, workbook_template_path
+from packer.content.load import KINDS, SOLUTION_SCHEMA, workbook_json, workbook_template_path
 from packer.content.yamlsource import YamlDocument, load_yaml
 from packer.errors import ContentError
 from packer.validate import automation, fields, rules
-from packer.content.document import CiDocument, ci_document, field_name
+from packer.content.document import CiDocument, ci_view, field_name
 from packer.validate.problems import ERROR, WARNING, Problem
-from packer.validate.schemas import keys, schema_problems
+from packer.validate.schemas import schema_problems
 
 # A file's kind in validation is its schema's name (packer.content.load.KINDS); these have checks below.
 RULE = "analytic-rule"
@@ -79,15 +79,13 @@ def check_file(path: Path, kind: str | None = None, root: Path | None = None) ->
                                        f"the file holds {what}; a content file must be a mapping of fields (key: value)"))
         return result
     result.kind = kind or folder_kind(path) or field_kind(value)
-    result.ci = ci_document(result.source, keys(result.kind))
+    result.ci = ci_view(result.source, result.kind)  # as the model builders read it
     result.problems += _duplicate_keys(result.source)
-    result.problems += check_document(result.kind, result.ci, root)
+    result.problems += check_document(result.kind, result.ci)
     return result
 
 
-def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list[Problem]:
-    if kind in (RULE, HUNTING):
-        fields.canonicalise_enums(doc, list_from_text=kind == HUNTING)
+def check_document(kind: str, doc: CiDocument) -> list[Problem]:
     problems = doc.problems + schema_problems(kind, doc)
     if kind == RULE:
         scheduled = doc.value.get("kind") == "Scheduled"
@@ -95,11 +93,11 @@ def check_document(kind: str, doc: CiDocument, root: Path | None = None) -> list
     elif kind == HUNTING:
         problems += _check_hunting_version(doc) + fields.check_techniques(doc, tactics_must_match=False)
     elif kind == WORKBOOK:
-        problems += _check_workbook_template(doc, root)
+        problems += _check_workbook_template(doc)
     elif kind == SOLUTION:
         problems += _check_dates(doc)
     elif kind == WATCHLIST:
-        problems += automation.check_watchlist(doc, root)
+        problems += automation.check_watchlist(doc)
     elif kind == AUTOMATION_RULE:
         problems += automation.check_automation_rule(doc)
     if kind in (RULE, HUNTING):
@@ -140,13 +138,13 @@ def _check_hunting_version(doc: CiDocument) -> list[Problem]:
     return []
 
 
-def _check_workbook_template(doc: CiDocument, root: Path | None) -> list[Problem]:
+def _check_workbook_template(doc: CiDocument) -> list[Problem]:
     template = workbook_template_path(doc)
     field_path = ("templateRelativePath",) if isinstance(doc.value.get("templateRelativePath"), str) else ()
     if not os.path.lexists(template):
         return [doc.problem(field_path, ERROR, "workbook.template", f"workbook JSON {template.name} is missing beside {doc.path.name}")]
     try:
-        data = read_workbook_json(template, root)
+        data = workbook_json(doc)  # the parse the model is built from
     except ContentError as exc:  # about the JSON file itself: reported at it, naming it
         return [Problem(template, exc.line, exc.column, "", ERROR, "workbook.template", f"workbook JSON: {exc.message}")]
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
