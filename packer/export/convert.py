@@ -251,7 +251,8 @@ def automation_rule_document(body: dict, metadata: dict | None) -> ExportedDoc |
     display = str(props.get("displayName") or name)
     if not _GUID.match(name):
         return NotExportable("AutomationRule", body.get("id", ""), display,
-                             f"resource name {name!r} is not a GUID, and an automation rule's id (its resource name) must be one")
+                             f"resource name {name!r} is not a GUID, and an automation rule's id "
+                             "(its resource name) must be one")
     workspace = _workspace_of(str(body.get("id", "")))
     logic = _without_nulls(props.get("triggeringLogic") or {})
     if logic.get("conditions"):
