@@ -4,18 +4,25 @@ real client against the emulator), exported, validated, then planned with --adop
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import yaml
 from typer.testing import CliRunner
 
 from packer import resource_ids
 from packer.cli import app
+from packer.connect import Endpoint, connect_fleet
 from packer.content.model import WatchlistRow
 from packer.content.watchlist_csv import read_items, to_csv
 from packer.export import export_workspace
 from packer.export.convert import NotExportable, automation_rule_document, watchlist_document
 from packer.plan.model import Action
+from packer.remote.client import WorkspaceClient
 from packer.resource_ids import ResourceRole
+from packer.rollout.fleet_plan import plan_fleet
+from packer.targets import load_inventory
+from packer.validate import load_content
+from tests.fleetkit import emulator_config, fleet_inventory
 from tests.plankit import KASEYA_RULE, deployment
 
 TAGGING = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -152,3 +159,48 @@ def test_a_value_the_csv_format_cannot_keep_is_reported_lost(emulator, tmp_path)
 
     (item,) = export.items
     assert [(c.path, c.before, c.after) for c in item.lost] == [("items.b.Why", "  padded  ", "padded")]
+
+
+# --- the fleet ------------------------------------------------------------------------------------
+
+
+def test_a_fleet_exports_one_watchlist_with_a_workspaces_own_items_and_forks_a_changed_rule(tmp_path,
+                                                                                            emulator_factory):
+    (tmp_path / "targets.yaml").write_text(fleet_inventory(workspaces=3, subscriptions=1))
+    inventory = load_inventory(tmp_path / "targets.yaml")
+    emulator = emulator_factory(emulator_config(inventory))
+    rows = [{"Hostname": "soc-jump01", "Tools": "*", "Reason": "SOC testing"}]
+    for target in inventory.targets:  # made in each workspace without sentinel-packer
+        credential = emulator.credential(inventory.tenant_of(target).token_tenant_id)
+        with WorkspaceClient(target, credential, emulator.base_url, emulator.ca_path) as client:
+            here = SimpleNamespace(target=target, client=client)
+            rule = _automation_rule(here)
+            if target.name == "ws02":
+                rule["properties"]["order"] = 7  # overlays cannot set an automation rule's order
+            client.put(resource_ids.automation_rule_id(target.workspace_id, TAGGING), rule, create=True)
+            own = [{"Hostname": "fin-rmm01", "Tools": "Kaseya", "Reason": "finance"}] if target.name == "ws01" else []
+            _watchlist(here, "SanctionedHosts", rows + own)
+    fleet = connect_fleet(tmp_path / "targets.yaml", endpoint=Endpoint(emulator.base_url, emulator.ca_path, "target"))
+
+    export = fleet.export(tmp_path / "export")
+
+    assert all(w.lossless for w in export.workspaces), [(w.target.name, i.name, i.lost, i.problems)
+                                                        for w in export.workspaces for i in w.items if not i.lossless]
+    sentences = sorted(i.sentence() for i in export.items)
+    assert sentences[0].startswith("AutomationRule 'Triage RMM incidents' exists in 3 workspace(s); 2 identical, "
+                                   "1 differ in what overlays cannot express (ws02: order, kept in forks/ws02/")
+    assert sentences[1] == "Watchlist 'SanctionedHosts list' exists in 3 workspace(s); 2 identical, 1 differ only in items"
+    assert len(list((export.content_root / "watchlists").glob("*.yaml"))) == 1
+    generated = yaml.safe_load(export.targets_file.read_text(encoding="utf-8"))
+    overlays = {w["name"]: w.get("overlay", {}) for w in generated["workspaces"]}
+    assert overlays["ws01"] == {"watchlists": {"SanctionedHosts": "watchlist-items/ws01/SanctionedHosts.csv"}}
+    assert overlays["ws02"] == {"disable": [{"id": TAGGING, "kind": "AutomationRule"}]}
+    assert (tmp_path / "export" / "forks" / "ws02" / "automation-rules").is_dir()
+
+    exported = load_inventory(export.targets_file)
+    content = load_content(export.content_root, kql=False)
+    plan = plan_fleet(content, exported, list(exported.targets), fleet.connection, commit="c1")
+    assert not plan.errors
+    actions = {(w.target.name, i.key): i.action for w in plan.workspaces for i in w.plan.items}
+    assert set(actions.values()) == {Action.ADOPT}
+    assert (("ws02", f"AutomationRule/{TAGGING}") not in actions) and len(actions) == 5  # ws02's own rule: left alone
