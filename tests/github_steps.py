@@ -85,7 +85,7 @@ def action_argv(with_: dict, context: dict[str, str] | None = None) -> list[str]
     run_step = next(s for s in action()["runs"]["steps"] if s.get("id") == "run")
     values = {f"inputs.{k}": v for k, v in inputs.items()} | {"steps.install.outputs.executable": "sentinel-packer",
                                                                "steps.kql.outputs.node-modules": "",
-                                                               "github.workspace": "."}
+                                                               "github.workspace": ".", "runner.temp": "/tmp"}
     env = {name: resolve(value, values) for name, value in run_step.get("env", {}).items()}
     argv = command_line(run_step["run"], env)
     assert argv[0] == "sentinel-packer"

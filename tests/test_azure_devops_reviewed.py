@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from packer.azure_devops.comments import AzureDevOpsClient
-from packer.azure_devops.reviewed import NoReviewedRun, ReviewedRun, find_reviewed_run
+from packer.azure_devops.reviewed import NoReviewedPlan, ReviewedRun, find_reviewed_run
 from packer.cli import app
 from tests.test_azure_devops import pipeline
 
@@ -92,7 +92,7 @@ def build(run_id: int, pr: int, finished: str, result: str = "succeeded", fork: 
             "triggerInfo": {"pr.number": str(pr), "pr.isFork": "True" if fork else "False"}}
 
 
-def find(builds) -> ReviewedRun | NoReviewedRun:
+def find(builds) -> ReviewedRun | NoReviewedPlan:
     client = AzureDevOpsClient(builds.url, TOKEN, backoff=0.0)
     return find_reviewed_run(client, builds.url, "Sentinel", "repo-1", MERGE, PLAN_PIPELINE)
 
@@ -106,9 +106,9 @@ def test_the_newest_succeeded_plan_run_of_the_merged_pull_request_not_a_forks(bu
 
 
 def test_a_direct_push_or_no_run_is_a_reason(builds):
-    assert find(builds) == NoReviewedRun(f"commit {MERGE[:12]} is not the merge of a pull request (pushed directly?)")
+    assert find(builds) == NoReviewedPlan(f"commit {MERGE[:12]} is not the merge of a pull request (pushed directly?)")
     builds.merged[MERGE] = [{"pullRequestId": 31}]
-    assert find(builds) == NoReviewedRun(f"no succeeded run of pipeline {PLAN_PIPELINE} for pull request 31")
+    assert find(builds) == NoReviewedPlan(f"no succeeded run of pipeline {PLAN_PIPELINE} for pull request 31")
 
 
 def _cli(builds):

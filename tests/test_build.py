@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from conftest import CONTENT, shared_path
 from packer.cli import app
 from packer.content.load import load_content_unchecked
-from packer.errors import PackerError
+from packer.errors import PackerError, ValidationFailed
 from packer.package.build import build_content, build_package, render_files
 from packer.package.checks import check_template_text
 from packer.package.inputs import from_content_set
@@ -122,6 +122,24 @@ def test_cli_builds_the_pack(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "Package" / "mainTemplate.json").is_file()
     assert "Package/createUiDefinition.json" in result.output
+
+
+def test_cli_strict_build_fails_on_a_warning_and_writes_nothing(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    rule = next((content / "analytic-rules").glob("*.yaml"))
+    rule.write_text(rule.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
+    relaxed = CliRunner().invoke(app, ["build", "--content", str(content), "--out", str(tmp_path / "a"), "--no-kql"])
+    assert relaxed.exit_code == 0, relaxed.output
+    strict = CliRunner().invoke(app, ["build", "--content", str(content), "--out", str(tmp_path / "b"), "--no-kql",
+                                      "--strict"])
+    assert strict.exit_code == 1
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(ValidationFailed) as failed:
+        build_content(content, tmp_path / "c", kql=False, strict=True)
+    (problem,) = failed.value.report.errors
+    assert (problem.path.name, problem.field) == (rule.name, "colour")
+    assert not (tmp_path / "c").exists()
 
 
 def test_cli_reports_skipped_content_and_unread_keys_by_name(tmp_path: Path) -> None:

@@ -55,6 +55,13 @@ def test_unchanged_content_and_workspace_apply_the_saved_plan_exactly():
     assert decision.plan is saved.plan and decision.reason == "" and live.calls == 1
 
 
+def test_the_repository_name_compares_as_github_compares_it_ignoring_case():
+    saved, live = saved_plan(), Reads({RULE_ID.lower(): "e1"})
+    renamed = dataclasses.replace(TARGET, repository=TARGET.repository.upper())
+    decision = decide(saved, renamed, DIGEST, live, tool_version=__version__)
+    assert decision.plan is saved.plan and decision.reason == ""
+
+
 def test_a_workspace_edited_since_the_review_is_replanned_naming_the_resource():
     live = Reads({RULE_ID.lower(): "e2"})
     decision = decide(saved_plan(), TARGET, DIGEST, live, tool_version=__version__)

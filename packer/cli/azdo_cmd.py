@@ -60,7 +60,7 @@ def reviewed_run(
     none, and the rollout plans every workspace itself."""
     from packer.azure_devops.comments import AzureDevOpsClient
     from packer.azure_devops.logging import variable_command, warning_command
-    from packer.azure_devops.reviewed import NoReviewedRun, reviewed_run_or_reason
+    from packer.azure_devops.reviewed import NoReviewedPlan, reviewed_run_or_reason
 
     def env(name: str) -> str:
         value = os.environ.get(name, "")
@@ -72,7 +72,7 @@ def reviewed_run(
     client = AzureDevOpsClient(collection, os.environ.get("SYSTEM_ACCESSTOKEN", ""))
     found = reviewed_run_or_reason(client, collection, env("SYSTEM_TEAMPROJECT"), env("BUILD_REPOSITORY_ID"),
                                    env("BUILD_SOURCEVERSION"), plan_pipeline_id)
-    if isinstance(found, NoReviewedRun):
+    if isinstance(found, NoReviewedPlan):
         typer.echo(warning_command(f"no reviewed plan: {found.reason}; every workspace is planned afresh"))
         typer.echo(variable_command(variable, ""))
     else:

@@ -22,6 +22,7 @@ def build(
     solution_version: Optional[str] = typer.Option(
         None, "--solution-version", help="Package version (default: the solution's own version)."),
     no_kql: bool = typer.Option(False, "--no-kql", help="Skip KQL analysis during validation."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on any validation warning too (as validate --strict)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json (what was built, for scripts)."),
 ) -> None:
     """Build the solution package (mainTemplate, createUiDefinition, zip) and one ARM template per item."""
@@ -37,7 +38,8 @@ def build(
     else:
         if workbooks_metadata is not None:
             raise ConfigError("--workbooks-metadata is only used with --solution-input")
-        result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions)
+        result = build_content(content, out, solution_version, kql=not no_kql, check_versions_against=check_versions,
+                               strict=strict)
     for line in build_warnings(result):
         typer.echo(line, err=True)
     if fmt == "json":

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from packer.errors import ConfigError, PackerError
 from packer.github.comments import GitHubApiError, GitHubClient
+from packer.rollout.reviewed import NoReviewedPlan
 
 PLAN_FILE = "plan.json"
 PLAN_LIMIT_BYTES = 256 * 2**20
@@ -32,11 +33,6 @@ class ReviewedPlanFound:
 
     def describe(self) -> str:
         return f"pull request #{self.pull_request}, plan run {self.run_id} on {self.head_sha[:12]}"
-
-
-@dataclass(frozen=True)
-class NoReviewedPlan:
-    reason: str
 
 
 def find_reviewed_plan(client: GitHubClient, repository: str, sha: str, workflow: str = "content-pr.yml",

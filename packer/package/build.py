@@ -91,8 +91,8 @@ def build_package(package: PackageInput, out: Path, version: str | None = None) 
 
 
 def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True,
-                  check_versions_against: str | None = None) -> BuildResult:
-    """Validate a content folder (packer.validate) and build its package.
+                  check_versions_against: str | None = None, strict: bool = False) -> BuildResult:
+    """Validate a content folder (packer.validate; `strict`: warnings fail too) and build its package.
 
     With `check_versions_against` (a git ref), fail before writing anything when an item
     changed since that ref without a higher version (packer.package.versions).
@@ -101,7 +101,7 @@ def build_content(root: Path, out: Path, version: str | None = None, kql: bool =
 
     if Path(root).is_file():  # a lone solution.yaml would build an empty package
         raise ConfigError(f"--content {root} is a file; give the content folder that holds solution.yaml")
-    content_set = load_content(Path(root), kql=kql)
+    content_set = load_content(Path(root), kql=kql, strict=strict)
     if check_versions_against:
         from packer.package.versions import check_versions
 

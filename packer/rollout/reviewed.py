@@ -27,6 +27,7 @@ from pathlib import Path
 from packer import __version__
 from packer.apply.run import changed_since
 from packer.errors import ConfigError
+from packer.plan.live import same_repository
 from packer.plan.model import Action, Plan
 from packer.rollout.fleet_plan import FLEET_PLAN_FORMAT
 from packer.targets.model import Target
@@ -84,6 +85,14 @@ def load_reviewed_plan(path: Path, source: str = "") -> ReviewedPlan:
 
 
 @dataclass(frozen=True)
+class NoReviewedPlan:
+    """Why the CI system (GitHub, Azure DevOps) found no reviewed plan for the commit being rolled
+    out: the rollout then plans every workspace afresh and says this."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """For one workspace: the saved plan to apply, or None and why it is planned again."""
 
@@ -135,7 +144,7 @@ def _static_reason(saved: SavedWorkspacePlan | None, target: Target, digest: str
 def _same_workspace(planned: Target, target: Target) -> bool:
     return (planned.workspace_id.lower() == target.workspace_id.lower()
             and planned.tenant_id.lower() == target.tenant_id.lower()
-            and planned.repository == target.repository)
+            and same_repository(planned.repository, target.repository))
 
 
 def _inside(resource_id: str, target: Target) -> bool:

@@ -86,9 +86,10 @@ def _is_inventory(path: Path) -> bool:
     return path.suffix.lower() in YAML_SUFFIXES and looks_like_inventory(path)
 
 
-def load_content(root: Path, kql: bool = True, require_kql: bool | None = None) -> ContentSet:
-    """The validated ContentSet of a content root; raises ValidationFailed (with the report) on any error."""
-    report = validate_paths([root], kql=kql, require_kql=require_kql)
+def load_content(root: Path, kql: bool = True, require_kql: bool | None = None, strict: bool = False) -> ContentSet:
+    """The validated ContentSet of a content root; raises ValidationFailed (with the report) on any
+    error (with `strict`, on any warning too)."""
+    report = validate_paths([root], kql=kql, require_kql=require_kql, strict=strict)
     if report.errors:
         raise ValidationFailed(len(report.errors), report)
     return report.content
