@@ -210,7 +210,8 @@ def _one_item(plan: _Plan, copies: list[Copy], order: list[str], same_rule_as: s
         if _signature(copy.doc) == _signature(base):
             identical.append(copy.workspace)
             continue
-        if copy.doc.items_csv is not None and _signature(replace(copy.doc, items_csv=base.items_csv)) == _signature(base):
+        if copy.doc.items_csv is not None and _signature(replace(copy.doc, items_csv=base.items_csv)) == \
+                _signature(base):  # a watchlist with items of its own
             plan.own_items(copy.workspace, copy.doc)
             overlays.append((copy.workspace, "items"))
             continue

@@ -3,8 +3,9 @@
 `read_workspace` lists the workspace as plan does (packer.plan.live: the same list calls,
 paced by the client's budget, plus each watchlist's items as plan lists them) and converts every
 alert rule, hunting query, parser, workbook, automation rule and watchlist
-(packer.export.convert). `export_workspace` writes them under a content folder, then reads that folder back through validation and renders every item again for this workspace
-with the code plan uses (packer.bodies.resources): every field whose rendered value differs
+(packer.export.convert). `export_workspace` writes them under a content folder, then reads that
+folder back through validation and renders every item again for this workspace with the code
+plan uses (packer.bodies.resources): every field whose rendered value differs
 from the live one is a field the content format cannot hold, and is listed in the report
 with both values, as is every file validation refuses (moved to `unexported/`, so the
 content folder stays valid) and every item the format cannot hold at all. Nothing is
