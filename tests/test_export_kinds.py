@@ -204,3 +204,22 @@ def test_a_fleet_exports_one_watchlist_with_a_workspaces_own_items_and_forks_a_c
     actions = {(w.target.name, i.key): i.action for w in plan.workspaces for i in w.plan.items}
     assert set(actions.values()) == {Action.ADOPT}
     assert (("ws02", f"AutomationRule/{TAGGING}") not in actions) and len(actions) == 5  # ws02's own rule: left alone
+
+
+def test_only_this_workspaces_rule_ids_become_bare_guids():
+    here = "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"
+    other = here.replace("/w", "/elsewhere")
+    ids = [resource_ids.alert_rule_id(here, KASEYA_RULE), resource_ids.alert_rule_id(other, KASEYA_RULE),
+           resource_ids.alert_rule_id(here, "not-a-guid")]
+    condition = {"conditionType": "Property", "conditionProperties": {
+        "propertyName": "AlertAnalyticRuleIds", "operator": "Contains", "propertyValues": ids}}
+    body = {"id": resource_ids.automation_rule_id(here, TAGGING), "name": TAGGING, "properties": {
+        "displayName": "Nested", "order": 1, "actions": [],
+        "triggeringLogic": {"isEnabled": True, "triggersOn": "Alerts", "triggersWhen": "Created", "conditions": [
+            {"conditionType": "Boolean", "conditionProperties": {"operator": "And",
+                                                                 "innerConditions": [condition, condition]}}]}}}
+
+    doc = automation_rule_document(body, None).document
+
+    inner = doc["triggeringLogic"]["conditions"][0]["conditionProperties"]["innerConditions"]
+    assert [c["conditionProperties"]["propertyValues"] for c in inner] == [[KASEYA_RULE, *ids[1:]]] * 2
