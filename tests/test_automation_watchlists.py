@@ -71,6 +71,53 @@ def test_an_item_edited_in_the_portal_makes_the_watchlist_drifted(dep):
     assert not dep.plan().has_changes
 
 
+# --- the upload is a long-running operation (Watchlists.json 2024-09-01) ----------------------
+
+def _uploading_emulator(emulator_factory, **config):
+    from packer.emulator.config import DEFAULT_RESOURCE_GROUP, DEFAULT_WORKSPACE, STANDARD_TABLES
+    from tests.plankit import full_tables
+
+    return emulator_factory({"workspaces": [{"name": DEFAULT_WORKSPACE, "resource_group": DEFAULT_RESOURCE_GROUP,
+                                             "tables": full_tables(*STANDARD_TABLES)}], **config})
+
+
+def test_apply_waits_for_the_upload_before_the_metadata_and_a_replan_is_empty(emulator_factory, repo):
+    from packer.resource_ids import ResourceRole
+    from tests.plankit import deployment
+
+    emu = _uploading_emulator(emulator_factory, watchlist_upload_polls=2, watchlist_upload_seconds=600)
+    dep = deployment(emu, repo)
+    plan = dep.plan()
+    watchlist = _item(plan, ALLOWLIST)
+    meta_id = next(w.resource_id for w in watchlist.writes if w.role is ResourceRole.METADATA).lower()
+    report = dep.apply(plan)
+    assert not [r for r in report.results if r.outcome.value == "failed"], report.results
+    log = [(r.method, r.path.lower(), r.status) for r in list(emu.requests)]
+    polls = [i for i, (m, p, _) in enumerate(log) if m == "GET" and "/watchlists/rmmallowlist/watchliststatuses/" in p]
+    metadata_put = next(i for i, (m, p, _) in enumerate(log) if m == "PUT" and p == meta_id)
+    assert len(polls) == 3 and polls[-1] < metadata_put  # InProgress, InProgress, Succeeded; then the metadata
+    again = dep.plan()
+    assert not again.has_changes, [(i.key, i.action, i.reason) for i in again.items if i.is_change]
+    dep.client.close()
+
+
+def test_an_upload_that_does_not_complete_fails_its_watchlist_and_writes_no_metadata(emulator_factory, repo):
+    from tests.plankit import deployment
+
+    emu = _uploading_emulator(emulator_factory, watchlist_upload_polls=1000, watchlist_upload_seconds=600)
+    dep = deployment(emu, repo, operation_timeout=0)
+    plan = dep.plan()
+    report = dep.apply(plan)
+    failed = next(r for r in report.results if r.key == ALLOWLIST)
+    assert failed.outcome.value == "failed" and failed.error_code == "OperationTimedOut"
+    assert "the upload of watchlist 'RMMAllowlist'" in failed.message
+    meta = [w.resource_id for w in _item(plan, ALLOWLIST).writes if w.resource_id.lower() != failed.resource_id.lower()]
+    assert meta and all(emu.store.get(m) is None for m in meta)
+    blocked = _item(dep.plan(), ALLOWLIST)  # still uploading: nothing is planned over it
+    assert blocked.action is Action.BLOCKED and "upload is still in progress" in blocked.reason
+    dep.client.close()
+
+
 # --- the fleet: each customer its own allowlist (examples/fleet) --------------------------------
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fleet"

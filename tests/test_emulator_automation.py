@@ -3,6 +3,7 @@ AutomationRules.json 2024-09-01 and their examples), and Sentinel's automation-r
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -62,7 +63,16 @@ def test_automation_rule_shape_errors_are_400s(emulator):
     assert refused.json()["error"]["message"] == "'InnerConditions' must have between 2 and 10 items"
 
 
-def test_watchlist_bulk_create_makes_one_item_per_csv_row(emulator):
+def _poll(client, operation_url: str):
+    """One GET of an Azure-AsyncOperation URL (absolute, with its api-version)."""
+    url = urlsplit(operation_url)
+    return send(client, "GET", url.path, api_version=parse_qs(url.query)["api-version"][0])
+
+
+def test_watchlist_bulk_create_uploads_its_items_asynchronously(emulator):
+    """Watchlists_CreateOrUpdate is a long-running operation (Watchlists.json 2024-09-01): 201 with
+    Azure-AsyncOperation, the items appear once the status says Succeeded; meanwhile the
+    watchlist cannot be deleted (uploadStatus InProgress)."""
     client = sentinel_client(emulator)
     path = f"{_sentinel(emulator, 'watchlists')}/highValueAsset"
     created = send(client, "PUT", path, _watchlist())
@@ -70,10 +80,32 @@ def test_watchlist_bulk_create_makes_one_item_per_csv_row(emulator):
     props = created.json()["properties"]
     assert props["watchlistAlias"] == "highValueAsset" and props["watchlistId"]
     assert "rawContent" not in props and "contentType" not in props  # as GetWatchlistByAlias.json shows it
+    assert (props["uploadStatus"], props["provisioningState"]) == ("InProgress", "InProgress")
+    operation = created.headers["Azure-AsyncOperation"]
+    assert urlsplit(operation).path.startswith(f"{path}/watchlistStatuses/")
+    assert send(client, "GET", f"{path}/watchlistItems").json()["value"] == []
+    refused = send(client, "DELETE", path)
+    assert refused.status_code == 409 and "upload is in progress" in refused.json()["error"]["message"]
+    assert _poll(client, operation).json()["status"] == "InProgress"  # watchlist_upload_polls: 1
+    done = _poll(client, operation).json()
+    assert done["status"] == "Succeeded" and done["endTime"] and done["resourceId"] == path
     items = send(client, "GET", f"{path}/watchlistItems").json()["value"]
     assert sorted(i["properties"]["itemsKeyValue"]["Hostname"] for i in items) == ["host-a", "host-b"]
-    assert {i["type"] for i in items} == {"Microsoft.SecurityInsights/Watchlists/WatchlistItems"}
+    assert all(i["type"] == "Microsoft.SecurityInsights/Watchlists/WatchlistItems" for i in items)
+    got = send(client, "GET", path).json()["properties"]
+    assert (got["uploadStatus"], got["provisioningState"]) == ("Complete", "Succeeded")
     assert send(client, "GET", _sentinel(emulator, "watchlists")).json()["value"][0]["name"] == "highValueAsset"
+    assert send(client, "DELETE", path).status_code == 200
+
+
+def test_watchlist_upload_completes_unpolled_after_its_time(emulator_factory):
+    """The service works on whether anyone polls or not: `watchlist_upload_seconds`."""
+    emu = emulator_factory({"watchlist_upload_polls": 5, "watchlist_upload_seconds": 0})
+    client = sentinel_client(emu)
+    path = f"{_sentinel(emu, 'watchlists')}/assets"
+    assert send(client, "PUT", path, _watchlist()).status_code == 201
+    assert len(send(client, "GET", f"{path}/watchlistItems").json()["value"]) == 2
+    assert send(client, "GET", path).json()["properties"]["uploadStatus"] == "Complete"
 
 
 def test_watchlist_items_one_by_one_and_they_go_with_their_watchlist(emulator):
@@ -135,6 +167,8 @@ def test_the_spec_examples_are_accepted_and_answered_with_their_members(emulator
     expected = data["responses"][str(answer.status_code)]["body"]["properties"]
     assert set(expected) - NOT_MODELLED <= set(answer.json()["properties"]), answer.json()
     if "rawContent" in params[body_name]["properties"]:  # header after numberOfLinesToSkip lines, one item
+        polls = [_poll(client, answer.headers["Azure-AsyncOperation"]).json()["status"] for _ in range(2)]
+        assert polls == ["InProgress", "Succeeded"]
         items = send(client, "GET", _sentinel(emulator, path.format(**params)) + "/watchlistItems").json()["value"]
         assert [i["properties"]["itemsKeyValue"] for i in items] == [{"header1": "value1", "header2": "value2"}]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -135,3 +136,36 @@ def test_a_member_may_be_null_only_where_the_specs_examples_return_it_null():
     assert list(validator.iter_errors(rule)) == []
     rule["properties"]["displayName"] = None
     assert [e.message for e in validator.iter_errors(rule)] == ["None is not of type 'string'"]
+
+
+def test_a_watchlist_upload_answers_as_the_specs_define_it(emulator_factory):
+    """Watchlists_CreateOrUpdate's 201 (Watchlist, with Azure-AsyncOperation), the upload's status
+    answers (common-types v5 OperationStatusResult) and the refused DELETE (ErrorResponse)."""
+    specs = shared_path("specs")
+    emu = emulator_factory({}, specs_dir=specs)
+    schemas = SwaggerSchemas(specs)
+    client = sentinel_client(emu)
+    path = f"{emu.workspace.resource_id}/providers/Microsoft.SecurityInsights/watchlists/assets"
+    put = send(client, "PUT", path, {"properties": {
+        "displayName": "Assets", "provider": "Microsoft", "source": "assets.csv", "itemsSearchKey": "Host",
+        "rawContent": "Host,Owner\nh1,o1\n", "contentType": "text/csv"}})
+    assert put.status_code == 201 and put.headers["Azure-AsyncOperation"], put.text()
+    version = put.request.url.split("api-version=")[1].split("&")[0]
+    watchlist = schemas.response_validator(KINDS["watchlists"], version, "put", 201)
+    status = schemas.definition_validator("specification/common-types/resource-management/v5/types.json",
+                                          "OperationStatusResult")
+    error = schemas.definition_validator("specification/common-types/resource-management/v5/types.json",
+                                         "ErrorResponse")
+    assert watchlist and status and error
+    assert [e.message for e in watchlist.iter_errors(put.json())] == []
+    refused = send(client, "DELETE", path)
+    assert refused.status_code == 409
+    assert [e.message for e in error.iter_errors(refused.json())] == []
+    operation = urlsplit(put.headers["Azure-AsyncOperation"])
+    answers = [send(client, "GET", operation.path, api_version=version).json() for _ in range(2)]
+    assert [a["status"] for a in answers] == ["InProgress", "Succeeded"]
+    for answer in answers:
+        assert [e.message for e in status.iter_errors(answer)] == []
+    done = send(client, "GET", path)
+    assert [e.message for e in schemas.response_validator(KINDS["watchlists"], version, "get", 200)
+            .iter_errors(done.json())] == []

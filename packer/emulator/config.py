@@ -144,6 +144,10 @@ class EmulatorConfig:
     page_size: int = 50
     state_file: str | None = None
     token_lifetime_s: int = 3600
+    # A watchlist upload (rawContent) completes after this many status polls answered InProgress,
+    # or after this many seconds whether polled or not (watchlists.py).
+    watchlist_upload_polls: int = 1
+    watchlist_upload_seconds: float = 5.0
     rbac: bool = False  # enforce built-in roles (also on for a subscription that lists roles)
     content_catalogue: tuple[str, ...] = ()  # package zips every workspace's Content Hub offers (content.py)
 
@@ -223,6 +227,8 @@ def parse_config(data: dict[str, Any], source: str) -> EmulatorConfig:
         page_size=page_size,
         state_file=data.get("state_file"),
         token_lifetime_s=int(data.get("token_lifetime_s", 3600)),
+        watchlist_upload_polls=int(data.get("watchlist_upload_polls", 1)),
+        watchlist_upload_seconds=float(data.get("watchlist_upload_seconds", 5.0)),
         rbac=bool(data.get("rbac", False)),
         content_catalogue=_catalogue(data.get("content_catalogue") or [], source),
     )

@@ -211,8 +211,14 @@ def _watchlist(route: Route, body: dict, ctx: Context) -> dict:
 def _watchlist_stamps(previous: dict, ctx: Context) -> dict:
     """isDeleted and who made or changed it when: watchlists and their items alike (UserInfo)."""
     return {"isDeleted": False, "created": previous.get("created", ctx.now), "updated": ctx.now,
-            "createdBy": previous.get("createdBy", _client_info(ctx.principal)),
-            "updatedBy": _client_info(ctx.principal)}
+            "createdBy": previous.get("createdBy", _user_info(ctx.principal)),
+            "updatedBy": _user_info(ctx.principal)}
+
+
+def _user_info(principal: str) -> dict:
+    """UserInfo (common/2.0/types.json): unlike ClientInfo, its email and name are not nullable,
+    so an application's (which has neither) are left out."""
+    return {k: v for k, v in _client_info(principal).items() if k in ("objectId", "email", "name") and v is not None}
 
 
 def _watchlist_item(route: Route, body: dict, ctx: Context) -> dict:

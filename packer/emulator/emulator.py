@@ -114,6 +114,7 @@ class Emulator:
         self.requests.reset()
         self.throttler.reset()
         self.faults.clear()
+        self.service.handlers.operations.clear()
 
     # --- state --------------------------------------------------------------------------------
     def save_state(self, path: str | Path) -> None:

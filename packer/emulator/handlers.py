@@ -5,7 +5,7 @@ import json
 from typing import TYPE_CHECKING
 
 from packer import resource_ids
-from packer.emulator import armerrors, content, odata, querycheck, rbac, resources, tables, views, watchlists
+from packer.emulator import armerrors, content, odata, operations, querycheck, rbac, resources, tables, views, watchlists
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import EmulatorConfig
 from packer.emulator.facts import WorkspaceFacts
@@ -39,9 +39,11 @@ class Handlers:
         self.validator = validator
         self.compiler = compiler or querycheck.shared_compiler()
         self.members = members or members_for()
+        self.operations = operations.Operations(store.lock)
 
     def dispatch(self, call: Call) -> Response:
         route, method = call.route, call.request.method
+        self.operations.settle()  # what completed meanwhile shows in this answer
         if route.kind is None:
             if method != "GET":
                 raise armerrors.method_not_allowed(method, call.request.target)
@@ -54,8 +56,11 @@ class Handlers:
             return self._read_only(call, views.workspace, views.workspaces)
         if kind.name == "tables":
             return self._tables(call)
-        if kind.name == "operationStatuses":
-            return Response(200, tables.operation_status(route.name))
+        if kind.name in ("operationStatuses", "watchlistStatuses"):
+            if method != "GET":
+                raise armerrors.method_not_allowed(method, call.request.target)
+            return Response(200, self.operations.status(route.name, call.request.target.partition("?")[0]),
+                            {"Retry-After": "0"})
         if kind.name == "onboardingStates":
             return self._onboarding(call)
         if kind.name in content.PRODUCT_KINDS:
@@ -135,17 +140,40 @@ class Handlers:
         facts = WorkspaceFacts.of(self.config, self.store, call.route)
         querycheck.check_body(kind.name, call.route.workspace or "", body, facts, self.compiler)
         items = watchlists.bulk_items(call.route, body.get("properties") or {}) if kind.name == "watchlists" else []
+        headers: dict[str, str] = {}
         with self.store.lock:
             existing = self.store.read(resource_id)
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)
+            if items:
+                stored = watchlists.uploading(stored)
             self.store.write(resource_id, stored)
-            for item_route, item in items:
-                self.store.write(item_route.resource_id, resources.build(
-                    item_route.kind, item_route, item, None, call.caller.object_id, None))
+            if items:
+                headers = self._upload(call, items)
+                stored = self.store.read(resource_id)
         status = 201 if existing is None and kind.name.lower() in _CREATED_201 else 200
-        return Response(status, self._shown(kind, stored, call))
+        return Response(status, self._shown(kind, stored, call), headers)
+
+    def _upload(self, call: Call, items: list) -> dict[str, str]:
+        """Start a watchlist's upload: its items are written when the operation completes (watchlists.py)."""
+        resource_id, principal, config = call.route.resource_id, call.caller.object_id, self.config
+
+        def complete() -> None:
+            with self.store.lock:
+                current = self.store.read(resource_id)
+                if current is None:
+                    return
+                for item_route, item in items:
+                    self.store.write(item_route.resource_id, resources.build(
+                        item_route.kind, item_route, item, None, principal, None))
+                self.store.write(resource_id, watchlists.uploaded(current))
+
+        operation = self.operations.start(watchlists.status_collection(resource_id), resource_id, complete,
+                                          config.watchlist_upload_polls, config.watchlist_upload_seconds)
+        # The 201 documents Azure-AsyncOperation alone (Watchlists.json): no Location.
+        return operations.accepted_headers(call.request.base_url, operation.status_id, call.api_version,
+                                           location=False)
 
     @staticmethod
     def _shown(kind, body: dict, call: Call, listing: bool = False) -> dict:
@@ -176,6 +204,8 @@ class Handlers:
             existing = self.store.read(call.route.resource_id)
             if existing is not None:
                 resources.check_preconditions(call, None, existing)
+                if call.route.kind.name == "watchlists" and self.operations.running_on(call.route.resource_id):
+                    raise watchlists.delete_refused(call.route.name)
                 self.store.delete(call.route.resource_id)
                 if call.route.kind.name == "watchlists":  # its items go with it
                     for item in self.store.iter_under(resource_ids.watchlist_items_collection(call.route.resource_id)):
@@ -213,8 +243,9 @@ class Handlers:
             raise tables.not_found(route.name, ws.name)
         else:
             self.store.delete(resource_id)
-        headers, _ = tables.accepted(call.request.base_url, route.subscription, ws.location, call.api_version)
-        return Response(202, None, headers)
+        operation = self.operations.start(tables.status_collection(route.subscription, ws.location), resource_id)
+        return Response(202, None, operations.accepted_headers(call.request.base_url, operation.status_id,
+                                                               call.api_version))
 
     def _catalogue(self, call: Call) -> Response:
         if call.request.method != "GET":

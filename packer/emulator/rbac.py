@@ -55,6 +55,7 @@ _ACTION_PREFIX = {
     # Items are covered by the watchlist permissions (Microsoft Sentinel Contributor grants
     # Microsoft.SecurityInsights/*; a separate items action is not documented: inferred).
     "watchlistItems": "Microsoft.SecurityInsights/watchlists",
+    "watchlistStatuses": "Microsoft.SecurityInsights/watchlists",
 }
 
 

@@ -40,6 +40,9 @@ KINDS: dict[str, Kind] = {k.name.lower(): k for k in (
     Kind("watchlists", "Microsoft.SecurityInsights/Watchlists", apiversions.served("watchlists"), "sentinel"),
     Kind("watchlistItems", "Microsoft.SecurityInsights/Watchlists/WatchlistItems", apiversions.served("watchlistItems"),
          "watchlist"),
+    # The status of a watchlist upload (watchlists.py); `type` as in pulumi/pulumi-azure-native#4816.
+    Kind("watchlistStatuses", "Microsoft.SecurityInsights/Watchlists/WatchlistStatuses",
+         apiversions.served("watchlistStatuses"), "watchlist", writable=False, paged=False),
     Kind("onboardingStates", "Microsoft.SecurityInsights/onboardingStates", apiversions.served("onboardingStates"),
          "onboarding", paged=False),
     Kind("savedSearches", "Microsoft.OperationalInsights/workspaces/savedSearches",
@@ -100,6 +103,8 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^/subscriptions/{_SEG}(/.*)?/providers/microsoft\.authorization/permissions/?$", re.I), "permissions"),
     (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/watchlists/{_SEG}/watchlistitems(?:/{_SEG})?/?$", re.I),
      "watchlist-items"),
+    (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/watchlists/{_SEG}/watchliststatuses/{_SEG}/?$", re.I),
+     "watchlist-status"),
     (re.compile(rf"^{_WS}/providers/microsoft\.securityinsights/{_SEG}(?:/{_SEG})?/?$", re.I), "sentinel"),
     (re.compile(rf"^{_WS}/{_SEG}(?:/{_SEG})?/?$", re.I), "workspace-child"),
     (re.compile(rf"^{_WS}/?$", re.I), "workspace"),
@@ -137,6 +142,9 @@ def resolve(path: str) -> Route:
         if shape == "watchlist-items":
             sub, rg, ws, alias, name = parts
             return Route(KINDS["watchlistitems"], sub, rg, ws, name, parent=alias)
+        if shape == "watchlist-status":
+            sub, rg, ws, alias, name = parts
+            return Route(KINDS["watchliststatuses"], sub, rg, ws, name, parent=alias)
         if shape == "workspace-child":
             sub, rg, ws, collection, name = parts
             kind = KINDS.get(collection.lower())

@@ -72,6 +72,14 @@ class SwaggerSchemas:
                 return self._compiled(parameter["schema"], where)
         return None
 
+    def definition_validator(self, relative_path: str, name: str) -> Draft202012Validator | None:
+        """For definition `name` of the swagger file at `relative_path` below the root (for bodies
+        no operation names, such as common-types' OperationStatusResult); None when absent."""
+        path = (self.root / relative_path).resolve()
+        if name not in self._load(path).get("definitions", {}):
+            return None
+        return self._compiled({"$ref": f"#/definitions/{name}"}, path)
+
     def response_validator(self, kind: Kind, api_version: str, method: str, status: int) -> Draft202012Validator | None:
         found = self.operation(kind, api_version, method)
         if found is None:

@@ -3,16 +3,13 @@
 Tables_CreateOrUpdate and Tables_Delete (Tables.json 2025-07-01) are `x-ms-long-running-operation`
 with `final-state-via: azure-async-operation`: the answer is 202 with an `Azure-AsyncOperation`
 header, polled until `status` is Succeeded. Here the work is done at once and the first poll
-says Succeeded. Only custom tables (`_CL`) may be created or deleted; the rest come from the config.
+says Succeeded (operations.py, shared with watchlist uploads). Only custom tables (`_CL`) may be created or deleted; the rest come from the config.
 """
 from __future__ import annotations
-
-import uuid
 
 from packer.emulator import armerrors
 from packer.emulator.armerrors import ArmError
 from packer.emulator.config import TableConfig, WorkspaceConfig
-from packer.emulator.stamping import utc_now
 
 OPERATIONS = "Microsoft.OperationalInsights/locations/{location}/operationStatuses"
 
@@ -51,17 +48,9 @@ def stored_body(ws: WorkspaceConfig, name: str, body: dict) -> dict:
                                       "standardColumns": [{"name": "TenantId", "type": "guid"}]}}}
 
 
-def accepted(base_url: str, subscription: str, location: str, api_version: str) -> tuple[dict[str, str], str]:
-    """(headers of the 202, operation id): Azure-AsyncOperation and Location name the status."""
-    operation = str(uuid.uuid4())
-    url = (f"{base_url}/subscriptions/{subscription}/providers/{OPERATIONS.format(location=location)}/{operation}"
-           f"?api-version={api_version}")
-    return {"Azure-AsyncOperation": url, "Location": url, "Retry-After": "0"}, operation
-
-
-def operation_status(name: str) -> dict:
-    now = utc_now()
-    return {"id": name, "name": name, "status": "Succeeded", "startTime": now, "endTime": now}
+def status_collection(subscription: str, location: str) -> str:
+    """Where a table operation's status is polled (Azure-AsyncOperation, Location)."""
+    return f"/subscriptions/{subscription}/providers/{OPERATIONS.format(location=location)}"
 
 
 def not_found(name: str, workspace: str) -> ArmError:

@@ -6,6 +6,21 @@ e.g. through text/csv content type)" when the body has rawContent and contentTyp
 (Watchlists.json 2024-09-01; CreateWatchlistAndWatchlistItems.json skips `numberOfLinesToSkip`
 lines before the header). Each CSV row becomes an item named by a new GUID. Deleting a watchlist
 deletes its items (the items live under it: .../watchlists/{alias}/watchlistItems).
+
+The upload is asynchronous. Watchlists_CreateOrUpdate is `x-ms-long-running-operation` with
+`final-state-via: azure-async-operation`; its 201 "includes the Provisioning State and the
+Azure-AsyncOperation header"; `uploadStatus` is "New, InProgress or Complete" and "when a
+Watchlist upload status is InProgress, the Watchlist cannot be deleted" (Watchlists.json
+2024-09-01). Microsoft confirmed that the upload returns a status header like the delete's and
+that clients should poll it before going on (Azure/Azure-Sentinel#10044, comment of 2024-12-24).
+The status URL sits under the watchlist, `.../watchlists/{alias}/watchlistStatuses/{id}`, and
+answers an OperationStatusResult with `percentComplete` (the body quoted in
+pulumi/pulumi-azure-native#4816). So here a PUT with rawContent stores the watchlist with
+uploadStatus and provisioningState InProgress, answers with Azure-AsyncOperation, and writes the
+items only when the operation completes (operations.py: after `watchlist_upload_polls` polls or
+`watchlist_upload_seconds`); then uploadStatus is Complete and provisioningState Succeeded.
+A DELETE meanwhile is refused: 409 Conflict (INFERRED: no public report shows the service's
+code or wording for it).
 """
 from __future__ import annotations
 
@@ -14,7 +29,10 @@ import io
 import uuid
 
 from packer.emulator import armerrors
+from packer.emulator.armerrors import ArmError
 from packer.emulator.routes import KINDS, Route
+
+STATUSES = "watchlistStatuses"
 
 
 def bulk_items(route: Route, props: dict) -> list[tuple[Route, dict]]:
@@ -48,3 +66,24 @@ def bulk_items(route: Route, props: dict) -> list[tuple[Route, dict]]:
         items.append((item_route, {"properties": {"itemsKeyValue": values}}))
     return items
 
+
+
+def uploading(stored: dict) -> dict:
+    """The stored watchlist while its items upload."""
+    return {**stored, "properties": {**stored["properties"], "uploadStatus": "InProgress",
+                                     "provisioningState": "InProgress"}}
+
+
+def uploaded(stored: dict) -> dict:
+    """The stored watchlist once its items are in (same etag: the watchlist itself did not change)."""
+    return {**stored, "properties": {**stored["properties"], "uploadStatus": "Complete",
+                                     "provisioningState": "Succeeded"}}
+
+
+def status_collection(watchlist_id: str) -> str:
+    return f"{watchlist_id}/{STATUSES}"
+
+
+def delete_refused(alias: str) -> ArmError:
+    return ArmError(409, "Conflict", f"Watchlist '{alias}' cannot be deleted while its upload is in progress "
+                                     "(uploadStatus InProgress). Try again once the upload has completed.")

@@ -24,8 +24,7 @@ from packer.kql.functions import FunctionSpec, asim_tables, parser_function, sen
 from packer.kql.schema import TableSchema, load_tables
 from packer.kql.snapshot import build, build_after_exit, discard, snapshot_path
 
-from packer.kql.install import PACKAGE, user_cache_dir  # the package, and where `kql install` puts it
-NODE_MODULES_ENV = "SENTINEL_PACKER_NODE_MODULES"
+from packer.kql.install import NODE_MODULES_ENV, PACKAGE, user_cache_dir  # the package, where `kql install` puts it
 WORKER = Path(__file__).with_name("worker.js")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 INSTALL_HINT = ("run `sentinel-packer kql install` (needs Node.js 20+ and npm; in a clone of sentinel-packer, "

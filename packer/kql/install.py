@@ -15,6 +15,7 @@ from pathlib import Path
 from packer.errors import PackerError
 
 PACKAGE = "@kusto/language-service-next"
+NODE_MODULES_ENV = "SENTINEL_PACKER_NODE_MODULES"  # a node_modules folder holding PACKAGE, found before all others
 PINNED_VERSION = "12.4.1"  # the version in the project's package.json (a test keeps them equal)
 
 

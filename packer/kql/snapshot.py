@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from packer.kql.cache import OFF, digest
-from packer.kql.install import PACKAGE, user_cache_dir
+from packer.kql.install import NODE_MODULES_ENV, PACKAGE, user_cache_dir
 
 SNAPSHOT_ENV = "SENTINEL_PACKER_KQL_SNAPSHOT"
 BUILD_TIMEOUT = 120  # seconds; a build takes about 3 s of CPU
@@ -63,7 +63,7 @@ def build(node: str, flags: Sequence[str], worker: Path, node_modules: Path, blo
     """Write the snapshot to `blob` (through a temporary file and a rename, so a reader never
     sees half of one); False when Node.js could not build it."""
     partial = blob.with_name(f"{blob.name}.{os.getpid()}.tmp")
-    env = dict(os.environ, SENTINEL_PACKER_NODE_MODULES=str(node_modules))
+    env = dict(os.environ, **{NODE_MODULES_ENV: str(node_modules)})
     try:
         blob.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run([node, *flags, "--snapshot-blob", str(partial), "--build-snapshot", str(worker)],

@@ -4,7 +4,9 @@ The watchlist is one plan item. Ownership and drift work as for every kind (pack
 on the watchlist *with* its items: the metadata records the hash of both
 (packer.bodies.automation.watchlist_state), so an item edited or deleted in the portal makes the
 watchlist `drifted`. The writes touch only what differs:
-- no watchlist yet: one PUT with every item as CSV (rawContent), then the metadata;
+- no watchlist yet: one PUT with every item as CSV (rawContent), then the metadata: the upload is
+  a long-running operation, and the client waits for it to complete before the metadata
+  (packer.remote.operations); a watchlist still uploading (uploadStatus InProgress) is blocked;
 - else: a PUT of the watchlist only when its own properties differ, then per item a PUT (added:
   a new item named uuid5(alias + key), created only if absent; changed: the live item, with its
   etag) or a DELETE (a key no longer in the CSV), then the metadata. One CSV row changed is one
@@ -39,6 +41,10 @@ def classify_watchlist(planner: Planner, d: DesiredResource) -> PlanItem:
         writes = (Write("PUT", d.resource_id, body, None, create=True), _metadata(planner, d, meta))
         return planner._item(d, Action.CREATE, f"from {d.source_path}; {len(d.children)} item(s) in one upload",
                              writes=writes)
+    if str((live.get("properties") or {}).get("uploadStatus") or "").lower() == "inprogress":
+        # Its items are not all there yet (packer.emulator.watchlists; Watchlists.json: uploadStatus).
+        return planner._item(d, Action.BLOCKED, "its upload is still in progress (uploadStatus InProgress): "
+                             "run plan again once the upload has completed")
     search_key = str((live.get("properties") or {}).get("itemsSearchKey") or d.body["properties"]["itemsSearchKey"])
     listed = planner.client.list_collection(resource_ids.watchlist_items_collection(live["id"]))
     live_items = live_items_by_key(search_key, listed)

@@ -19,6 +19,9 @@ Retries, deliberately split:
   replay it blindly (and a replayed conditional PUT fails 412 if the first one landed), so
   writes are sent with azure-core's read retries off and surface as `ConnectionFailed`; the
   apply layer re-reads and decides (packer.apply.writes, with tenacity).
+Long-running writes: a PUT answered with an Azure-AsyncOperation header (a watchlist with
+rawContent) returns only once the operation has succeeded, polled through the same pipeline
+(packer.remote.operations, bounded by `operation_timeout`), with the resource as read after it.
 Concurrency: at most `max_concurrency` requests in flight per client (one client = one
 workspace). `rate_limiter` (see packer.remote.limits) is acquired before every attempt of the
 `rate_limited_operations` (writes and deletes by default; add READ to pace reads too).
@@ -38,8 +41,9 @@ from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from packer import resource_ids
 from packer.errors import ConfigError
 from packer.remote.api_versions import ARM_ENDPOINT, api_version_for
-from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, error_from_response
+from packer.remote.errors import AuthorizationFailed, ConnectionFailed, NotFound, OperationFailed, error_from_response
 from packer.remote.limits import DELETE, WRITE, LimiterLike, RateLimitPolicy
+from packer.remote.operations import describe, wait_for_operation
 from packer.targets.model import Target
 
 DEFAULT_CONCURRENCY = 4
@@ -63,9 +67,13 @@ class WorkspaceClient:
         retry_backoff_max: int = 30,
         connection_timeout: int = 30,
         read_timeout: int = 120,
+        operation_timeout: float = 600.0,
+        operation_poll_interval: float = 5.0,
         **pipeline_kwargs: Any,
     ):
         self.target = target
+        self.operation_timeout = operation_timeout
+        self.operation_poll_interval = operation_poll_interval  # between polls when no Retry-After is given
         self.base_url = base_url.rstrip("/")
         self.max_concurrency = max(1, max_concurrency)
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
@@ -155,10 +163,29 @@ class WorkspaceClient:
             body["etag"] = etag
             headers["If-Match"] = etag
         version = api_version_for(resource_id, kind=body.get("kind"))
-        return self._call(
-            "PUT", resource_id, params={"api-version": version}, json_body=body,
-            headers=headers, retry_read=0,
-        )
+        response = self._checked("PUT", resource_id, params={"api-version": version}, json_body=body,
+                                 headers=headers, retry_read=0)
+        answered = _json(response)
+        operation = response.headers.get("Azure-AsyncOperation")
+        if not operation:
+            return answered
+        self.wait_for_operation(operation, resource_id)
+        # final-state-via azure-async-operation on a PUT: the resource, read again once done.
+        return self.get(resource_id) or answered
+
+    def wait_for_operation(self, status_url: str, resource_id: str) -> dict:
+        """Poll an Azure-AsyncOperation URL (it carries its own api-version) until it succeeds;
+        OperationFailed when it fails or outlasts `operation_timeout`."""
+        def poll() -> tuple[dict, str | None]:
+            try:
+                response = self._checked("GET", status_url, resource_id=resource_id)
+            except ConnectionFailed as exc:  # not the write's outcome: that one was answered
+                raise OperationFailed(None, "OperationStatusUnknown", f"{describe(resource_id)}: its status "
+                                      f"could not be read ({exc.message})", resource_id, "GET") from None
+            return _json(response), response.headers.get("Retry-After")
+
+        return wait_for_operation(poll, resource_id, timeout=self.operation_timeout,
+                                  interval=self.operation_poll_interval)
 
     def delete(self, resource_id: str, etag: str | None = None) -> bool:
         """Delete; False when it was already gone (ARM answers 204 or 404: done either way)."""
@@ -174,13 +201,7 @@ class WorkspaceClient:
 
     def _call(self, method: str, url: str, **kwargs: Any) -> dict:
         """The JSON answer of a request (an empty dict when there is none)."""
-        response = self._checked(method, url, **kwargs)
-        if not response.content:
-            return {}
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            return {}
+        return _json(self._checked(method, url, **kwargs))
 
     def _checked(self, method: str, url: str, *, params: dict | None = None, json_body: dict | None = None,
                  headers: dict | None = None, resource_id: str = "", **options: Any) -> HttpResponse:
@@ -211,6 +232,16 @@ class WorkspaceClient:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _json(response: HttpResponse) -> dict:
+    """The JSON answer of a response (an empty dict when there is none)."""
+    if not response.content:
+        return {}
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return {}
 
 
 def _quoted(url: str) -> str:

@@ -48,6 +48,10 @@ class ServerError(RemoteError):
     """5xx after azure-core's own retries were exhausted."""
 
 
+class OperationFailed(RemoteError):
+    """An asynchronous operation (Azure-AsyncOperation) failed, was canceled or never completed in time."""
+
+
 class ConnectionFailed(RemoteError):
     """No answer: the connection failed or dropped. For a write, the outcome is unknown."""
 
