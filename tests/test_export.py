@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from packer.apply import apply_plan
+from packer.bodies.automation import watchlist_create_body
 from packer.bodies.resources import desired_resources
 from packer.cli import app
 from packer.errors import ConfigError
@@ -23,24 +24,23 @@ from tests.plankit import KASEYA_RULE, MESH_RULE, REPOSITORY, deployment
 OTHER_REPOSITORY = "fabrikam/detections"
 
 
-EXPORTED_KINDS = ("AnalyticsRule", "HuntingQuery", "Parser", "Workbook")  # automation rules, watchlists: not yet
+EXPORTED_KINDS = ["AnalyticsRule", "AutomationRule", "HuntingQuery", "Parser", "Watchlist", "Workbook"]
 
 
 def _made_without_us(dep, content=None):
-    """Every item PUT as it is (no metadata): made in the portal, by a script, or by Content Hub."""
+    """Every item PUT as it is (no metadata): made in the portal, by a script, or by Content Hub;
+    a watchlist with its items in the same PUT, as the portal uploads a CSV."""
     for desired in desired_resources(content or dep.content(), dep.target):
-        if desired.kind.value not in EXPORTED_KINDS:
-            continue
         body = dict(desired.body)
         if desired.resource_type == "workbooks":
             body["location"] = "westeurope"
+        if desired.resource_type == "watchlists":
+            body = watchlist_create_body(body, desired.columns, desired.children)
         dep.client.put(desired.resource_id, body, create=True)
 
 
 def _solutionless(repo):
     (repo / "solution.yaml").unlink()  # items alone: no package to install, nothing but adopt to plan
-    for folder in ("automation-rules", "watchlists"):  # kinds export does not write yet
-        shutil.rmtree(repo / folder, ignore_errors=True)
     return repo
 
 
@@ -52,12 +52,12 @@ def test_every_kind_exports_losslessly_and_plans_as_adopt_only(dep, tmp_path):
 
     assert not export.not_exportable
     assert [(i.name, i.problems, [(c.path, c.before, c.after) for c in i.lost]) for i in export.items if not i.lossless] == []
-    assert sorted({i.kind for i in export.items}) == ["AnalyticsRule", "HuntingQuery", "Parser", "Workbook"]
+    assert sorted({i.kind for i in export.items}) == EXPORTED_KINDS
     workbook = yaml.safe_load(next((tmp_path / "out/content/workbooks").glob("*.yaml")).read_text())
     assert (tmp_path / "out/content/workbooks" / workbook["templateRelativePath"]).is_file()
     exported = deployment(dep.emu, tmp_path / "out" / "content")
     plan = exported.plan()
-    assert {i.action for i in plan.items} == {Action.ADOPT} and len(plan.items) == len(export.items) == 12
+    assert {i.action for i in plan.items} == {Action.ADOPT} and len(plan.items) == len(export.items) == 14
 
 
 def test_the_report_lists_what_the_content_cannot_hold(emulator_factory, repo, tmp_path):
@@ -123,7 +123,7 @@ def test_who_may_be_adopted_and_what_adopting_writes(dep):
     assert plain[kaseya.key].action is Action.FOREIGN and "--adopt takes ownership" in plain[kaseya.key].reason
     assert plain[mesh.key].action is Action.FOREIGN and f"--adopt-from {OTHER_REPOSITORY}" in plain[mesh.key].reason
     assert plain[edited.key].action is Action.FOREIGN  # not equal to the content: never adopted
-    assert sum(1 for i in plain.values() if i.action is Action.ADOPT) == 9  # equal, no metadata at all
+    assert sum(1 for i in plain.values() if i.action is Action.ADOPT) == 11  # equal, no metadata at all
 
     flagged = {i.key: i.action for i in dep.plan(adopt=True).items}
     assert flagged[kaseya.key] is Action.ADOPT and flagged[mesh.key] is Action.FOREIGN
@@ -133,7 +133,7 @@ def test_who_may_be_adopted_and_what_adopting_writes(dep):
 
     resources_before = {d.resource_id: dep.client.get(d.resource_id)["etag"] for d in desired.values()}
     report = apply_plan(named, dep.client)
-    assert report.ok and "11 adopted" in report.summary()
+    assert report.ok and "13 adopted" in report.summary()
     assert {rid: dep.client.get(rid)["etag"] for rid in resources_before} == resources_before  # never written
     after = {i.key: i.action for i in dep.plan().items}
     assert after.pop(edited.key) is Action.FOREIGN and set(after.values()) == {Action.UNCHANGED}
@@ -151,10 +151,10 @@ def test_export_command_writes_content_and_report(emulator, repo, tmp_path):
     result = CliRunner().invoke(app, ["export", *target, "--out", str(out)], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0, result.output
-    assert "Export: 12 item(s) from 1 workspace(s); 12 lossless" in result.output
+    assert "Export: 14 item(s) from 1 workspace(s); 14 lossless" in result.output
     assert json.loads((out / "export-report.json").read_text())["lossless"] is True
     assert "Rules made from templates" in (out / "export-report.md").read_text()
     shutil.copytree(out / "content", tmp_path / "again")
     planned = CliRunner().invoke(app, ["plan", *target, "--content", str(tmp_path / "again"), "--commit", "c1"],
                                  env={"COLUMNS": "200"})
-    assert planned.exit_code == 2 and "12 to adopt" in planned.output
+    assert planned.exit_code == 2 and "14 to adopt" in planned.output

@@ -21,7 +21,7 @@ def export(
     wave: Optional[str] = typer.Option(None, "--wave", help="The workspaces of this wave, de-forked."),
     select: Optional[str] = typer.Option(None, "--select", help="Workspace name globs, comma-separated."),
 ) -> None:
-    """Export rules, hunting queries, parsers and workbooks as content, with a report."""
+    """Export rules, hunting queries, parsers, workbooks, automation rules and watchlists as content, with a report."""
     from packer.connect import connect_fleet
     from packer.views.export import export_summary, write_report
 

@@ -13,7 +13,11 @@ The inverses of the packager's text quirks (packer.bodies.properties):
 - a technique listed more than once (the packager repeats it per sub-technique) is written as
   `techniques`, the list as it is, beside `relevantTechniques`;
 - durations are written in the short form (`1h`, `2d`, `90m`) the content format uses;
-- trigger operators as `gt`/`lt`/`eq`/`ne`.
+- trigger operators as `gt`/`lt`/`eq`/`ne`;
+- an automation rule condition naming an analytic rule of the same workspace by its resource id
+  names it by its bare GUID (rendering makes it the target workspace's id again);
+- a watchlist's items become its CSV, the file named as the watchlist's `source` (the file name
+  Sentinel keeps: the rendered watchlist sends the CSV's name there).
 """
 from __future__ import annotations
 
@@ -25,7 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packer import resource_ids
+from packer.bodies.automation import RULE_ID_PROPERTIES
 from packer.bodies.properties import HUNTING_CATEGORY
+from packer.content.model import WatchlistRow
+from packer.content.watchlist_csv import search_key_errors, to_csv
 from packer.durations import parse_iso8601, to_short
 
 PARSER_NAMESPACE = uuid.UUID("0c7f7a9e-5a43-4c52-9f0e-2a8d3c1b7e11")  # parser ids: uuid5 of the function name
@@ -33,6 +40,9 @@ RULE_KINDS = ("Scheduled", "NRT")
 OPERATORS = {"greaterthan": "gt", "lessthan": "lt", "equal": "eq", "notequal": "ne"}
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+# A CSV name that is safe as a file beside the watchlist's YAML on every OS (and the schema's itemsFile)
+_CSV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,95}\.csv$")
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.I)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,8 @@ class ExportedDoc:
     stem: str  # a safe file name without suffix
     document: dict
     workbook_json: Any = None  # the gallery JSON of a workbook
+    items_csv: str | None = None  # a watchlist's items, as the CSV beside its YAML
+    items_file: str | None = None  # the name that CSV should have (the watchlist's source), when safe
     template: tuple[str, str] | None = None  # (alertRuleTemplateName, templateVersion) of a linked rule
     notes: tuple[str, ...] = field(default=())  # what the conversion itself had to settle
 
@@ -227,3 +239,105 @@ def workbook_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExp
            "version": _version(_metadata_version(metadata)),
            "resourceName": name, "templateRelativePath": f"{stem}.json"}
     return ExportedDoc("Workbook", str(body.get("id", "")), display, "workbooks", stem, doc, workbook_json=gallery)
+
+
+# --- automation rules -----------------------------------------------------------------------------
+
+
+def automation_rule_document(body: dict, metadata: dict | None) -> ExportedDoc | NotExportable:
+    """The API's properties as they are (the content format is AutomationRules.json's), nulls
+    left out (the API treats them as absent), rule ids of this workspace made bare GUIDs."""
+    props, name = _props(body), _name_of(body)
+    display = str(props.get("displayName") or name)
+    if not _GUID.match(name):
+        return NotExportable("AutomationRule", body.get("id", ""), display,
+                             f"resource name {name!r} is not a GUID, and an automation rule's id "
+                             "(its resource name) must be one")
+    workspace = _workspace_of(str(body.get("id", "")))
+    logic = _without_nulls(props.get("triggeringLogic") or {})
+    if logic.get("conditions"):
+        logic["conditions"] = [_bare_rule_ids(c, workspace) for c in logic["conditions"]]
+    doc: dict[str, Any] = {"id": name, "displayName": display, "order": props.get("order"),
+                           "triggeringLogic": logic, "actions": _without_nulls(list(props.get("actions") or [])),
+                           "version": _version(_metadata_version(metadata))}
+    return ExportedDoc("AutomationRule", str(body.get("id", "")), display, "automation-rules",
+                       safe_stem(display, name), doc)
+
+
+def _workspace_of(resource_id: str) -> str:
+    """The workspace id a Sentinel resource id starts with ("" when it has none)."""
+    index = resource_id.lower().find("/providers/microsoft.securityinsights/")
+    return resource_id[:index] if index > 0 else ""
+
+
+def _bare_rule_ids(condition: Any, workspace: str) -> Any:
+    """The inverse of packer.bodies.automation._condition: a value that is exactly the id this
+    workspace's rule would be rendered as becomes the rule's GUID; any other value stays."""
+    if not isinstance(condition, dict) or not isinstance(condition.get("conditionProperties"), dict):
+        return condition
+    props = dict(condition["conditionProperties"])
+    if props.get("propertyName") in RULE_ID_PROPERTIES and isinstance(props.get("propertyValues"), list):
+        props["propertyValues"] = [_bare_rule_id(v, workspace) for v in props["propertyValues"]]
+    for nested in ("innerConditions", "itemConditions"):
+        if isinstance(props.get(nested), list):
+            props[nested] = [_bare_rule_ids(c, workspace) for c in props[nested]]
+    return {**condition, "conditionProperties": props}
+
+
+def _bare_rule_id(value: Any, workspace: str) -> Any:
+    name = resource_ids.name_of(value) if isinstance(value, str) else ""
+    if workspace and _GUID.match(name) and value == resource_ids.alert_rule_id(workspace, name):
+        return name
+    return value
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
+
+
+# --- watchlists -----------------------------------------------------------------------------------
+
+
+def watchlist_document(body: dict, metadata: dict | None, items: list[dict]) -> ExportedDoc | NotExportable:
+    """The watchlist's YAML and its `items` (the live watchlistItems bodies) as CSV, rows in
+    search-key order; NotExportable when the items cannot be a local CSV identified by the key."""
+    props, alias = _props(body), _name_of(body)
+    display = str(props.get("displayName") or alias)
+    rid = str(body.get("id", ""))
+    if str(props.get("sourceType") or "").lower() == "azurestorage":
+        return NotExportable("Watchlist", rid, display, "its items are uploaded from Azure Storage (sourceType "
+                             "AzureStorage); the content format holds a watchlist's items as a local CSV file")
+    key = str(props.get("itemsSearchKey") or "")
+    if not key:
+        return NotExportable("Watchlist", rid, display, "it has no itemsSearchKey, which identifies its items")
+    values = [_item_values(item) for item in items]
+    columns = tuple(dict.fromkeys([c for v in values for c in v] or [key]))
+    rows = tuple(WatchlistRow({c: v.get(c, "") for c in columns}, n) for n, v in enumerate(values, 2))
+    errors = search_key_errors(key, columns, rows)
+    if errors:
+        return NotExportable("Watchlist", rid, display, f"its items cannot be identified by the search key "
+                             f"({len(errors)} problem(s); first: {errors[0][2]})")
+    ordered = tuple(sorted(rows, key=lambda r: r.values[key].lower()))
+    doc: dict[str, Any] = {"watchlistAlias": alias, "displayName": display}
+    if props.get("description"):
+        doc["description"] = str(props["description"])
+    doc["itemsSearchKey"] = key
+    if props.get("provider"):
+        doc["provider"] = str(props["provider"])
+    if props.get("labels"):
+        doc["labels"] = [str(label) for label in props["labels"]]
+    doc["version"] = _version(_metadata_version(metadata))
+    source = str(props.get("source") or "")
+    return ExportedDoc("Watchlist", rid, display, "watchlists", safe_stem(display, alias), doc,
+                       items_csv=to_csv(columns, ordered),
+                       items_file=source if _CSV_NAME.match(source) and not _RESERVED.match(source) else None)
+
+
+def _item_values(item: dict) -> dict[str, str]:
+    """An item's values by column, as text (a null is an empty cell)."""
+    values = (item.get("properties") or {}).get("itemsKeyValue") or {}
+    return {str(c): "" if v is None else str(v) for c, v in values.items()}

@@ -1,5 +1,6 @@
 """Write exported documents as content files: YAML (multi-line text as literal blocks), workbook
-JSON beside its metadata, under the content folders of packer.content.load.FOLDERS."""
+JSON beside its metadata, a watchlist's items CSV beside its YAML, under the content folders of
+packer.content.load.FOLDERS."""
 from __future__ import annotations
 
 import json
@@ -45,14 +46,27 @@ def write_docs(docs: list[ExportedDoc], content_root: Path) -> dict[str, Path]:
             n += 1
             stem = f"{doc.stem}-{n}"
         used.add(f"{doc.folder}/{stem}".lower())
-        folder = content_root / doc.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        document = dict(doc.document)
-        if doc.workbook_json is not None:
-            document["templateRelativePath"] = f"{stem}.json"
-            (folder / f"{stem}.json").write_text(json.dumps(doc.workbook_json, indent=2, ensure_ascii=False) + "\n",
-                                                 encoding="utf-8")
-        path = folder / f"{stem}.yaml"
-        path.write_text(dump_yaml(document), encoding="utf-8")
-        written[doc.resource_id.lower()] = path
+        written[doc.resource_id.lower()] = write_doc(doc, content_root / doc.folder, stem, used)
     return written
+
+
+def write_doc(doc: ExportedDoc, folder: Path, stem: str, used: set[str]) -> Path:
+    """`doc` as `folder`/`stem`.yaml, with its workbook JSON or items CSV beside it. The CSV keeps
+    the watchlist's source name unless another CSV of the folder has it (then `stem`.csv: the
+    round trip reports the source as lost)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    document = dict(doc.document)
+    if doc.workbook_json is not None:
+        document["templateRelativePath"] = f"{stem}.json"
+        (folder / f"{stem}.json").write_text(json.dumps(doc.workbook_json, indent=2, ensure_ascii=False) + "\n",
+                                             encoding="utf-8")
+    if doc.items_csv is not None:
+        name = doc.items_file if doc.items_file and f"{folder}/{doc.items_file}".lower() not in used else f"{stem}.csv"
+        used.add(f"{folder}/{name}".lower())
+        if name != f"{stem}.csv":
+            document["itemsFile"] = name
+        with open(folder / name, "w", encoding="utf-8", newline="") as csv_file:  # values keep their line breaks
+            csv_file.write(doc.items_csv)
+    path = folder / f"{stem}.yaml"
+    path.write_text(dump_yaml(document), encoding="utf-8")
+    return path

@@ -7,7 +7,9 @@ most common name become one item, and copies under another name are separate ite
 the report). Among the copies of one item, the most common document is the item; a workspace
 whose copy differs only in what overlays can set (severity, enabled, queryFrequency,
 queryPeriod, triggerThreshold, or an exclusion appended to the query: packer.overlay) gets an
-overlay in the generated targets.yaml. A copy that differs in anything else cannot be expressed:
+overlay in the generated targets.yaml; a watchlist whose copy differs only in its items gets
+its own items CSV (`watchlist-items/<workspace>/<alias>.csv`, the overlay's `watchlists`). A copy
+that differs in anything else cannot be expressed:
 it is written under `forks/<workspace>/`, the item is disabled in that workspace (so the
 workspace's rule is left as it is), and the report says so. An item is disabled where it does
 not exist.
@@ -27,7 +29,7 @@ from typing import Any
 import yaml
 
 from packer.export.convert import ExportedDoc
-from packer.export.files import check_empty, dump_yaml, write_docs
+from packer.export.files import check_empty, dump_yaml, write_doc, write_docs
 from packer.export.workspace import (
     WorkspaceExport,
     WorkspaceRead,
@@ -39,6 +41,7 @@ from packer.targets import load_inventory
 
 OVERRIDABLE = ("severity", "enabled", "queryFrequency", "queryPeriod", "triggerThreshold")
 FORKS = "forks"
+WATCHLIST_ITEMS = "watchlist-items"  # beside targets.yaml: each workspace's own watchlist items
 _EXCLUSION = re.compile(r"^\n\| where not\((?P<column>[A-Za-z_][A-Za-z0-9_]*) in~ \((?P<values>.*)\)\)"
                         r"(?: // exclusion: (?P<reason>.*))?\n$")
 _COMMENT = re.compile(r"//[^\n]*")
@@ -92,8 +95,9 @@ class _Plan:
     """What de-forking decided: documents to write, overlays per workspace, the report."""
 
     docs: list[ExportedDoc] = field(default_factory=list)
-    overlays: dict[str, dict[str, list]] = field(default_factory=dict)
+    overlays: dict[str, dict[str, Any]] = field(default_factory=dict)  # section -> entries (watchlists: alias -> CSV)
     forks: list[tuple[str, ExportedDoc]] = field(default_factory=list)
+    items_files: dict[str, str] = field(default_factory=dict)  # a workspace's watchlist CSV (posix, from out) -> text
     items: list[ItemReport] = field(default_factory=list)
     item_docs: list[ExportedDoc] = field(default_factory=list)  # each item's document
     names: dict[str, ExportedDoc] = field(default_factory=dict)  # resource name -> the item written under it
@@ -102,6 +106,13 @@ class _Plan:
         entries = self.overlays.setdefault(workspace, {}).setdefault(section, [])
         if entry not in entries:
             entries.append(entry)
+
+    def own_items(self, workspace: str, doc: ExportedDoc) -> None:
+        """`doc`'s items as `workspace`'s own: a CSV the overlay's `watchlists` names."""
+        alias = _content_id(doc)
+        path = f"{WATCHLIST_ITEMS}/{workspace}/{alias}.csv"
+        self.items_files[path] = str(doc.items_csv)
+        self.overlays.setdefault(workspace, {}).setdefault("watchlists", {})[alias] = path
 
 
 def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) -> FleetExport:
@@ -112,6 +123,10 @@ def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) ->
     plan = defork(reads)
     files = write_docs(plan.docs, out / "content")
     _write_forks(plan, out)
+    for path, text in plan.items_files.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        with open(out / path, "w", encoding="utf-8", newline="") as csv_file:  # values keep their line breaks
+            csv_file.write(text)
     targets_file = out / "targets.yaml"
     targets_file.write_text(inventory_text(Path(inventory_path), plan.overlays, [r.target.name for r in reads]),
                             encoding="utf-8")
@@ -122,7 +137,7 @@ def export_fleet(reads: list[WorkspaceRead], inventory_path: Path, out: Path) ->
     for read in reads:
         here = inventory.content_for(content, inventory.target(read.target.name))
         items = []
-        for rid, lost in lost_fields(here, read.target, read.state).items():
+        for rid, lost in lost_fields(here, read.target, read.state, read.watchlist_items).items():
             doc = by_name[rid.rsplit("/", 1)[-1]]
             item = exported_item(doc, files[doc.resource_id.lower()], out, read.state, lost, problems)
             items.append(replace(item, resource_id=rid))
@@ -185,20 +200,27 @@ def _resource_name(doc: ExportedDoc) -> str:
 
 
 def _one_item(plan: _Plan, copies: list[Copy], order: list[str], same_rule_as: str | None) -> None:
-    counted = Counter(json.dumps(c.doc.document, sort_keys=True) for c in copies)
-    base = next(c.doc for c in copies if json.dumps(c.doc.document, sort_keys=True) == counted.most_common(1)[0][0])
+    counted = Counter(_signature(c.doc) for c in copies)
+    base = next(c.doc for c in copies if _signature(c.doc) == counted.most_common(1)[0][0])
     plan.docs.append(base)
     plan.names[_resource_name(base)] = base
     select = {"id": _content_id(base), "kind": base.kind}
     identical, overlays, forks = [], [], []
     for copy in copies:
-        if copy.doc.document == base.document:
+        if _signature(copy.doc) == _signature(base):
             identical.append(copy.workspace)
+            continue
+        if copy.doc.items_csv is not None and _signature(replace(copy.doc, items_csv=base.items_csv)) == \
+                _signature(base):  # a watchlist with items of its own
+            plan.own_items(copy.workspace, copy.doc)
+            overlays.append((copy.workspace, "items"))
             continue
         expressed = _overlay_for(base.document, copy.doc.document)
         if expressed is None:
-            what = ", ".join(k for k in sorted(set(base.document) | set(copy.doc.document))
-                             if base.document.get(k) != copy.doc.document.get(k))
+            what = ", ".join([k for k in sorted(set(base.document) | set(copy.doc.document))
+                              if base.document.get(k) != copy.doc.document.get(k)]
+                             + (["items"] if copy.doc.items_csv != base.items_csv else [])
+                             + (["source"] if copy.doc.items_file != base.items_file else []))
             plan.forks.append((copy.workspace, copy.doc))
             plan.overlay(copy.workspace, "disable", dict(select))
             forks.append((copy.workspace, f"{FORKS}/{copy.workspace}/{copy.doc.folder}/{copy.doc.stem}.yaml", what))
@@ -218,8 +240,14 @@ def _one_item(plan: _Plan, copies: list[Copy], order: list[str], same_rule_as: s
     plan.item_docs.append(base)
 
 
+def _signature(doc: ExportedDoc) -> str:
+    """What makes two copies the same item: the document, and a watchlist's items and CSV name."""
+    return json.dumps([doc.document, doc.items_csv, doc.items_file], sort_keys=True)
+
+
 def _content_id(doc: ExportedDoc) -> str:
-    return str(doc.document.get("workbookKey") or doc.document["id"])
+    """The id an overlay selects the item by (ContentItem.content_id)."""
+    return str(doc.document.get("workbookKey") or doc.document.get("watchlistAlias") or doc.document["id"])
 
 
 def _overlay_for(base: dict, copy: dict) -> tuple[dict, dict] | None:
@@ -264,15 +292,12 @@ def _exclusion(base: str, copy: str) -> dict | None:
 
 
 def _write_forks(plan: _Plan, out: Path) -> None:
+    used: set[str] = set()
     for workspace, doc in plan.forks:
-        folder = out / FORKS / workspace / doc.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{doc.stem}.yaml").write_text(dump_yaml(doc.document), encoding="utf-8")
-        if doc.workbook_json is not None:
-            (folder / f"{doc.stem}.json").write_text(json.dumps(doc.workbook_json, indent=2), encoding="utf-8")
+        write_doc(doc, out / FORKS / workspace / doc.folder, doc.stem, used)
 
 
-def inventory_text(source: Path, overlays: dict[str, dict[str, list]], exported: list[str]) -> str:
+def inventory_text(source: Path, overlays: dict[str, dict[str, Any]], exported: list[str]) -> str:
     """The inventory's exported workspaces, each with the generated overlay instead of its own
     (tenant overlays go too: the exported content already holds what they changed)."""
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
@@ -283,6 +308,7 @@ def inventory_text(source: Path, overlays: dict[str, dict[str, list]], exported:
         workspace.pop("overlay", None)
         generated = overlays.get(workspace.get("name"))
         if generated:
-            workspace["overlay"] = {k: generated[k] for k in ("disable", "overrides", "exclusions") if k in generated}
+            workspace["overlay"] = {k: generated[k] for k in ("disable", "overrides", "exclusions", "watchlists")
+                                    if k in generated}
     header = "# Generated by `sentinel-packer export --all`: each workspace's differences from the shared content.\n"
     return header + dump_yaml(data)

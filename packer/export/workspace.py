@@ -1,10 +1,11 @@
 """Export one workspace's Sentinel content as content files, and prove the round trip.
 
 `read_workspace` lists the workspace as plan does (packer.plan.live: the same list calls,
-paced by the client's budget) and converts every alert rule, hunting query, parser and
-workbook (packer.export.convert). `export_workspace` writes them under a content folder, then
-reads that folder back through validation and renders every item again for this workspace
-with the code plan uses (packer.bodies.resources): every field whose rendered value differs
+paced by the client's budget, plus each watchlist's items as plan lists them) and converts every
+alert rule, hunting query, parser, workbook, automation rule and watchlist
+(packer.export.convert). `export_workspace` writes them under a content folder, then reads that
+folder back through validation and renders every item again for this workspace with the code
+plan uses (packer.bodies.resources): every field whose rendered value differs
 from the live one is a field the content format cannot hold, and is listed in the report
 with both values, as is every file validation refuses (moved to `unexported/`, so the
 content folder stays valid) and every item the format cannot hold at all. Nothing is
@@ -13,16 +14,21 @@ dropped silently.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
-from packer.bodies.resources import desired_resources
+from packer import resource_ids
+from packer.bodies.automation import live_items_by_key, watchlist_state
+from packer.bodies.resources import DesiredResource, ResourceType, desired_resources
 from packer.content.model import ContentSet
 from packer.export.convert import (
     ExportedDoc,
     NotExportable,
+    automation_rule_document,
     rule_document,
     saved_search_document,
+    watchlist_document,
     workbook_document,
 )
 from packer.export.files import check_empty, write_docs
@@ -64,6 +70,7 @@ class WorkspaceRead:
     docs: tuple[ExportedDoc, ...]
     not_exportable: tuple[NotExportable, ...] = ()
     other_searches: tuple[str, ...] = ()  # saved searches that are no Sentinel content (other categories)
+    watchlist_items: Mapping[str, tuple[dict, ...]] = field(default_factory=dict)  # lower-cased watchlist id -> items
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ def read_workspace(client: WorkspaceClient) -> WorkspaceRead:
     docs: list[ExportedDoc] = []
     refused: list[NotExportable] = []
     others: list[str] = []
+    items: dict[str, tuple[dict, ...]] = {}
     for rid, body in sorted(state.resources.items()):
         meta = state.metadata_of(body.get("id", rid))
         if "/alertrules/" in rid:
@@ -96,13 +104,19 @@ def read_workspace(client: WorkspaceClient) -> WorkspaceRead:
                 continue
         elif "/microsoft.insights/workbooks/" in rid:
             converted = workbook_document(body, meta)
-        else:  # kinds added since (automation rules, watchlists): listed, never dropped silently
+        elif "/automationrules/" in rid:
+            converted = automation_rule_document(body, meta)
+        elif "/watchlists/" in rid:
+            listed = client.list_collection(resource_ids.watchlist_items_collection(body.get("id", rid)))
+            items[rid.lower()] = tuple(listed)
+            converted = watchlist_document(body, meta, list(listed))
+        else:  # a kind added to the registry since: listed, never dropped silently
             kind = rid.rsplit("/", 2)[-2]
             converted = NotExportable(kind, body.get("id", rid), str(body_value(body, "properties", "displayName")
                                                                        or rid.rsplit("/", 1)[-1]),
                                       f"export does not write {kind} yet")
         (docs if isinstance(converted, ExportedDoc) else refused).append(converted)
-    return WorkspaceRead(client.target, state, tuple(docs), tuple(refused), tuple(others))
+    return WorkspaceRead(client.target, state, tuple(docs), tuple(refused), tuple(others), items)
 
 
 def export_workspace(client: WorkspaceClient, out: Path) -> WorkspaceExport:
@@ -112,7 +126,7 @@ def export_workspace(client: WorkspaceClient, out: Path) -> WorkspaceExport:
     read = read_workspace(client)
     files = write_docs(list(read.docs), content_root)
     content, problems = load_exported(content_root, Path(out))
-    lost = lost_fields(content, read.target, read.state)
+    lost = lost_fields(content, read.target, read.state, read.watchlist_items)
     items = tuple(exported_item(doc, files[doc.resource_id.lower()], Path(out), read.state,
                         lost.get(doc.resource_id.lower(), ()), problems) for doc in read.docs)
     return WorkspaceExport(read.target, items, read.not_exportable, read.other_searches, content_root)
@@ -139,15 +153,29 @@ def load_exported(content_root: Path, out: Path) -> tuple[ContentSet, dict[Path,
     return report.content, moved
 
 
-def lost_fields(content: ContentSet, target: Target, state: LiveState) -> dict[str, tuple[FieldChange, ...]]:
+def lost_fields(content: ContentSet, target: Target, state: LiveState,
+                watchlist_items: Mapping[str, tuple[dict, ...]] | None = None) -> dict[str, tuple[FieldChange, ...]]:
     """By lower-cased resource id: the fields where the content, rendered for `target` as plan
-    renders it, differs from the live resource."""
+    renders it, differs from the live resource (a watchlist: what plan compares, its properties
+    and its items by search key, `watchlist_items` holding the live items by watchlist id)."""
     out: dict[str, tuple[FieldChange, ...]] = {}
     for desired in desired_resources(content, target):
         live = state.resource(desired.resource_id)
-        if live is not None:
+        if live is None:
+            continue
+        if desired.resource_type == ResourceType.WATCHLIST:
+            listed = (watchlist_items or {}).get(desired.resource_id.lower(), ())
+            out[desired.resource_id.lower()] = watchlist_changes(live, list(listed), desired)
+        else:
             out[desired.resource_id.lower()] = field_changes(live, desired.body)
     return out
+
+
+def watchlist_changes(live: dict, items: list[dict], desired: DesiredResource) -> tuple[FieldChange, ...]:
+    key = str((live.get("properties") or {}).get("itemsSearchKey") or "")
+    live_values = {k: (b.get("properties") or {}).get("itemsKeyValue") or {}
+                   for k, b in live_items_by_key(key, items).items()}
+    return field_changes(watchlist_state(live, live_values), watchlist_state(desired.body, desired.children))
 
 
 def exported_item(doc: ExportedDoc, path: Path, out: Path, state: LiveState, lost: tuple[FieldChange, ...],
