@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import CONTENT, shared_path
+from conftest import CONTENT, kql_or_skip, shared_path
 from packer.cli import app
 from packer.content.load import load_content_unchecked
 from packer.errors import PackerError, ValidationFailed
@@ -140,6 +140,24 @@ def test_cli_strict_build_fails_on_a_warning_and_writes_nothing(tmp_path: Path) 
     (problem,) = failed.value.report.errors
     assert (problem.path.name, problem.field) == (rule.name, "colour")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_kql_error_found_while_the_package_renders_still_stops_the_build(tmp_path: Path) -> None:
+    """build renders the package while the worker analyses the queries: a query error must still
+    leave nothing written, and an error-free build writes what validation passed."""
+    kql_or_skip()
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    rule = next((content / "analytic-rules").glob("*.yaml"))
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("query: |\n", "query: |\n  DeviceNetworkEvents | where | take\n", 1), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as failed:
+        build_content(content, tmp_path / "out", strict=False)
+    assert [(p.path.name, p.code.startswith("kql.")) for p in failed.value.report.errors] == [(rule.name, True)]
+    assert not (tmp_path / "out").exists()
+    rule.write_text(text, encoding="utf-8")
+    built = build_content(content, tmp_path / "out")
+    assert built.files and (tmp_path / "out" / "Package" / "mainTemplate.json").is_file()
 
 
 def test_cli_reports_skipped_content_and_unread_keys_by_name(tmp_path: Path) -> None:

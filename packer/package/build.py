@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from packer.content.model import ContentSet
 from packer.errors import ConfigError, PackerError
 from packer.package.archive import package_zip
 from packer.package.checks import check_create_ui_text, check_template_text
@@ -82,18 +84,29 @@ def write_files(out: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
 
 
 def build_package(package: PackageInput, out: Path, version: str | None = None) -> BuildResult:
+    version, files = _rendered(package, version)
+    return BuildResult(Path(out), package.solution.name, version, write_files(Path(out), files), package.skipped)
+
+
+def _rendered(package: PackageInput, version: str | None) -> tuple[str, dict[str, bytes]]:
     version = version or package.solution.version
     if not PACKAGE_VERSION.fullmatch(version):  # it also names the zip: never a path
         raise PackerError(f"package version '{version}' is not X.Y.Z (e.g. 3.0.0); Content Hub compares versions "
                           "as three numbers. Set it in solution.yaml (Version in the data file) or --solution-version")
-    files = render_files(package, version)
-    return BuildResult(Path(out), package.solution.name, version, write_files(Path(out), files), package.skipped)
+    return version, render_files(package, version)
+
+
+def _package_of(content: ContentSet, version: str | None) -> tuple[PackageInput, str, dict[str, bytes]]:
+    package = from_content_set(content)
+    return (package, *_rendered(package, version))
 
 
 def build_content(root: Path, out: Path, version: str | None = None, kql: bool = True,
                   check_versions_against: str | None = None, strict: bool = False) -> BuildResult:
     """Validate a content folder (packer.validate; `strict`: warnings fail too) and build its package.
 
+    The package is rendered on another thread while the KQL worker analyses the queries (they
+    are independent, and each takes a core); it is written only once validation passed.
     With `check_versions_against` (a git ref), fail before writing anything when an item
     changed since that ref without a higher version (packer.package.versions).
     """
@@ -101,12 +114,16 @@ def build_content(root: Path, out: Path, version: str | None = None, kql: bool =
 
     if Path(root).is_file():  # a lone solution.yaml would build an empty package
         raise ConfigError(f"--content {root} is a file; give the content folder that holds solution.yaml")
-    content_set = load_content(Path(root), kql=kql, strict=strict)
+    with ThreadPoolExecutor(1, thread_name_prefix="render") as pool:
+        rendering: list[Future] = []
+        content_set = load_content(Path(root), kql=kql, strict=strict,
+                                   before_kql=lambda content: rendering.append(pool.submit(_package_of, content, version)))
+        package, version, files = rendering[0].result()  # validation passed: what was rendered is final
     if check_versions_against:
         from packer.package.versions import check_versions
 
         check_versions(Path(root), check_versions_against, content_set)
-    return build_package(from_content_set(content_set), out, version)
+    return BuildResult(Path(out), package.solution.name, version, write_files(Path(out), files), package.skipped)
 
 
 def build_solution_input(data_file: Path, out: Path, workbooks_metadata: Path | None = None,

@@ -5,7 +5,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from packer.content.load import (
     FOLDERS, KINDS, SOLUTION_FILE, YAML_SUFFIXES, content_set, discover, solution_from, yaml_files,
@@ -23,11 +23,14 @@ INVENTORY_FILE_NAMES = ("targets.yaml", "targets.yml")
 
 
 def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | None = None,
-                   strict: bool = False) -> ValidationReport:
+                   strict: bool = False,
+                   before_kql: Callable[[ContentSet], None] | None = None) -> ValidationReport:
     """Check every file under `paths` and report all problems at once; never raises for bad input
     (a broken KQL analysis raises KqlFailed; `require_kql`: see packer.kql.check_content).
     `strict`: every warning is an error (unknown keys, case variants, non-ASCII text...), and a
-    file with one is left out of the content.
+    file with one is left out of the content. `before_kql` is called with the content when the
+    files had no errors, just before the KQL pass (build starts rendering then, on another
+    thread, while the worker analyses): if the pass finds no error, that content is final.
 
     A folder holding solution.yaml is a content root (kinds come from its layout); other files
     and folders get their kind from the folder name (analytic rules, hunting queries...) or fields.
@@ -56,6 +59,8 @@ def validate_paths(paths: Iterable[Path], kql: bool = True, require_kql: bool | 
             report.problems.append(result.build_problem)
     report.content = _build_content([r for r in results if not r.has_errors])
     report.kql_status = "skipped: disabled (--no-kql)"
+    if before_kql is not None and not report.errors:
+        before_kql(report.content)
     if kql:
         kql_problems, report.kql_status, facts = _run_kql(report.content, require_kql)
         if kql_problems:
@@ -86,10 +91,11 @@ def _is_inventory(path: Path) -> bool:
     return path.suffix.lower() in YAML_SUFFIXES and looks_like_inventory(path)
 
 
-def load_content(root: Path, kql: bool = True, require_kql: bool | None = None, strict: bool = False) -> ContentSet:
+def load_content(root: Path, kql: bool = True, require_kql: bool | None = None, strict: bool = False,
+                 before_kql: Callable[[ContentSet], None] | None = None) -> ContentSet:
     """The validated ContentSet of a content root; raises ValidationFailed (with the report) on any
-    error (with `strict`, on any warning too)."""
-    report = validate_paths([root], kql=kql, require_kql=require_kql, strict=strict)
+    error (with `strict`, on any warning too). `before_kql`: see validate_paths."""
+    report = validate_paths([root], kql=kql, require_kql=require_kql, strict=strict, before_kql=before_kql)
     if report.errors:
         raise ValidationFailed(len(report.errors), report)
     return report.content
