@@ -89,7 +89,9 @@ class Handlers:
                                                route.resource_group)
         if route.kind.scope in ("sentinel", "watchlist") and not self.onboarded.get(route.workspace_id.lower()):
             raise armerrors.not_onboarded(route.workspace)
-        if route.kind.scope == "watchlist" and self.store.read(_watchlist_id(route)) is None:
+        # A delete's status is polled after its watchlist is gone (pulumi/pulumi-azure-native#4816).
+        if (route.kind.scope == "watchlist" and route.kind.name != "watchlistStatuses"
+                and self.store.read(_watchlist_id(route)) is None):
             raise ArmError(404, "NotFound", f"Watchlist '{route.parent}' was not found.")
 
     # --- generic resources -------------------------------------------------------------------
@@ -170,7 +172,8 @@ class Handlers:
                 self.store.write(resource_id, watchlists.uploaded(current))
 
         operation = self.operations.start(watchlists.status_collection(resource_id), resource_id, complete,
-                                          config.watchlist_upload_polls, config.watchlist_upload_seconds)
+                                          config.watchlist_upload_polls, config.watchlist_upload_seconds,
+                                          kind="upload")
         # The 201 documents Azure-AsyncOperation alone (Watchlists.json): no Location.
         return operations.accepted_headers(call.request.base_url, operation.status_id, call.api_version,
                                            location=False)
@@ -200,19 +203,41 @@ class Handlers:
         return Response(200, self._shown(kind, stored, call))
 
     def _delete(self, call: Call) -> Response:
+        is_watchlist = call.route.kind.name == "watchlists"
         with self.store.lock:
             existing = self.store.read(call.route.resource_id)
             if existing is not None:
                 resources.check_preconditions(call, None, existing)
-                if call.route.kind.name == "watchlists" and self.operations.running_on(call.route.resource_id):
-                    raise watchlists.delete_refused(call.route.name)
-                self.store.delete(call.route.resource_id)
-                if call.route.kind.name == "watchlists":  # its items go with it
-                    for item in self.store.iter_under(resource_ids.watchlist_items_collection(call.route.resource_id)):
-                        self.store.delete(item["id"])
+                if is_watchlist:
+                    running = self.operations.running_on(call.route.resource_id)
+                    if running is not None:
+                        raise watchlists.delete_refused(call.route.name, running.kind)
+                    if watchlists.deletes_asynchronously(call.api_version):
+                        return self._delete_watchlist_later(call)
+                    self._delete_watchlist(call.route.resource_id)
+                else:
+                    self.store.delete(call.route.resource_id)
         if existing is None and call.route.kind.name == "savedSearches":
             return Response(200)  # SavedSearches_Delete lists only 200 (SavedSearches.json 2025-07-01)
         return Response(200 if existing is not None else 204)
+
+    def _delete_watchlist(self, resource_id: str) -> None:
+        """The watchlist and its items (they live under it)."""
+        with self.store.lock:
+            self.store.delete(resource_id)
+            for item in self.store.iter_under(resource_ids.watchlist_items_collection(resource_id)):
+                self.store.delete(item["id"])
+
+    def _delete_watchlist_later(self, call: Call) -> Response:
+        """202 + Azure-AsyncOperation and Location (Watchlists_Delete); the watchlist and its items
+        go when the operation completes, as an upload's items come (watchlists.py)."""
+        resource_id, config = call.route.resource_id, self.config
+        operation = self.operations.start(watchlists.status_collection(resource_id), resource_id,
+                                          lambda: self._delete_watchlist(resource_id),
+                                          config.watchlist_upload_polls, config.watchlist_upload_seconds,
+                                          kind="delete")
+        return Response(202, None, operations.accepted_headers(call.request.base_url, operation.status_id,
+                                                               call.api_version))
 
     # --- read-only and special resources ------------------------------------------------------
     def _read_only(self, call: Call, one, many) -> Response:

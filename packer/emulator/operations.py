@@ -2,7 +2,8 @@
 status URL, polled until `status` is terminal (Succeeded here).
 
 Used by custom tables (tables.py: done at once, the first poll says Succeeded) and by watchlist
-uploads (watchlists.py: the items appear only when the operation completes). An operation
+uploads and deletes (watchlists.py: the items appear, or the watchlist and its items go, only when
+the operation completes). An operation
 completes after `polls` status polls have answered InProgress, or once `seconds` have passed
 whether anyone polls or not (the service works on without being asked); its `complete`
 callback then does the deferred work. Status bodies follow OperationStatusResult
@@ -30,6 +31,7 @@ class Operation:
     complete: Callable[[], None] | None
     start_time: str
     end_time: str | None = None
+    kind: str = "write"                  # what it does ("upload", "delete"...): what a refusal names
 
     @property
     def done(self) -> bool:
@@ -54,11 +56,11 @@ class Operations:
         self._pending: dict[str, Operation] = {}  # what settle() looks at: every request calls it
 
     def start(self, status_collection: str, resource_id: str, complete: Callable[[], None] | None = None,
-              polls: int = 0, seconds: float = 0.0) -> Operation:
+              polls: int = 0, seconds: float = 0.0, kind: str = "write") -> Operation:
         """A new operation whose status is at `{status_collection}/{name}`. With polls=0 it is done at once."""
         name = str(uuid.uuid4())
         operation = Operation(name, f"{status_collection}/{name}", resource_id, max(0, polls),
-                              self._clock() + seconds, complete, utc_now())
+                              self._clock() + seconds, complete, utc_now(), kind=kind)
         with self._lock:
             self._by_name[name] = operation
             self._pending[name] = operation

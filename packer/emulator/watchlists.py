@@ -21,6 +21,16 @@ items only when the operation completes (operations.py: after `watchlist_upload_
 `watchlist_upload_seconds`); then uploadStatus is Complete and provisioningState Succeeded.
 A DELETE meanwhile is refused: 409 Conflict (INFERRED: no public report shows the service's
 code or wording for it).
+
+The delete is asynchronous too, from api-version 2024-04-01-preview on: Watchlists_Delete is
+`x-ms-long-running-operation` (`final-state-via: azure-async-operation`) answering 202 with
+Azure-AsyncOperation and Location, or 204 (Watchlists.json 2024-09-01); Microsoft: "the
+2024-04-01-preview or later API versions ... will return a 202 (Accepted) status code for the
+Delete a Watchlist action, along with an Azure-AsyncOperation header" (Azure/Azure-Sentinel#10044).
+Its status is polled at the same `watchlistStatuses` URL, which still answers once the watchlist
+is gone (pulumi/pulumi-azure-native#4816). DeleteWatchlist.json's 200 is what older versions
+answer (their delete was synchronous). Here the watchlist and its items go when the operation
+completes (the same polls/seconds as an upload); a second DELETE meanwhile is refused (409).
 """
 from __future__ import annotations
 
@@ -84,6 +94,17 @@ def status_collection(watchlist_id: str) -> str:
     return f"{watchlist_id}/{STATUSES}"
 
 
-def delete_refused(alias: str) -> ArmError:
+ASYNC_DELETE_FROM = "2024-04-01"  # the date of the first api-version whose delete is asynchronous
+
+
+def deletes_asynchronously(api_version: str) -> bool:
+    """Whether a DELETE at `api_version` answers 202 (Azure/Azure-Sentinel#10044), else 200 at once."""
+    return api_version[:10] >= ASYNC_DELETE_FROM
+
+
+def delete_refused(alias: str, running: str = "upload") -> ArmError:
+    if running == "delete":
+        return ArmError(409, "Conflict", f"Watchlist '{alias}' is already being deleted. Poll the "
+                                         "Azure-AsyncOperation of the first delete until it has completed.")
     return ArmError(409, "Conflict", f"Watchlist '{alias}' cannot be deleted while its upload is in progress "
                                      "(uploadStatus InProgress). Try again once the upload has completed.")

@@ -21,7 +21,8 @@ Retries, deliberately split:
   apply layer re-reads and decides (packer.apply.writes, with tenacity).
 Long-running writes: a PUT answered with an Azure-AsyncOperation header (a watchlist with
 rawContent) returns only once the operation has succeeded, polled through the same pipeline
-(packer.remote.operations, bounded by `operation_timeout`), with the resource as read after it.
+(packer.remote.operations, bounded by `operation_timeout`), with the resource as read after it;
+a DELETE answered so (a watchlist, 202) returns once its operation has completed.
 Concurrency: at most `max_concurrency` requests in flight per client (one client = one
 workspace). `rate_limiter` (see packer.remote.limits) is acquired before every attempt of the
 `rate_limited_operations` (writes and deletes by default; add READ to pace reads too).
@@ -173,28 +174,34 @@ class WorkspaceClient:
         # final-state-via azure-async-operation on a PUT: the resource, read again once done.
         return self.get(resource_id) or answered
 
-    def wait_for_operation(self, status_url: str, resource_id: str) -> dict:
+    def wait_for_operation(self, status_url: str, resource_id: str, method: str = "PUT") -> dict:
         """Poll an Azure-AsyncOperation URL (it carries its own api-version) until it succeeds;
-        OperationFailed when it fails or outlasts `operation_timeout`."""
+        OperationFailed when it fails or outlasts `operation_timeout`. A delete's wait also ends
+        once the resource reads as gone (packer.remote.operations)."""
         def poll() -> tuple[dict, str | None]:
             try:
                 response = self._checked("GET", status_url, resource_id=resource_id)
             except ConnectionFailed as exc:  # not the write's outcome: that one was answered
-                raise OperationFailed(None, "OperationStatusUnknown", f"{describe(resource_id)}: its status "
-                                      f"could not be read ({exc.message})", resource_id, "GET") from None
+                raise OperationFailed(None, "OperationStatusUnknown", f"{describe(resource_id, method)}: its "
+                                      f"status could not be read ({exc.message})", resource_id, "GET") from None
             return _json(response), response.headers.get("Retry-After")
 
+        gone = (lambda: self.get(resource_id) is None) if method == "DELETE" else None
         return wait_for_operation(poll, resource_id, timeout=self.operation_timeout,
-                                  interval=self.operation_poll_interval)
+                                  interval=self.operation_poll_interval, method=method, gone=gone)
 
     def delete(self, resource_id: str, etag: str | None = None) -> bool:
-        """Delete; False when it was already gone (ARM answers 204 or 404: done either way)."""
+        """Delete; False when it was already gone (ARM answers 204 or 404: done either way).
+        A delete answered 202 with Azure-AsyncOperation (a watchlist) returns once it has completed."""
         headers = {"If-Match": etag} if etag else {}
         try:
             response = self._checked("DELETE", resource_id, params={"api-version": api_version_for(resource_id)},
                                      headers=headers, retry_read=0)
         except NotFound:
             return False
+        operation = response.headers.get("Azure-AsyncOperation")
+        if operation:
+            self.wait_for_operation(operation, resource_id, "DELETE")
         return response.status_code != 204
 
     # --- transport ----------------------------------------------------------------------------
