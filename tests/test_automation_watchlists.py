@@ -2,6 +2,7 @@
 allowlist and tagging rule plan, apply, re-plan to nothing, and a changed CSV row is one write."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -115,6 +116,52 @@ def test_an_upload_that_does_not_complete_fails_its_watchlist_and_writes_no_meta
     assert meta and all(emu.store.get(m) is None for m in meta)
     blocked = _item(dep.plan(), ALLOWLIST)  # still uploading: nothing is planned over it
     assert blocked.action is Action.BLOCKED and "upload is still in progress" in blocked.reason
+    dep.client.close()
+
+
+
+def _applied_then_removed(emu, repo, **client_kwargs):
+    from tests.plankit import deployment
+
+    dep = deployment(emu, repo, **client_kwargs)
+    dep.apply()
+    (dep.root / "watchlists" / "RMMAllowlist.yaml").unlink()
+    return dep
+
+
+def test_a_pruned_watchlist_is_gone_when_apply_returns_and_a_replan_is_empty(emulator_factory, repo):
+    """Watchlists_Delete is long-running (202 + Azure-AsyncOperation): apply --prune polls it to
+    Succeeded, so the watchlist and its items are gone before the next plan reads the workspace."""
+    emu = _uploading_emulator(emulator_factory, watchlist_upload_polls=2, watchlist_upload_seconds=600)
+    dep = _applied_then_removed(emu, repo)
+    watchlist = dep.target.workspace_id + "/providers/Microsoft.SecurityInsights/watchlists/RMMAllowlist"
+    assert dep.emu.store.list(f"{watchlist}/watchlistItems/")
+    plan = dep.plan()
+    assert _item(plan, ALLOWLIST).action is Action.PRUNE
+    seen = len(emu.requests)
+    report = dep.apply(plan, prune=True)
+    pruned = next(r for r in report.results if r.key == ALLOWLIST)
+    assert pruned.outcome.value == "deleted", report.results
+    log = [(r.method, r.path.lower(), r.status) for r in list(emu.requests)[seen:]]
+    assert ("DELETE", watchlist.lower(), 202) in log
+    polls = [s for m, p, s in log if m == "GET" and p.startswith(f"{watchlist.lower()}/watchliststatuses/")]
+    assert len(polls) == 3  # InProgress, InProgress, Succeeded
+    assert dep.emu.store.get(watchlist) is None and dep.emu.store.list(f"{watchlist}/watchlistItems/") == []
+    again = dep.plan()
+    assert not again.has_changes, [(i.key, i.action, i.reason) for i in again.items if i.is_change]
+    dep.client.close()
+
+
+def test_a_watchlist_delete_that_does_not_complete_fails_naming_the_watchlist(emulator_factory, repo):
+    emu = _uploading_emulator(emulator_factory, watchlist_upload_polls=0, watchlist_upload_seconds=600)
+    dep = _applied_then_removed(emu, repo)
+    handlers = emu.service.handlers  # uploaded at once; from now on the service's deletes stall
+    handlers.config = dataclasses.replace(handlers.config, watchlist_upload_polls=1000)
+    dep.client.operation_timeout = 0
+    report = dep.apply(dep.plan(), prune=True)
+    failed = next(r for r in report.results if r.key == ALLOWLIST)
+    assert failed.outcome.value == "failed" and failed.error_code == "OperationTimedOut"
+    assert "the deletion of watchlist 'RMMAllowlist' was still InProgress" in failed.message
     dep.client.close()
 
 

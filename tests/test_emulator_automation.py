@@ -95,7 +95,7 @@ def test_watchlist_bulk_create_uploads_its_items_asynchronously(emulator):
     got = send(client, "GET", path).json()["properties"]
     assert (got["uploadStatus"], got["provisioningState"]) == ("Complete", "Succeeded")
     assert send(client, "GET", _sentinel(emulator, "watchlists")).json()["value"][0]["name"] == "highValueAsset"
-    assert send(client, "DELETE", path).status_code == 200
+    assert send(client, "DELETE", path).status_code == 202  # the upload is done: it may go
 
 
 def test_watchlist_upload_completes_unpolled_after_its_time(emulator_factory):
@@ -117,8 +117,53 @@ def test_watchlist_items_one_by_one_and_they_go_with_their_watchlist(emulator):
     put = send(client, "PUT", item, {"properties": {"itemsKeyValue": {"Hostname": "host-c", "Tools": "*"}}})
     assert put.status_code == 201 and put.json()["properties"]["watchlistItemId"] == item.rsplit("/", 1)[1]
     assert send(client, "PUT", item, {"properties": {}}).status_code == 400  # itemsKeyValue is required
-    assert send(client, "DELETE", path).status_code == 200
+    deleted = send(client, "DELETE", path)
+    assert deleted.status_code == 202
+    assert _poll(client, deleted.headers["Azure-AsyncOperation"]).json()["status"] == "InProgress"
+    assert _poll(client, deleted.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded"
     assert emulator.store.list(f"{path}/watchlistItems") == []
+
+
+def test_watchlist_delete_is_asynchronous_and_takes_its_items_when_it_completes(emulator_factory):
+    """Watchlists_Delete (Watchlists.json 2024-09-01, long-running, final-state-via
+    azure-async-operation): 202 with Azure-AsyncOperation and Location; the watchlist and its
+    items stay until the status says Succeeded, and the status still answers once they are gone."""
+    emu = emulator_factory({"watchlist_upload_polls": 2, "watchlist_upload_seconds": 600})
+    client = sentinel_client(emu)
+    path = f"{_sentinel(emu, 'watchlists')}/assets"
+    uploaded = send(client, "PUT", path, _watchlist())
+    while _poll(client, uploaded.headers["Azure-AsyncOperation"]).json()["status"] != "Succeeded":
+        pass
+    assert len(emu.store.list(f"{path}/watchlistItems")) == 2
+    deleted = send(client, "DELETE", path)
+    assert deleted.status_code == 202 and not deleted.content
+    operation = deleted.headers["Azure-AsyncOperation"]
+    assert deleted.headers["Location"] == operation
+    assert urlsplit(operation).path.startswith(f"{path}/watchlistStatuses/")
+    again = send(client, "DELETE", path)
+    assert again.status_code == 409 and "already being deleted" in again.json()["error"]["message"]
+    statuses = []
+    for _ in range(2):
+        statuses.append(_poll(client, operation).json()["status"])
+        assert send(client, "GET", path).status_code == 200  # still there while InProgress
+        assert len(emu.store.list(f"{path}/watchlistItems")) == 2
+    done = _poll(client, operation).json()
+    assert statuses == ["InProgress", "InProgress"] and done["status"] == "Succeeded" and done["resourceId"] == path
+    assert send(client, "GET", path).status_code == 404
+    assert emu.store.list(f"{path}/watchlistItems") == []
+    assert _poll(client, operation).json()["status"] == "Succeeded"  # polled again after it is gone
+    assert send(client, "DELETE", path).status_code == 204
+
+
+def test_watchlist_delete_before_2024_04_01_preview_is_synchronous(emulator):
+    """Microsoft: the 202 comes from 2024-04-01-preview on (Azure/Azure-Sentinel#10044); earlier
+    versions answer 200 (DeleteWatchlist.json) and the watchlist is gone at once."""
+    client = sentinel_client(emulator)
+    path = f"{_sentinel(emulator, 'watchlists')}/assets"
+    send(client, "PUT", path, _watchlist(raw=None))
+    deleted = send(client, "DELETE", path, api_version="2024-03-01")
+    assert deleted.status_code == 200 and "Azure-AsyncOperation" not in deleted.headers
+    assert send(client, "GET", path).status_code == 404
 
 
 def test_watchlist_search_key_must_be_a_column_and_cannot_change(emulator):

@@ -169,3 +169,33 @@ def test_a_watchlist_upload_answers_as_the_specs_define_it(emulator_factory):
     done = send(client, "GET", path)
     assert [e.message for e in schemas.response_validator(KINDS["watchlists"], version, "get", 200)
             .iter_errors(done.json())] == []
+
+
+def test_a_watchlist_delete_answers_as_the_specs_define_it(emulator_factory):
+    """Watchlists_Delete: a status code the operation lists (202), every header its 202 lists
+    (Azure-AsyncOperation, Location), and status answers that are OperationStatusResults."""
+    specs = shared_path("specs")
+    emu = emulator_factory({"watchlist_upload_polls": 1}, specs_dir=specs)
+    schemas = SwaggerSchemas(specs)
+    client = sentinel_client(emu)
+    path = f"{emu.workspace.resource_id}/providers/Microsoft.SecurityInsights/watchlists/assets"
+    put = send(client, "PUT", path, {"properties": {
+        "displayName": "Assets", "provider": "Microsoft", "source": "assets.csv", "itemsSearchKey": "Host"}})
+    assert put.status_code == 201, put.text()
+    version = put.request.url.split("api-version=")[1].split("&")[0]
+    found = schemas.operation(KINDS["watchlists"], version, "delete")
+    assert found is not None, "Watchlists_Delete not found in the shared specs"
+    responses = found[1]["responses"]
+    deleted = send(client, "DELETE", path)
+    assert str(deleted.status_code) in responses and deleted.status_code == 202
+    assert set(responses["202"]["headers"]) == {"Azure-AsyncOperation", "Location"}
+    assert all(deleted.headers.get(h) for h in responses["202"]["headers"])
+    status = schemas.definition_validator("specification/common-types/resource-management/v5/types.json",
+                                          "OperationStatusResult")
+    operation = urlsplit(deleted.headers["Azure-AsyncOperation"])
+    answers = [send(client, "GET", operation.path, api_version=version).json() for _ in range(2)]
+    assert [a["status"] for a in answers] == ["InProgress", "Succeeded"]
+    for answer in answers:
+        assert [e.message for e in status.iter_errors(answer)] == []
+    gone = send(client, "DELETE", path)
+    assert gone.status_code == 204 and str(gone.status_code) in responses

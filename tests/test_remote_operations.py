@@ -46,3 +46,27 @@ def test_the_wait_is_bounded():
         wait_for_operation(forever, WATCHLIST, timeout=25, interval=5, sleep=sleep, clock=lambda: now[0])
     assert timed_out.value.code == "OperationTimedOut" and slept == [10.0, 10.0]
     assert "watchlist 'Assets' was still InProgress after 25s" in timed_out.value.message
+
+
+def test_a_delete_whose_status_stays_deleting_is_done_once_the_resource_is_gone():
+    """pulumi/pulumi-azure-native#4816: the delete's status kept answering `Deleting` after the
+    watchlist was gone; the wait reads the resource and stops there."""
+    reads = iter([False, True])  # still there after the first poll, gone after the second
+    stuck = lambda: ({"status": "Deleting", "percentComplete": 100.0}, "0")  # noqa: E731
+    done = wait_for_operation(stuck, WATCHLIST, timeout=60, interval=5, method="DELETE",
+                              gone=lambda: next(reads), sleep=lambda s: None, clock=lambda: 0.0)
+    assert done["status"] == "Deleting"
+
+
+def test_a_delete_that_never_ends_is_an_error_naming_the_deletion_of_the_watchlist():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    stuck = lambda: ({"status": "Deleting"}, None)  # noqa: E731
+    with pytest.raises(OperationFailed) as timed_out:
+        wait_for_operation(stuck, WATCHLIST, timeout=12, interval=5, method="DELETE", gone=lambda: False,
+                           sleep=sleep, clock=lambda: now[0])
+    assert timed_out.value.code == "OperationTimedOut" and timed_out.value.method == "DELETE"
+    assert "the deletion of watchlist 'Assets' was still Deleting after 12s" in timed_out.value.message
