@@ -162,6 +162,8 @@ def test_a_watchlist_delete_that_does_not_complete_fails_naming_the_watchlist(em
     failed = next(r for r in report.results if r.key == ALLOWLIST)
     assert failed.outcome.value == "failed" and failed.error_code == "OperationTimedOut"
     assert "the deletion of watchlist 'RMMAllowlist' was still InProgress" in failed.message
+    again = _item(dep.plan(), ALLOWLIST)  # its metadata was kept: still ours, still to prune
+    assert again.action is Action.PRUNE
     dep.client.close()
 
 

@@ -144,7 +144,7 @@ class EmulatorConfig:
     page_size: int = 50
     state_file: str | None = None
     token_lifetime_s: int = 3600
-    # A watchlist upload (rawContent) completes after this many status polls answered InProgress,
+    # A watchlist upload (rawContent) or delete completes after this many status polls answered InProgress,
     # or after this many seconds whether polled or not (watchlists.py).
     watchlist_upload_polls: int = 1
     watchlist_upload_seconds: float = 5.0

@@ -210,8 +210,10 @@ class Handlers:
                 resources.check_preconditions(call, None, existing)
                 if is_watchlist:
                     running = self.operations.running_on(call.route.resource_id)
+                    if running is not None and running.kind == "delete":  # DELETE is idempotent
+                        return self._accepted(call, running)
                     if running is not None:
-                        raise watchlists.delete_refused(call.route.name, running.kind)
+                        raise watchlists.delete_refused(call.route.name)
                     if watchlists.deletes_asynchronously(call.api_version):
                         return self._delete_watchlist_later(call)
                     self._delete_watchlist(call.route.resource_id)
@@ -236,6 +238,10 @@ class Handlers:
                                           lambda: self._delete_watchlist(resource_id),
                                           config.watchlist_upload_polls, config.watchlist_upload_seconds,
                                           kind="delete")
+        return self._accepted(call, operation)
+
+    @staticmethod
+    def _accepted(call: Call, operation: operations.Operation) -> Response:
         return Response(202, None, operations.accepted_headers(call.request.base_url, operation.status_id,
                                                                call.api_version))
 

@@ -30,7 +30,8 @@ Delete a Watchlist action, along with an Azure-AsyncOperation header" (Azure/Azu
 Its status is polled at the same `watchlistStatuses` URL, which still answers once the watchlist
 is gone (pulumi/pulumi-azure-native#4816). DeleteWatchlist.json's 200 is what older versions
 answer (their delete was synchronous). Here the watchlist and its items go when the operation
-completes (the same polls/seconds as an upload); a second DELETE meanwhile is refused (409).
+completes (the same polls/seconds as an upload); a second DELETE meanwhile answers 202 with the
+first one's status URL (INFERRED: ARM's DELETE is idempotent; no report shows the service's answer).
 """
 from __future__ import annotations
 
@@ -102,9 +103,6 @@ def deletes_asynchronously(api_version: str) -> bool:
     return api_version[:10] >= ASYNC_DELETE_FROM
 
 
-def delete_refused(alias: str, running: str = "upload") -> ArmError:
-    if running == "delete":
-        return ArmError(409, "Conflict", f"Watchlist '{alias}' is already being deleted. Poll the "
-                                         "Azure-AsyncOperation of the first delete until it has completed.")
+def delete_refused(alias: str) -> ArmError:
     return ArmError(409, "Conflict", f"Watchlist '{alias}' cannot be deleted while its upload is in progress "
                                      "(uploadStatus InProgress). Try again once the upload has completed.")
