@@ -142,6 +142,8 @@ def test_watchlist_delete_is_asynchronous_and_takes_its_items_when_it_completes(
     assert urlsplit(operation).path.startswith(f"{path}/watchlistStatuses/")
     again = send(client, "DELETE", path)  # idempotent: the same operation
     assert again.status_code == 202 and again.headers["Azure-AsyncOperation"] == operation
+    rewrite = send(client, "PUT", path, _watchlist(raw=None))
+    assert rewrite.status_code == 409 and "Delete is currently in progress" in rewrite.json()["error"]["message"]
     statuses = []
     for _ in range(2):
         statuses.append(_poll(client, operation).json()["status"])

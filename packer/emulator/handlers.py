@@ -145,6 +145,10 @@ class Handlers:
         headers: dict[str, str] = {}
         with self.store.lock:
             existing = self.store.read(resource_id)
+            if kind.name == "watchlists" and existing is not None:
+                running = self.operations.running_on(resource_id)
+                if running is not None and running.kind == "delete":
+                    raise watchlists.being_deleted(call.route.name)
             resources.check_preconditions(call, body, existing)
             resources.check_conflicts(kind, call.route, body, self.store, call.query)
             stored = resources.build(kind, call.route, body, existing, call.caller.object_id, facts, call.query)

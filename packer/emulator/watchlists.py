@@ -31,7 +31,9 @@ Its status is polled at the same `watchlistStatuses` URL, which still answers on
 is gone (pulumi/pulumi-azure-native#4816). DeleteWatchlist.json's 200 is what older versions
 answer (their delete was synchronous). Here the watchlist and its items go when the operation
 completes (the same polls/seconds as an upload); a second DELETE meanwhile answers 202 with the
-first one's status URL (INFERRED: ARM's DELETE is idempotent; no report shows the service's answer).
+first one's status URL (INFERRED: ARM's DELETE is idempotent; no report shows the service's answer)
+and a PUT is refused, 409 "Delete is currently in progress." (the text users report, #10044's title;
+the code is INFERRED).
 """
 from __future__ import annotations
 
@@ -101,6 +103,13 @@ ASYNC_DELETE_FROM = "2024-04-01"  # the date of the first api-version whose dele
 def deletes_asynchronously(api_version: str) -> bool:
     """Whether a DELETE at `api_version` answers 202 (Azure/Azure-Sentinel#10044), else 200 at once."""
     return api_version[:10] >= ASYNC_DELETE_FROM
+
+
+def being_deleted(alias: str) -> ArmError:
+    """A PUT while the watchlist's delete runs: the message is the one users report
+    (Azure/Azure-Sentinel#10044's title); the code and the rest are ours."""
+    return ArmError(409, "Conflict", f"Delete is currently in progress. Watchlist '{alias}' can be written "
+                                     "again once its delete operation has completed.")
 
 
 def delete_refused(alias: str) -> ArmError:
