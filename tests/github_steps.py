@@ -40,8 +40,9 @@ def resolve(text: str, context: dict[str, str]) -> str:
         chosen = _CHOICE.fullmatch(expression)  # `a == 'v' && 'then' || 'else'`, a given
         if chosen and chosen.group(1) in context:
             return chosen.group(3) if context[chosen.group(1)] == chosen.group(2) else chosen.group(4)
-        left, bar, default = expression.partition("||")  # `inputs.x || 'v'`: a dispatch input absent on push
-        if bar and default.strip().startswith("'") and left.strip().startswith("inputs."):
+        # `inputs.x || 'v'`: a dispatch input absent on push; `vars.X || 'v'`: a repository variable unset
+        left, bar, default = expression.partition("||")
+        if bar and default.strip().startswith("'") and left.strip().startswith(("inputs.", "vars.")):
             return context.get(left.strip()) or default.strip().strip("'")
         raise KeyError(f"the test gave no value for ${{{{ {expression} }}}}")
 

@@ -176,7 +176,7 @@ def test_action_inputs_reach_the_command_and_outputs_come_from_it():
     assert run["run"].startswith('"$PACKER" github run "$PACKER_COMMAND"')
     assert run["env"]["PACKER"] == "${{ steps.install.outputs.executable }}"
     for name in ("content", "targets", "target", "wave", "select", "output-dir", "prune", "on-drift",
-                 "max-failures", "parallel", "check-versions"):
+                 "max-failures", "parallel", "check-versions", "reviewed-plan", "adopt", "adopt-from"):
         variable = "PACKER_" + name.upper().replace("-", "_")
         assert run["env"][variable] == f"${{{{ inputs.{name} }}}}"
         assert f'--{name} "${variable}"' in run["run"]

@@ -30,14 +30,19 @@ def run(
     check_versions: str = typer.Option("", "--check-versions", help="Git ref for build's version-bump check."),
     reviewed_plan: str = typer.Option("", "--reviewed-plan",
                                       help="rollout: the fleet plan reviewed on the pull request (plan.json)."),
+    adopt: str = typer.Option("false", "--adopt", help='"true": plan and rollout take over items equal to the content '
+                              "that another tool or Content Hub wrote (plan --adopt)."),
+    adopt_from: str = typer.Option("", "--adopt-from", help="plan and rollout also take over items of these repositories "
+                                   "(owner/name, one a line or comma-separated; plan --adopt-from)."),
 ) -> None:
     """Run a command, then write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT (the composite action's body)."""
-    from packer.github.action import ActionInputs, RolloutInputs, run_action
+    from packer.github.action import ActionInputs, RolloutInputs, adoption_from_action, run_action
 
     rollout = RolloutInputs.from_action(prune=prune, on_drift=on_drift, max_failures=max_failures, parallel=parallel)
     inputs = ActionInputs(command=command, content=content, targets=targets, target=target,
                           wave=wave, select=select, output_dir=output_dir, rollout=rollout,
-                          check_versions=check_versions, reviewed_plan=Path(reviewed_plan) if reviewed_plan else None)
+                          check_versions=check_versions, reviewed_plan=Path(reviewed_plan) if reviewed_plan else None,
+                          adoption=adoption_from_action(adopt, adopt_from))
     raise typer.Exit(run_action(inputs).exit_code)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from packer.errors import ConfigError, PackerError
 from packer.github.annotations import findings_markdown, notice_command, read_sarif, warning_command, workflow_command
 from packer.github.outputs import set_outputs, write_step_summary
+from packer.plan.model import Adoption
 from packer.views.output import error_details, write_output
 
 COMMANDS = ("validate", "build", "plan", "rollout", "gate")
@@ -44,6 +46,21 @@ class RolloutInputs:
                    parallel=_count("parallel", parallel or "8"))
 
 
+_REPOSITORY = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def adoption_from_action(adopt: str, adopt_from: str) -> Adoption:
+    """The inputs adopt ('true' | 'false') and adopt-from (owner/name repositories, one a line or
+    comma-separated) as plan and rollout take them (--adopt, --adopt-from); checked before anything runs."""
+    if adopt.strip().lower() not in ("true", "false", ""):
+        raise ConfigError(f"input adopt must be 'true' or 'false', not {adopt!r}")
+    repositories = tuple(r.strip() for r in re.split(r"[,\n]", adopt_from) if r.strip())
+    for repository in repositories:
+        if not _REPOSITORY.fullmatch(repository):
+            raise ConfigError(f"input adopt-from: {repository!r} is not a repository (owner/name)")
+    return Adoption(adopt.strip().lower() == "true", repositories)
+
+
 def _count(name: str, text: str) -> int:
     if not text.strip().isdigit():
         raise ConfigError(f"input {name} must be a whole number, not {text!r}")
@@ -64,6 +81,7 @@ class ActionInputs:
     rollout: RolloutInputs = RolloutInputs()
     check_versions: str = ""  # a git ref: build fails when an item changed without a version bump
     reviewed_plan: Path | None = None  # rollout: the fleet plan reviewed on the pull request
+    adoption: Adoption = Adoption()  # plan and rollout: --adopt / --adopt-from
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
@@ -162,13 +180,14 @@ def _run_plan(inputs: ActionInputs) -> int:
 
     endpoint, commit = Endpoint.from_environ(), current_commit()
     if inputs.target:
-        plan = connect_workspace(inputs.target, inputs.targets, endpoint=endpoint).plan(inputs.content, commit)
+        plan = connect_workspace(inputs.target, inputs.targets, endpoint=endpoint).plan(
+            inputs.content, commit, adopt=inputs.adoption.adopt, adopt_from=inputs.adoption.adopt_from)
         markdown = render_markdown(plan)
     else:
         if not inputs.targets.is_file():
             raise ConfigError(f"the inventory {inputs.targets} does not exist (--targets)")
         fleet = connect_fleet(inputs.targets, wave=inputs.wave, select=inputs.select, endpoint=endpoint)
-        plan = fleet.plan(inputs.content, commit)
+        plan = fleet.plan(inputs.content, commit, inputs.adoption)
         markdown = fleet_plan_markdown(plan)
         plans = {w.target.name: w.plan for w in plan.workspaces if w.plan is not None}
         write_output(inputs.plan_html, fleet_report_html(title="Fleet plan", summary=plan.summary(), plan=plan,
@@ -193,7 +212,8 @@ def _run_rollout(inputs: ActionInputs) -> int:
     console = Console(highlight=False)
     policy = inputs.rollout
     options = RolloutOptions(parallel=policy.parallel, prune=policy.prune, on_drift=policy.on_drift,
-                             max_failures=policy.max_failures, commit=current_commit(), reviewed=reviewed)
+                             max_failures=policy.max_failures, commit=current_commit(), reviewed=reviewed,
+                             adoption=inputs.adoption)
     with RichObserver(console) as observer:
         report = fleet.rollout(inputs.content, options, observer)
     write_output(inputs.report_json, report.to_json())
