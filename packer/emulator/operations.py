@@ -31,7 +31,7 @@ class Operation:
     complete: Callable[[], None] | None
     start_time: str
     end_time: str | None = None
-    kind: str = "write"                  # what it does ("upload", "delete"...): what a refusal names
+    kind: str = "write"                  # "upload", "delete"...: decides what a request meanwhile gets
 
     @property
     def done(self) -> bool:
