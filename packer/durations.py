@@ -84,10 +84,10 @@ def to_short(delta: timedelta) -> str | None:
     if seconds <= 0 or seconds % 60:
         return None
     minutes = int(seconds // 60)
-    for size, unit in ((1440, "d"), (60, "h"), (1, "m")):
+    for size, unit in ((1440, "d"), (60, "h")):
         if minutes % size == 0:
             return f"{minutes // size}{unit}"
-    return None  # unreachable: every whole number of minutes divides by 1
+    return f"{minutes}m"
 
 
 def parse_iso_datetime(text: str) -> datetime:

@@ -48,7 +48,7 @@ def corpus_queries() -> list[str]:
 def answers(queries: list[str], schema_dirs: list[Path]) -> tuple[list[dict], Path | None]:
     """The worker's own answers (never the analysis cache's) and the snapshot it started from."""
     with KqlAnalyser(schema_dirs=schema_dirs) as analyser:
-        started_from = analyser._process.snapshot
+        started_from = analyser.worker_snapshot
         return analyser.analyse_uncached(queries), started_from
 
 
@@ -73,7 +73,7 @@ def test_a_snapshot_node_refuses_is_deleted_and_the_worker_starts_from_the_scrip
     blob.parent.mkdir(parents=True)
     blob.write_bytes(b"not a V8 snapshot" * 100)
     with KqlAnalyser() as analyser:
-        assert analyser._process.snapshot is None
+        assert analyser.worker_snapshot is None
         assert [d.code for d in analyser.analyse("SigninLogs | where NoSuchColumn == 1")] == ["KS142"]
     assert not blob.exists()
 
@@ -82,7 +82,7 @@ def test_a_missing_snapshot_is_built_after_the_run_by_a_detached_process(user_ca
     blob = blob_path()
     run = ("from packer.kql import KqlAnalyser\n"
            "with KqlAnalyser() as kql:\n"
-           "    assert kql._process.snapshot is None\n"
+           "    assert kql.worker_snapshot is None\n"
            "    print(len(kql.analyse('SigninLogs | take 1')))\n")
     done = subprocess.run([sys.executable, "-c", run], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           env=dict(os.environ), timeout=120)
@@ -94,7 +94,7 @@ def test_a_missing_snapshot_is_built_after_the_run_by_a_detached_process(user_ca
     assert blob.is_file(), "no snapshot was built after the run"
     assert not list(blob.parent.glob("*.tmp")) and not list(blob.parent.glob("*.lock"))
     with KqlAnalyser() as analyser:
-        assert analyser._process.snapshot == blob
+        assert analyser.worker_snapshot == blob
         assert [d.code for d in analyser.analyse("SigninLogs | where NoSuchColumn == 1")] == ["KS142"]
 
 

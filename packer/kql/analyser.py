@@ -144,8 +144,9 @@ def node_available() -> str:
     return _NODE[where]
 
 
-def find_node() -> str:
-    """The `node` executable (20+) and an installed Kusto.Language package, or KqlUnavailable."""
+def find_node(node_modules: Path | None = None) -> str:
+    """The `node` executable (20+) and the Kusto.Language package installed in `node_modules`
+    (default: node_modules_dir()), or KqlUnavailable."""
     node = shutil.which("node")
     if node is None:
         raise KqlUnavailable("Node.js is not installed (no `node` on PATH)")
@@ -156,9 +157,9 @@ def find_node() -> str:
         raise KqlFailed(f"cannot run {node} --version") from None
     if major < MIN_NODE_MAJOR:
         raise KqlUnavailable(f"Node.js {version.strip()} is too old (need {MIN_NODE_MAJOR}+)")
-    package = node_modules_dir() / PACKAGE / "package.json"
-    if not package.is_file():
-        raise KqlUnavailable(f"the npm package {PACKAGE} is not installed in {node_modules_dir()}")
+    modules = node_modules or node_modules_dir()
+    if not (modules / PACKAGE / "package.json").is_file():
+        raise KqlUnavailable(f"the npm package {PACKAGE} is not installed in {modules}")
     return node
 
 
@@ -236,21 +237,21 @@ class KqlAnalyser:
 
     def _start(self) -> None:
         spare = _take_spare()
-        if spare is not None:
-            self._process, self._stderr = spare
-        else:
-            self._process, self._stderr = _spawn(find_node())
-        self._declared = set()
+        self._process, self._stderr = spare if spare is not None else _spawn(find_node())
         snapshot = self._process.snapshot
         try:
-            self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+            self._configure()
         except KqlFailed:
             if snapshot is None:
                 raise
             discard(snapshot)  # Node.js refused it (or it broke): start from the script instead
             self.close()
             self._process, self._stderr = _spawn(find_node(), snapshot=False)
-            self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
+            self._configure()
+
+    def _configure(self) -> None:
+        self._declared = set()
+        self._request("configure", tables=[], functions=[f.to_worker() for f in self.functions])
 
     def _declare_for(self, queries: Sequence[str]) -> None:
         """Tell the worker the tables these queries name that it does not know yet (tables are
@@ -260,6 +261,12 @@ class KqlAnalyser:
         if wanted:
             self._request("declare", tables=[t.to_worker() for t in wanted.values()])
             self._declared.update(wanted)
+
+    @property
+    def worker_snapshot(self) -> Path | None:
+        """The startup snapshot the running worker started from (packer.kql.snapshot), or None."""
+        process = self._process
+        return process.snapshot if process is not None else None
 
     @property
     def worker_pid(self) -> int | None:
@@ -462,11 +469,10 @@ def _spawn(node: str, snapshot: bool = True) -> tuple[subprocess.Popen, object]:
 def build_snapshot(node_modules: Path | None = None) -> Path | None:
     """Build the worker's startup snapshot now (`kql install` does) of the package in
     `node_modules` (default: the one analysis uses); its path, or None when snapshots are off
-    ($SENTINEL_PACKER_KQL_SNAPSHOT). KqlFailed when Node.js could not build it."""
-    node = shutil.which("node")
-    if node is None:
-        raise KqlUnavailable("Node.js is not installed (no `node` on PATH)")
+    ($SENTINEL_PACKER_KQL_SNAPSHOT). KqlUnavailable without Node.js 20+ or the package there;
+    KqlFailed when Node.js could not build it."""
     modules = Path(node_modules or node_modules_dir())
+    node = find_node(modules)
     blob = snapshot_path(node, NODE_FLAGS, WORKER, modules)
     if blob is None:
         return None
