@@ -3,11 +3,8 @@ through service connections, only real CLI commands), logging commands from SARI
 sticky pull-request thread against a local stand-in for the Azure DevOps REST endpoints."""
 from __future__ import annotations
 
-import json
 import re
 import shlex
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
@@ -20,6 +17,7 @@ from packer.cli import app
 from packer.github.annotations import Finding
 from packer.github.comments import marker_line
 from tests.conftest import PROJECT_ROOT
+from tests.fake_http import JsonHandler, serving
 
 PIPELINES = PROJECT_ROOT / "azure-pipelines"
 TOKEN = "azdo-standin-token-0123456789"
@@ -119,39 +117,28 @@ class FakeAzureDevOps:
 def azdo():
     fake = FakeAzureDevOps()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status: int, payload) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _handle(self, method: str):
             fake.requests.append((method, self.path))
             url = urlparse(self.path)
             if self.headers.get("Authorization") != f"Bearer {TOKEN}" or "api-version=7.1" not in url.query:
-                return self._reply(401, {"message": "unauthorised"})
+                return self.reply(401, {"message": "unauthorised"})
             if fake.transient:
-                return self._reply(fake.transient.pop(0), {"message": "busy"})
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                return self.reply(fake.transient.pop(0), {"message": "busy"})
+            body = self.json_body()
             if url.path == "/contoso/_apis/connectionData":
-                return self._reply(200, {"authenticatedUser": {"id": ME}})
+                return self.reply(200, {"authenticatedUser": {"id": ME}})
             threads = "/contoso/Sentinel/_apis/git/repositories/repo-1/pullRequests/7/threads"
             if url.path == threads and method == "GET":
-                return self._reply(200, {"value": fake.threads, "count": len(fake.threads)})
+                return self.reply(200, {"value": fake.threads, "count": len(fake.threads)})
             if url.path == threads and method == "POST":
-                return self._reply(200, fake.add(ME, body["comments"][0]["content"]))
+                return self.reply(200, fake.add(ME, body["comments"][0]["content"]))
             match = re.fullmatch(re.escape(threads) + r"/(\d+)/comments/(\d+)", url.path)
             if match and method == "PATCH":
                 thread = next(t for t in fake.threads if t["id"] == int(match.group(1)))
                 thread["comments"][0]["content"] = body["content"]
-                return self._reply(200, thread["comments"][0])
-            return self._reply(404, {"message": "not found"})
+                return self.reply(200, thread["comments"][0])
+            return self.reply(404, {"message": "not found"})
 
         def do_GET(self):
             self._handle("GET")
@@ -162,12 +149,9 @@ def azdo():
         def do_PATCH(self):
             self._handle("PATCH")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/contoso/"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        fake.url = f"{url}/contoso/"
+        yield fake
 
 
 def test_one_sticky_thread_ours_only_and_retried(azdo):

@@ -3,9 +3,6 @@ run (against a stand-in for the Azure DevOps REST endpoints) and hands its `flee
 to every wave's rollout; the structure of that wiring, since no agent runs here."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,6 +12,7 @@ from packer.azure_devops.comments import AzureDevOpsClient
 from packer.azure_devops.reviewed import NoReviewedPlan, ReviewedRun, find_reviewed_run
 from packer.cli import app
 from tests.test_azure_devops import pipeline
+from tests.fake_http import JsonHandler, serving
 
 TOKEN = "azdo-reviewed-standin-0123456789"
 MERGE = "d" * 40
@@ -32,37 +30,26 @@ class FakeBuilds:
 def builds():
     fake = FakeBuilds()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status: int, payload) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _authorised(self) -> bool:
             url = urlparse(self.path)
             if self.headers.get("Authorization") != f"Bearer {TOKEN}" or "api-version=7.1" not in url.query:
-                self._reply(401, {"message": "unauthorised"})
+                self.reply(401, {"message": "unauthorised"})
                 return False
             if fake.refuse:
-                self._reply(fake.refuse, {"message": "forbidden"})
+                self.reply(fake.refuse, {"message": "forbidden"})
                 return False
             return True
 
         def do_POST(self):
             if not self._authorised():
                 return
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            body = self.json_body()
             if urlparse(self.path).path != "/contoso/Sentinel/_apis/git/repositories/repo-1/pullrequestquery":
-                return self._reply(404, {"message": "not found"})
+                return self.reply(404, {"message": "not found"})
             query = body["queries"][0]
             assert query["type"] == "lastMergeCommit"
-            self._reply(200, {"queries": body["queries"],
+            self.reply(200, {"queries": body["queries"],
                               "results": [{c: fake.merged.get(c, []) for c in query["items"]}]})
 
         def do_GET(self):
@@ -70,20 +57,17 @@ def builds():
                 return
             url = urlparse(self.path)
             if url.path != "/contoso/Sentinel/_apis/build/builds":
-                return self._reply(404, {"message": "not found"})
+                return self.reply(404, {"message": "not found"})
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             found = [b for b in fake.builds if str(b["definition"]["id"]) == q["definitions"]
                      and b["sourceBranch"] == q["branchName"] and b["reason"] == q["reasonFilter"]
                      and b["result"] == q["resultFilter"]]
             found.sort(key=lambda b: b["finishTime"], reverse=q.get("queryOrder") == "finishTimeDescending")
-            self._reply(200, {"count": len(found), "value": found})
+            self.reply(200, {"count": len(found), "value": found})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/contoso/"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        fake.url = f"{url}/contoso/"
+        yield fake
 
 
 def build(run_id: int, pr: int, finished: str, result: str = "succeeded", fork: bool = False) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -19,6 +18,7 @@ from packer.github.comments import (
     marker_line,
     upsert_sticky_comment,
 )
+from tests.fake_http import JsonHandler, serving
 
 TOKEN = "ghs_standInToken0123456789"
 REPO = "contoso/detections"
@@ -56,35 +56,19 @@ class FakeGitHub:
 
 
 def _handler(fake: FakeGitHub, base: list[str]):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep pytest output clean
-            pass
-
-        def _reply(self, status: int, payload, headers: dict | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _authorised(self) -> bool:
             if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                self._reply(401, {"message": "Bad credentials"})
+                self.reply(401, {"message": "Bad credentials"})
                 return False
             if fake.fail_with:
-                self._reply(fake.fail_with, {"message": "Resource not accessible by integration"})
+                self.reply(fake.fail_with, {"message": "Resource not accessible by integration"})
                 return False
             if fake.transient:
                 status, headers = fake.transient.pop(0)
-                self._reply(status, {"message": "You have exceeded a secondary rate limit"}, headers)
+                self.reply(status, {"message": "You have exceeded a secondary rate limit"}, headers)
                 return False
             return True
-
-        def _body(self) -> dict:
-            return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
 
         def do_GET(self):
             fake.requests.append(("GET", self.path))
@@ -93,11 +77,11 @@ def _handler(fake: FakeGitHub, base: list[str]):
             url = urlparse(self.path)
             if url.path == "/user":  # as api.github.com answers an installation token
                 if fake.user_login is None:
-                    return self._reply(403, {"message": "Resource not accessible by integration"})
-                return self._reply(200, {"login": fake.user_login})
+                    return self.reply(403, {"message": "Resource not accessible by integration"})
+                return self.reply(200, {"login": fake.user_login})
             match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", url.path)
             if not match or match.group(1) != REPO:
-                return self._reply(404, {"message": "Not Found"})
+                return self.reply(404, {"message": "Not Found"})
             query = parse_qs(url.query)
             per_page = min(int(query.get("per_page", ["30"])[0]), fake.max_per_page)
             page = int(query.get("page", ["1"])[0])
@@ -107,7 +91,7 @@ def _handler(fake: FakeGitHub, base: list[str]):
             if page * per_page < len(comments):
                 nxt = f"{base[0]}{url.path}?per_page={per_page}&page={page + 1}"
                 headers["Link"] = f'<{nxt}>; rel="next", <{base[0]}{url.path}?page=1>; rel="first"'
-            self._reply(200, chunk, headers)
+            self.reply(200, chunk, headers)
 
         def do_POST(self):
             fake.requests.append(("POST", self.path))
@@ -115,8 +99,8 @@ def _handler(fake: FakeGitHub, base: list[str]):
                 return
             match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", self.path)
             if not match or match.group(1) != REPO:
-                return self._reply(404, {"message": "Not Found"})
-            self._reply(201, fake.add(int(match.group(2)), self._body()["body"], fake.user_login or "github-actions[bot]"))
+                return self.reply(404, {"message": "Not Found"})
+            self.reply(201, fake.add(int(match.group(2)), self.json_body()["body"], fake.user_login or "github-actions[bot]"))
 
         def do_PATCH(self):
             fake.requests.append(("PATCH", self.path))
@@ -127,9 +111,9 @@ def _handler(fake: FakeGitHub, base: list[str]):
             for comments in fake.comments.values():
                 for comment in comments:
                     if comment["id"] == comment_id:
-                        comment["body"] = self._body()["body"]
-                        return self._reply(200, comment)
-            self._reply(404, {"message": "Not Found"})
+                        comment["body"] = self.json_body()["body"]
+                        return self.reply(200, comment)
+            self.reply(404, {"message": "Not Found"})
 
     return Handler
 
@@ -138,14 +122,10 @@ def _handler(fake: FakeGitHub, base: list[str]):
 def github():
     fake = FakeGitHub()
     base: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, base))
-    base.append(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    fake.url = base[0]
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serving(_handler(fake, base)) as url:
+        base.append(url)
+        fake.url = url
+        yield fake
 
 
 def client(github) -> GitHubClient:

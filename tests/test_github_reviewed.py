@@ -8,9 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -25,6 +23,7 @@ from packer.targets import load_inventory
 from tests.fleetkit import KASEYA_RULE_ID
 from tests.github_steps import action_argv, step, step_argv, step_env, workflow
 from tests.test_github_fleet import fleet_repo, run_step  # noqa: F401 (fixture)
+from tests.fake_http import JsonHandler, serving
 
 TOKEN = "ghs_reviewedPlanStandIn0123456789"
 REPO = "contoso/sentinel-content"
@@ -72,19 +71,7 @@ class FakeActions:
 
 
 def _handler(fake: FakeActions, urls: dict[str, str]):
-    class Api(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status: int, payload=None, headers: dict | None = None) -> None:
-            data = json.dumps(payload).encode() if payload is not None else b""
-            self.send_response(status)
-            for key, value in {"Content-Type": "application/json", "Content-Length": str(len(data)),
-                               **(headers or {})}.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Api(JsonHandler):
         def do_GET(self):
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -98,42 +85,36 @@ def _handler(fake: FakeActions, urls: dict[str, str]):
                 return
             fake.requests.append(self.path)
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._reply(401, {"message": "Bad credentials"})
+                return self.reply(401, {"message": "Bad credentials"})
             if fake.refuse:
-                return self._reply(fake.refuse, {"message": "Resource not accessible by integration"})
+                return self.reply(fake.refuse, {"message": "Resource not accessible by integration"})
             if fake.transient:
-                return self._reply(fake.transient.pop(0), {"message": "Server Error"})
+                return self.reply(fake.transient.pop(0), {"message": "Server Error"})
             base = f"/repos/{REPO}"
             if match := re.fullmatch(rf"{base}/commits/(\w+)/pulls", url.path):
-                return self._reply(200, fake.pulls.get(match.group(1), []))
+                return self.reply(200, fake.pulls.get(match.group(1), []))
             if re.fullmatch(rf"{base}/actions/workflows/content-pr\.yml/runs", url.path):
                 runs = [r for r in fake.runs if r["head_sha"] == query.get("head_sha", r["head_sha"])
                         and r["event"] == query.get("event", r["event"])
                         and (query.get("status") != "success" or r["conclusion"] == "success")]
-                return self._reply(200, {"total_count": len(runs), "workflow_runs": runs})
+                return self.reply(200, {"total_count": len(runs), "workflow_runs": runs})
             if match := re.fullmatch(rf"{base}/actions/runs/(\d+)/artifacts", url.path):
                 found = [a for a in fake.artifacts.get(int(match.group(1)), []) if a["name"] == query.get("name", a["name"])]
-                return self._reply(200, {"total_count": len(found), "artifacts": found})
+                return self.reply(200, {"total_count": len(found), "artifacts": found})
             if match := re.fullmatch(rf"{base}/actions/artifacts/(\d+)/zip", url.path):
-                return self._reply(302, None, {"Location": f"{urls['storage']}/storage/{match.group(1)}"})
-            self._reply(404, {"message": "Not Found"})
+                return self.reply(302, None, {"Location": f"{urls['storage']}/storage/{match.group(1)}"})
+            self.reply(404, {"message": "Not Found"})
 
     return Api
 
 
 @pytest.fixture
 def actions():
-    fake, urls, servers = FakeActions(), {}, []
-    for name in ("api", "storage"):  # two origins, as api.github.com and its storage are
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, urls))
-        urls[name] = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        servers.append(server)
-    fake.url = urls["api"]
-    yield fake
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    fake, urls = FakeActions(), {}
+    # two origins, as api.github.com and its storage are
+    with serving(_handler(fake, urls)) as urls["api"], serving(_handler(fake, urls)) as urls["storage"]:
+        fake.url = urls["api"]
+        yield fake
 
 
 def client(actions) -> GitHubClient:
